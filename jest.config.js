@@ -1,0 +1,15 @@
+/** One jest run covers the whole repo; `jest <path>` narrows it (nx test targets do that). */
+const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
+
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: { '^@orderflow/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' },
+  testMatch: ['<rootDir>/{apps,libs}/*/src/**/*.test.ts', '<rootDir>/e2e/**/*.test.ts', '<rootDir>/tools/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/var/'],
+  // Integration suites own their databases, topics and queues, so two workers can run side by side.
+  maxWorkers: 2,
+  testTimeout: 60_000,
+  reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
+};
