@@ -11,5 +11,7 @@ module.exports = {
   // Integration suites own their databases, topics and queues, so two workers can run side by side.
   maxWorkers: 2,
   testTimeout: 60_000,
+  globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
+  globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
 };

@@ -1,10 +1,13 @@
-/** Prints the closing `N passed, N failed` line that CI reads, after jest's own summary. */
+/**
+ * Prints the closing `N passed, N failed` line that CI reads. Jest prints its own summary after the
+ * reporters run, so the line is written when the process exits, to stay last in the combined output.
+ */
 class SummaryReporter {
   onRunComplete(_contexts, results) {
     const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
     const skipped = results.numPendingTests + results.numTodoTests;
     const line = `${results.numPassedTests} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : '');
-    process.stdout.write(`\n${line}\n`);
+    process.once('exit', () => process.stderr.write(`\n${line}\n`));
   }
 }
 module.exports = SummaryReporter;

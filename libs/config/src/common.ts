@@ -1,0 +1,25 @@
+import { env } from './env';
+
+/** Variables every app reads the same way (DESIGN §3). */
+export const commonEnv = {
+  LOG_LEVEL: env.logLevel(),
+  DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/postgres', ['postgres', 'postgresql'], 'PostgreSQL server URL; each service uses its own database on it'),
+  RESOURCE_PREFIX: env.name('', 'Prefix for Kafka topics and groups, RabbitMQ exchanges and queues, Redis keys and database names (test isolation)'),
+  SHUTDOWN_TIMEOUT_MS: env.int(10_000, 100, 120_000, 'How long SIGTERM waits for in-flight work before forcing exit'),
+  STARTUP_TIMEOUT_MS: env.int(15_000, 0, 300_000, 'How long start-up waits for a dependency before giving up'),
+};
+
+export const kafkaEnv = {
+  KAFKA_BROKERS: env.brokers('127.0.0.1:9092', 'Kafka bootstrap brokers, comma-separated host:port'),
+};
+export const amqpEnv = {
+  AMQP_URL: env.url('amqp://guest:guest@127.0.0.1:5672', ['amqp', 'amqps'], 'RabbitMQ URL'),
+};
+export const redisEnv = {
+  REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis', 'rediss'], 'Redis URL'),
+};
+
+/** The database a service uses on the DATABASE_URL server: `orderflow_<service>`, after the prefix. */
+export function databaseName(service: string, prefix = ''): string {
+  return `${prefix}orderflow_${service}`;
+}

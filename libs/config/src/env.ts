@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** A start-up configuration problem; `main` prints the message and exits non-zero. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+}
+
+/**
+ * Parses env into a typed config once, at start-up. Every field's key is the env variable's name, so
+ * a failure names the variable: `HTTP_PORT: expected an integer 0-65535, got "abc"`.
+ */
+export function parseEnv<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodObject<S>> {
+  const result = z.object(shape).safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = String(issue.path[0]);
+    const got = env[name] === undefined ? 'it is not set' : `got ${JSON.stringify(env[name])}`;
+    return `  ${name}: ${issue.message} (${got})`;
+  });
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+/** Field builders with the messages an operator needs. */
+export const env = {
+  port: (fallback: number, description: string) =>
+    z.coerce
+      .number({ message: 'expected a port number' })
+      .int('expected an integer port 0-65535')
+      .min(0, 'expected a port 0-65535')
+      .max(65535, 'expected a port 0-65535')
+      .default(fallback)
+      .describe(description),
+  int: (fallback: number, min: number, max: number, description: string) =>
+    z.coerce
+      .number({ message: 'expected a number' })
+      .int(`expected an integer ${min}-${max}`)
+      .min(min, `expected an integer ${min}-${max}`)
+      .max(max, `expected an integer ${min}-${max}`)
+      .default(fallback)
+      .describe(description),
+  url: (fallback: string, protocols: string[], description: string) =>
+    z
+      .string()
+      .default(fallback)
+      .refine((value) => {
+        try {
+          return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+        } catch {
+          return false;
+        }
+      }, `expected a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`)
+      .describe(description),
+  brokers: (fallback: string, description: string) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((value) => value.split(',').map((b) => b.trim()).filter(Boolean))
+      .refine((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
+      .describe(description),
+  string: (fallback: string, description: string) => z.string().default(fallback).describe(description),
+  optionalString: (description: string) => z.string().min(1).optional().describe(description),
+  name: (fallback: string, description: string) =>
+    z
+      .string()
+      .default(fallback)
+      .refine((v) => /^[a-z0-9_]*$/.test(v), 'expected lower-case letters, digits and underscores')
+      .describe(description),
+  logLevel: () =>
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+};

@@ -1,0 +1,67 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { checkDependencies, type DependencyCheck } from './readiness';
+
+/** What a composition root hands back: how to stop everything it started, newest first. */
+export interface RunningApp {
+  stop(): Promise<void>;
+}
+
+export interface RunOptions {
+  logger: Logger;
+  shutdownTimeoutMs: number;
+}
+
+/**
+ * Runs an app's start function and owns the process from then on: a start-up failure prints one
+ * clear line and exits 1; SIGTERM/SIGINT stop the app (bounded by the timeout) and exit 0.
+ */
+export async function runApp(start: () => Promise<RunningApp>, { logger, shutdownTimeoutMs }: RunOptions): Promise<void> {
+  let app: RunningApp;
+  try {
+    app = await start();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.fatal({ err: error }, `start-up failed: ${message}`);
+    process.stderr.write(`start-up failed: ${message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const forced = setTimeout(() => {
+      logger.error({ timeoutMs: shutdownTimeoutMs }, 'shutdown timed out; exiting');
+      process.exit(1);
+    }, shutdownTimeoutMs);
+    forced.unref();
+    try {
+      await app.stop();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * Waits until every dependency answers, up to `timeoutMs`; then throws naming each one still down.
+ * Start-up uses this so a wrong URL fails loudly instead of leaving a process that never gets ready.
+ */
+export async function waitForDependencies(checks: DependencyCheck[], timeoutMs: number, logger: Logger): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    const down = (await checkDependencies(checks)).filter((d) => !d.ok);
+    if (down.length === 0) return;
+    if (Date.now() >= deadline) {
+      throw new Error(`cannot reach ${down.map((d) => `${d.name} (${d.error})`).join(', ')}`);
+    }
+    if (attempt === 1) logger.warn({ down: down.map((d) => d.name) }, 'waiting for dependencies');
+    await delay(Math.min(500, Math.max(0, deadline - Date.now())));
+  }
+}

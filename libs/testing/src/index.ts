@@ -1,0 +1,3 @@
+export { testInfra, type TestInfra } from './infra';
+export { uniqueName } from './isolation';
+export { waitFor, type WaitOptions } from './wait';
