@@ -7,9 +7,10 @@ CREATE TABLE orders (
   status       text        NOT NULL CHECK (status IN ('PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED')),
   reason       text,
   total_cents  bigint      NOT NULL CHECK (total_cents >= 0),
-  created_at   timestamptz NOT NULL DEFAULT now(),
-  updated_at   timestamptz NOT NULL DEFAULT now(),
-  CHECK ((status = 'REJECTED') = (reason IS NOT NULL))
+  -- Millisecond precision: list cursors carry created_at as a JS date, which has no microseconds.
+  created_at   timestamptz(3) NOT NULL DEFAULT now(),
+  updated_at   timestamptz(3) NOT NULL DEFAULT now(),
+  CHECK (status <> 'REJECTED' OR reason IS NOT NULL)
 );
 -- Keyset pagination per customer, newest first.
 CREATE INDEX orders_customer_created_idx ON orders (customer_id, created_at DESC, id DESC);

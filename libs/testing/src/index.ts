@@ -1,3 +1,4 @@
 export { testInfra, type TestInfra } from './infra';
 export { uniqueName } from './isolation';
 export { waitFor, type WaitOptions } from './wait';
+export { createTestDatabase, type TestDatabase } from './database';

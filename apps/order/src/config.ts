@@ -1,0 +1,16 @@
+import { commonEnv, env, parseEnv } from '@orderflow/config';
+
+/** Everything the order service reads from env, validated once at start-up. */
+export const orderEnv = {
+  ...commonEnv,
+  HTTP_HOST: env.string('0.0.0.0', 'Interface the ops HTTP server binds'),
+  HTTP_PORT: env.port(8081, 'Ops HTTP port: /healthz, /readyz, /metrics'),
+  GRPC_HOST: env.string('0.0.0.0', 'Interface the gRPC server binds'),
+  GRPC_PORT: env.port(50051, 'gRPC port of orderflow.order.v1.OrderService'),
+};
+
+export type OrderConfig = ReturnType<typeof loadOrderConfig>;
+
+export function loadOrderConfig(source: NodeJS.ProcessEnv = process.env) {
+  return parseEnv(orderEnv, source);
+}

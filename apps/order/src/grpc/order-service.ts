@@ -1,0 +1,56 @@
+import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import type { z } from 'zod';
+import { AppError, type Order } from '@orderflow/domain';
+import { grpcError, toGrpcError, OrderStatus, type OrderServiceServer, type Order as OrderMessage } from '@orderflow/proto';
+import type { OrderUseCases } from '../orders';
+import { createOrderRequest, getOrderRequest, listOrdersRequest, orderIdRequest, rejectOrderRequest } from './validation';
+
+const DEFAULT_PAGE = 20;
+
+function toMessage(order: Order): OrderMessage {
+  return { ...order, status: OrderStatus[order.status], reason: order.reason ?? '' };
+}
+
+/** Cursor = base64url of "createdAt|id" of the last order on the previous page. */
+function encodeCursor(next: { createdAt: string; id: string }): string {
+  return Buffer.from(`${next.createdAt}|${next.id}`).toString('base64url');
+}
+function decodeCursor(cursor: string): { createdAt: string; id: string } | undefined {
+  if (!cursor) return undefined;
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id)) {
+    throw new AppError('VALIDATION_FAILED', 'cursor is not valid');
+  }
+  return { createdAt, id };
+}
+
+/** Wraps a handler: validates the request, runs the use case, maps errors to gRPC statuses. */
+function unary<S extends z.ZodTypeAny, Res>(schema: S, handle: (request: z.infer<S>) => Promise<Res>) {
+  return (call: ServerUnaryCall<unknown, Res>, callback: sendUnaryData<Res>) => {
+    const parsed = schema.safeParse(call.request);
+    if (!parsed.success) {
+      const message = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      callback(grpcError(GrpcStatus.INVALID_ARGUMENT, message));
+      return;
+    }
+    handle(parsed.data).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(toGrpcError(error)),
+    );
+  };
+}
+
+/** The gRPC OrderService: a thin edge over the use cases. */
+export function createOrderService(orders: OrderUseCases): OrderServiceServer {
+  return {
+    createOrder: unary(createOrderRequest, async (r) => toMessage(await orders.createOrder(r))),
+    getOrder: unary(getOrderRequest, async (r) => toMessage(await orders.getOrder(r.orderId, r.customerId || undefined))),
+    listOrders: unary(listOrdersRequest, async (r) => {
+      const page = await orders.listOrders({ customerId: r.customerId || undefined, limit: r.limit || DEFAULT_PAGE, after: decodeCursor(r.cursor) });
+      return { orders: page.orders.map(toMessage), nextCursor: page.next ? encodeCursor(page.next) : '' };
+    }),
+    confirmOrder: unary(orderIdRequest, async (r) => toMessage(await orders.confirmOrder(r.orderId))),
+    rejectOrder: unary(rejectOrderRequest, async (r) => toMessage(await orders.rejectOrder(r.orderId, r.reason))),
+    cancelOrder: unary(orderIdRequest, async (r) => toMessage(await orders.cancelOrder(r.orderId))),
+  };
+}
