@@ -1,0 +1,66 @@
+# orderflow developer interface (DESIGN §13). `make up` runs the system, `make test` runs what CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export NX_DAEMON := false
+export NX_NO_CLOUD := true
+
+APPS := orchestrator order inventory notification
+ENV := source scripts/env.sh &&
+
+.PHONY: help install proto build typecheck lint test test-unit infra-up infra-down migrate seed up down run token bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# npm ci only when the lock file changed since the last install.
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+install: node_modules/.package-lock.json ## Install npm dependencies (npm ci) if needed
+
+proto: install ## Generate TypeScript from proto/ with buf + ts-proto
+	@bash scripts/proto.sh
+
+build: proto ## Bundle the four apps and the dev tools into dist/
+	node scripts/build.mjs
+
+typecheck: proto ## Type-check every project
+	npx tsc -p tsconfig.json
+
+lint: proto ## ESLint (with the architecture rules) and buf lint
+	npx eslint .
+	npx buf lint
+
+infra-up: ## Start PostgreSQL, Redis, RabbitMQ if down, and a local Kafka 3.9 broker
+	@bash scripts/infra/up.sh
+
+infra-down: ## Stop what infra-up started
+	@bash scripts/infra/down.sh
+
+migrate: build ## Create the four databases if missing and migrate them
+	@$(ENV) node dist/tools/main.js migrate
+
+seed: build ## Put the demo catalog in
+	@$(ENV) node dist/tools/main.js seed
+
+up: build ## Run everything: infra, migrate, seed, the four apps (Ctrl-C stops)
+	@bash scripts/up.sh
+
+down: ## Stop a `make up` running elsewhere
+	@bash scripts/down.sh
+
+run: build ## Run one app in the foreground: make run APP=order
+	@case "$(APP)" in orchestrator|order|inventory|notification) ;; *) echo "run: APP must be one of: $(APPS)" >&2; exit 2;; esac
+	@$(ENV) exec node --enable-source-maps dist/$(APP)/main.js
+
+token: build ## Print a dev JWT: make token SUB=alice ROLE=customer
+	@$(ENV) node dist/tools/main.js token --sub "$(SUB)" --role "$(or $(ROLE),customer)"
+
+test: install proto infra-up lint typecheck ## Everything CI runs: lint, types, unit, integration and end-to-end tests
+	@$(ENV) node scripts/build.mjs && npx jest
+
+bench: ## Load-test the running system (not built yet)
+	@echo "bench: not implemented yet (issue 9: benchmark the whole system)" >&2; exit 1
+
+clean: ## Remove build output (not var/, which holds Kafka data and logs)
+	rm -rf dist .nx/cache

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# A local Apache Kafka 3.9 broker (KRaft, single node) run from its Maven Central jars.
+# Usage: kafka.sh install|start|stop|status. Data and logs live under var/ (git-ignored).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+
+port="${KAFKA_PORT:-9092}"
+controller_port="${KAFKA_CONTROLLER_PORT:-9093}"
+lib=var/kafka/lib
+data="$root/var/kafka/data"
+config=var/kafka/server.properties
+pidfile=var/kafka/kafka.pid
+log=var/log/kafka.log
+classpath="$root/$lib/*"
+
+say() { echo "infra: kafka: $*"; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+our_pid() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && cat "$pidfile"; }
+
+install() {
+  # Maven fetches the jars into ~/.m2 once; copying is skipped while the pom is unchanged.
+  if [ -f "$lib/.installed" ] && [ "$lib/.installed" -nt tools/kafka/pom.xml ]; then return; fi
+  say "fetching Kafka jars with Maven…"
+  rm -rf "$lib"
+  mvn -q -B -Dstyle.color=never -f tools/kafka/pom.xml package
+  touch "$lib/.installed"
+}
+
+start() {
+  if pid=$(our_pid); then say "already running (pid $pid) on 127.0.0.1:$port"; return; fi
+  if port_open "$port"; then
+    say "something else already listens on 127.0.0.1:$port; using it as the broker"
+    return
+  fi
+  if port_open "$controller_port"; then say "port $controller_port (KAFKA_CONTROLLER_PORT) is taken by another process" >&2; exit 1; fi
+  install
+  mkdir -p var/kafka var/log "$data"
+  sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$controller_port#g" -e "s#@DATA_DIR@#$data#g" \
+    tools/kafka/server.properties.tmpl > "$config"
+  if [ ! -f "$data/meta.properties" ]; then
+    cluster_id=$(java -cp "$classpath" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+    java -cp "$classpath" -Dlog4j.configuration="file:$root/tools/kafka/log4j.properties" -Dkafka.logs.dir="$root/var/log" \
+      kafka.tools.StorageTool format -t "$cluster_id" -c "$config" >/dev/null
+    say "formatted storage (cluster $cluster_id)"
+  fi
+  # setsid: the broker outlives this script and ignores a Ctrl-C meant for the terminal's foreground job.
+  setsid nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$root/tools/kafka/log4j.properties" -Dkafka.logs.dir="$root/var/log" \
+    -cp "$classpath" kafka.Kafka "$config" > var/log/kafka.out 2>&1 < /dev/null &
+  echo $! > "$pidfile"
+  local deadline=$((SECONDS + 90))
+  until port_open "$port" && grep -q "Kafka Server started" "$log" 2>/dev/null; do
+    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      say "broker exited during start-up; last lines of $log:" >&2
+      tail -n 20 "$log" var/log/kafka.out >&2 || true
+      rm -f "$pidfile"
+      exit 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then say "not ready after 90 s; see $log" >&2; exit 1; fi
+    sleep 0.5
+  done
+  say "started (pid $(cat "$pidfile")) on 127.0.0.1:$port"
+}
+
+stop() {
+  local pid
+  if ! pid=$(our_pid); then say "not running"; rm -f "$pidfile"; return; fi
+  kill -TERM "$pid"
+  for _ in $(seq 1 60); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; say "stopped"; return; }
+    sleep 0.5
+  done
+  say "did not stop within 30 s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+}
+
+status() {
+  if pid=$(our_pid); then say "running (pid $pid)"; else say "not running"; return 1; fi
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+esac
