@@ -3,5 +3,5 @@ export { createLogger, type Logger } from './logger';
 export { createMetricsRegistry } from './metrics';
 export { opsRoutes, type OpsOptions } from './ops-routes';
 export { listen, closeServer } from './listen';
-export { runApp, waitForDependencies, type RunningApp, type RunOptions } from './lifecycle';
+export { bootMain, runApp, waitForDependencies, type RunningApp, type RunOptions } from './lifecycle';
 export { checkDependencies, withTimeout, type DependencyCheck, type DependencyStatus } from './readiness';

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { checkDependencies, type DependencyCheck } from './readiness';
+import { createLogger } from './logger';
 
 /** What a composition root hands back: how to stop everything it started, newest first. */
 export interface RunningApp {
@@ -23,7 +24,7 @@ export async function runApp(start: () => Promise<RunningApp>, { logger, shutdow
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     logger.fatal({ err: error }, `start-up failed: ${message}`);
-    process.stderr.write(`start-up failed: ${message}\n`);
+    process.stderr.write(`${logger.bindings().service ?? 'app'}: start-up failed: ${message}\n`);
     process.exit(1);
   }
   let stopping = false;
@@ -64,4 +65,24 @@ export async function waitForDependencies(checks: DependencyCheck[], timeoutMs: 
     if (attempt === 1) logger.warn({ down: down.map((d) => d.name) }, 'waiting for dependencies');
     await delay(Math.min(500, Math.max(0, deadline - Date.now())));
   }
+}
+
+/**
+ * The shape of every `main.ts`: parse config (a bad variable prints one clear message and exits 1),
+ * build the logger, then hand over to `runApp`.
+ */
+export function bootMain<C extends { LOG_LEVEL: string; SHUTDOWN_TIMEOUT_MS: number }>(
+  service: string,
+  loadConfig: () => C,
+  start: (config: C, logger: Logger) => Promise<RunningApp>,
+): void {
+  let config: C;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    process.stderr.write(`${service}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(service, config.LOG_LEVEL);
+  void runApp(() => start(config, logger), { logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
 }

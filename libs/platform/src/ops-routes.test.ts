@@ -26,7 +26,7 @@ describe('ops routes', () => {
     const { server, url } = await serve([up, down, hanging]);
     const res = await fetch(`${url}/readyz`);
     expect(res.status).toBe(503);
-    const body = await res.json();
+    const body = (await res.json()) as { down: string[]; dependencies: unknown[] };
     expect(body.down).toEqual(['kafka', 'redis']);
     expect(body.dependencies).toContainEqual({ name: 'kafka', ok: false, error: 'ECONNREFUSED' });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
@@ -37,7 +37,7 @@ describe('ops routes', () => {
     const { server, url } = await serve([up], () => false);
     const res = await fetch(`${url}/readyz`);
     expect(res.status).toBe(503);
-    expect((await res.json()).down).toEqual(['shutting-down']);
+    expect(((await res.json()) as { down: string[] }).down).toEqual(['shutting-down']);
     await closeServer(server);
   });
 

@@ -1,7 +1,5 @@
-import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import type { z } from 'zod';
 import { AppError, type Order } from '@orderflow/domain';
-import { grpcError, toGrpcError, OrderStatus, type OrderServiceServer, type Order as OrderMessage } from '@orderflow/proto';
+import { unaryHandler as unary, OrderStatus, type OrderServiceServer, type Order as OrderMessage } from '@orderflow/proto';
 import type { OrderUseCases } from '../orders';
 import { createOrderRequest, getOrderRequest, listOrdersRequest, orderIdRequest, rejectOrderRequest } from './validation';
 
@@ -22,22 +20,6 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } | undef
     throw new AppError('VALIDATION_FAILED', 'cursor is not valid');
   }
   return { createdAt, id };
-}
-
-/** Wraps a handler: validates the request, runs the use case, maps errors to gRPC statuses. */
-function unary<S extends z.ZodTypeAny, Res>(schema: S, handle: (request: z.infer<S>) => Promise<Res>) {
-  return (call: ServerUnaryCall<unknown, Res>, callback: sendUnaryData<Res>) => {
-    const parsed = schema.safeParse(call.request);
-    if (!parsed.success) {
-      const message = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-      callback(grpcError(GrpcStatus.INVALID_ARGUMENT, message));
-      return;
-    }
-    handle(parsed.data).then(
-      (response) => callback(null, response),
-      (error: unknown) => callback(toGrpcError(error)),
-    );
-  };
 }
 
 /** The gRPC OrderService: a thin edge over the use cases. */

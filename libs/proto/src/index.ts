@@ -1,0 +1,55 @@
+/** gRPC contracts (generated from proto/ by `make proto`) and the plumbing every gRPC app and client shares. */
+export {
+  OrderServiceService,
+  OrderServiceClient,
+  type OrderServiceServer,
+  Order,
+  OrderItem,
+  OrderStatus,
+  CreateOrderRequest,
+  GetOrderRequest,
+  ListOrdersRequest,
+  ListOrdersResponse,
+  ConfirmOrderRequest,
+  RejectOrderRequest,
+  CancelOrderRequest,
+} from './gen/orderflow/order/v1/order';
+export {
+  InventoryServiceService,
+  InventoryServiceClient,
+  type InventoryServiceServer,
+  Product,
+  GetProductsRequest,
+  GetProductsResponse,
+  UpsertProductRequest,
+  UpsertProductResponse,
+  StockItem,
+  ReserveStockRequest,
+  ReserveStockResponse,
+  Shortage,
+  ReleaseStockRequest,
+  ReleaseStockResponse,
+} from './gen/orderflow/inventory/v1/inventory';
+export {
+  HealthService,
+  HealthClient,
+  type HealthServer,
+  HealthCheckRequest,
+  HealthCheckResponse,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+} from './gen/grpc/health/v1/health';
+
+export { createGrpcServer, startGrpcServer, stopGrpcServer, type GrpcServerOptions } from './server';
+export { createHealthService, type GrpcHealth } from './health';
+export {
+  createGrpcClient,
+  callUnary,
+  deadline,
+  grpcHealthCheck,
+  type GrpcClientConstructor,
+  type GrpcClientOptions,
+  type UnaryMethod,
+  type UnaryCallOptions,
+} from './client';
+export { grpcError, toGrpcError, grpcStatusFor, grpcStatusOf, errorCodeOf, isRetryableGrpcError, ERROR_CODE_TRAILER } from './status';
+export { unaryHandler, type CallContext } from './handler';

@@ -1,0 +1,68 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '@orderflow/platform';
+
+export interface GrpcServerOptions {
+  /** Receives one debug line per call, and an error line for calls that end INTERNAL/UNKNOWN/DATA_LOSS. */
+  logger?: Logger;
+  /** Extra server interceptors (metrics, tracing), run after the logging one. */
+  interceptors?: grpc.ServerInterceptor[];
+  /** grpc-js channel options, e.g. `grpc.max_receive_message_length`. */
+  channelOptions?: grpc.ServerOptions;
+}
+
+// Codes that mean a bug or broken state on our side; everything else is an ordinary answer.
+const SERVER_FAULTS = new Set([grpc.status.INTERNAL, grpc.status.UNKNOWN, grpc.status.DATA_LOSS]);
+
+function loggingInterceptor(logger: Logger): grpc.ServerInterceptor {
+  return (method, call) => {
+    const started = Date.now();
+    return new grpc.ServerInterceptingCall(call, {
+      sendStatus: (status, next) => {
+        const line = { method: method.path, code: grpc.status[status.code], ms: Date.now() - started };
+        if (SERVER_FAULTS.has(status.code)) logger.error({ ...line, details: status.details }, 'grpc call failed');
+        else logger.debug(line, 'grpc call');
+        next(status);
+      },
+    });
+  };
+}
+
+/** A grpc-js server with call logging; add services, then `startGrpcServer`. */
+export function createGrpcServer(options: GrpcServerOptions = {}): grpc.Server {
+  const interceptors = [...(options.logger ? [loggingInterceptor(options.logger)] : []), ...(options.interceptors ?? [])];
+  return new grpc.Server({ ...options.channelOptions, interceptors });
+}
+
+/**
+ * Binds `host:port` without TLS and resolves with the bound port (0 picks a free one). A taken port
+ * becomes an error naming the env variable, like the HTTP `listen` in @orderflow/platform.
+ */
+export function startGrpcServer(server: grpc.Server, host: string, port: number, envName = 'GRPC_PORT'): Promise<number> {
+  const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
+      if (!error) return resolve(boundPort);
+      // grpc-js folds the listen errors into one message ("No address added … errors: [listen EADDRINUSE …]").
+      if (error.message.includes('EADDRINUSE')) reject(new Error(`${envName} ${port} is already in use on ${host}`, { cause: error }));
+      else if (error.message.includes('EACCES')) reject(new Error(`${envName} ${port} needs privileges this process does not have`, { cause: error }));
+      else reject(error);
+    });
+  });
+}
+
+/**
+ * Stops accepting calls and lets in-flight ones finish; after `timeoutMs` the rest are cancelled.
+ * Long-lived streams (health Watch) should be ended first, or they hold the drain until the timeout.
+ */
+export function stopGrpcServer(server: grpc.Server, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

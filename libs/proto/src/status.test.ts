@@ -1,0 +1,48 @@
+import { status } from '@grpc/grpc-js';
+import { errorCodeOf, grpcError, grpcStatusFor, grpcStatusOf, isRetryableGrpcError, toGrpcError } from './status';
+
+describe('gRPC status mapping', () => {
+  test.each([
+    ['NOT_FOUND', status.NOT_FOUND],
+    ['UNKNOWN_SKU', status.NOT_FOUND],
+    ['INVALID_TRANSITION', status.FAILED_PRECONDITION],
+    ['CONFLICT', status.ALREADY_EXISTS],
+    ['VALIDATION_FAILED', status.INVALID_ARGUMENT],
+    ['UNAVAILABLE', status.UNAVAILABLE],
+    ['INTERNAL', status.INTERNAL],
+    ['SOMETHING_NEW', status.INTERNAL],
+    ['constructor', status.INTERNAL],
+  ])('domain code %s maps to status %i', (code, expected) => {
+    expect(grpcStatusFor(code)).toBe(expected);
+  });
+
+  test('grpcError builds a ServiceError whose trailer carries the domain code', () => {
+    const error = grpcError('INVALID_TRANSITION', 'order o-1 is REJECTED');
+
+    expect(error).toMatchObject({ code: status.FAILED_PRECONDITION, details: 'order o-1 is REJECTED', message: 'order o-1 is REJECTED' });
+    expect(errorCodeOf(error)).toBe('INVALID_TRANSITION');
+    expect(errorCodeOf(grpcError(status.ABORTED, 'x'))).toBeUndefined();
+  });
+
+  test('toGrpcError maps coded errors and hides the message of anything unexpected', () => {
+    const coded = Object.assign(new Error('no such order'), { name: 'AppError', code: 'NOT_FOUND' });
+    const unexpected = new Error('relation "orders" does not exist');
+
+    expect(toGrpcError(coded)).toMatchObject({ code: status.NOT_FOUND, details: 'no such order' });
+    expect(toGrpcError(unexpected)).toMatchObject({ code: status.INTERNAL, details: 'internal error' });
+    expect(toGrpcError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toMatchObject({ code: status.INTERNAL });
+    const passthrough = grpcError(status.ABORTED, 'try again');
+    expect(toGrpcError(passthrough)).toBe(passthrough);
+  });
+
+  test('only transient statuses are retryable', () => {
+    for (const code of [status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED]) {
+      expect(isRetryableGrpcError(grpcError(code, 'x'))).toBe(true);
+    }
+    for (const code of [status.NOT_FOUND, status.FAILED_PRECONDITION, status.INVALID_ARGUMENT, status.INTERNAL, status.CANCELLED]) {
+      expect(isRetryableGrpcError(grpcError(code, 'x'))).toBe(false);
+    }
+    expect(isRetryableGrpcError(new Error('plain'))).toBe(false);
+    expect(grpcStatusOf(undefined)).toBeUndefined();
+  });
+});
