@@ -4,6 +4,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'UNKNOWN_SKU'
   | 'INVALID_TRANSITION'
+  | 'STOCK_BELOW_RESERVED'
   | 'CONFLICT'
   | 'UNAVAILABLE'
   | 'INTERNAL';

@@ -1,0 +1,15 @@
+/** Shared domain types and rules; pure, no I/O. */
+export {
+  FACT_TYPES,
+  createEvent,
+  cloudEventSchema,
+  cloudEventSchemaOf,
+  type FactType,
+  type CloudEvent,
+  type CreateEventInput,
+} from './envelope';
+export { AppError, isAppError, type ErrorCode } from './errors';
+export { addCents, formatCents, type Cents } from './money';
+export { ORDER_STATUSES, canTransition, isTerminal, orderTotal, type Order, type OrderItem, type OrderStatus, type RejectionReason } from './order';
+export { skuSchema, orderLineSchema, ORDER_LIMITS } from './catalog';
+export { EMAIL_TEMPLATES, notificationTaskSchema, type EmailTemplate, type NotificationTask } from './notification-task';

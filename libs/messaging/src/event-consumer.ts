@@ -1,0 +1,102 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { CloudEvent } from '@orderflow/domain';
+import { decodeCloudEvent } from './event-codec';
+import { dlqTopic } from './topics';
+
+export interface EventConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  /** Applies one fact. Throwing means "try again"; it must be idempotent on `event.id`. */
+  handle: (event: CloudEvent, message: KafkaMessage) => Promise<void>;
+  /** Producer for `<topic>.dlq`. */
+  producer: Producer;
+  logger: Logger;
+  /** Attempts before a message is dead-lettered (DESIGN §6 defaults). */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  partitionsConsumedConcurrently?: number;
+  onDeadLetter?: (topic: string, error: string) => void;
+}
+
+export interface EventConsumer {
+  start(): Promise<void>;
+  /** Stops fetching, lets the message in hand finish, commits offsets, leaves the group. */
+  stop(): Promise<void>;
+}
+
+/** Full-jitter exponential backoff: a random delay in [0, min(cap, base·2^(attempt-1))]. */
+export function backoffDelay(attempt: number, baseMs: number, capMs: number): number {
+  return Math.random() * Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * A consumer-group member that decodes CloudEvents and applies them one at a time per partition (so
+ * one order's facts stay in order). A failing message is retried in place with backoff; after the last
+ * attempt, or at once when it cannot be decoded, it goes to `<topic>.dlq` with the error, attempts and
+ * original coordinates in headers, and the partition moves on: a poison message never blocks it.
+ */
+export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
+  const { kafka, groupId, topics, handle, producer, logger, maxAttempts = 5, baseDelayMs = 200, maxDelayMs = 10_000 } = options;
+  const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+  let stopping = false;
+
+  async function deadLetter(topic: string, partition: number, message: KafkaMessage, error: string, attempts: number) {
+    await producer.send({
+      topic: dlqTopic(topic),
+      acks: -1,
+      messages: [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            ...message.headers,
+            'x-error': error.slice(0, 2_000),
+            'x-attempts': String(attempts),
+            'x-original-topic': topic,
+            'x-original-partition': String(partition),
+            'x-original-offset': message.offset,
+            'x-failed-at': new Date().toISOString(),
+          },
+        },
+      ],
+    });
+    options.onDeadLetter?.(topic, error);
+    logger.error({ topic, partition, offset: message.offset, attempts, error }, 'message dead-lettered');
+  }
+
+  return {
+    async start() {
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: true });
+      await consumer.run({
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+          const decoded = decodeCloudEvent(message.value);
+          if (!decoded.ok) return deadLetter(topic, partition, message, `undecodable: ${decoded.error}`, 1);
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await handle(decoded.event, message);
+              return;
+            } catch (error) {
+              const reason = error instanceof Error ? error.message : String(error);
+              // While stopping, leave the offset uncommitted: the next member of the group retries it.
+              if (stopping) throw error;
+              if (attempt >= maxAttempts) return deadLetter(topic, partition, message, reason, attempt);
+              logger.warn({ topic, partition, offset: message.offset, attempt, err: error }, 'handler failed; retrying');
+              await delay(backoffDelay(attempt, baseDelayMs, maxDelayMs));
+              await heartbeat();
+            }
+          }
+        },
+      });
+    },
+    async stop() {
+      stopping = true;
+      await consumer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/** Kafka and RabbitMQ plumbing shared by the apps: topics, topology, clients, envelopes, outbox, inbox. */
+
+/** Kafka topic and consumer-group names, with the resource prefix applied. */
+export { ORDER_EVENTS, INVENTORY_EVENTS, dlqTopic, topicNames, consumerGroup, type TopicNames } from './topics';
+/** Kafka client factory, topic creation, idempotent producer and readiness check. */
+export { createKafka, ensureTopics, createIdempotentProducer, kafkaHealthCheck, type KafkaOptions, type EnsureTopicsOptions } from './kafka';
+/** CloudEvent <-> Kafka message (structured mode, traceparent header). */
+export { CLOUDEVENTS_CONTENT_TYPE, toKafkaMessage, decodeCloudEvent, headerValue, type DecodedEvent } from './event-codec';
+/** RabbitMQ task topology (exchange, work, retry and dead-letter queues), connection and readiness check. */
+export {
+  NOTIFICATION_SEND,
+  RETRY_DELAYS_MS,
+  taskTopology,
+  failureRoutingKey,
+  declareTaskTopology,
+  connectAmqp,
+  amqpHealthCheck,
+  type TaskTopology,
+  type ConnectAmqpOptions,
+} from './rabbit';
+/** Transactional outbox: enqueue in the writer's transaction; the relay publishes in order. */
+export { enqueueOutbox, readOutboxBatch, markOutboxPublished, outboxBacklog, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination } from './outbox';
+export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
+/** Broker publishers the relay hands batches to. */
+export { kafkaOutboxPublisher, createRabbitPublisher, ATTEMPT_HEADER, type RabbitPublisher } from './publishers';
+/** Inbox de-duplication for consumers. */
+export { claimInbox } from './inbox';
+/** Kafka consumer-group member with in-place retry and dead-lettering. */
+export { createEventConsumer, backoffDelay, type EventConsumer, type EventConsumerOptions } from './event-consumer';

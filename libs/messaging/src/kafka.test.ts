@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import type { Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
+import { cloudEventSchema, createEvent } from '@orderflow/domain';
+import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
+import { createIdempotentProducer, createKafka, ensureTopics, kafkaHealthCheck } from './kafka';
+import { decodeCloudEvent, headerValue, toKafkaMessage } from './event-codec';
+import { consumerGroup, topicNames } from './topics';
+
+describe('Kafka plumbing', () => {
+  const { kafkaBrokers } = testInfra();
+  const prefix = `${uniqueName('kafka')}_`;
+  const topics = topicNames(prefix);
+  let kafka: Kafka;
+  const groups: string[] = [];
+
+  beforeAll(() => {
+    kafka = createKafka({ brokers: kafkaBrokers, clientId: `${prefix}test`, logger: pino({ level: 'error' }) });
+  });
+
+  afterAll(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      await admin.deleteTopics({ topics: Object.values(topics).filter((t) => existing.has(t)) });
+      if (groups.length > 0) await admin.deleteGroups(groups);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('ensureTopics creates the four topics and is idempotent', async () => {
+    const created = await ensureTopics(kafka, { prefix });
+    expect([...created].sort()).toEqual(Object.values(topics).sort());
+    await expect(ensureTopics(kafka, { prefix })).resolves.toEqual(created);
+
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      expect(await admin.listTopics()).toEqual(expect.arrayContaining(created));
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [topics.orderEvents] });
+      expect(metadata[0]?.partitions).toHaveLength(3);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it("an idempotent producer's CloudEvent is consumed by a consumer group", async () => {
+    await ensureTopics(kafka, { prefix });
+    const orderId = randomUUID();
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const event = createEvent({ type: 'order.placed', source: '/orderflow/test', subject: orderId, data: { orderId, totalCents: 1250 }, traceparent });
+
+    const groupId = consumerGroup('messaging-test', prefix);
+    groups.push(groupId);
+    const received: { key: string | undefined; value: Buffer | null; headers: IHeaders | undefined }[] = [];
+    const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 250 });
+    const producer: Producer = createIdempotentProducer(kafka);
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topics.orderEvents], fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          received.push({ key: message.key?.toString(), value: message.value, headers: message.headers });
+        },
+      });
+
+      await producer.connect();
+      const [ack] = await producer.send({ topic: topics.orderEvents, messages: [toKafkaMessage(event)] });
+      expect(ack?.errorCode).toBe(0);
+
+      const message = await waitFor(() => received.find((m) => m.key === orderId), { timeoutMs: 30_000, what: 'the event to be consumed' });
+      const decoded = decodeCloudEvent(message.value);
+      expect(decoded).toEqual({ ok: true, event });
+      expect(cloudEventSchema.safeParse(JSON.parse(message.value!.toString())).success).toBe(true);
+      expect(headerValue(message.headers, 'traceparent')).toBe(traceparent);
+      expect(headerValue(message.headers, 'content-type')).toMatch(/^application\/cloudevents\+json/);
+    } finally {
+      await producer.disconnect();
+      await consumer.disconnect();
+    }
+  });
+
+  it('kafkaHealthCheck resolves against the broker and rejects quickly where nothing listens', async () => {
+    await expect(kafkaHealthCheck(kafkaBrokers).check()).resolves.toBeUndefined();
+    const started = Date.now();
+    await expect(kafkaHealthCheck(['127.0.0.1:1']).check()).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+});

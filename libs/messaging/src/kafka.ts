@@ -1,0 +1,143 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { Kafka, Partitioners, logLevel, type Admin, type LogEntry, type Producer, type RetryOptions, type logCreator } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { DependencyCheck } from '@orderflow/platform';
+import { topicNames } from './topics';
+
+export interface KafkaOptions {
+  brokers: string[];
+  clientId: string;
+  logger?: Logger;
+  retry?: RetryOptions;
+}
+
+// ~55 s of backoff per operation: rides out a broker restart, then surfaces the error to the caller.
+const DEFAULT_RETRY: RetryOptions = { initialRetryTime: 250, maxRetryTime: 10_000, retries: 10 };
+
+/** A kafkajs client with our retry policy; logs go through pino when `logger` is given. */
+export function createKafka({ brokers, clientId, logger, retry }: KafkaOptions): Kafka {
+  return new Kafka({
+    brokers,
+    clientId,
+    connectionTimeout: 3_000,
+    retry: { ...DEFAULT_RETRY, ...retry },
+    ...(logger ? { logLevel: kafkaLevel(logger.level), logCreator: pinoLogCreator(logger) } : { logLevel: logLevel.WARN }),
+  });
+}
+
+function kafkaLevel(level: string): logLevel {
+  if (level === 'silent') return logLevel.NOTHING;
+  if (level === 'fatal' || level === 'error') return logLevel.ERROR;
+  if (level === 'warn') return logLevel.WARN;
+  if (level === 'info') return logLevel.INFO;
+  return logLevel.DEBUG;
+}
+
+function pinoLogCreator(logger: Logger): logCreator {
+  const log = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ namespace, level, log: entry }: LogEntry) => {
+      const { message, timestamp: _timestamp, logger: _logger, ...extra } = entry;
+      log[pinoMethod(namespace, level, message)]({ namespace, ...extra }, message);
+    };
+}
+
+function pinoMethod(namespace: string, level: logLevel, message: string): 'error' | 'warn' | 'info' | 'debug' {
+  // We bound producer retries on purpose (the outbox relay retries, consumers de-duplicate by id).
+  if (message.startsWith('Limiting retries for the idempotent producer')) return 'debug';
+  // Every error response is logged before kafkajs retries it (rebalancing, coordinator loading…);
+  // keep ERROR for operations that actually failed.
+  if (level === logLevel.ERROR) return namespace === 'Connection' && message.startsWith('Response ') ? 'warn' : 'error';
+  return level === logLevel.WARN ? 'warn' : level === logLevel.INFO ? 'info' : 'debug';
+}
+
+export interface EnsureTopicsOptions {
+  prefix?: string;
+  /** Per topic; 3 by default. Existing topics are left as they are. */
+  partitions?: number;
+  /** -1 (default) takes the broker's `default.replication.factor`. */
+  replicationFactor?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Creates the four topics (DESIGN §8) if missing and waits until every partition has a leader, so
+ * producing right after works. Safe to run concurrently and repeatedly. Returns the topic names.
+ */
+export async function ensureTopics(kafka: Kafka, options: EnsureTopicsOptions = {}): Promise<string[]> {
+  const { prefix = '', partitions = 3, replicationFactor = -1, timeoutMs = 30_000 } = options;
+  const wanted = Object.values(topicNames(prefix));
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = wanted.filter((topic) => !existing.has(topic));
+    if (missing.length > 0) {
+      // Resolves false (no error) when another process created them first.
+      await admin.createTopics({
+        topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })),
+        waitForLeaders: true,
+        timeout: timeoutMs,
+      });
+    }
+    // createTopics skips its own leader wait when some topics already existed, so check all of them.
+    await waitForLeaders(admin, wanted, Date.now() + timeoutMs);
+    return wanted;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function waitForLeaders(admin: Admin, topics: string[], deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+      const ready = metadata.length === topics.length && metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (ready) return;
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+    }
+    if (Date.now() >= deadline) throw new Error(`topic leaders not elected for ${topics.join(', ')}`);
+    await delay(100);
+  }
+}
+
+/**
+ * An idempotent producer (acks=all is kafkajs' default for send(); don't override it). kafkajs already
+ * serialises an idempotent producer's requests per broker; one in flight keeps per-key order on retries.
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+}
+
+/**
+ * Readiness check: a fresh admin without retries describes the cluster, then disconnects, so a down
+ * broker fails fast and a recovered one answers on the next call.
+ */
+export function kafkaHealthCheck(brokers: string[], timeoutMs = 2_000): DependencyCheck {
+  return {
+    name: 'kafka',
+    async check() {
+      const kafka = new Kafka({
+        brokers,
+        clientId: 'orderflow-health',
+        connectionTimeout: timeoutMs,
+        requestTimeout: timeoutMs,
+        retry: { retries: 0 },
+        logLevel: logLevel.NOTHING,
+      });
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        await admin.describeCluster();
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import type { Pool, PoolClient } from 'pg';
+
+/** Where an outbox row goes: a Kafka topic (facts) or a RabbitMQ routing key on `tasks` (work). */
+export type OutboxDestination = 'kafka' | 'rabbitmq';
+
+export interface OutboxMessage {
+  destination: OutboxDestination;
+  /** Kafka topic, or RabbitMQ routing key. */
+  topic: string;
+  /** Kafka message key (order id or sku), or the RabbitMQ correlation id. Order is kept per key. */
+  key: string;
+  /** The CloudEvent id or task id: consumers de-duplicate by it. */
+  messageId: string;
+  payload: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A stored outbox row, as the relay hands it to a publisher. */
+export interface OutboxRecord extends Required<OutboxMessage> {
+  id: number;
+}
+
+type Queryable = Pick<PoolClient, 'query'>;
+
+/** Channel the relay LISTENs on; enqueue NOTIFYs it, delivered when the writer's transaction commits. */
+export const OUTBOX_CHANNEL = 'outbox';
+
+/**
+ * Adds messages to the outbox inside the caller's transaction, so they exist if and only if the change
+ * they describe was committed.
+ */
+export async function enqueueOutbox(tx: Queryable, messages: OutboxMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  const values: unknown[] = [];
+  const rows = messages.map((m, i) => {
+    values.push(m.destination, m.topic, m.key, m.messageId, JSON.stringify(m.payload), JSON.stringify(m.headers ?? {}));
+    const p = i * 6;
+    return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6})`;
+  });
+  await tx.query(`INSERT INTO outbox (destination, topic, message_key, message_id, payload, headers) VALUES ${rows.join(', ')}`, values);
+  await tx.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+}
+
+/** Reads the next unpublished rows for one destination in id order (commit order, per key). */
+export async function readOutboxBatch(tx: Queryable, destination: OutboxDestination, limit: number): Promise<OutboxRecord[]> {
+  const { rows } = await tx.query(
+    `SELECT id, destination, topic, message_key, message_id, payload, headers FROM outbox
+      WHERE destination = $1 AND published_at IS NULL ORDER BY id LIMIT $2`,
+    [destination, limit],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    destination: r.destination,
+    topic: r.topic,
+    key: r.message_key,
+    messageId: r.message_id,
+    payload: r.payload,
+    headers: r.headers,
+  }));
+}
+
+/** Marks rows published (the relay calls this after the broker confirmed them). */
+export async function markOutboxPublished(tx: Queryable, ids: number[]): Promise<void> {
+  if (ids.length) await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [ids]);
+}
+
+/** Unpublished rows and the age of the oldest, for metrics and the admin stats. */
+export async function outboxBacklog(pool: Pool): Promise<{ count: number; oldestAgeSeconds: number }> {
+  const { rows } = await pool.query(
+    `SELECT count(*)::int AS count, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float AS age
+       FROM outbox WHERE published_at IS NULL`,
+  );
+  return { count: rows[0].count, oldestAgeSeconds: rows[0].age };
+}
