@@ -11,14 +11,17 @@ CREATE TABLE products (
   CHECK (reserved <= on_hand)
 );
 
--- One reservation per order (all items or none). It moves RESERVED -> RELEASED once: the CHECK ties
--- released_at to the status, and releases update only rows still RESERVED.
+-- One reservation outcome per order (all items or none): RESERVED, or REJECTED with the shortages, so
+-- a retried ReserveStock answers what the first call decided. RESERVED -> RELEASED happens once: the
+-- CHECK ties released_at to the status, and releases update only rows still RESERVED.
 CREATE TABLE reservations (
   order_id     uuid        PRIMARY KEY,
-  status       text        NOT NULL CHECK (status IN ('RESERVED', 'RELEASED')),
+  status       text        NOT NULL CHECK (status IN ('RESERVED', 'REJECTED', 'RELEASED')),
+  shortages    jsonb,
   created_at   timestamptz NOT NULL DEFAULT now(),
   released_at  timestamptz,
-  CHECK ((status = 'RELEASED') = (released_at IS NOT NULL))
+  CHECK ((status = 'RELEASED') = (released_at IS NOT NULL)),
+  CHECK ((status = 'REJECTED') = (shortages IS NOT NULL))
 );
 
 CREATE TABLE reservation_items (

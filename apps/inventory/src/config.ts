@@ -1,0 +1,17 @@
+import { commonEnv, env, kafkaEnv, parseEnv } from '@orderflow/config';
+
+/** Everything the inventory service reads from env, validated once at start-up. */
+export const inventoryEnv = {
+  ...commonEnv,
+  ...kafkaEnv,
+  HTTP_HOST: env.string('0.0.0.0', 'Interface the ops HTTP server binds'),
+  HTTP_PORT: env.port(8082, 'Ops HTTP port: /healthz, /readyz, /metrics'),
+  GRPC_HOST: env.string('0.0.0.0', 'Interface the gRPC server binds'),
+  GRPC_PORT: env.port(50052, 'gRPC port of orderflow.inventory.v1.InventoryService'),
+};
+
+export type InventoryConfig = ReturnType<typeof loadInventoryConfig>;
+
+export function loadInventoryConfig(source: NodeJS.ProcessEnv = process.env) {
+  return parseEnv(inventoryEnv, source);
+}

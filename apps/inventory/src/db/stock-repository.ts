@@ -1,0 +1,129 @@
+import type { Pool, PoolClient } from 'pg';
+import { enqueueOutbox, type OutboxMessage } from '@orderflow/messaging';
+
+export interface Product {
+  sku: string;
+  name: string;
+  priceCents: number;
+  onHand: number;
+  available: number;
+}
+
+export interface Shortage {
+  sku: string;
+  requested: number;
+  available: number;
+}
+
+export type ReservationOutcome = { reserved: true } | { reserved: false; shortages: Shortage[] };
+
+type Tx = Pick<PoolClient, 'query'>;
+
+const PRODUCT_COLUMNS = 'sku, name, price_cents, on_hand, on_hand - reserved AS available';
+const toProduct = (r: { sku: string; name: string; price_cents: number; on_hand: number; available: number }): Product => ({
+  sku: r.sku,
+  name: r.name,
+  priceCents: r.price_cents,
+  onHand: r.on_hand,
+  available: r.available,
+});
+
+/** Runs `work` in one transaction; facts it returns go to the outbox in that same transaction. */
+async function withFacts<T>(pool: Pool, work: (tx: Tx) => Promise<{ result: T; facts: OutboxMessage[] }>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { result, facts } = await work(client);
+    await enqueueOutbox(client, facts);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Products, stock and reservations. Every stock movement commits together with its fact. */
+export function createStockRepository(pool: Pool) {
+  return {
+    async getProducts(skus: string[]): Promise<Product[]> {
+      const { rows } = skus.length
+        ? await pool.query(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE sku = ANY($1::text[]) ORDER BY sku`, [skus])
+        : await pool.query(`SELECT ${PRODUCT_COLUMNS} FROM products ORDER BY sku`);
+      return rows.map(toProduct);
+    },
+
+    /** Creates or updates a product, setting on-hand stock; `facts` builds the stock.adjusted fact. */
+    upsertProduct: (p: { sku: string; name: string; priceCents: number; stock: number }, facts: (product: Product, created: boolean) => OutboxMessage[]) =>
+      withFacts(pool, async (tx) => {
+        const { rows } = await tx.query(
+          `INSERT INTO products (sku, name, price_cents, on_hand) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents, on_hand = EXCLUDED.on_hand, updated_at = now()
+           RETURNING ${PRODUCT_COLUMNS}, (xmax = 0) AS created`,
+          [p.sku, p.name, p.priceCents, p.stock],
+        );
+        const product = toProduct(rows[0]);
+        return { result: { product, created: rows[0].created as boolean }, facts: facts(product, rows[0].created) };
+      }),
+
+    /** The stored outcome of an earlier ReserveStock for this order, if any. */
+    async findReservation(orderId: string): Promise<{ status: string; shortages: Shortage[] | null } | undefined> {
+      const { rows } = await pool.query('SELECT status, shortages FROM reservations WHERE order_id = $1', [orderId]);
+      return rows[0];
+    },
+
+    /**
+     * All-or-nothing: locks the products in sku order (so concurrent reservations cannot deadlock),
+     * checks every line, then moves stock to reserved, or records the shortages and moves nothing.
+     * A concurrent duplicate for the same order loses on the reservations primary key.
+     */
+    reserve: (orderId: string, items: { sku: string; quantity: number }[], facts: () => OutboxMessage[]) =>
+      withFacts<ReservationOutcome | 'duplicate'>(pool, async (tx) => {
+        const skus = items.map((i) => i.sku);
+        const { rows } = await tx.query(`SELECT sku, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
+        const available = new Map<string, number>(rows.map((r) => [r.sku, r.available]));
+        const shortages = items
+          .filter((i) => (available.get(i.sku) ?? 0) < i.quantity)
+          .map((i) => ({ sku: i.sku, requested: i.quantity, available: available.get(i.sku) ?? 0 }));
+        const claim = await tx.query(
+          `INSERT INTO reservations (order_id, status, shortages) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING`,
+          [orderId, shortages.length ? 'REJECTED' : 'RESERVED', shortages.length ? JSON.stringify(shortages) : null],
+        );
+        if (!claim.rowCount) return { result: 'duplicate', facts: [] };
+        if (shortages.length) return { result: { reserved: false, shortages }, facts: [] };
+        await tx.query(
+          `UPDATE products p SET reserved = p.reserved + t.quantity, updated_at = now()
+             FROM unnest($1::text[], $2::int[]) AS t(sku, quantity) WHERE p.sku = t.sku`,
+          [skus, items.map((i) => i.quantity)],
+        );
+        await tx.query(`INSERT INTO reservation_items (order_id, sku, quantity) SELECT $1, * FROM unnest($2::text[], $3::int[])`, [
+          orderId,
+          skus,
+          items.map((i) => i.quantity),
+        ]);
+        return { result: { reserved: true }, facts: facts() };
+      }),
+
+    /** Returns a reservation's stock once; false when it was never reserved or is already released. */
+    release: (orderId: string, facts: (items: { sku: string; quantity: number }[]) => OutboxMessage[]) =>
+      withFacts<boolean>(pool, async (tx) => {
+        const { rowCount } = await tx.query(
+          `UPDATE reservations SET status = 'RELEASED', released_at = now() WHERE order_id = $1 AND status = 'RESERVED'`,
+          [orderId],
+        );
+        if (!rowCount) return { result: false, facts: [] };
+        // Lock in sku order, as reserve does, so a release and a reservation cannot deadlock.
+        await tx.query('SELECT 1 FROM products WHERE sku IN (SELECT sku FROM reservation_items WHERE order_id = $1) ORDER BY sku FOR UPDATE', [orderId]);
+        const { rows } = await tx.query(
+          `UPDATE products p SET reserved = p.reserved - i.quantity, updated_at = now()
+             FROM reservation_items i WHERE i.order_id = $1 AND p.sku = i.sku RETURNING p.sku, i.quantity`,
+          [orderId],
+        );
+        return { result: true, facts: facts(rows.map((r) => ({ sku: r.sku, quantity: r.quantity }))) };
+      }),
+  };
+}
+
+export type StockRepository = ReturnType<typeof createStockRepository>;

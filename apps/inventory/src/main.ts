@@ -1,0 +1,50 @@
+// Composition root of the inventory service: config → database + Kafka → use cases → gRPC + ops HTTP
+// → outbox relay (stock.* facts) → shutdown.
+import express from 'express';
+import { databaseName } from '@orderflow/config';
+import { createPool, databaseUrl, postgresHealthCheck } from '@orderflow/db';
+import { createIdempotentProducer, createKafka, createOutboxRelay, ensureTopics, kafkaHealthCheck, kafkaOutboxPublisher, topicNames } from '@orderflow/messaging';
+import { bootMain, closeServer, createMetricsRegistry, listen, opsRoutes, waitForDependencies } from '@orderflow/platform';
+import { createGrpcServer, createHealthService, HealthService, InventoryServiceService, startGrpcServer, stopGrpcServer } from '@orderflow/proto';
+import { loadInventoryConfig } from './config';
+import { createStockRepository } from './db/stock-repository';
+import { createInventoryService } from './grpc/inventory-service';
+import { createStockUseCases } from './stock';
+
+bootMain('inventory', loadInventoryConfig, async (config, logger) => {
+  const dbUrl = databaseUrl(config.DATABASE_URL, databaseName('inventory', config.RESOURCE_PREFIX));
+  const pool = createPool(dbUrl);
+  const checks = [postgresHealthCheck(pool), kafkaHealthCheck(config.KAFKA_BROKERS)];
+  await waitForDependencies(checks, config.STARTUP_TIMEOUT_MS, logger);
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'inventory', logger });
+  await ensureTopics(kafka, { prefix: config.RESOURCE_PREFIX });
+  const producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  const relay = createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'kafka', publish: kafkaOutboxPublisher(producer), logger });
+  relay.start();
+
+  const stock = createStockUseCases(createStockRepository(pool), { topic: topicNames(config.RESOURCE_PREFIX).inventoryEvents });
+  const health = createHealthService();
+  const grpcServer = createGrpcServer({ logger });
+  grpcServer.addService(InventoryServiceService, createInventoryService(stock));
+  grpcServer.addService(HealthService, health.implementation);
+  const grpcPort = await startGrpcServer(grpcServer, config.GRPC_HOST, config.GRPC_PORT);
+
+  let accepting = true;
+  const ops = express().use(opsRoutes({ checks, registry: createMetricsRegistry('inventory'), accepting: () => accepting }));
+  const http = await listen(ops, config.HTTP_HOST, config.HTTP_PORT);
+  logger.info({ grpcPort, httpPort: http.port }, 'inventory service ready');
+
+  return {
+    async stop() {
+      accepting = false;
+      health.shutdown();
+      await stopGrpcServer(grpcServer, config.SHUTDOWN_TIMEOUT_MS / 2);
+      await relay.stop();
+      await producer.disconnect();
+      await closeServer(http.server);
+      await pool.end();
+    },
+  };
+});
