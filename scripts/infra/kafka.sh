@@ -23,7 +23,13 @@ install() {
   if [ -f "$lib/.installed" ] && [ "$lib/.installed" -nt tools/kafka/pom.xml ]; then return; fi
   say "fetching Kafka jars with Maven…"
   rm -rf "$lib"
-  mvn -q -B -Dstyle.color=never -f tools/kafka/pom.xml package
+  mkdir -p var/log
+  # Output goes to a file: Debian's Maven 3.8 prints stray colour codes even with -q.
+  if ! mvn -q -B -Dstyle.color=never -f tools/kafka/pom.xml package > var/log/kafka-install.log 2>&1; then
+    tail -n 20 var/log/kafka-install.log >&2
+    say "Maven could not fetch the Kafka jars; see var/log/kafka-install.log" >&2
+    exit 1
+  fi
   touch "$lib/.installed"
 }
 
@@ -39,18 +45,23 @@ start() {
   sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$controller_port#g" -e "s#@DATA_DIR@#$data#g" \
     tools/kafka/server.properties.tmpl > "$config"
   if [ ! -f "$data/meta.properties" ]; then
-    cluster_id=$(java -cp "$classpath" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+    # A cluster id is 16 random bytes in URL-safe base64; the fallback makes the same from /dev/urandom.
+    cluster_id=$(java -cp "$classpath" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1) || true
+    [ -n "$cluster_id" ] || cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
     java -cp "$classpath" -Dlog4j.configuration="file:$root/tools/kafka/log4j.properties" -Dkafka.logs.dir="$root/var/log" \
       kafka.tools.StorageTool format -t "$cluster_id" -c "$config" >/dev/null
     say "formatted storage (cluster $cluster_id)"
   fi
   # setsid: the broker outlives this script and ignores a Ctrl-C meant for the terminal's foreground job.
+  # The log is appended to across runs: only lines written after this point prove readiness.
+  local log_lines=0
+  [ -f "$log" ] && log_lines=$(wc -l < "$log")
   setsid nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$root/tools/kafka/log4j.properties" -Dkafka.logs.dir="$root/var/log" \
     -cp "$classpath" kafka.Kafka "$config" > var/log/kafka.out 2>&1 < /dev/null &
   echo $! > "$pidfile"
   local deadline=$((SECONDS + 90))
-  until port_open "$port" && grep -q "Kafka Server started" "$log" 2>/dev/null; do
+  until port_open "$port" && awk -v n="$log_lines" 'NR > n && /Kafka Server started/ { ok = 1; exit } END { exit !ok }' "$log" 2>/dev/null; do
     if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
       say "broker exited during start-up; last lines of $log:" >&2
       tail -n 20 "$log" var/log/kafka.out >&2 || true

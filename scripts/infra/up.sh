@@ -21,14 +21,15 @@ ensure() {
   local host port
   host=$(host_of "$url"); port=$(port_of "$url" "$default_port")
   if port_open "$host" "$port"; then say "$name answers on $host:$port"; return; fi
-  if ! is_local "$host"; then say "$name at $host:$port ($var) does not answer; start it or point $var elsewhere" >&2; exit 1; fi
+  # This machine's start commands only bring a service up on loopback at its default port.
+  if ! is_local "$host" || [ "$port" != "$default_port" ]; then say "$name at $host:$port ($var) does not answer; start it or point $var elsewhere" >&2; exit 1; fi
   local bin=${start_cmd%% *}
   if ! command -v "$bin" >/dev/null; then
     say "$name is not running on $host:$port and '$bin' is not installed here; install $name or set $var to a running one" >&2
     exit 1
   fi
   say "starting $name…"
-  eval "$start_cmd" >/dev/null
+  eval "$start_cmd" >/dev/null || { say "'$start_cmd' failed; $name is not reachable on $host:$port (set $var to a running one)" >&2; exit 1; }
   grep -qx "$name" var/infra/started || echo "$name" >> var/infra/started
   local deadline=$((SECONDS + 90))
   until port_open "$host" "$port"; do
