@@ -42,7 +42,8 @@ export function createStockUseCases(repo: StockRepository, options: { topic: str
       if (outcome !== 'duplicate') return outcome;
       const stored = await repo.findReservation(orderId);
       if (stored?.status === 'REJECTED') return { reserved: false, shortages: stored.shortages ?? [] };
-      return { reserved: true }; // RESERVED, or RELEASED since: the reservation did happen.
+      // RESERVED, or RELEASED since (or released before it could happen): either way no stock moves now.
+      return { reserved: true };
     },
 
     /** Returns the order's stock at most once. */

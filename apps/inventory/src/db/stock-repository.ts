@@ -113,7 +113,12 @@ export function createStockRepository(pool: Pool) {
           `UPDATE reservations SET status = 'RELEASED', released_at = now() WHERE order_id = $1 AND status = 'RESERVED'`,
           [orderId],
         );
-        if (!rowCount) return { result: false, facts: [] };
+        if (!rowCount) {
+          // Nothing reserved yet: leave a RELEASED tombstone, so a reservation for this order that is
+          // still in flight (a cancelled saga's timed-out call) can no longer take stock.
+          await tx.query(`INSERT INTO reservations (order_id, status, released_at) VALUES ($1, 'RELEASED', now()) ON CONFLICT (order_id) DO NOTHING`, [orderId]);
+          return { result: false, facts: [] };
+        }
         // Lock in sku order, as reserve does, so a release and a reservation cannot deadlock.
         await tx.query('SELECT 1 FROM products WHERE sku IN (SELECT sku FROM reservation_items WHERE order_id = $1) ORDER BY sku FOR UPDATE', [orderId]);
         const { rows } = await tx.query(

@@ -85,6 +85,15 @@ describe('InventoryService over gRPC', () => {
     expect((await facts('stock.released')).filter((f) => f.subject === orderId)).toHaveLength(1);
   });
 
+  it('lets no stock be taken by a reservation that arrives after its order was released', async () => {
+    const sku = `T-${randomUUID().slice(0, 8)}`;
+    await upsert(sku, 2);
+    const orderId = randomUUID();
+    expect(await release(orderId)).toEqual({ released: false });
+    await reserve(orderId, [{ sku, quantity: 2 }]);
+    expect((await product(sku)).available).toBe(2);
+  });
+
   it('lets exactly 50 of 100 concurrent one-unit orders reserve 50 units, never going negative', async () => {
     const sku = `RACE-${randomUUID().slice(0, 8)}`;
     await upsert(sku, 50);
