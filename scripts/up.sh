@@ -36,7 +36,6 @@ trap 'stop_all' EXIT
 
 bash scripts/infra/up.sh
 node dist/tools/main.js migrate
-node dist/tools/main.js seed || echo "up: seed skipped (not available yet)"
 
 for app in "${apps[@]}"; do
   : > "var/log/$app.log"
@@ -55,5 +54,6 @@ for i in "${!apps[@]}"; do
     sleep 0.5
   done
 done
+node dist/tools/main.js seed
 echo "up: orderflow is ready: API on http://127.0.0.1:8080 (Ctrl-C or 'make down' stops it)"
 wait

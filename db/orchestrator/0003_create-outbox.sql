@@ -12,7 +12,7 @@ CREATE TABLE outbox (
   created_at    timestamptz NOT NULL DEFAULT now(),
   published_at  timestamptz
 );
-CREATE INDEX outbox_unpublished_idx ON outbox (id) WHERE published_at IS NULL;
+CREATE INDEX outbox_unpublished_idx ON outbox (destination, id) WHERE published_at IS NULL;
 
 -- Down Migration
 DROP TABLE outbox;

@@ -1,9 +1,11 @@
 // Developer commands behind `make migrate`, `make token` and `make seed`, bundled to dist/tools/main.js.
 import { migrateCommand } from './migrate';
+import { seedCommand } from './seed';
 import { tokenCommand } from './token';
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   migrate: migrateCommand,
+  seed: seedCommand,
   token: tokenCommand,
 };
 

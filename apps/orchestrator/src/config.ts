@@ -1,0 +1,38 @@
+import { amqpEnv, commonEnv, ConfigError, env, kafkaEnv, parseEnv, redisEnv } from '@orderflow/config';
+
+/** Everything the orchestrator reads from env, validated once at start-up. */
+export const orchestratorEnv = {
+  ...commonEnv,
+  ...kafkaEnv,
+  ...amqpEnv,
+  ...redisEnv,
+  HTTP_HOST: env.string('0.0.0.0', 'Interface the public HTTP server binds'),
+  HTTP_PORT: env.port(8080, 'Public HTTP port: /v1 API, /healthz, /readyz, /metrics, /openapi.json, /docs'),
+  ORDER_GRPC_ADDRESS: env.string('127.0.0.1:50051', 'host:port (or dns:///name:port) of the order service'),
+  INVENTORY_GRPC_ADDRESS: env.string('127.0.0.1:50052', 'host:port (or dns:///name:port) of the inventory service'),
+  JWT_SECRET: env.optionalString('HS256 secret for bearer tokens (one of JWT_SECRET or JWT_PUBLIC_KEY is required)'),
+  JWT_PUBLIC_KEY: env.optionalString('RS256 public key (PEM) for bearer tokens'),
+  JWT_ISSUER: env.optionalString('Expected `iss` claim, checked when set'),
+  JWT_AUDIENCE: env.optionalString('Expected `aud` claim, checked when set'),
+  IDEMPOTENCY_TTL_HOURS: env.int(24, 1, 24 * 30, 'How long an Idempotency-Key and its stored response are kept'),
+  IDEMPOTENCY_LOCK_SECONDS: env.int(10, 1, 600, 'How long a request holds its Idempotency-Key before a retry may take over (a crashed request)'),
+  IDEMPOTENCY_PURGE_INTERVAL_SECONDS: env.int(300, 1, 86_400, 'How often expired Idempotency-Keys are purged'),
+  RATE_LIMIT_PER_MINUTE: env.int(600, 1, 1_000_000, 'Requests per minute per caller'),
+  GRPC_DEADLINE_MS: env.int(3_000, 50, 60_000, 'Deadline of every gRPC call to order and inventory'),
+  SAGA_MAX_ATTEMPTS: env.int(5, 1, 100, 'Attempts of a saga step before the saga compensates'),
+  SAGA_RETRY_BASE_MS: env.int(200, 1, 60_000, 'Base delay of the exponential backoff (full jitter) between step attempts'),
+  SAGA_RETRY_MAX_MS: env.int(10_000, 1, 600_000, 'Cap of the backoff between step attempts'),
+  SAGA_WATCHDOG_MS: env.int(30_000, 100, 3_600_000, 'A saga step under way longer than this is assumed abandoned and resumed'),
+  SAGA_POLL_MS: env.int(100, 10, 60_000, 'How often the runner looks for due retries and abandoned sagas'),
+  PRODUCT_CACHE_TTL_SECONDS: env.int(300, 1, 86_400, 'Longest a product stays in the Redis cache without an invalidation'),
+};
+
+export type OrchestratorConfig = ReturnType<typeof loadOrchestratorConfig>;
+
+export function loadOrchestratorConfig(source: NodeJS.ProcessEnv = process.env) {
+  const config = parseEnv(orchestratorEnv, source);
+  if (!config.JWT_SECRET && !config.JWT_PUBLIC_KEY) {
+    throw new ConfigError('invalid configuration:\n  JWT_SECRET: set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256) (it is not set)');
+  }
+  return config;
+}

@@ -1,0 +1,54 @@
+import express, { type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { opsRoutes, type DependencyCheck } from '@orderflow/platform';
+import type { Catalog } from '../catalog/catalog';
+import type { InventoryPort } from '../clients/downstream';
+import type { IdempotencyStore } from '../idempotency/idempotency-store';
+import type { OrderUseCases } from '../orders/orders';
+import type { SagaRepository } from '../saga/saga-repository';
+import { authenticate, requireRole, type AuthConfig } from './auth';
+import { errorHandler, HttpProblem, sendProblem } from './problem';
+import { adminSagaRoutes } from './routes/admin';
+import { orderRoutes } from './routes/orders';
+import { adminProductRoutes, productRoutes } from './routes/products';
+
+export interface HttpAppDeps {
+  auth: AuthConfig;
+  orders: OrderUseCases;
+  catalog: Catalog;
+  inventory: InventoryPort;
+  sagas: SagaRepository;
+  idempotency: IdempotencyStore;
+  checks: DependencyCheck[];
+  registry: Registry;
+  accepting: () => boolean;
+  logger: Logger;
+}
+
+/** A body that is not JSON is 415; a write without a body (cancel) needs no content type. */
+const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+  next(hasBody && !req.is('application/json') ? new HttpProblem('unsupported-media-type') : undefined);
+};
+
+/** The public HTTP API (DESIGN §4) plus the ops endpoints, with one error handler at the end. */
+export function createHttpApp(deps: HttpAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(opsRoutes({ checks: deps.checks, registry: deps.registry, accepting: deps.accepting }));
+
+  const v1 = express.Router();
+  v1.use(authenticate(deps.auth), requireJsonBody, express.json({ limit: '64kb', strict: true }));
+  v1.use('/orders', orderRoutes(deps.orders, deps.idempotency));
+  v1.use('/products', productRoutes(deps.catalog));
+  v1.use('/admin', requireRole('admin'));
+  v1.use('/admin/products', adminProductRoutes(deps.inventory, deps.catalog));
+  v1.use('/admin/sagas', adminSagaRoutes(deps.sagas));
+  app.use('/v1', v1);
+
+  app.use((_req, res) => sendProblem(res, 'not-found', 'no such endpoint'));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

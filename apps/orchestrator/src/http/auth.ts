@@ -1,0 +1,63 @@
+import type { RequestHandler } from 'express';
+import jwt from 'jsonwebtoken';
+import type { Caller, Role } from '../domain/caller';
+import { HttpProblem } from './problem';
+
+export type { Caller, Role };
+
+export interface AuthConfig {
+  JWT_SECRET?: string;
+  JWT_PUBLIC_KEY?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    caller?: Caller;
+  }
+}
+
+/**
+ * Verifies `Authorization: Bearer <jwt>` with an explicit algorithm allow-list: RS256 with a public key
+ * or HS256 with a secret, never `none` and never HS256 keyed by a public key. `exp` is required.
+ */
+export function authenticate(config: AuthConfig): RequestHandler {
+  const key = config.JWT_PUBLIC_KEY ?? config.JWT_SECRET!;
+  const options: jwt.VerifyOptions = {
+    algorithms: config.JWT_PUBLIC_KEY ? ['RS256'] : ['HS256'],
+    clockTolerance: 5,
+    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+    ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+  };
+  return (req, _res, next) => {
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.get('authorization') ?? '');
+    if (!match) return next(new HttpProblem('unauthorized', 'a bearer token is required'));
+    let claims: jwt.JwtPayload;
+    try {
+      const decoded = jwt.verify(match[1]!, key, options);
+      if (typeof decoded === 'string') throw new Error('payload is not an object');
+      claims = decoded;
+    } catch (error) {
+      const reason = error instanceof jwt.TokenExpiredError ? 'token expired' : 'token is not valid';
+      return next(new HttpProblem('unauthorized', reason));
+    }
+    const role = claims.role;
+    if (typeof claims.exp !== 'number') return next(new HttpProblem('unauthorized', 'token has no exp claim'));
+    if (typeof claims.sub !== 'string' || !claims.sub || claims.sub.length > 128) return next(new HttpProblem('unauthorized', 'token has no valid sub claim'));
+    if (role !== 'customer' && role !== 'admin') return next(new HttpProblem('forbidden', 'token role is not customer or admin'));
+    req.caller = { id: claims.sub, role, ...(typeof claims.email === 'string' ? { email: claims.email } : {}) };
+    next();
+  };
+}
+
+/** Lets only the given roles through (after `authenticate`). */
+export function requireRole(...roles: Role[]): RequestHandler {
+  return (req, _res, next) => next(req.caller && roles.includes(req.caller.role) ? undefined : new HttpProblem('forbidden', `requires role ${roles.join(' or ')}`));
+}
+
+/** The authenticated caller; routes behind `authenticate` always have one. */
+export function callerOf(req: { caller?: Caller }): Caller {
+  if (!req.caller) throw new HttpProblem('unauthorized');
+  return req.caller;
+}

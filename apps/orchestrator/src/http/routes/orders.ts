@@ -1,0 +1,65 @@
+import { Router } from 'express';
+import type { Order } from '@orderflow/domain';
+import type { IdempotencyStore, StoredResponse } from '../../idempotency/idempotency-store';
+import { idempotent } from '../../idempotency/idempotent';
+import type { OrderUseCases } from '../../orders/orders';
+import { callerOf } from '../auth';
+import { listQuery, orderIdParam, parse, placeOrderBody, traceparentOf } from '../schemas';
+
+/** The order representation of DESIGN §4. */
+export function orderJson(order: Order) {
+  const { id, customerId, status, items, totalCents, reason, createdAt, updatedAt } = order;
+  return { id, customerId, status, items, totalCents, ...(reason ? { reason } : {}), createdAt, updatedAt };
+}
+
+function accepted(order: Order): StoredResponse {
+  return {
+    status: 202,
+    headers: { 'Content-Type': 'application/json; charset=utf-8', Location: `/v1/orders/${order.id}` },
+    body: Buffer.from(JSON.stringify(orderJson(order))),
+  };
+}
+
+/** /v1/orders: place, read, list, cancel. Thin: parse, call one use case, shape the answer. */
+export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Router {
+  const router = Router();
+
+  router.post(
+    '/',
+    idempotent(keys, async (req, claim) => {
+      const body = parse(placeOrderBody, req.body, 'body');
+      const order = await orders.placeOrder(
+        callerOf(req),
+        body.items,
+        { resourceId: claim.resourceId, beginEffect: claim.beginEffect, commit: (tx, o) => claim.complete(tx, accepted(o)) },
+        traceparentOf(req.get('traceparent')),
+      );
+      return accepted(order);
+    }),
+  );
+
+  router.get('/', async (req, res) => {
+    const query = parse(listQuery, req.query, 'query');
+    const page = await orders.listOrders(callerOf(req), query);
+    res.json({ items: page.orders.map(orderJson), nextCursor: page.nextCursor ?? null });
+  });
+
+  router.get('/:id', async (req, res) => {
+    const order = await orders.getOrder(callerOf(req), parse(orderIdParam, req.params.id, 'path'));
+    res.json(orderJson(order));
+  });
+
+  router.post(
+    '/:id/cancel',
+    idempotent(keys, async (req, claim) => {
+      const orderId = parse(orderIdParam, req.params.id, 'path');
+      const order = await orders.cancelOrder(callerOf(req), orderId, {
+        resourceId: orderId,
+        beginEffect: claim.beginEffect,
+        commit: (tx, o) => claim.complete(tx, accepted(o)),
+      });
+      return accepted(order);
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,105 @@
+import type { Pool, PoolClient } from 'pg';
+
+/** A response as stored for replay: exact status, the headers that matter, and the body bytes. */
+export interface StoredResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export type ClaimResult =
+  | { kind: 'claimed'; resourceId: string; resumed: boolean }
+  | { kind: 'replay'; response: StoredResponse }
+  | { kind: 'in-flight' }
+  | { kind: 'mismatch' };
+
+export interface IdempotencyPolicy {
+  ttlHours: number;
+  /** How long a claim protects a running request; after that a retry may take it over. */
+  lockSeconds: number;
+}
+
+type Tx = Pick<PoolClient, 'query'>;
+
+/**
+ * Idempotency keys in Postgres. The claim is a unique insert (never check-then-insert); a request
+ * whose process died leaves an IN_FLIGHT row whose lock expires, and the next retry takes it over
+ * with the same resource id, so it finishes the same order.
+ */
+export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
+  const lock = `${policy.lockSeconds} seconds`;
+
+  async function tryInsert(caller: string, key: string, fingerprint: string, resourceId: string): Promise<boolean> {
+    const { rowCount } = await pool.query(
+      `INSERT INTO idempotency_keys (caller, key, fingerprint, state, resource_id, locked_until, expires_at)
+       VALUES ($1, $2, $3, 'IN_FLIGHT', $4, now() + $5::interval, now() + $6::interval)
+       ON CONFLICT (caller, key) DO NOTHING`,
+      [caller, key, fingerprint, resourceId, lock, `${policy.ttlHours} hours`],
+    );
+    return rowCount === 1;
+  }
+
+  return {
+    async claim(caller: string, key: string, fingerprint: string, newResourceId: string): Promise<ClaimResult> {
+      for (let round = 0; round < 3; round++) {
+        if (await tryInsert(caller, key, fingerprint, newResourceId)) return { kind: 'claimed', resourceId: newResourceId, resumed: false };
+        const { rows } = await pool.query(
+          `SELECT fingerprint, state, resource_id, response_status, response_headers, response_body,
+                  locked_until <= now() AS lock_expired, expires_at <= now() AS expired
+             FROM idempotency_keys WHERE caller = $1 AND key = $2`,
+          [caller, key],
+        );
+        const row = rows[0];
+        if (!row) continue; // purged between our insert and read: claim again
+        if (row.expired) {
+          // Past its TTL but not purged yet: the key is free again.
+          await pool.query('DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND expires_at <= now()', [caller, key]);
+          continue;
+        }
+        if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
+        if (row.state === 'COMPLETED') {
+          return { kind: 'replay', response: { status: row.response_status, headers: row.response_headers, body: row.response_body } };
+        }
+        if (!row.lock_expired) return { kind: 'in-flight' };
+        const takeover = await pool.query(
+          `UPDATE idempotency_keys SET locked_until = now() + $3::interval
+            WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT' AND locked_until <= now() RETURNING resource_id`,
+          [caller, key, lock],
+        );
+        if (takeover.rowCount === 1) return { kind: 'claimed', resourceId: takeover.rows[0].resource_id, resumed: true };
+      }
+      return { kind: 'in-flight' };
+    },
+
+    /** Stores the response (in the caller's transaction when given); only the first completion counts. */
+    async complete(caller: string, key: string, response: StoredResponse, tx: Tx = pool): Promise<boolean> {
+      const { rowCount } = await tx.query(
+        `UPDATE idempotency_keys SET state = 'COMPLETED', response_status = $3, response_headers = $4, response_body = $5, locked_until = now()
+          WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT'`,
+        [caller, key, response.status, JSON.stringify(response.headers), response.body],
+      );
+      return rowCount === 1;
+    },
+
+    /** Forgets a claim whose request failed before it changed anything, so the key can be used again. */
+    async release(caller: string, key: string): Promise<void> {
+      await pool.query(`DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT'`, [caller, key]);
+    },
+
+    /** Ends the lock of a claim whose request failed after an effect: a retry may resume it at once. */
+    async unlock(caller: string, key: string): Promise<void> {
+      await pool.query(`UPDATE idempotency_keys SET locked_until = now() WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT'`, [caller, key]);
+    },
+
+    /** Deletes keys past their TTL, a batch at a time; returns how many went. */
+    async purgeExpired(batch = 1_000): Promise<number> {
+      const { rowCount } = await pool.query(
+        `DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys WHERE expires_at <= now() LIMIT $1))`,
+        [batch],
+      );
+      return rowCount ?? 0;
+    },
+  };
+}
+
+export type IdempotencyStore = ReturnType<typeof createIdempotencyStore>;

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import type { PoolClient } from 'pg';
+import { callerOf } from '../http/auth';
+import { HttpProblem } from '../http/problem';
+import { parseIdempotencyKey, requestFingerprint } from './fingerprint';
+import type { IdempotencyStore, StoredResponse } from './idempotency-store';
+
+/** What a write handler gets: the resource id fixed by the key, and how to commit its response. */
+export interface IdempotencyClaim {
+  /** The id of the resource this request creates or acts on; the same on every retry of the key. */
+  resourceId: string;
+  /** True when this request resumes one that died half-way. */
+  resumed: boolean;
+  /** Call before the first side effect: from then on a failure keeps the claim for a retry to resume. */
+  beginEffect(): void;
+  /** Stores the response in the handler's own transaction, together with the change it describes. */
+  complete(tx: Pick<PoolClient, 'query'>, response: StoredResponse): Promise<void>;
+}
+
+export type IdempotentHandler = (req: Request, claim: IdempotencyClaim) => Promise<StoredResponse>;
+
+export const REPLAY_HEADER = 'Idempotent-Replayed';
+
+function send(res: Response, response: StoredResponse, replayed: boolean): void {
+  res.status(response.status).set(response.headers);
+  if (replayed) res.set(REPLAY_HEADER, 'true');
+  res.end(response.body);
+}
+
+/**
+ * Wraps a write endpoint in Idempotency-Key semantics (DESIGN §5, IETF draft, Stripe): the key is
+ * claimed per caller; a finished request is replayed byte for byte; a different body is 422; a
+ * request still running is 409; a request that failed before any effect frees its key.
+ */
+export function idempotent(store: IdempotencyStore, handler: IdempotentHandler): RequestHandler {
+  return async (req, res, next) => {
+    const parsed = parseIdempotencyKey(req.get('idempotency-key'));
+    if (!parsed.ok) {
+      return next(
+        parsed.missing
+          ? new HttpProblem('idempotency-key-missing', 'send an Idempotency-Key header (1-255 printable ASCII characters) with every write')
+          : new HttpProblem('idempotency-key-invalid', 'Idempotency-Key must be 1-255 printable ASCII characters'),
+      );
+    }
+    const caller = callerOf(req).id;
+    const key = parsed.key;
+    try {
+      const claimed = await store.claim(caller, key, requestFingerprint(req.method, req.baseUrl + req.path, req.body), randomUUID());
+      if (claimed.kind === 'replay') return send(res, claimed.response, true);
+      if (claimed.kind === 'in-flight') throw new HttpProblem('idempotency-key-in-use', 'retry when the first request has finished');
+      if (claimed.kind === 'mismatch') throw new HttpProblem('idempotency-key-reused', 'this key was used for a different request; use a new key');
+
+      let effect = false;
+      let completed = false;
+      const claim: IdempotencyClaim = {
+        resourceId: claimed.resourceId,
+        resumed: claimed.resumed,
+        beginEffect: () => void (effect = true),
+        async complete(tx, response) {
+          await store.complete(caller, key, response, tx);
+          completed = true;
+        },
+      };
+      let response: StoredResponse;
+      try {
+        response = await handler(req, claim);
+      } catch (error) {
+        await (effect ? store.unlock(caller, key) : store.release(caller, key)).catch(() => undefined);
+        throw error;
+      }
+      if (!completed) await store.complete(caller, key, response);
+      send(res, response, false);
+    } catch (error) {
+      next(error);
+    }
+  };
+}

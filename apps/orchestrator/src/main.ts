@@ -1,0 +1,134 @@
+// Composition root of the orchestrator: config → clients (Postgres, Redis, Kafka, RabbitMQ, gRPC) →
+// use cases and saga runner → HTTP API, consumers, outbox relays, purge job → shutdown in reverse.
+import { Redis } from 'ioredis';
+import { databaseName } from '@orderflow/config';
+import { createPool, databaseUrl, postgresHealthCheck } from '@orderflow/db';
+import {
+  amqpHealthCheck,
+  consumerGroup,
+  createEventConsumer,
+  createIdempotentProducer,
+  createKafka,
+  createOutboxRelay,
+  createRabbitPublisher,
+  ensureTopics,
+  kafkaHealthCheck,
+  kafkaOutboxPublisher,
+  topicNames,
+} from '@orderflow/messaging';
+import { bootMain, closeServer, createMetricsRegistry, listen, waitForDependencies, type DependencyCheck } from '@orderflow/platform';
+import { grpcHealthCheck } from '@orderflow/proto';
+import { createCatalog } from './catalog/catalog';
+import { createDownstreamClients } from './clients/downstream';
+import { loadOrchestratorConfig } from './config';
+import { createHttpApp } from './http/app';
+import { createIdempotencyStore } from './idempotency/idempotency-store';
+import { stockFactSkus } from './catalog/stock-facts';
+import { createOrderUseCases } from './orders/orders';
+import { createSagaRepository } from './saga/saga-repository';
+import { createSagaRunner } from './saga/saga-runner';
+
+bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
+  const prefix = config.RESOURCE_PREFIX;
+  const dbUrl = databaseUrl(config.DATABASE_URL, databaseName('orchestrator', prefix));
+  const pool = createPool(dbUrl, 20);
+  // No offline queue: when Redis is down, cache calls fail at once and the catalog reads through.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  redis.on('error', () => undefined);
+  const redisCheck: DependencyCheck = { name: 'redis', check: async () => void (await redis.ping()) };
+  const infraChecks = [postgresHealthCheck(pool), redisCheck, kafkaHealthCheck(config.KAFKA_BROKERS), amqpHealthCheck(config.AMQP_URL)];
+  await redis.connect().catch(() => undefined);
+  await waitForDependencies(infraChecks, config.STARTUP_TIMEOUT_MS, logger);
+  const checks = [
+    ...infraChecks,
+    grpcHealthCheck('grpc:order', config.ORDER_GRPC_ADDRESS),
+    grpcHealthCheck('grpc:inventory', config.INVENTORY_GRPC_ADDRESS),
+  ];
+
+  const topics = topicNames(prefix);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'orchestrator', logger });
+  await ensureTopics(kafka, { prefix });
+  const producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  const rabbit = createRabbitPublisher({ url: config.AMQP_URL, prefix, logger });
+  const relays = [
+    createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'kafka', publish: kafkaOutboxPublisher(producer), logger }),
+    createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'rabbitmq', publish: rabbit.publish, logger }),
+  ];
+
+  const downstream = createDownstreamClients({ orderAddress: config.ORDER_GRPC_ADDRESS, inventoryAddress: config.INVENTORY_GRPC_ADDRESS, deadlineMs: config.GRPC_DEADLINE_MS });
+  const catalog = createCatalog(downstream.inventory, redis, { keyPrefix: prefix, ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, logger });
+  const sagas = createSagaRepository(pool);
+  const runner = createSagaRunner({
+    repo: sagas,
+    ports: downstream,
+    destinations: { orderEventsTopic: topics.orderEvents, source: '/orderflow/orchestrator' },
+    retry: { maxAttempts: config.SAGA_MAX_ATTEMPTS, baseDelayMs: config.SAGA_RETRY_BASE_MS, maxDelayMs: config.SAGA_RETRY_MAX_MS },
+    watchdogMs: config.SAGA_WATCHDOG_MS,
+    pollIntervalMs: config.SAGA_POLL_MS,
+    logger,
+  });
+  const idempotency = createIdempotencyStore(pool, { ttlHours: config.IDEMPOTENCY_TTL_HOURS, lockSeconds: config.IDEMPOTENCY_LOCK_SECONDS });
+  const orders = createOrderUseCases({
+    pool,
+    catalog,
+    orders: downstream.orders,
+    sagas,
+    runner,
+    destinations: { orderEventsTopic: topics.orderEvents, source: '/orderflow/orchestrator' },
+    watchdogMs: config.SAGA_WATCHDOG_MS,
+  });
+
+  const consumers = [
+    createEventConsumer({
+      kafka,
+      groupId: consumerGroup('orchestrator.saga', prefix),
+      topics: [topics.orderEvents],
+      producer,
+      logger,
+      handle: async (event) => {
+        if (event.type === 'order.placed' && event.subject) await runner.advance(event.subject);
+      },
+    }),
+    createEventConsumer({
+      kafka,
+      groupId: consumerGroup('orchestrator.catalog', prefix),
+      topics: [topics.inventoryEvents],
+      producer,
+      logger,
+      handle: (event) => catalog.invalidate(stockFactSkus(event)),
+    }),
+  ];
+
+  let accepting = true;
+  const registry = createMetricsRegistry('orchestrator');
+  const app = createHttpApp({ auth: config, orders, catalog, inventory: downstream.inventory, sagas, idempotency, checks, registry, accepting: () => accepting, logger });
+  const http = await listen(app, config.HTTP_HOST, config.HTTP_PORT);
+
+  for (const relay of relays) relay.start();
+  await Promise.all(consumers.map((c) => c.start()));
+  runner.start();
+  const purge = setInterval(() => {
+    idempotency.purgeExpired().then(
+      (n) => n && logger.info({ purged: n }, 'expired idempotency keys purged'),
+      (error: unknown) => logger.warn({ err: error }, 'idempotency purge failed'),
+    );
+  }, config.IDEMPOTENCY_PURGE_INTERVAL_SECONDS * 1_000);
+  logger.info({ httpPort: http.port }, 'orchestrator ready');
+
+  return {
+    async stop() {
+      accepting = false;
+      clearInterval(purge);
+      await closeServer(http.server);
+      await Promise.all(consumers.map((c) => c.stop()));
+      await runner.stop();
+      await Promise.all(relays.map((r) => r.stop()));
+      await producer.disconnect();
+      await rabbit.close();
+      downstream.close();
+      redis.disconnect();
+      await pool.end();
+    },
+  };
+});

@@ -1,0 +1,84 @@
+import type { Pool, PoolClient } from 'pg';
+import { AppError, type Order } from '@orderflow/domain';
+import type { Catalog } from '../catalog/catalog';
+import type { Caller } from '../domain/caller';
+import type { OrderPort } from '../clients/downstream';
+import { FIRST_STEP, INITIAL_COMPENSATIONS, placedMessage, type Destinations, type SagaData } from '../saga/order-saga';
+import { inTransaction, type SagaRepository } from '../saga/saga-repository';
+import type { SagaRunner } from '../saga/saga-runner';
+import { enqueueOutbox } from '@orderflow/messaging';
+
+
+/** How a use case commits its result together with the idempotency record (see idempotent.ts). */
+export interface WriteEffect {
+  resourceId: string;
+  beginEffect(): void;
+  commit(tx: Pick<PoolClient, 'query'>, order: Order): Promise<void>;
+}
+
+export interface OrderUseCaseDeps {
+  pool: Pool;
+  catalog: Catalog;
+  orders: OrderPort;
+  sagas: SagaRepository;
+  runner: SagaRunner;
+  destinations: Destinations;
+  watchdogMs: number;
+}
+
+/** Where a customer's e-mails go: the token's `email` claim, else a mailbox derived from the customer id. */
+export function emailOf(caller: Caller): string {
+  return caller.email ?? `${caller.id.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'customer'}@customers.orderflow.local`;
+}
+
+/** The orchestrator's order use cases: place, cancel, read. */
+export function createOrderUseCases(deps: OrderUseCaseDeps) {
+  const { pool, catalog, orders, sagas, runner } = deps;
+
+  async function getOrder(caller: Caller, orderId: string): Promise<Order> {
+    // Another customer's order answers exactly like a missing one.
+    return orders.getOrder(orderId, caller.role === 'admin' ? undefined : caller.id);
+  }
+
+  return {
+    getOrder,
+
+    listOrders: (caller: Caller, page: { limit: number; cursor?: string }) =>
+      orders.listOrders({ customerId: caller.role === 'admin' ? undefined : caller.id, limit: page.limit, cursor: page.cursor }),
+
+    /**
+     * Prices the lines, creates the order (idempotent on the key's order id), then in one transaction
+     * the saga, the `order.placed` fact and the stored response. A retry after a crash repeats the same
+     * steps with the same order id and finishes that one order.
+     */
+    async placeOrder(caller: Caller, lines: { sku: string; quantity: number }[], effect: WriteEffect, traceparent?: string): Promise<Order> {
+      const items = await catalog.price(lines);
+      effect.beginEffect();
+      const order = await orders.createOrder({ orderId: effect.resourceId, customerId: caller.id, items }, { traceparent });
+      const data: SagaData = { items: order.items, totalCents: order.totalCents, email: emailOf(caller), ...(traceparent ? { traceparent } : {}) };
+      await inTransaction(pool, async (tx) => {
+        const saga = { orderId: order.id, customerId: caller.id, data };
+        if (await sagas.create(tx, { ...saga, step: FIRST_STEP, compensations: INITIAL_COMPENSATIONS, watchdogMs: deps.watchdogMs })) {
+          await enqueueOutbox(tx, [placedMessage(saga, deps.destinations)]);
+        }
+        await effect.commit(tx, order);
+      });
+      return order;
+    },
+
+    /** Starts the cancellation saga; 409 (INVALID_TRANSITION) once the order is rejected or cancelled. */
+    async cancelOrder(caller: Caller, orderId: string, effect: WriteEffect): Promise<Order> {
+      const order = await getOrder(caller, orderId);
+      const accepted = await inTransaction(pool, async (tx) => {
+        if (!(await sagas.requestCancel(tx, orderId))) return false;
+        await effect.commit(tx, order);
+        return true;
+      });
+      if (!accepted) throw new AppError('INVALID_TRANSITION', `order ${orderId} is ${order.status === 'PENDING' || order.status === 'CONFIRMED' ? 'already being rejected or cancelled' : order.status} and cannot be cancelled`);
+      void runner.advance(orderId);
+      return order;
+    },
+  };
+}
+
+export type OrderUseCases = ReturnType<typeof createOrderUseCases>;

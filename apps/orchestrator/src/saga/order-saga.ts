@@ -1,0 +1,129 @@
+// The order saga (DESIGN §6) in one place: its forward steps, the compensation each registers before it
+// runs, what the saga emits when it ends, and the retry policy. saga-runner.ts executes it durably.
+import { createEvent, type NotificationTask, type Order, type OrderItem } from '@orderflow/domain';
+import type { OutboxMessage } from '@orderflow/messaging';
+import type { CallOptions, InventoryPort, OrderPort } from '../clients/downstream';
+
+export type ForwardStep = 'RESERVE_STOCK' | 'CONFIRM_ORDER' | 'REJECT_ORDER';
+export type Compensation = 'RELEASE_STOCK' | 'CLOSE_ORDER';
+export type SagaState = 'RUNNING' | 'COMPENSATING' | 'COMPLETED' | 'FAILED';
+export type Outcome = 'CONFIRMED' | 'REJECTED' | 'CANCELLED';
+
+/** What the saga carries from placement: enough to act and to write the e-mail without calling back. */
+export interface SagaData {
+  items: OrderItem[];
+  totalCents: number;
+  email: string;
+  traceparent?: string;
+  /** Why the order is being rejected, once known. */
+  reason?: string;
+}
+
+export interface Saga {
+  orderId: string;
+  customerId: string;
+  state: SagaState;
+  step: string;
+  attempts: number;
+  compensations: Compensation[];
+  cancelRequested: boolean;
+  data: SagaData;
+  outcome?: Outcome;
+  lastError?: string;
+  version: number;
+  nextAttemptAt?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SagaPorts {
+  orders: OrderPort;
+  inventory: InventoryPort;
+}
+
+/** Backoff for a transiently failing step: full jitter, exponential, capped (DESIGN §6 defaults). */
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000 };
+
+export function retryDelayMs(attempt: number, policy: RetryPolicy, random = Math.random): number {
+  return Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1)));
+}
+
+const context = (s: Saga): CallOptions => (s.data.traceparent ? { traceparent: s.data.traceparent } : {});
+
+type StepResult = { next: ForwardStep; reason?: string } | { done: Exclude<Outcome, 'CANCELLED'> };
+
+/** Forward steps. `registers` is pushed onto the compensation stack before the step runs, since a step that timed out may still have happened. */
+export const FORWARD_STEPS: Record<ForwardStep, { registers?: Compensation; run(s: Saga, ports: SagaPorts): Promise<StepResult> }> = {
+  RESERVE_STOCK: {
+    registers: 'RELEASE_STOCK',
+    async run(s, { inventory }) {
+      const lines = s.data.items.map(({ sku, quantity }) => ({ sku, quantity }));
+      const { reserved } = await inventory.reserveStock(s.orderId, lines, context(s));
+      return reserved ? { next: 'CONFIRM_ORDER' } : { next: 'REJECT_ORDER', reason: 'OUT_OF_STOCK' };
+    },
+  },
+  CONFIRM_ORDER: {
+    async run(s, { orders }) {
+      await orders.confirmOrder(s.orderId, context(s));
+      return { done: 'CONFIRMED' };
+    },
+  },
+  REJECT_ORDER: {
+    async run(s, { orders }) {
+      await orders.rejectOrder(s.orderId, s.data.reason ?? 'OUT_OF_STOCK', context(s));
+      return { done: 'REJECTED' };
+    },
+  },
+};
+
+/** Compensations, run newest first when an order is cancelled or its saga fails. Each is idempotent. */
+export const COMPENSATIONS: Record<Compensation, (s: Saga, ports: SagaPorts) => Promise<void>> = {
+  RELEASE_STOCK: async (s, { inventory }) => void (await inventory.releaseStock(s.orderId, context(s))),
+  // The order exists from placement on; closing it depends on why the saga is unwinding.
+  CLOSE_ORDER: async (s, { orders }) =>
+    void (s.cancelRequested ? await orders.cancelOrder(s.orderId, context(s)) : await orders.rejectOrder(s.orderId, 'PROCESSING_FAILED', context(s))),
+};
+
+/** Compensations every saga starts with. */
+export const INITIAL_COMPENSATIONS: Compensation[] = ['CLOSE_ORDER'];
+export const FIRST_STEP: ForwardStep = 'RESERVE_STOCK';
+
+const TEMPLATES = { CONFIRMED: 'order-confirmed', REJECTED: 'order-rejected', CANCELLED: 'order-cancelled' } as const;
+const FACTS = { CONFIRMED: 'order.confirmed', REJECTED: 'order.rejected', CANCELLED: 'order.cancelled' } as const;
+
+export interface Destinations {
+  orderEventsTopic: string;
+  source: string;
+}
+
+/** The order as the saga knows it; the source of facts and e-mails. */
+export function orderView(s: Pick<Saga, 'orderId' | 'customerId' | 'data'>, status: Order['status'], reason?: string) {
+  return { id: s.orderId, customerId: s.customerId, status, items: s.data.items, totalCents: s.data.totalCents, ...(reason ? { reason } : {}) };
+}
+
+/** The fact that an order was placed (written with the saga row). */
+export function placedMessage(s: Pick<Saga, 'orderId' | 'customerId' | 'data'>, to: Destinations): OutboxMessage {
+  return factMessage('order.placed', s, orderView(s, 'PENDING'), to);
+}
+
+/** What an ended saga emits: one fact on order-events and one e-mail task. */
+export function outcomeMessages(s: Saga, outcome: Outcome, to: Destinations): OutboxMessage[] {
+  const reason = outcome === 'REJECTED' ? (s.data.reason ?? 'PROCESSING_FAILED') : undefined;
+  const order = orderView(s, outcome, reason);
+  const task: NotificationTask = { template: TEMPLATES[outcome], to: s.data.email, order };
+  const taskId = globalThis.crypto.randomUUID();
+  return [
+    factMessage(FACTS[outcome], s, order, to),
+    { destination: 'rabbitmq', topic: 'notification.send', key: s.orderId, messageId: taskId, payload: task, headers: s.data.traceparent ? { traceparent: s.data.traceparent } : {} },
+  ];
+}
+
+function factMessage(type: Parameters<typeof createEvent>[0]['type'], s: Pick<Saga, 'orderId' | 'data'>, data: unknown, to: Destinations): OutboxMessage {
+  const event = createEvent({ type, source: to.source, subject: s.orderId, data, traceparent: s.data.traceparent });
+  return { destination: 'kafka', topic: to.orderEventsTopic, key: s.orderId, messageId: event.id, payload: event, headers: s.data.traceparent ? { traceparent: s.data.traceparent } : {} };
+}

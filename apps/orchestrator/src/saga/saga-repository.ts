@@ -1,0 +1,175 @@
+import type { Pool, PoolClient } from 'pg';
+import { enqueueOutbox, type OutboxMessage } from '@orderflow/messaging';
+import type { Compensation, Outcome, Saga, SagaData, SagaState } from './order-saga';
+
+type Tx = Pick<PoolClient, 'query'>;
+
+export interface SagaChange {
+  state?: SagaState;
+  step?: string;
+  attempts?: number;
+  compensations?: Compensation[];
+  data?: SagaData;
+  outcome?: Outcome;
+  lastError?: string | null;
+  /** Milliseconds from now until a runner should look again; null when the saga has ended. */
+  nextAttemptInMs: number | null;
+  /** A line for the step log. */
+  log: { step: string; outcome: string; detail?: string };
+  /** Facts and tasks committed with the change. */
+  messages?: OutboxMessage[];
+  deadLetter?: { error: string; attempts: number };
+}
+
+interface SagaRow {
+  order_id: string;
+  customer_id: string;
+  state: SagaState;
+  step: string;
+  attempts: number;
+  compensations: Compensation[];
+  cancel_requested: boolean;
+  data: SagaData;
+  outcome: Outcome | null;
+  last_error: string | null;
+  version: number;
+  next_attempt_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toSaga = (r: SagaRow): Saga => ({
+  orderId: r.order_id,
+  customerId: r.customer_id,
+  state: r.state,
+  step: r.step,
+  attempts: r.attempts,
+  compensations: r.compensations,
+  cancelRequested: r.cancel_requested,
+  data: r.data,
+  ...(r.outcome ? { outcome: r.outcome } : {}),
+  ...(r.last_error ? { lastError: r.last_error } : {}),
+  version: r.version,
+  ...(r.next_attempt_at ? { nextAttemptAt: r.next_attempt_at.toISOString() } : {}),
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Saga rows, their step log and the saga's dead letters. */
+export function createSagaRepository(pool: Pool) {
+  return {
+    /** Inserts a new saga in the caller's transaction; false when it already exists (a resumed request). */
+    async create(tx: Tx, saga: { orderId: string; customerId: string; step: string; compensations: Compensation[]; data: SagaData; watchdogMs: number }): Promise<boolean> {
+      const { rowCount } = await tx.query(
+        `INSERT INTO sagas (order_id, customer_id, state, step, compensations, data, next_attempt_at)
+         VALUES ($1, $2, 'RUNNING', $3, $4, $5, now() + $6 * interval '1 millisecond') ON CONFLICT (order_id) DO NOTHING`,
+        [saga.orderId, saga.customerId, saga.step, JSON.stringify(saga.compensations), JSON.stringify(saga.data), saga.watchdogMs],
+      );
+      if (rowCount === 1) await tx.query(`INSERT INTO saga_steps (order_id, step, outcome, attempt) VALUES ($1, 'PLACED', 'STARTED', 0)`, [saga.orderId]);
+      return rowCount === 1;
+    },
+
+    async load(orderId: string): Promise<Saga | undefined> {
+      const { rows } = await pool.query<SagaRow>('SELECT * FROM sagas WHERE order_id = $1', [orderId]);
+      return rows[0] && toSaga(rows[0]);
+    },
+
+    /**
+     * Applies `change` if the saga is still at `expected.version`; otherwise nothing happens and false
+     * comes back (another runner or a cancel got there first: reload and decide again).
+     */
+    apply: (expected: Saga, change: SagaChange) =>
+      inTransaction(pool, async (tx) => {
+        const finished = change.state === 'COMPLETED' || change.state === 'FAILED';
+        const { rowCount } = await tx.query(
+          `UPDATE sagas SET state = COALESCE($3, state), step = COALESCE($4, step), attempts = COALESCE($5, attempts),
+                  compensations = COALESCE($6, compensations), data = COALESCE($7, data), outcome = COALESCE($8, outcome),
+                  last_error = CASE WHEN $9::boolean THEN $10 ELSE last_error END,
+                  next_attempt_at = CASE WHEN $11::double precision IS NULL THEN NULL ELSE now() + $11 * interval '1 millisecond' END,
+                  finished_at = CASE WHEN $12::boolean THEN now() ELSE finished_at END,
+                  version = version + 1, updated_at = now()
+            WHERE order_id = $1 AND version = $2`,
+          [
+            expected.orderId,
+            expected.version,
+            change.state ?? null,
+            change.step ?? null,
+            change.attempts ?? null,
+            change.compensations ? JSON.stringify(change.compensations) : null,
+            change.data ? JSON.stringify(change.data) : null,
+            change.outcome ?? null,
+            change.lastError !== undefined,
+            change.lastError ?? null,
+            change.nextAttemptInMs,
+            finished,
+          ],
+        );
+        if (rowCount !== 1) return false;
+        await tx.query('INSERT INTO saga_steps (order_id, step, outcome, attempt, detail) VALUES ($1, $2, $3, $4, $5)', [
+          expected.orderId,
+          change.log.step,
+          change.log.outcome,
+          expected.attempts + 1,
+          change.log.detail ?? null,
+        ]);
+        if (change.messages?.length) await enqueueOutbox(tx, change.messages);
+        if (change.deadLetter) {
+          await tx.query(
+            `INSERT INTO dead_letters (id, source, origin, message_key, message_id, payload, error, attempts, first_failed_at, last_failed_at)
+             VALUES (gen_random_uuid(), 'saga', $1, $2, $2, $3, $4, $5, now(), now())`,
+            [`saga:${change.log.step}`, expected.orderId, JSON.stringify({ orderId: expected.orderId, step: change.log.step, data: expected.data }), change.deadLetter.error, change.deadLetter.attempts],
+          );
+        }
+        return true;
+      }),
+
+    /** Marks a cancel request; false when the saga cannot be cancelled (already rejected, cancelled or failing). */
+    async requestCancel(tx: Tx, orderId: string): Promise<boolean> {
+      const { rowCount } = await tx.query(
+        `UPDATE sagas SET cancel_requested = true, state = 'COMPENSATING', attempts = 0, finished_at = NULL, next_attempt_at = now(),
+                version = version + 1, updated_at = now()
+          WHERE order_id = $1 AND NOT cancel_requested
+            AND ((state = 'RUNNING' AND step <> 'REJECT_ORDER') OR (state = 'COMPLETED' AND outcome = 'CONFIRMED'))`,
+        [orderId],
+      );
+      if (rowCount === 1) await tx.query(`INSERT INTO saga_steps (order_id, step, outcome, attempt) VALUES ($1, 'CANCEL', 'REQUESTED', 0)`, [orderId]);
+      return rowCount === 1;
+    },
+
+    /**
+     * Claims up to `limit` sagas that are due (a retry's time has come, or a watchdog fired), pushing
+     * their next look `leaseMs` ahead so other runners skip them meanwhile.
+     */
+    async claimDue(limit: number, leaseMs: number): Promise<string[]> {
+      const { rows } = await pool.query(
+        `UPDATE sagas SET next_attempt_at = now() + $2 * interval '1 millisecond'
+          WHERE order_id IN (SELECT order_id FROM sagas WHERE next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+          RETURNING order_id`,
+        [limit, leaseMs],
+      );
+      return rows.map((r) => r.order_id);
+    },
+
+    async steps(orderId: string) {
+      const { rows } = await pool.query('SELECT step, outcome, attempt, detail, at FROM saga_steps WHERE order_id = $1 ORDER BY id', [orderId]);
+      return rows.map((r) => ({ step: r.step, outcome: r.outcome, attempt: r.attempt, ...(r.detail ? { detail: r.detail } : {}), at: r.at.toISOString() }));
+    },
+  };
+}
+
+export type SagaRepository = ReturnType<typeof createSagaRepository>;

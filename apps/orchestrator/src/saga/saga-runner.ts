@@ -1,0 +1,167 @@
+import type { Logger } from 'pino';
+import { isAppError } from '@orderflow/domain';
+import {
+  COMPENSATIONS,
+  FORWARD_STEPS,
+  outcomeMessages,
+  retryDelayMs,
+  type Destinations,
+  type ForwardStep,
+  type RetryPolicy,
+  type Saga,
+  type SagaPorts,
+} from './order-saga';
+import type { SagaChange, SagaRepository } from './saga-repository';
+
+export interface SagaRunnerOptions {
+  repo: SagaRepository;
+  ports: SagaPorts;
+  destinations: Destinations;
+  retry: RetryPolicy;
+  /** How long a step may be under way before another runner assumes this one died and resumes it. */
+  watchdogMs: number;
+  pollIntervalMs: number;
+  logger: Logger;
+  metrics?: { onFinished?(outcome: string, state: string, startedAt: string): void; onRetry?(step: string): void };
+}
+
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const MAX_ROUNDS = 20;
+
+/**
+ * Executes order sagas durably. `advance(orderId)` drives one saga as far as it can: each step's
+ * result is committed (version-guarded) before the next runs, so any runner can crash anywhere and
+ * another resumes from the last commit. A transient failure schedules a retry in Postgres; the poller
+ * picks up due retries and sagas whose runner died (their watchdog expired).
+ */
+export function createSagaRunner(options: SagaRunnerOptions) {
+  const { repo, ports, destinations, retry, watchdogMs, logger } = options;
+  const running = new Map<string, Promise<void>>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  /** Turns a failed step into the next saga change: retry later, start compensating, or skip. */
+  function failure(saga: Saga, step: string, error: unknown): SagaChange {
+    const attempts = saga.attempts + 1;
+    const detail = describe(error);
+    const transient = isAppError(error) ? error.retryable : true;
+    if (transient && (attempts < retry.maxAttempts || saga.state === 'COMPENSATING')) {
+      options.metrics?.onRetry?.(step);
+      // Compensations never give up (they must happen); their backoff stays at the cap.
+      return { attempts, lastError: detail, nextAttemptInMs: retryDelayMs(Math.min(attempts, 30), retry), log: { step, outcome: 'RETRY', detail } };
+    }
+    if (saga.state === 'COMPENSATING') {
+      // A compensation that can never succeed (e.g. the order is already closed): record and move on.
+      return {
+        attempts: 0,
+        compensations: saga.compensations.slice(0, -1),
+        lastError: detail,
+        nextAttemptInMs: 0,
+        log: { step, outcome: 'SKIPPED', detail },
+        deadLetter: { error: `compensation ${step} failed: ${detail}`, attempts },
+      };
+    }
+    return {
+      state: 'COMPENSATING',
+      attempts: 0,
+      lastError: detail,
+      nextAttemptInMs: 0,
+      log: { step, outcome: 'FAILED', detail },
+      deadLetter: { error: `step ${step} failed after ${attempts} attempt(s): ${detail}`, attempts },
+    };
+  }
+
+  /** Runs the saga's current step and returns the change it leads to. */
+  async function next(saga: Saga): Promise<SagaChange> {
+    if (saga.state === 'RUNNING') {
+      const stepName = saga.step as ForwardStep;
+      const step = FORWARD_STEPS[stepName];
+      if (step.registers && !saga.compensations.includes(step.registers)) {
+        return { compensations: [...saga.compensations, step.registers], nextAttemptInMs: watchdogMs, log: { step: stepName, outcome: 'COMPENSATION_REGISTERED', detail: step.registers } };
+      }
+      let result;
+      try {
+        result = await step.run(saga, ports);
+      } catch (error) {
+        return failure(saga, stepName, error);
+      }
+      if ('next' in result) {
+        const data = result.reason ? { ...saga.data, reason: result.reason } : undefined;
+        return { step: result.next, attempts: 0, ...(data ? { data } : {}), nextAttemptInMs: 0, log: { step: stepName, outcome: 'DONE', detail: result.reason } };
+      }
+      return { state: 'COMPLETED', outcome: result.done, nextAttemptInMs: null, messages: outcomeMessages(saga, result.done, destinations), log: { step: stepName, outcome: result.done } };
+    }
+    const compensation = saga.compensations.at(-1);
+    if (!compensation) {
+      const outcome = saga.cancelRequested ? 'CANCELLED' : 'REJECTED';
+      const data = outcome === 'REJECTED' ? { ...saga.data, reason: 'PROCESSING_FAILED' } : saga.data;
+      return {
+        state: saga.cancelRequested ? 'COMPLETED' : 'FAILED',
+        outcome,
+        data,
+        nextAttemptInMs: null,
+        messages: outcomeMessages({ ...saga, data }, outcome, destinations),
+        log: { step: 'COMPENSATED', outcome },
+      };
+    }
+    try {
+      await COMPENSATIONS[compensation](saga, ports);
+    } catch (error) {
+      return failure(saga, compensation, error);
+    }
+    return { compensations: saga.compensations.slice(0, -1), attempts: 0, nextAttemptInMs: watchdogMs, log: { step: compensation, outcome: 'COMPENSATED' } };
+  }
+
+  async function drive(orderId: string): Promise<void> {
+    for (let round = 0; round < MAX_ROUNDS && !stopped; round++) {
+      const saga = await repo.load(orderId);
+      if (!saga || saga.state === 'COMPLETED' || saga.state === 'FAILED') return;
+      const change = await next(saga);
+      const applied = await repo.apply(saga, change);
+      if (applied && change.state && (change.state === 'COMPLETED' || change.state === 'FAILED')) {
+        options.metrics?.onFinished?.(change.outcome ?? 'UNKNOWN', change.state, saga.createdAt);
+      }
+      // Stop after scheduling a retry; otherwise keep going (and reload if someone else moved it).
+      if (applied && change.log.outcome === 'RETRY') return;
+    }
+  }
+
+  /** Drives one saga; concurrent calls for the same order in this process share one run. */
+  function advance(orderId: string): Promise<void> {
+    const current = running.get(orderId);
+    if (current) return current;
+    const run = drive(orderId)
+      .catch((error: unknown) => logger.error({ err: error, orderId }, 'saga run failed; the poller will resume it'))
+      .finally(() => running.delete(orderId));
+    running.set(orderId, run);
+    return run;
+  }
+
+  async function poll(): Promise<void> {
+    if (stopped) return;
+    try {
+      const due = await repo.claimDue(32, watchdogMs);
+      await Promise.all(due.map(advance));
+    } catch (error) {
+      logger.warn({ err: error }, 'saga poll failed');
+    } finally {
+      if (!stopped) timer = setTimeout(() => void poll(), options.pollIntervalMs);
+    }
+  }
+
+  return {
+    advance,
+    start() {
+      stopped = false;
+      timer = setTimeout(() => void poll(), options.pollIntervalMs);
+    },
+    /** Stops polling and waits for the sagas in hand to reach their next commit. */
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await Promise.all(running.values());
+    },
+  };
+}
+
+export type SagaRunner = ReturnType<typeof createSagaRunner>;
