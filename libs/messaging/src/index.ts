@@ -27,3 +27,4 @@ export { kafkaOutboxPublisher, createRabbitPublisher, ATTEMPT_HEADER, type Rabbi
 export { claimInbox } from './inbox';
 /** Kafka consumer-group member with in-place retry and dead-lettering. */
 export { createEventConsumer, backoffDelay, type EventConsumer, type EventConsumerOptions } from './event-consumer';
+export { createTaskWorker, permanentTaskError, type TaskWorker, type TaskWorkerOptions, type TaskFailure } from './task-worker';

@@ -1,0 +1,20 @@
+import { join } from 'node:path';
+import { amqpEnv, commonEnv, env, parseEnv, repoRoot } from '@orderflow/config';
+
+/** Everything the notification worker reads from env, validated once at start-up. */
+export const notificationEnv = {
+  ...commonEnv,
+  ...amqpEnv,
+  HTTP_HOST: env.string('0.0.0.0', 'Interface the ops HTTP server binds'),
+  HTTP_PORT: env.port(8083, 'Ops HTTP port: /healthz, /readyz, /metrics'),
+  SMTP_URL: env.optionalString('SMTP server URL (smtp://user:pass@host:port); when unset, e-mails are written to MAIL_DIR'),
+  MAIL_DIR: env.string(join(repoRoot(), 'var', 'mail'), 'Directory for one .eml file per e-mail when SMTP_URL is unset'),
+  MAIL_FROM: env.string('orderflow <orders@orderflow.local>', 'From address of every e-mail'),
+  TASK_PREFETCH: env.int(16, 1, 1_000, 'Tasks handled at once (RabbitMQ prefetch); each holds a database connection while its e-mail is sent'),
+};
+
+export type NotificationConfig = ReturnType<typeof loadNotificationConfig>;
+
+export function loadNotificationConfig(source: NodeJS.ProcessEnv = process.env) {
+  return parseEnv(notificationEnv, source);
+}

@@ -1,0 +1,13 @@
+import type { NotificationConfig } from '../config';
+import { createFileMailer } from './file-mailer';
+import type { Mailer } from './mailer';
+import { createSmtpMailer } from './smtp-mailer';
+
+export { createFileMailer, emlStem } from './file-mailer';
+export { createSmtpMailer } from './smtp-mailer';
+export { messageIdHeader, type Mail, type Mailer } from './mailer';
+
+/** SMTP when `SMTP_URL` is set, otherwise one `.eml` file per e-mail in `MAIL_DIR` (DESIGN §9). */
+export function createMailer(config: Pick<NotificationConfig, 'SMTP_URL' | 'MAIL_DIR'>): Mailer {
+  return config.SMTP_URL ? createSmtpMailer(config.SMTP_URL) : createFileMailer(config.MAIL_DIR);
+}

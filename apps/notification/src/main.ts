@@ -1,0 +1,41 @@
+// Composition root of the notification worker: config → database → mailer → task consumer + ops HTTP → shutdown.
+import express from 'express';
+import { databaseName } from '@orderflow/config';
+import { createPool, databaseUrl, postgresHealthCheck } from '@orderflow/db';
+import { amqpHealthCheck } from '@orderflow/messaging';
+import { bootMain, closeServer, createMetricsRegistry, listen, opsRoutes, waitForDependencies } from '@orderflow/platform';
+import { loadNotificationConfig } from './config';
+import { createEmailLog } from './db/email-log';
+import { createMailer } from './mail';
+import { createNotificationMetrics } from './metrics';
+import { createSendNotification } from './send-notification';
+import { createNotificationWorker } from './worker';
+
+bootMain('notification', loadNotificationConfig, async (config, logger) => {
+  // Every task in flight holds a connection while its e-mail goes out; two more serve /readyz.
+  const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('notification', config.RESOURCE_PREFIX)), config.TASK_PREFETCH + 2);
+  const checks = [postgresHealthCheck(pool), amqpHealthCheck(config.AMQP_URL)];
+  await waitForDependencies(checks, config.STARTUP_TIMEOUT_MS, logger);
+
+  const registry = createMetricsRegistry('notification');
+  const metrics = createNotificationMetrics(registry);
+  const mailer = createMailer(config);
+  const sendNotification = createSendNotification({ emailLog: createEmailLog(pool), mailer, from: config.MAIL_FROM });
+  const worker = createNotificationWorker({ amqpUrl: config.AMQP_URL, prefix: config.RESOURCE_PREFIX, prefetch: config.TASK_PREFETCH, logger, sendNotification, metrics });
+  await worker.start();
+
+  let accepting = true;
+  const ops = express().use(opsRoutes({ checks, registry, accepting: () => accepting }));
+  const http = await listen(ops, config.HTTP_HOST, config.HTTP_PORT);
+  logger.info({ httpPort: http.port, mail: config.SMTP_URL ? 'smtp' : config.MAIL_DIR }, 'notification worker ready');
+
+  return {
+    async stop() {
+      accepting = false;
+      await worker.stop();
+      await closeServer(http.server);
+      mailer.close();
+      await pool.end();
+    },
+  };
+});

@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
+import pino from 'pino';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage } from 'amqplib';
+import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
+import { connectAmqp, declareTaskTopology, type TaskTopology } from './rabbit';
+import { createTaskWorker, permanentTaskError, type TaskFailure, type TaskWorker, type TaskWorkerOptions } from './task-worker';
+
+const { amqpUrl } = testInfra();
+const prefix = `${uniqueName('task_worker')}_`;
+const logger = pino({ level: 'silent' });
+let connection: ChannelModel;
+let channel: ConfirmChannel;
+let topology: TaskTopology;
+let worker: TaskWorker | undefined;
+
+beforeAll(async () => {
+  connection = await connectAmqp(amqpUrl, { name: 'task-worker-test' });
+  channel = await connection.createConfirmChannel();
+  topology = await declareTaskTopology(channel, { prefix });
+});
+
+afterEach(async () => {
+  await worker?.stop();
+  worker = undefined;
+  for (const queue of [topology.queue, ...topology.retryQueues.map((q) => q.name), topology.dlq.name]) await channel.purgeQueue(queue);
+});
+
+afterAll(async () => {
+  for (const queue of [topology.queue, ...topology.retryQueues.map((q) => q.name), topology.dlq.name]) await channel.deleteQueue(queue);
+  await channel.deleteExchange(topology.exchange);
+  await connection.close();
+});
+
+async function publish(headers: Record<string, unknown> = { 'x-attempt': 1 }, routingKey = topology.routingKey): Promise<string> {
+  const messageId = randomUUID();
+  channel.publish(topology.exchange, routingKey, Buffer.from(JSON.stringify({ messageId })), {
+    persistent: true,
+    mandatory: true,
+    messageId,
+    correlationId: 'order-1',
+    contentType: 'application/json',
+    headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', ...headers },
+  });
+  await channel.waitForConfirms();
+  return messageId;
+}
+
+async function startWorker(handle: TaskWorkerOptions['handle'], overrides: Partial<TaskWorkerOptions> = {}) {
+  const retries: TaskFailure[] = [];
+  const deadLetters: TaskFailure[] = [];
+  worker = createTaskWorker({ url: amqpUrl, prefix, logger, handle, onRetry: (f) => retries.push(f), onDeadLetter: (f) => deadLetters.push(f), ...overrides });
+  await worker.start();
+  return { retries, deadLetters };
+}
+
+const getOne = (queue: string) => waitFor(() => channel.get(queue, { noAck: false }), { what: `a message on ${queue}` }) as Promise<GetMessage>;
+const readyCount = async (queue: string) => (await channel.checkQueue(queue)).messageCount;
+
+describe('task worker', () => {
+  it('acks a task once its handler resolved', async () => {
+    const seen: string[] = [];
+    await startWorker(async (_body, msg) => void seen.push(msg.properties.messageId));
+    const id = await publish();
+    await waitFor(() => seen.includes(id), { what: 'the task handled' });
+    await worker!.stop();
+    worker = undefined;
+    expect(await readyCount(topology.queue)).toBe(0);
+    expect(seen).toEqual([id]);
+  });
+
+  it('brings a failed task back through retry.1 with attempt 2 and the failure in headers', async () => {
+    const deliveries: ConsumeMessage[] = [];
+    const { retries } = await startWorker(async (_body, msg) => {
+      deliveries.push(msg);
+      if (deliveries.length === 1) throw new Error('smtp down');
+    });
+    const id = await publish();
+    await waitFor(() => deliveries.length === 2, { what: 'the retried delivery' });
+
+    const [first, second] = deliveries as [ConsumeMessage, ConsumeMessage];
+    expect(second.content).toEqual(first.content);
+    expect(second.properties).toMatchObject({ messageId: id, correlationId: 'order-1', deliveryMode: 2, contentType: 'application/json' });
+    const headers = second.properties.headers!;
+    expect(headers).toMatchObject({ 'x-attempt': 2, 'x-last-error': 'smtp down', traceparent: first.properties.headers!.traceparent });
+    expect(headers['x-first-failed-at']).toBe(headers['x-last-failed-at']);
+    expect(headers['x-death']?.[0]).toMatchObject({ queue: `${prefix}notification.send.retry.1` });
+    expect(retries).toEqual([{ messageId: id, attempt: 1, routingKey: 'notification.send.retry.1', error: 'smtp down' }]);
+  });
+
+  it('keeps the time of the first failure on later retries', async () => {
+    await startWorker(async () => Promise.reject(new Error('still down')));
+    const id = await publish({ 'x-attempt': 2, 'x-first-failed-at': '2024-01-01T00:00:00.000Z' });
+    const msg = await getOne(topology.retryQueues[1]!.name);
+    channel.ack(msg);
+    expect(msg.properties.messageId).toBe(id);
+    expect(msg.properties.headers).toMatchObject({ 'x-attempt': 3, 'x-first-failed-at': '2024-01-01T00:00:00.000Z', 'x-last-error': 'still down' });
+    expect(msg.properties.headers!['x-last-failed-at']).not.toBe('2024-01-01T00:00:00.000Z');
+  });
+
+  it('dead-letters a task failing permanently at once, with the error in headers', async () => {
+    let calls = 0;
+    const { deadLetters } = await startWorker(async () => {
+      calls++;
+      throw permanentTaskError('body is not a task');
+    });
+    const id = await publish();
+    const msg = await getOne(topology.dlq.name);
+    channel.ack(msg);
+    expect(msg.properties.messageId).toBe(id);
+    expect(msg.properties.headers).toMatchObject({ 'x-last-error': 'body is not a task', 'x-error': 'body is not a task', 'x-attempts': 1, 'x-attempt': 2 });
+    expect(calls).toBe(1);
+    expect(deadLetters).toMatchObject([{ messageId: id, routingKey: 'notification.send.dlq' }]);
+    expect(await readyCount(topology.retryQueues[0]!.name)).toBe(0);
+  });
+
+  it('dead-letters a task whose fourth delivery fails', async () => {
+    const { deadLetters } = await startWorker(async () => Promise.reject(new Error('boom')));
+    const id = await publish({ 'x-attempt': 4, 'x-first-failed-at': '2024-01-01T00:00:00.000Z' });
+    const msg = await getOne(topology.dlq.name);
+    channel.ack(msg);
+    expect(msg.properties).toMatchObject({ messageId: id, headers: { 'x-attempts': 4, 'x-last-error': 'boom', 'x-first-failed-at': '2024-01-01T00:00:00.000Z' } });
+    expect(deadLetters).toHaveLength(1);
+  });
+
+  it('stop waits for the handler in flight and acks its task', async () => {
+    let release!: () => void;
+    const started = new Promise<void>((resolve) => {
+      void startWorker(() => {
+        resolve();
+        return new Promise<void>((r) => (release = r));
+      });
+    });
+    await publish();
+    await started;
+    let stopped = false;
+    const stopping = worker!.stop().then(() => (stopped = true));
+    await new Promise((r) => setImmediate(r));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    worker = undefined;
+    expect(await readyCount(topology.queue)).toBe(0);
+  });
+
+  it('start rejects when the broker refuses the topology', async () => {
+    const other = `${uniqueName('conflict')}_`;
+    await channel.assertQueue(`${other}notification.send`, { durable: false }); // a classic queue where a quorum one belongs
+    const conflicted = createTaskWorker({ url: amqpUrl, prefix: other, logger, handle: async () => undefined });
+    await expect(conflicted.start()).rejects.toThrow(/PRECONDITION_FAILED/);
+    await conflicted.stop();
+    await channel.deleteQueue(`${other}notification.send`);
+    await channel.deleteExchange(`${other}tasks`);
+  });
+
+  it('reconnects after the broker connection drops, and a task in flight then is delivered again', async () => {
+    const proxy = await startProxy(new URL(amqpUrl));
+    const seen: ConsumeMessage[] = [];
+    let unblock!: () => void;
+    const blocked = new Promise<void>((r) => (unblock = r));
+    await startWorker(
+      async (_body, msg) => {
+        seen.push(msg);
+        if (seen.length === 1) await blocked; // in flight while the connection drops
+      },
+      { url: proxy.url, maxReconnectDelayMs: 200 },
+    );
+    const inFlight = await publish();
+    await waitFor(() => seen.length === 1, { what: 'the first delivery' });
+    proxy.drop();
+    unblock(); // its ack now has no channel: the broker must redeliver it
+    const after = await publish();
+    await waitFor(() => seen.some((m) => m.properties.messageId === after), { what: 'a task handled after reconnecting' });
+    const redelivery = await waitFor(() => seen.slice(1).find((m) => m.properties.messageId === inFlight), { what: 'the in-flight task again' });
+    expect(redelivery.fields.redelivered).toBe(true);
+    expect(proxy.connections()).toBeGreaterThanOrEqual(2);
+    await worker!.stop();
+    worker = undefined;
+    await proxy.close();
+  });
+});
+
+/** A TCP proxy to the broker whose connections the test can cut, as a broker restart would. */
+async function startProxy(target: URL) {
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  const server = net.createServer((client) => {
+    connections++;
+    const upstream = net.connect(Number(target.port || 5672), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined).on('close', () => (client.destroy(), upstream.destroy(), sockets.delete(s)));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  const url = new URL(target);
+  url.host = `127.0.0.1:${port}`;
+  return {
+    url: url.toString(),
+    connections: () => connections,
+    drop: () => sockets.forEach((s) => s.destroy()),
+    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
+  };
+}

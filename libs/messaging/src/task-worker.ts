@@ -1,0 +1,171 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import { ATTEMPT_HEADER } from './publishers';
+import { connectAmqp, declareTaskTopology, failureRoutingKey, type TaskTopology } from './rabbit';
+
+/** What a failed delivery turned into: a retry hop or a dead letter. */
+export interface TaskFailure {
+  messageId: string | undefined;
+  /** The delivery that failed (1-based, from the attempt header). */
+  attempt: number;
+  routingKey: string;
+  error: string;
+}
+
+export interface TaskWorkerOptions {
+  url: string;
+  prefix?: string;
+  logger: Logger;
+  /** Unacked deliveries in flight at once (default 16). */
+  prefetch?: number;
+  /** Applies one task; must be idempotent on message_id. Throw `{ permanent: true }` / `{ nonRetryable: true }` to skip retries. */
+  handle(body: Buffer, message: ConsumeMessage): Promise<void>;
+  onRetry?(failure: TaskFailure): void;
+  onDeadLetter?(failure: TaskFailure): void;
+  /** Connection name shown by the broker. */
+  name?: string;
+  maxReconnectDelayMs?: number;
+}
+
+export interface TaskWorker {
+  /** Connects, declares the topology and starts consuming; rejects if the first connection fails. */
+  start(): Promise<void>;
+  /** Cancels the consumer, waits for in-flight handlers, closes channels and connection. */
+  stop(): Promise<void>;
+}
+
+/** An error the task worker dead-letters at once instead of retrying (e.g. an invalid body). */
+export function permanentTaskError(message: string, cause?: unknown): Error & { nonRetryable: true } {
+  return Object.assign(new Error(message, { cause }), { nonRetryable: true as const });
+}
+
+const isPermanent = (e: unknown) => typeof e === 'object' && e !== null && ((e as { permanent?: unknown }).permanent === true || (e as { nonRetryable?: unknown }).nonRetryable === true);
+
+// Broker bookkeeping of the previous hop; the copy is a fresh message, and our own headers count attempts.
+const BROKER_HEADERS = /^x-(death|first-death-|last-death-|delivery-count)/;
+
+interface Session {
+  connection: ChannelModel;
+  channel: Channel;
+  confirm: ConfirmChannel;
+  consumerTag: string;
+  returned: Set<string>;
+}
+
+/**
+ * Consumes the `notification.send` queue with manual acks. A failed task is re-published (confirmed)
+ * to its retry queue or the DLQ *before* the original is acked, so a crash in between duplicates it,
+ * never loses it. Attempts travel in headers; survives broker restarts by reconnecting with backoff.
+ */
+export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
+  const { url, prefix = '', logger, prefetch = 16, handle, maxReconnectDelayMs = 10_000 } = options;
+  const inFlight = new Set<Promise<void>>();
+  const stopping = new AbortController();
+  let session: Session | undefined;
+  let reconnecting: Promise<void> | undefined;
+
+  async function fail(s: Session, topology: TaskTopology, msg: ConsumeMessage, error: unknown) {
+    const headers = { ...msg.properties.headers };
+    const attempt = Math.max(1, Math.floor(Number(String(headers[ATTEMPT_HEADER] ?? 1))) || 1);
+    const routingKey = isPermanent(error) ? topology.dlq.routingKey : failureRoutingKey(attempt);
+    const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1_000);
+    const now = new Date().toISOString();
+    for (const name of Object.keys(headers)) if (BROKER_HEADERS.test(name)) delete headers[name];
+    Object.assign(headers, { [ATTEMPT_HEADER]: attempt + 1, 'x-last-error': reason, 'x-first-failed-at': headers['x-first-failed-at'] ?? now, 'x-last-failed-at': now });
+    const dead = routingKey === topology.dlq.routingKey;
+    if (dead) Object.assign(headers, { 'x-error': reason, 'x-attempts': attempt });
+    const { contentType, contentEncoding, correlationId, messageId, timestamp, type, appId, priority, replyTo } = msg.properties;
+    const key = `${messageId}/${attempt + 1}`;
+    await new Promise<void>((resolve, reject) =>
+      s.confirm.publish(
+        topology.exchange,
+        routingKey,
+        msg.content,
+        { persistent: true, mandatory: true, headers, contentType, contentEncoding, correlationId, messageId, timestamp, type, appId, priority, replyTo },
+        // The broker sends basic.return before the confirm, so an unroutable copy is a failure here.
+        (err) => (s.returned.delete(key) || err ? reject(err ?? new Error(`unroutable: ${routingKey}`)) : resolve()),
+      ),
+    );
+    const failure = { messageId, attempt, routingKey, error: reason };
+    if (dead) options.onDeadLetter?.(failure);
+    else options.onRetry?.(failure);
+    logger[dead ? 'error' : 'warn']({ ...failure, err: error }, dead ? 'task dead-lettered' : 'task failed; scheduled a retry');
+  }
+
+  async function settle(s: Session, topology: TaskTopology, msg: ConsumeMessage) {
+    try {
+      try {
+        await handle(msg.content, msg);
+      } catch (error) {
+        await fail(s, topology, msg, error);
+      }
+      s.channel.ack(msg);
+    } catch (error) {
+      // No ack: the broker redelivers once the channel is gone. Reconnect rather than spin.
+      logger.error({ err: error, messageId: msg.properties.messageId }, 'could not settle task; reconnecting');
+      await s.connection.close().catch(() => undefined);
+    }
+  }
+
+  async function connect(): Promise<void> {
+    const connection = await connectAmqp(url, { name: options.name ?? 'orderflow-task-worker', logger });
+    try {
+      const channel = await connection.createChannel();
+      const confirm = await connection.createConfirmChannel();
+      const s: Session = { connection, channel, confirm, consumerTag: '', returned: new Set() };
+      // Any channel dying (a protocol error) restarts the whole session; the broker requeues unacked tasks.
+      for (const ch of [channel, confirm]) {
+        ch.on('error', (error: Error) => logger.warn({ err: error }, 'amqp channel error')); // never an unhandled 'error' event
+        ch.on('close', () => void (stopping.signal.aborted || connection.close().catch(() => undefined)));
+      }
+      confirm.on('return', (m: ConsumeMessage) => s.returned.add(`${m.properties.messageId}/${m.properties.headers?.[ATTEMPT_HEADER]}`));
+      const topology = await declareTaskTopology(channel, { prefix });
+      await channel.prefetch(prefetch);
+      const consumer = await channel.consume(topology.queue, (msg) => {
+        if (!msg) return void connection.close().catch(() => undefined); // consumer cancelled by the broker
+        const p = settle(s, topology, msg).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }, { noAck: false });
+      s.consumerTag = consumer.consumerTag;
+      // Registered last (no event can interleave since the await): a failed start throws instead of looping.
+      connection.on('close', () => {
+        if (session === s) session = undefined;
+        if (stopping.signal.aborted) return;
+        logger.warn('amqp connection lost; reconnecting');
+        reconnecting ??= reconnect().finally(() => (reconnecting = undefined));
+      });
+      session = s;
+      logger.info({ queue: topology.queue, prefetch }, 'task worker consuming');
+    } catch (error) {
+      await connection.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async function reconnect(): Promise<void> {
+    for (let attempt = 1; !stopping.signal.aborted; attempt++) {
+      const wait = Math.min(maxReconnectDelayMs, 250 * 2 ** (attempt - 1));
+      if (!(await delay(wait, true, { signal: stopping.signal }).catch(() => false))) return;
+      try {
+        return await connect();
+      } catch (error) {
+        logger.warn({ err: error, attempt }, 'amqp reconnect failed');
+      }
+    }
+  }
+
+  return {
+    start: connect,
+    async stop() {
+      stopping.abort();
+      await reconnecting;
+      const s = session;
+      await s?.channel.cancel(s.consumerTag).catch(() => undefined);
+      await Promise.allSettled([...inFlight]);
+      await s?.confirm.close().catch(() => undefined);
+      await s?.channel.close().catch(() => undefined);
+      await s?.connection.close().catch(() => undefined);
+    },
+  };
+}
