@@ -87,7 +87,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       producer,
       logger,
       handle: async (event) => {
-        if (event.type === 'order.placed' && event.subject) await runner.advance(event.subject);
+        if (event.type === 'order.placed' && event.subject) await runner.begin(event.subject);
       },
     }),
     createEventConsumer({

@@ -21,6 +21,8 @@ export interface SagaRunnerOptions {
   /** How long a step may be under way before another runner assumes this one died and resumes it. */
   watchdogMs: number;
   pollIntervalMs: number;
+  /** Sagas driven at once by this process; `start` waits for a free slot beyond that (backpressure). */
+  maxConcurrent?: number;
   logger: Logger;
   metrics?: { onFinished?(outcome: string, state: string, startedAt: string): void; onRetry?(step: string): void };
 }
@@ -137,6 +139,19 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     return run;
   }
 
+  const maxConcurrent = options.maxConcurrent ?? 64;
+  const slotWaiters: (() => void)[] = [];
+
+  /**
+   * Starts driving a saga without waiting for it to finish: its state is durable, so the caller (the
+   * order.placed consumer) may commit at once, and sagas of one partition run side by side. Waits only
+   * while `maxConcurrent` sagas are already running here.
+   */
+  async function begin(orderId: string): Promise<void> {
+    while (running.size >= maxConcurrent && !running.has(orderId)) await new Promise<void>((resolve) => slotWaiters.push(resolve));
+    void advance(orderId).finally(() => slotWaiters.shift()?.());
+  }
+
   async function poll(): Promise<void> {
     if (stopped) return;
     try {
@@ -151,6 +166,7 @@ export function createSagaRunner(options: SagaRunnerOptions) {
 
   return {
     advance,
+    begin,
     start() {
       stopped = false;
       timer = setTimeout(() => void poll(), options.pollIntervalMs);

@@ -1,0 +1,164 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import jwt from 'jsonwebtoken';
+import { Kafka, logLevel } from 'kafkajs';
+import { databaseName, repoRoot } from '@orderflow/config';
+import { dropDatabase, migrate, SERVICES } from '@orderflow/db';
+import { taskTopology, topicNames } from '@orderflow/messaging';
+import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
+import amqp from 'amqplib';
+
+export const APPS = ['order', 'inventory', 'notification', 'orchestrator'] as const;
+export type AppName = (typeof APPS)[number];
+
+const JWT_SECRET = 'e2e-secret-0123456789abcdef0123456789';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export interface SystemOptions {
+  /** Extra env for every app, or per app. */
+  env?: Record<string, string>;
+  appEnv?: Partial<Record<AppName, Record<string, string>>>;
+}
+
+/**
+ * The whole system for one test file: the four built apps as real processes (dist/, from `make
+ * build`), on free ports, with their own databases, topics, queues and Redis keys (a unique prefix),
+ * against the real Postgres, Redis, RabbitMQ and Kafka. `stop()` ends them and removes what they made.
+ */
+export async function startSystem(label: string, options: SystemOptions = {}) {
+  const infra = testInfra();
+  const prefix = `${uniqueName(label)}_`;
+  const mailDir = mkdtempSync(join(tmpdir(), 'orderflow-mail-'));
+  const ports = {
+    orderGrpc: await freePort(),
+    inventoryGrpc: await freePort(),
+    order: await freePort(),
+    inventory: await freePort(),
+    notification: await freePort(),
+    orchestrator: await freePort(),
+  };
+  for (const service of SERVICES) await migrate({ serverUrl: infra.databaseUrl, service, databaseName: databaseName(service, prefix) });
+
+  const baseEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    DATABASE_URL: infra.databaseUrl,
+    REDIS_URL: infra.redisUrl,
+    AMQP_URL: infra.amqpUrl,
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    RESOURCE_PREFIX: prefix,
+    JWT_SECRET,
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info',
+    MAIL_DIR: mailDir,
+    HTTP_HOST: '127.0.0.1',
+    GRPC_HOST: '127.0.0.1',
+    ORDER_GRPC_ADDRESS: `127.0.0.1:${ports.orderGrpc}`,
+    INVENTORY_GRPC_ADDRESS: `127.0.0.1:${ports.inventoryGrpc}`,
+    ...options.env,
+  };
+  const appEnv: Record<AppName, Record<string, string>> = {
+    order: { HTTP_PORT: String(ports.order), GRPC_PORT: String(ports.orderGrpc) },
+    inventory: { HTTP_PORT: String(ports.inventory), GRPC_PORT: String(ports.inventoryGrpc) },
+    notification: { HTTP_PORT: String(ports.notification) },
+    orchestrator: { HTTP_PORT: String(ports.orchestrator) },
+  };
+  const processes = new Map<AppName, ChildProcess>();
+  const logs = new Map<AppName, string[]>();
+
+  async function start(app: AppName): Promise<void> {
+    const lines: string[] = logs.get(app) ?? [];
+    logs.set(app, lines);
+    const child = spawn(process.execPath, ['--enable-source-maps', join(repoRoot(), 'dist', app, 'main.js')], {
+      env: { ...baseEnv, ...appEnv[app], ...options.appEnv?.[app] },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    processes.set(app, child);
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}:\n${lines.slice(-20).join('\n')}`);
+        const res = await fetch(`http://127.0.0.1:${appEnv[app].HTTP_PORT}/healthz`).catch(() => undefined);
+        return res?.ok;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: `${app} to start` },
+    );
+  }
+
+  /** Ends a process: SIGTERM (graceful) or SIGKILL (crash); resolves with its exit code. */
+  async function kill(app: AppName, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const child = processes.get(app);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill(signal);
+    return exited;
+  }
+
+  const orchestratorUrl = `http://127.0.0.1:${ports.orchestrator}`;
+  const system = {
+    prefix,
+    mailDir,
+    ports,
+    url: orchestratorUrl,
+    topics: topicNames(prefix),
+    logs,
+    start,
+    kill,
+    isRunning: (app: AppName) => {
+      const child = processes.get(app);
+      return !!child && child.exitCode === null && child.signalCode === null;
+    },
+    token: (sub: string, role: 'customer' | 'admin' = 'customer', claims: Record<string, unknown> = {}) =>
+      jwt.sign({ sub, role, ...claims }, JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' }),
+    async ready(): Promise<void> {
+      for (const app of APPS) {
+        await waitFor(async () => (await fetch(`http://127.0.0.1:${appEnv[app].HTTP_PORT}/readyz`).catch(() => undefined))?.status === 200, {
+          timeoutMs: 30_000,
+          what: `${app} /readyz`,
+        });
+      }
+    },
+    async stop(): Promise<void> {
+      await Promise.all(APPS.map((app) => kill(app)));
+      await cleanup(prefix, infra);
+      rmSync(mailDir, { recursive: true, force: true });
+    },
+  };
+  for (const app of APPS) await start(app);
+  await system.ready();
+  return system;
+}
+
+export type System = Awaited<ReturnType<typeof startSystem>>;
+
+/** Removes everything a run created: its databases, topics, consumer groups, queues, exchange and Redis keys. */
+async function cleanup(prefix: string, infra: ReturnType<typeof testInfra>): Promise<void> {
+  for (const service of SERVICES) await dropDatabase(infra.databaseUrl, databaseName(service, prefix));
+  const admin = new Kafka({ brokers: infra.kafkaBrokers, clientId: 'e2e-cleanup', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+    if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
+    await admin.deleteTopics({ topics: Object.values(topicNames(prefix)) }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+  const connection = await amqp.connect(infra.amqpUrl);
+  const channel = await connection.createChannel();
+  const t = taskTopology(prefix);
+  for (const q of [t.queue, ...t.retryQueues.map((r) => r.name), t.dlq.name]) await channel.deleteQueue(q);
+  await channel.deleteExchange(t.exchange);
+  await connection.close();
+}
