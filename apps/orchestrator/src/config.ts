@@ -14,7 +14,7 @@ export const orchestratorEnv = {
   JWT_PUBLIC_KEY: env.optionalString('RS256 public key (PEM) for bearer tokens'),
   JWT_ISSUER: env.optionalString('Expected `iss` claim, checked when set'),
   JWT_AUDIENCE: env.optionalString('Expected `aud` claim, checked when set'),
-  IDEMPOTENCY_TTL_HOURS: env.int(24, 1, 24 * 30, 'How long an Idempotency-Key and its stored response are kept'),
+  IDEMPOTENCY_TTL_HOURS: env.number(24, 0.0001, 24 * 30, 'How long an Idempotency-Key and its stored response are kept (hours; fractions allowed)'),
   IDEMPOTENCY_LOCK_SECONDS: env.int(10, 1, 600, 'How long a request holds its Idempotency-Key before a retry may take over (a crashed request)'),
   IDEMPOTENCY_PURGE_INTERVAL_SECONDS: env.int(300, 1, 86_400, 'How often expired Idempotency-Keys are purged'),
   RATE_LIMIT_PER_MINUTE: env.int(600, 1, 1_000_000, 'Requests per minute per caller'),

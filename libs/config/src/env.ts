@@ -38,6 +38,13 @@ export const env = {
       .max(max, `expected an integer ${min}-${max}`)
       .default(fallback)
       .describe(description),
+  number: (fallback: number, min: number, max: number, description: string) =>
+    z.coerce
+      .number({ message: 'expected a number' })
+      .min(min, `expected a number ${min}-${max}`)
+      .max(max, `expected a number ${min}-${max}`)
+      .default(fallback)
+      .describe(description),
   url: (fallback: string, protocols: string[], description: string) =>
     z
       .string()

@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 
 type Started = { stop(): Promise<unknown> };
 declare global {
-  // eslint-disable-next-line no-var
   var __orderflowContainers: Started[] | undefined;
 }
 

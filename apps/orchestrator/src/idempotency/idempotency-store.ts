@@ -34,7 +34,7 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
       `INSERT INTO idempotency_keys (caller, key, fingerprint, state, resource_id, locked_until, expires_at)
        VALUES ($1, $2, $3, 'IN_FLIGHT', $4, now() + $5::interval, now() + $6::interval)
        ON CONFLICT (caller, key) DO NOTHING`,
-      [caller, key, fingerprint, resourceId, lock, `${policy.ttlHours} hours`],
+      [caller, key, fingerprint, resourceId, lock, `${Math.round(policy.ttlHours * 3_600_000)} milliseconds`],
     );
     return rowCount === 1;
   }
