@@ -1,0 +1,80 @@
+// How each process starts, reports readiness and fails: real processes, real infrastructure.
+import { createServer, type Server } from 'node:net';
+import { databaseName } from '@orderflow/config';
+import { dropDatabase, migrate } from '@orderflow/db';
+import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
+import { spawnApp } from './support/process';
+import { cleanup } from './support/system';
+
+const infra = testInfra();
+
+async function busyPort(): Promise<{ server: Server; port: number }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+async function readyz(port: number) {
+  const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+  return res && { status: res.status, body: (await res.json()) as { down: string[] } };
+}
+
+describe('start-up failures', () => {
+  it('stops with a message naming the variable when the config is invalid', async () => {
+    const app = spawnApp('order', { HTTP_PORT: 'eighty' });
+    expect(await app.exited).toBe(1);
+    expect(app.output().stderr).toMatch(/HTTP_PORT: .*"eighty"/);
+    expect(app.output().stderr).not.toMatch(/\n\s+at /); // one clear message, not a stack trace
+  });
+
+  it('stops naming the dependency it cannot reach', async () => {
+    const app = spawnApp('order', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postgres', STARTUP_TIMEOUT_MS: '300', HTTP_PORT: '0', GRPC_PORT: '0' });
+    expect(await app.exited).toBe(1);
+    expect(app.output().stderr).toMatch(/order: start-up failed: cannot reach postgres/);
+  });
+
+  it.each(['HTTP_PORT', 'GRPC_PORT'])('stops naming %s when that port is already taken', async (variable) => {
+    const prefix = `${uniqueName('ports')}_`;
+    await migrate({ serverUrl: infra.databaseUrl, service: 'order', databaseName: databaseName('order', prefix) });
+    const { server, port } = await busyPort();
+    try {
+      const app = spawnApp('order', { RESOURCE_PREFIX: prefix, HTTP_PORT: '0', GRPC_PORT: '0', [variable]: String(port) });
+      expect(await app.exited).toBe(1);
+      expect(app.output().stderr).toContain(`${variable} ${port} is already in use`);
+    } finally {
+      server.close();
+      await dropDatabase(infra.databaseUrl, databaseName('order', prefix));
+    }
+  });
+});
+
+describe('readiness', () => {
+  it('answers 503 naming the downstream service that does not answer, and 200 once it does', async () => {
+    const prefix = `${uniqueName('ready')}_`;
+    for (const service of ['orchestrator', 'order'] as const) await migrate({ serverUrl: infra.databaseUrl, service, databaseName: databaseName(service, prefix) });
+    const free = await busyPort();
+    const orderGrpc = free.port;
+    free.server.close();
+    const orchestrator = spawnApp('orchestrator', {
+      RESOURCE_PREFIX: prefix,
+      HTTP_PORT: '0',
+      ORDER_GRPC_ADDRESS: `127.0.0.1:${orderGrpc}`,
+      INVENTORY_GRPC_ADDRESS: '127.0.0.1:1',
+    });
+    let order: ReturnType<typeof spawnApp> | undefined;
+    try {
+      const port = await waitFor(() => /"httpPort":(\d+)/.exec(orchestrator.output().stdout)?.[1], { timeoutMs: 30_000, what: 'orchestrator to listen' });
+      const down = await waitFor(() => readyz(Number(port)), { what: 'a readiness answer' });
+      expect(down.status).toBe(503);
+      expect(down.body.down).toEqual(expect.arrayContaining(['grpc:order', 'grpc:inventory']));
+
+      order = spawnApp('order', { RESOURCE_PREFIX: prefix, HTTP_PORT: '0', GRPC_PORT: String(orderGrpc) });
+      await waitFor(async () => !(await readyz(Number(port)))?.body.down.includes('grpc:order'), { timeoutMs: 20_000, what: 'grpc:order to come up' });
+      expect((await readyz(Number(port)))?.body.down).toEqual(['grpc:inventory']);
+    } finally {
+      expect(await orchestrator.stop()).toBe(0);
+      if (order) expect(await order.stop()).toBe(0);
+      await cleanup(prefix, infra);
+    }
+  }, 60_000);
+});
