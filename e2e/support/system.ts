@@ -144,7 +144,7 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
 export type System = Awaited<ReturnType<typeof startSystem>>;
 
 /** Removes everything a run created: its databases, topics, consumer groups, queues, exchange and Redis keys. */
-async function cleanup(prefix: string, infra: ReturnType<typeof testInfra>): Promise<void> {
+export async function cleanup(prefix: string, infra: ReturnType<typeof testInfra>): Promise<void> {
   for (const service of SERVICES) await dropDatabase(infra.databaseUrl, databaseName(service, prefix));
   const admin = new Kafka({ brokers: infra.kafkaBrokers, clientId: 'e2e-cleanup', logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
