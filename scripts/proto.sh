@@ -13,4 +13,4 @@ fi
 
 rm -rf libs/proto/src/gen
 "$buf" generate
-echo "proto: generated $(find libs/proto/src/gen -name '*.ts' | wc -l) files in libs/proto/src/gen"
+echo "proto: generated $(find libs/proto/src/gen -name '*.ts' | wc -l) files in libs/proto/src/gen" >&2

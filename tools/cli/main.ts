@@ -1,9 +1,11 @@
 // Developer commands behind `make migrate`, `make token` and `make seed`, bundled to dist/tools/main.js.
+import { envDocsCommand } from './env-docs';
 import { migrateCommand } from './migrate';
 import { seedCommand } from './seed';
 import { tokenCommand } from './token';
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
+  'env-docs': envDocsCommand,
   migrate: migrateCommand,
   seed: seedCommand,
   token: tokenCommand,

@@ -6,7 +6,7 @@ export const orderEnv = {
   HTTP_HOST: env.string('0.0.0.0', 'Interface the ops HTTP server binds'),
   HTTP_PORT: env.port(8081, 'Ops HTTP port: /healthz, /readyz, /metrics'),
   GRPC_HOST: env.string('0.0.0.0', 'Interface the gRPC server binds'),
-  GRPC_PORT: env.port(50051, 'gRPC port of orderflow.order.v1.OrderService'),
+  GRPC_PORT: env.port(50051, 'gRPC port of the service (OrderService, InventoryService) and grpc.health.v1'),
 };
 
 export type OrderConfig = ReturnType<typeof loadOrderConfig>;
