@@ -6,7 +6,8 @@ CREATE TABLE dead_letters (
   origin           text        NOT NULL,
   message_key      text,
   message_id       text,
-  payload          jsonb       NOT NULL,
+  -- Text, not jsonb: a poison message need not be JSON.
+  payload          text        NOT NULL,
   headers          jsonb       NOT NULL DEFAULT '{}',
   error            text        NOT NULL,
   attempts         integer     NOT NULL CHECK (attempts >= 0),

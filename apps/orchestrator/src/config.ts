@@ -24,6 +24,9 @@ export const orchestratorEnv = {
   SAGA_RETRY_MAX_MS: env.int(10_000, 1, 600_000, 'Cap of the backoff between step attempts'),
   SAGA_WATCHDOG_MS: env.int(30_000, 100, 3_600_000, 'A saga step under way longer than this is assumed abandoned and resumed'),
   SAGA_POLL_MS: env.int(100, 10, 60_000, 'How often the runner looks for due retries and abandoned sagas'),
+  BREAKER_ERROR_PERCENT: env.int(50, 1, 100, 'Share of failing calls (percent) to a downstream that opens its circuit breaker'),
+  BREAKER_RESET_MS: env.int(3_000, 100, 600_000, 'How long an open circuit waits before a trial call'),
+  BREAKER_VOLUME_THRESHOLD: env.int(5, 1, 10_000, 'Calls in the window before the breaker may open'),
   PRODUCT_CACHE_TTL_SECONDS: env.int(300, 1, 86_400, 'Longest a product stays in the Redis cache without an invalidation'),
 };
 

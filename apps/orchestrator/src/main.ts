@@ -19,10 +19,16 @@ import {
 import { bootMain, closeServer, createMetricsRegistry, listen, waitForDependencies, type DependencyCheck } from '@orderflow/platform';
 import { grpcHealthCheck } from '@orderflow/proto';
 import { createCatalog } from './catalog/catalog';
+import { createBreakers } from './clients/breakers';
+import { createDeadLetterCollector } from './dead-letters/collector';
+import { createDeadLetterRepository } from './dead-letters/dead-letter-repository';
+import { createReplay } from './dead-letters/replay';
+import { collectStats } from './stats';
 import { createDownstreamClients } from './clients/downstream';
 import { loadOrchestratorConfig } from './config';
 import { createHttpApp } from './http/app';
 import { createIdempotencyStore } from './idempotency/idempotency-store';
+import { createOrchestratorMetrics } from './metrics';
 import { stockFactSkus } from './catalog/stock-facts';
 import { createOrderUseCases } from './orders/orders';
 import { createSagaRepository } from './saga/saga-repository';
@@ -56,7 +62,19 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'rabbitmq', publish: rabbit.publish, logger }),
   ];
 
-  const downstream = createDownstreamClients({ orderAddress: config.ORDER_GRPC_ADDRESS, inventoryAddress: config.INVENTORY_GRPC_ADDRESS, deadlineMs: config.GRPC_DEADLINE_MS });
+  const registry = createMetricsRegistry('orchestrator');
+  const metrics = createOrchestratorMetrics(registry);
+  const breakers = createBreakers(
+    { errorThresholdPercentage: config.BREAKER_ERROR_PERCENT, resetTimeoutMs: config.BREAKER_RESET_MS, volumeThreshold: config.BREAKER_VOLUME_THRESHOLD },
+    logger,
+    metrics,
+  );
+  const downstream = createDownstreamClients({
+    orderAddress: config.ORDER_GRPC_ADDRESS,
+    inventoryAddress: config.INVENTORY_GRPC_ADDRESS,
+    deadlineMs: config.GRPC_DEADLINE_MS,
+    wrap: breakers.wrap,
+  });
   const catalog = createCatalog(downstream.inventory, redis, { keyPrefix: prefix, ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, logger });
   const sagas = createSagaRepository(pool);
   const runner = createSagaRunner({
@@ -67,6 +85,14 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     watchdogMs: config.SAGA_WATCHDOG_MS,
     pollIntervalMs: config.SAGA_POLL_MS,
     logger,
+    metrics: {
+      onRetry: (step) => metrics.sagaRetries.inc({ step }),
+      onFinished: (outcome, state, startedAt) => {
+        metrics.ordersByOutcome.inc({ outcome });
+        metrics.sagaDuration.observe({ outcome, state }, (Date.now() - Date.parse(startedAt)) / 1_000);
+        if (state === 'FAILED') metrics.deadLetters.inc({ source: 'saga' });
+      },
+    },
   });
   const idempotency = createIdempotencyStore(pool, { ttlHours: config.IDEMPOTENCY_TTL_HOURS, lockSeconds: config.IDEMPOTENCY_LOCK_SECONDS });
   const orders = createOrderUseCases({
@@ -100,13 +126,40 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     }),
   ];
 
+  const deadLetters = createDeadLetterRepository(pool);
+  const replay = createReplay({ repo: deadLetters, producer, rabbit });
+  const collector = createDeadLetterCollector({
+    kafka,
+    dlqTopics: [topics.orderEventsDlq, topics.inventoryEventsDlq],
+    groupId: consumerGroup('orchestrator.dead-letters', prefix),
+    amqpUrl: config.AMQP_URL,
+    prefix,
+    repo: deadLetters,
+    logger,
+    onRecorded: (source) => metrics.deadLetters.inc({ source }),
+  });
+
   let accepting = true;
-  const registry = createMetricsRegistry('orchestrator');
-  const app = createHttpApp({ auth: config, orders, catalog, inventory: downstream.inventory, sagas, idempotency, checks, registry, accepting: () => accepting, logger });
+  const app = createHttpApp({
+    auth: config,
+    orders,
+    catalog,
+    inventory: downstream.inventory,
+    sagas,
+    deadLetters,
+    replay,
+    stats: () => collectStats(pool),
+    idempotency,
+    checks,
+    registry,
+    accepting: () => accepting,
+    logger,
+  });
   const http = await listen(app, config.HTTP_HOST, config.HTTP_PORT);
 
   for (const relay of relays) relay.start();
   await Promise.all(consumers.map((c) => c.start()));
+  await collector.start();
   runner.start();
   const purge = setInterval(() => {
     idempotency.purgeExpired().then(
@@ -122,11 +175,13 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       clearInterval(purge);
       await closeServer(http.server);
       await Promise.all(consumers.map((c) => c.stop()));
+      await collector.stop();
       await runner.stop();
       await Promise.all(relays.map((r) => r.stop()));
       await producer.disconnect();
       await rabbit.close();
       downstream.close();
+      breakers.shutdown();
       redis.disconnect();
       await pool.end();
     },

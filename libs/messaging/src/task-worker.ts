@@ -25,6 +25,13 @@ export interface TaskWorkerOptions {
   onDeadLetter?(failure: TaskFailure): void;
   /** Connection name shown by the broker. */
   name?: string;
+  /** Which queue of the topology to consume (default the work queue; the dead-letter collector reads the DLQ). */
+  queue?: (topology: TaskTopology) => string;
+  /**
+   * What a handler failure does: `retry-ladder` (default) re-publishes through the retry queues and
+   * the DLQ; `requeue` puts the message back after a pause (for consumers of the DLQ itself).
+   */
+  onFailure?: 'retry-ladder' | 'requeue';
   maxReconnectDelayMs?: number;
 }
 
@@ -98,6 +105,11 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
       try {
         await handle(msg.content, msg);
       } catch (error) {
+        if (options.onFailure === 'requeue') {
+          logger.warn({ err: error, messageId: msg.properties.messageId }, 'handler failed; requeueing');
+          await delay(1_000);
+          return s.channel.nack(msg, false, true);
+        }
         await fail(s, topology, msg, error);
       }
       s.channel.ack(msg);
@@ -122,7 +134,8 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
       confirm.on('return', (m: ConsumeMessage) => s.returned.add(`${m.properties.messageId}/${m.properties.headers?.[ATTEMPT_HEADER]}`));
       const topology = await declareTaskTopology(channel, { prefix });
       await channel.prefetch(prefetch);
-      const consumer = await channel.consume(topology.queue, (msg) => {
+      const queue = options.queue?.(topology) ?? topology.queue;
+      const consumer = await channel.consume(queue, (msg) => {
         if (!msg) return void connection.close().catch(() => undefined); // consumer cancelled by the broker
         const p = settle(s, topology, msg).finally(() => inFlight.delete(p));
         inFlight.add(p);
@@ -136,7 +149,7 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
         reconnecting ??= reconnect().finally(() => (reconnecting = undefined));
       });
       session = s;
-      logger.info({ queue: topology.queue, prefetch }, 'task worker consuming');
+      logger.info({ queue, prefetch }, 'task worker consuming');
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;

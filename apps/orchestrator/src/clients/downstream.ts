@@ -1,5 +1,5 @@
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
-import { AppError, type ErrorCode, type Order, type OrderItem, type OrderStatus } from '@orderflow/domain';
+import { AppError, isAppError, type ErrorCode, type Order, type OrderItem, type OrderStatus } from '@orderflow/domain';
 import {
   callUnary,
   errorCodeOf,
@@ -64,6 +64,7 @@ const CODE_BY_STATUS: Partial<Record<GrpcStatus, ErrorCode>> = {
 
 /** A gRPC failure as an AppError: the domain code from the trailer when sent, transient ones retryable. */
 export function fromGrpcError(error: unknown, service: string): AppError {
+  if (isAppError(error)) return error; // already ours (the open circuit breaker's UNAVAILABLE)
   if (isRetryableGrpcError(error)) return new AppError('UNAVAILABLE', `${service} service unavailable`, { retryable: true, cause: error });
   const status = grpcStatusOf(error);
   const code = (errorCodeOf(error) as ErrorCode | undefined) ?? (status === undefined ? undefined : CODE_BY_STATUS[status]) ?? 'INTERNAL';

@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { opsRoutes, type DependencyCheck } from '@orderflow/platform';
 import type { Catalog } from '../catalog/catalog';
+import type { DeadLetterRepository } from '../dead-letters/dead-letter-repository';
 import type { InventoryPort } from '../clients/downstream';
 import type { IdempotencyStore } from '../idempotency/idempotency-store';
 import type { OrderUseCases } from '../orders/orders';
 import type { SagaRepository } from '../saga/saga-repository';
 import { authenticate, requireRole, type AuthConfig } from './auth';
 import { errorHandler, HttpProblem, sendProblem } from './problem';
-import { adminSagaRoutes } from './routes/admin';
+import { adminDeadLetterRoutes, adminSagaRoutes, adminStatsRoutes } from './routes/admin';
 import { orderRoutes } from './routes/orders';
 import { adminProductRoutes, productRoutes } from './routes/products';
 
@@ -19,6 +20,9 @@ export interface HttpAppDeps {
   catalog: Catalog;
   inventory: InventoryPort;
   sagas: SagaRepository;
+  deadLetters: DeadLetterRepository;
+  replay: (id: string) => Promise<unknown>;
+  stats: () => Promise<unknown>;
   idempotency: IdempotencyStore;
   checks: DependencyCheck[];
   registry: Registry;
@@ -46,6 +50,8 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   v1.use('/admin', requireRole('admin'));
   v1.use('/admin/products', adminProductRoutes(deps.inventory, deps.catalog));
   v1.use('/admin/sagas', adminSagaRoutes(deps.sagas));
+  v1.use('/admin/dead-letters', adminDeadLetterRoutes(deps.deadLetters, deps.replay));
+  v1.use('/admin/stats', adminStatsRoutes(deps.stats));
   app.use('/v1', v1);
 
   app.use((_req, res) => sendProblem(res, 'not-found', 'no such endpoint'));

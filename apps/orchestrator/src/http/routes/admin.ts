@@ -1,4 +1,6 @@
 import { Router } from 'express';
+import { z } from 'zod';
+import type { DeadLetterRepository } from '../../dead-letters/dead-letter-repository';
 import type { SagaRepository } from '../../saga/saga-repository';
 import { HttpProblem } from '../problem';
 import { orderIdParam, parse } from '../schemas';
@@ -25,6 +27,49 @@ export function adminSagaRoutes(sagas: SagaRepository): Router {
       updatedAt,
       steps: await sagas.steps(orderId),
     });
+  });
+  return router;
+}
+
+const pageQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() });
+
+/** /v1/admin/dead-letters: every dead letter (Kafka, RabbitMQ, saga) and their replay. */
+export function adminDeadLetterRoutes(repo: DeadLetterRepository, replay: (id: string) => Promise<unknown>): Router {
+  const router = Router();
+  router.get('/', async (req, res) => {
+    const { limit, cursor } = parse(pageQuery, req.query, 'query');
+    let before: { createdAt: string; id: string } | undefined;
+    if (cursor) {
+      const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+      if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !orderIdParam.safeParse(id).success) throw new HttpProblem('validation-failed', 'cursor is not valid');
+      before = { createdAt, id };
+    }
+    const items = await repo.list(limit, before);
+    const last = items.length === limit ? items.at(-1) : undefined;
+    res.json({
+      items: items.map((d) => ({ ...d, payload: parsePayload(d.payload), replayable: d.source !== 'saga' })),
+      nextCursor: last ? Buffer.from(`${last.createdAt}|${last.id}`).toString('base64url') : null,
+    });
+  });
+  router.post('/:id/replay', async (req, res) => {
+    res.status(202).json(await replay(parse(orderIdParam, req.params.id, 'path')));
+  });
+  return router;
+}
+
+function parsePayload(payload: string): unknown {
+  try {
+    return JSON.parse(payload);
+  } catch {
+    return payload;
+  }
+}
+
+/** /v1/admin/stats: orders by status, sagas in flight, dead letters, outbox lag. */
+export function adminStatsRoutes(stats: () => Promise<unknown>): Router {
+  const router = Router();
+  router.get('/', async (_req, res) => {
+    res.json(await stats());
   });
   return router;
 }

@@ -1,0 +1,36 @@
+import type { Producer } from 'kafkajs';
+import { AppError } from '@orderflow/domain';
+import { NOTIFICATION_SEND, type RabbitPublisher } from '@orderflow/messaging';
+import type { DeadLetter, DeadLetterRepository } from './dead-letter-repository';
+
+// Failure bookkeeping stays behind: a replayed message starts over as attempt 1.
+const withoutFailureHeaders = (headers: Record<string, string>) =>
+  Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith('x-')));
+
+/** Puts a dead letter back on its original topic or queue, once. */
+export function createReplay(deps: { repo: DeadLetterRepository; producer: Producer; rabbit: RabbitPublisher }) {
+  async function publish(letter: DeadLetter): Promise<void> {
+    const headers = withoutFailureHeaders(letter.headers);
+    if (letter.source === 'kafka') {
+      await deps.producer.send({ topic: letter.origin, acks: -1, messages: [{ key: letter.key ?? null, value: letter.payload, headers }] });
+      return;
+    }
+    if (letter.source === 'rabbitmq') {
+      let payload: unknown;
+      try {
+        payload = JSON.parse(letter.payload);
+      } catch {
+        throw new AppError('CONFLICT', 'this dead letter is not JSON; replaying it would fail the same way');
+      }
+      await deps.rabbit.publish([{ id: 0, destination: 'rabbitmq', topic: NOTIFICATION_SEND, key: letter.key ?? '', messageId: letter.messageId ?? letter.id, payload, headers }]);
+      return;
+    }
+    throw new AppError('CONFLICT', 'a saga dead letter records an order that was already compensated; there is nothing to replay');
+  }
+
+  return async (id: string) => {
+    const result = await deps.repo.replayOnce(id, publish);
+    if (!result.found) throw new AppError('NOT_FOUND', `no dead letter ${id}`);
+    return { id, replayed: result.replayed, alreadyReplayed: !result.replayed };
+  };
+}

@@ -1,0 +1,24 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The orchestrator's business and resilience metrics, on the registry `/metrics` serves. */
+export function createOrchestratorMetrics(registry: Registry) {
+  const registers = [registry];
+  const ordersByOutcome = new Counter({ name: 'orders_total', help: 'Orders by outcome (placed, CONFIRMED, REJECTED, CANCELLED)', labelNames: ['outcome'], registers });
+  for (const outcome of ['placed', 'CONFIRMED', 'REJECTED', 'CANCELLED']) ordersByOutcome.inc({ outcome }, 0);
+  return {
+    ordersByOutcome,
+    sagaDuration: new Histogram({
+      name: 'saga_duration_seconds',
+      help: 'Time from order placed to saga end, by outcome',
+      labelNames: ['outcome', 'state'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    sagaRetries: new Counter({ name: 'saga_step_retries_total', help: 'Saga step attempts that failed transiently and were rescheduled', labelNames: ['step'], registers }),
+    deadLetters: new Counter({ name: 'dead_letters_total', help: 'Dead letters recorded, by source', labelNames: ['source'], registers }),
+    breakerState: new Gauge({ name: 'circuit_breaker_state', help: 'Circuit breaker per downstream: 0 closed, 1 half-open, 2 open', labelNames: ['downstream'], registers }),
+    breakerTransitions: new Counter({ name: 'circuit_breaker_transitions_total', help: 'Circuit breaker state changes', labelNames: ['downstream', 'state'], registers }),
+  };
+}
+
+export type OrchestratorMetrics = ReturnType<typeof createOrchestratorMetrics>;
