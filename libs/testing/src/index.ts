@@ -2,3 +2,4 @@ export { testInfra, type TestInfra } from './infra';
 export { uniqueName } from './isolation';
 export { waitFor, type WaitOptions } from './wait';
 export { createTestDatabase, type TestDatabase } from './database';
+export { startSmtpSink, parseRfc5322, type SmtpSink } from './smtp-sink';

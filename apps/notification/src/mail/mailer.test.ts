@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRfc5322, startSmtpSink, type SmtpSink } from '../testing/smtp-sink';
+import { parseRfc5322, startSmtpSink, type SmtpSink } from '@orderflow/testing';
 import { createMailer, emlStem, messageIdHeader, type Mail } from './index';
 
 const mail = (overrides: Partial<Mail> = {}): Mail => ({

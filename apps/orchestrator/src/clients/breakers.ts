@@ -52,7 +52,7 @@ export function createBreakers(options: BreakerOptions, logger: Logger, metrics?
         return (await breakers[service].fire(call)) as T;
       } catch (error) {
         if ((error as { code?: string }).code === 'EOPENBREAKER') {
-          throw new AppError('UNAVAILABLE', `${service} service circuit is open`, { retryable: true, cause: error });
+          throw new AppError('UNAVAILABLE', `${service} service circuit is open`, { retryable: true, cause: error, details: { circuitOpen: true } });
         }
         throw error;
       }

@@ -44,8 +44,12 @@ export function createSagaRunner(options: SagaRunnerOptions) {
 
   /** Turns a failed step into the next saga change: retry later, start compensating, or skip. */
   function failure(saga: Saga, step: string, error: unknown): SagaChange {
-    const attempts = saga.attempts + 1;
     const detail = describe(error);
+    if (isAppError(error) && error.details?.circuitOpen) {
+      // The call never left: an open circuit costs no attempt; wait about a second and look again.
+      return { lastError: detail, nextAttemptInMs: Math.round(1_000 * (0.5 + Math.random())), log: { step, outcome: 'WAITING', detail } };
+    }
+    const attempts = saga.attempts + 1;
     const transient = isAppError(error) ? error.retryable : true;
     if (transient && (attempts < retry.maxAttempts || saga.state === 'COMPENSATING')) {
       options.metrics?.onRetry?.(step);
@@ -124,7 +128,7 @@ export function createSagaRunner(options: SagaRunnerOptions) {
         options.metrics?.onFinished?.(change.outcome ?? 'UNKNOWN', change.state, saga.createdAt);
       }
       // Stop after scheduling a retry; otherwise keep going (and reload if someone else moved it).
-      if (applied && change.log.outcome === 'RETRY') return;
+      if (applied && (change.log.outcome === 'RETRY' || change.log.outcome === 'WAITING')) return;
     }
   }
 

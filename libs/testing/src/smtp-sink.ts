@@ -7,6 +7,8 @@ export interface SmtpSink {
   messages: string[];
   /** Replies for the next DATA ends instead of 250 (e.g. '451 try later', '550 no such user'). */
   failNext(...replies: string[]): void;
+  /** Refuses every message with `reply` until called with undefined (an SMTP server that is down for mail). */
+  refuseAll(reply?: string): void;
   close(): Promise<void>;
 }
 
@@ -17,6 +19,7 @@ export interface SmtpSink {
 export async function startSmtpSink(): Promise<SmtpSink> {
   const messages: string[] = [];
   const failures: string[] = [];
+  let refuseEverything: string | undefined;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -33,7 +36,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         if (data) {
           if (line !== '.') data.push(line.startsWith('..') ? line.slice(1) : line);
           else {
-            const refusal = failures.shift();
+            const refusal = failures.shift() ?? refuseEverything;
             if (!refusal) messages.push(data.join('\r\n'));
             reply(refusal ?? '250 queued');
             data = undefined;
@@ -54,6 +57,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     url: `smtp://127.0.0.1:${port}`,
     messages,
     failNext: (...replies) => void failures.push(...replies),
+    refuseAll: (reply) => void (refuseEverything = reply),
     close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
   };
 }
