@@ -7,7 +7,7 @@ export NX_NO_CLOUD := true
 APPS := orchestrator order inventory notification
 ENV := source scripts/env.sh &&
 
-.PHONY: help install proto build typecheck lint test test-unit infra-up infra-down migrate seed up down run token bench clean
+.PHONY: help install proto build typecheck lint test test-faults infra-up infra-down migrate seed up down run token bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,8 +56,11 @@ run: build ## Run one app in the foreground: make run APP=order
 token: build ## Print a dev JWT: make token SUB=alice ROLE=customer
 	@$(ENV) node dist/tools/main.js token --sub "$(SUB)" --role "$(or $(ROLE),customer)"
 
-test: install proto infra-up lint typecheck ## Everything CI runs: lint, types, unit, integration and end-to-end tests
-	@$(ENV) node scripts/build.mjs && npx jest
+test: install proto infra-up lint typecheck ## Everything CI runs: lint, types, unit, integration, end-to-end and fault tests
+	@$(ENV) node scripts/build.mjs && node scripts/run-tests.mjs all
+
+test-faults: install proto infra-up ## Only the fault tests (they stop and restart brokers; run one at a time)
+	@$(ENV) node scripts/build.mjs && node scripts/run-tests.mjs faults
 
 bench: ## Load-test the running system (not built yet)
 	@echo "bench: not implemented yet (issue 9: benchmark the whole system)" >&2; exit 1

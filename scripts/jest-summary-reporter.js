@@ -4,6 +4,7 @@
  */
 class SummaryReporter {
   onRunComplete(_contexts, results) {
+    if (process.env.JEST_SUMMARY === 'off') return; // scripts/run-tests.mjs prints one line for several runs
     const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
     const skipped = results.numPendingTests + results.numTodoTests;
     const line = `${results.numPassedTests} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : '');
