@@ -59,6 +59,8 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     RESOURCE_PREFIX: prefix,
     JWT_SECRET,
+    // Tests poll hard as a few callers; the limit itself has its own test.
+    RATE_LIMIT_PER_MINUTE: '1000000',
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info',
     MAIL_DIR: mailDir,
     HTTP_HOST: '127.0.0.1',

@@ -1,5 +1,8 @@
 import { amqpEnv, commonEnv, ConfigError, env, kafkaEnv, parseEnv, redisEnv } from '@orderflow/config';
 
+/** The development secret published in .env.example; never accepted unless ALLOW_DEV_SECRET=true. */
+const DEV_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
 /** Everything the orchestrator reads from env, validated once at start-up. */
 export const orchestratorEnv = {
   ...commonEnv,
@@ -10,7 +13,8 @@ export const orchestratorEnv = {
   HTTP_PORT: env.port(8080, 'HTTP port: the public API on the orchestrator; /healthz, /readyz and /metrics on every app'),
   ORDER_GRPC_ADDRESS: env.string('127.0.0.1:50051', 'host:port (or dns:///name:port) of the order service'),
   INVENTORY_GRPC_ADDRESS: env.string('127.0.0.1:50052', 'host:port (or dns:///name:port) of the inventory service'),
-  JWT_SECRET: env.optionalString('HS256 secret for bearer tokens (one of JWT_SECRET or JWT_PUBLIC_KEY is required)'),
+  JWT_SECRET: env.optionalString('HS256 secret for bearer tokens, at least 32 characters (one of JWT_SECRET or JWT_PUBLIC_KEY is required)'),
+  ALLOW_DEV_SECRET: env.string('false', 'Set to true only for local development: allows the JWT_SECRET published in .env.example'),
   JWT_PUBLIC_KEY: env.optionalString('RS256 public key (PEM) for bearer tokens'),
   JWT_ISSUER: env.optionalString('Expected `iss` claim, checked when set'),
   JWT_AUDIENCE: env.optionalString('Expected `aud` claim, checked when set'),
@@ -36,6 +40,12 @@ export function loadOrchestratorConfig(source: NodeJS.ProcessEnv = process.env) 
   const config = parseEnv(orchestratorEnv, source);
   if (!config.JWT_SECRET && !config.JWT_PUBLIC_KEY) {
     throw new ConfigError('invalid configuration:\n  JWT_SECRET: set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256) (it is not set)');
+  }
+  if (config.JWT_SECRET && config.JWT_SECRET.length < 32) {
+    throw new ConfigError('invalid configuration:\n  JWT_SECRET: must be at least 32 characters');
+  }
+  if (config.JWT_SECRET === DEV_SECRET && config.ALLOW_DEV_SECRET !== 'true') {
+    throw new ConfigError('invalid configuration:\n  JWT_SECRET: is the public development secret from .env.example; set a real secret (or ALLOW_DEV_SECRET=true on a dev machine)');
   }
   return config;
 }

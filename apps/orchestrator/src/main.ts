@@ -16,7 +16,7 @@ import {
   kafkaOutboxPublisher,
   topicNames,
 } from '@orderflow/messaging';
-import { bootMain, closeServer, createMetricsRegistry, listen, waitForDependencies, type DependencyCheck } from '@orderflow/platform';
+import { bootMain, closeServer, createMetricsRegistry, listen, requestLog, waitForDependencies, type DependencyCheck } from '@orderflow/platform';
 import { grpcHealthCheck } from '@orderflow/proto';
 import { createCatalog } from './catalog/catalog';
 import { createBreakers } from './clients/breakers';
@@ -27,6 +27,7 @@ import { collectStats } from './stats';
 import { createDownstreamClients } from './clients/downstream';
 import { loadOrchestratorConfig } from './config';
 import { createHttpApp } from './http/app';
+import { rateLimit } from './http/rate-limit';
 import { createIdempotencyStore } from './idempotency/idempotency-store';
 import { createOrchestratorMetrics } from './metrics';
 import { stockFactSkus } from './catalog/stock-facts';
@@ -153,6 +154,8 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     checks,
     registry,
     accepting: () => accepting,
+    rateLimit: rateLimit(redis, { perMinute: config.RATE_LIMIT_PER_MINUTE, keyPrefix: prefix, logger, errors: metrics.rateLimiterErrors }),
+    requestLog: requestLog(logger),
     logger,
   });
   const http = await listen(app, config.HTTP_HOST, config.HTTP_PORT);

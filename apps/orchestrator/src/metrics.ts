@@ -17,6 +17,7 @@ export function createOrchestratorMetrics(registry: Registry) {
     sagaRetries: new Counter({ name: 'saga_step_retries_total', help: 'Saga step attempts that failed transiently and were rescheduled', labelNames: ['step'], registers }),
     deadLetters: new Counter({ name: 'dead_letters_total', help: 'Dead letters recorded, by source', labelNames: ['source'], registers }),
     breakerState: new Gauge({ name: 'circuit_breaker_state', help: 'Circuit breaker per downstream: 0 closed, 1 half-open, 2 open', labelNames: ['downstream'], registers }),
+    rateLimiterErrors: new Counter({ name: 'rate_limiter_errors_total', help: 'Requests let through because the rate limiter (Redis) could not decide', registers }),
     breakerTransitions: new Counter({ name: 'circuit_breaker_transitions_total', help: 'Circuit breaker state changes', labelNames: ['downstream', 'state'], registers }),
   };
 }

@@ -5,3 +5,4 @@ export { opsRoutes, type OpsOptions } from './ops-routes';
 export { listen, closeServer } from './listen';
 export { bootMain, runApp, waitForDependencies, type RunningApp, type RunOptions } from './lifecycle';
 export { checkDependencies, withTimeout, type DependencyCheck, type DependencyStatus } from './readiness';
+export { requestLog } from './request-log';

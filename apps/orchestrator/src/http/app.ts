@@ -1,4 +1,5 @@
 import express, { type RequestHandler } from 'express';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { opsRoutes, type DependencyCheck } from '@orderflow/platform';
@@ -27,7 +28,16 @@ export interface HttpAppDeps {
   checks: DependencyCheck[];
   registry: Registry;
   accepting: () => boolean;
+  rateLimit: RequestHandler;
+  requestLog: RequestHandler;
   logger: Logger;
+}
+
+// Keys that could reach Object.prototype through a careless merge; no request ever needs them.
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+function rejectPollution(key: string, value: unknown): unknown {
+  if (FORBIDDEN_KEYS.has(key)) throw new SyntaxError(`forbidden key ${key}`);
+  return value;
 }
 
 /** A body that is not JSON is 415; a write without a body (cancel) needs no content type. */
@@ -40,11 +50,13 @@ const requireJsonBody: RequestHandler = (req, _res, next) => {
 export function createHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(helmet());
+  app.use(deps.requestLog);
   app.set('query parser', 'simple');
   app.use(opsRoutes({ checks: deps.checks, registry: deps.registry, accepting: deps.accepting }));
 
   const v1 = express.Router();
-  v1.use(authenticate(deps.auth), requireJsonBody, express.json({ limit: '64kb', strict: true }));
+  v1.use(authenticate(deps.auth), deps.rateLimit, requireJsonBody, express.json({ limit: '64kb', strict: true, reviver: rejectPollution }));
   v1.use('/orders', orderRoutes(deps.orders, deps.idempotency));
   v1.use('/products', productRoutes(deps.catalog));
   v1.use('/admin', requireRole('admin'));
