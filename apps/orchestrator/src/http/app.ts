@@ -10,6 +10,7 @@ import type { IdempotencyStore } from '../idempotency/idempotency-store';
 import type { OrderUseCases } from '../orders/orders';
 import type { SagaRepository } from '../saga/saga-repository';
 import { authenticate, requireRole, type AuthConfig } from './auth';
+import { docsRoutes } from './docs';
 import { errorHandler, HttpProblem, sendProblem } from './problem';
 import { adminDeadLetterRoutes, adminSagaRoutes, adminStatsRoutes } from './routes/admin';
 import { orderRoutes } from './routes/orders';
@@ -53,6 +54,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(helmet());
   app.use(deps.requestLog);
   app.set('query parser', 'simple');
+  app.use(docsRoutes());
   app.use(opsRoutes({ checks: deps.checks, registry: deps.registry, accepting: deps.accepting }));
 
   const v1 = express.Router();
