@@ -65,7 +65,8 @@ export const env = {
       .refine((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
       .describe(description),
   string: (fallback: string, description: string) => z.string().default(fallback).describe(description),
-  optionalString: (description: string) => z.string().min(1).optional().describe(description),
+  // An empty value counts as unset (how shells and compose files usually clear a variable).
+  optionalString: (description: string) => z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()).describe(description),
   name: (fallback: string, description: string) =>
     z
       .string()
