@@ -14,7 +14,7 @@ help: ## List the targets
 
 # npm ci only when the lock file changed since the last install.
 node_modules/.package-lock.json: package-lock.json
-	npm ci --no-audit --no-fund
+	bash scripts/install.sh
 	@touch $@
 install: node_modules/.package-lock.json ## Install npm dependencies (npm ci) if needed
 
