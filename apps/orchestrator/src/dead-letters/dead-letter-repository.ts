@@ -26,7 +26,23 @@ export function deadLetterId(...parts: string[]): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-const toDeadLetter = (r: Record<string, any>): DeadLetter => ({
+interface DeadLetterRow {
+  id: string;
+  source: DeadLetterSource;
+  origin: string;
+  message_key: string | null;
+  message_id: string | null;
+  payload: string;
+  headers: Record<string, string>;
+  error: string;
+  attempts: number;
+  first_failed_at: Date;
+  last_failed_at: Date;
+  replayed_at: Date | null;
+  created_at: Date;
+}
+
+const toDeadLetter = (r: DeadLetterRow): DeadLetter => ({
   id: r.id,
   source: r.source,
   origin: r.origin,
