@@ -62,8 +62,8 @@ test: install proto infra-up lint typecheck ## Everything CI runs: lint, types, 
 test-faults: install proto infra-up ## Only the fault tests (they stop and restart brokers; run one at a time)
 	@$(ENV) node scripts/build.mjs && node scripts/run-tests.mjs faults
 
-bench: ## Load-test the running system (not built yet)
-	@echo "bench: not implemented yet (issue 9: benchmark the whole system)" >&2; exit 1
+bench: build infra-up ## Load-test the system over REST (starts one if none runs); report in var/bench/
+	@$(ENV) node dist/bench/main.js
 
 clean: ## Remove build output (not var/, which holds Kafka data and logs)
 	rm -rf dist .nx/cache

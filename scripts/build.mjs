@@ -1,5 +1,7 @@
 // Bundles each app (and the dev tools) into dist/ with esbuild: our own TypeScript (apps + libs) is
 // inlined, npm dependencies stay external and load from node_modules. Usage: node scripts/build.mjs [name…]
+// dist/tracing/main.js is the OpenTelemetry SDK; each app's bundle requires it on its first line, so
+// the instrumentations are in place before the app loads express, pg, grpc-js or ioredis.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 
@@ -12,9 +14,14 @@ const entries = {
   inventory: 'apps/inventory/src/main.ts',
   notification: 'apps/notification/src/main.ts',
   tools: 'tools/cli/main.ts',
+  bench: 'tools/bench/main.ts',
+  'bench-loadgen': 'tools/bench/loadgen.ts',
+  tracing: 'libs/platform/src/tracing-preload.ts',
 };
+const APPS = ['orchestrator', 'order', 'inventory', 'notification'];
 const wanted = process.argv.slice(2);
 const names = wanted.length ? wanted : Object.keys(entries);
+if (names.some((n) => APPS.includes(n)) && !names.includes('tracing')) names.push('tracing');
 
 await Promise.all(
   names.map((name) => {
@@ -30,6 +37,7 @@ await Promise.all(
       external: external.flatMap((d) => [d, `${d}/*`]),
       tsconfig: 'tsconfig.json',
       logLevel: 'warning',
+      ...(APPS.includes(name) ? { banner: { js: `'use strict'; require('../tracing/main.js').startTracing(${JSON.stringify(name)});` } } : {}),
     });
   }),
 );

@@ -1,0 +1,30 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Pids of running app processes (`dist/<app>/main.js`) whose RESOURCE_PREFIX is `prefix`. */
+export function findAppPids(prefix: string): Map<string, number> {
+  const found = new Map<string, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const script = cmdline.find((arg) => /dist\/(orchestrator|order|inventory|notification)\/main\.js$/.test(arg));
+      if (!script) continue;
+      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      const processPrefix = env.find((v) => v.startsWith('RESOURCE_PREFIX='))?.slice('RESOURCE_PREFIX='.length) ?? '';
+      if (processPrefix === prefix) found.set(/dist\/(\w+)\/main\.js$/.exec(script)![1]!, Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
+
+/** Resident memory of a process in MiB, or 0 when it is gone. */
+export function rssMiB(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
