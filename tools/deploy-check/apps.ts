@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { commonEnv } from '@orderflow/config';
+import { inventoryEnv, loadInventoryConfig } from '../../apps/inventory/src/config';
+import { loadNotificationConfig, notificationEnv } from '../../apps/notification/src/config';
+import { loadOrchestratorConfig, orchestratorEnv } from '../../apps/orchestrator/src/config';
+import { loadOrderConfig, orderEnv } from '../../apps/order/src/config';
+
+/** What every app's parsed config has in common, as far as deployment is concerned. */
+export interface DeployedConfig {
+  HTTP_PORT: number;
+  GRPC_PORT?: number;
+  SHUTDOWN_TIMEOUT_MS: number;
+  STARTUP_TIMEOUT_MS: number;
+  [name: string]: unknown;
+}
+
+/** One of the four processes: its env schema and its own config loader (the one `main.ts` runs). */
+export interface AppSpec {
+  name: AppName;
+  env: z.ZodRawShape;
+  load: (env: Record<string, string | undefined>) => DeployedConfig;
+  /** Whether it serves gRPC (and so needs a GRPC_PORT and a headless Service). */
+  grpc: boolean;
+}
+
+export type AppName = 'orchestrator' | 'order' | 'inventory' | 'notification';
+
+export const APPS: Record<AppName, AppSpec> = {
+  orchestrator: { name: 'orchestrator', env: orchestratorEnv, load: loadOrchestratorConfig, grpc: false },
+  order: { name: 'order', env: orderEnv, load: loadOrderConfig, grpc: true },
+  inventory: { name: 'inventory', env: inventoryEnv, load: loadInventoryConfig, grpc: true },
+  notification: { name: 'notification', env: notificationEnv, load: loadNotificationConfig, grpc: false },
+};
+
+export const APP_NAMES = Object.keys(APPS) as AppName[];
+
+export function isAppName(name: unknown): name is AppName {
+  return typeof name === 'string' && name in APPS;
+}
+
+/** The command that starts an app, as the image's CMD runs it (flags to node allowed before the file). */
+export function isAppCommand(app: AppName, command: string[]): boolean {
+  return command[0] === 'node' && command.at(-1) === `dist/${app}/main.js` && command.slice(1, -1).every((arg) => arg.startsWith('--'));
+}
+
+/** One-shot commands of dist/tools/main.js that deployments run: the env each reads, with its default. */
+export const TOOL_ENVS: Record<string, Record<string, string>> = {
+  migrate: { DATABASE_URL: String(commonEnv.DATABASE_URL.parse(undefined)), RESOURCE_PREFIX: '' },
+  seed: { INVENTORY_GRPC_ADDRESS: '127.0.0.1:50052' }, // tools/cli/seed.ts
+};
+
+/** The tool a command runs (`node dist/tools/main.js <tool> …`), if it is one. */
+export function toolOf(command: string[]): string | undefined {
+  return command[0] === 'node' && command[1] === 'dist/tools/main.js' ? command[2] : undefined;
+}
+
+/**
+ * Standard OpenTelemetry SDK variables (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, …): every app
+ * reads them through dist/tracing, not through its config schema.
+ */
+export function isTracingEnv(name: string): boolean {
+  return /^OTEL_[A-Z0-9_]+$/.test(name);
+}
+
+/** Whether `app` reads variable `name` (its config schema, or the tracing SDK). */
+export function appReads(app: AppName, name: string): boolean {
+  return name in APPS[app].env || isTracingEnv(name);
+}
+
+/** Every variable some app or tool reads. */
+export function allKnownEnv(): Set<string> {
+  return new Set([...APP_NAMES.flatMap((app) => Object.keys(APPS[app].env)), ...Object.values(TOOL_ENVS).flatMap(Object.keys), ...Object.keys(commonEnv)]);
+}
+
+/** `make migrate`'s command, read from the Makefile's recipe (without `@` and the `$(ENV)` prefix). */
+export function makeMigrateCommand(root: string): string[] {
+  const lines = readFileSync(join(root, 'Makefile'), 'utf8').split('\n');
+  const start = lines.findIndex((line) => /^migrate:/.test(line));
+  if (start < 0) throw new Error('Makefile has no migrate target');
+  for (const line of lines.slice(start + 1)) {
+    if (!line.startsWith('\t')) break;
+    const recipe = line.trim().replace(/^[@-]+/, '').replace(/\$\(ENV\)/g, '').trim();
+    if (recipe.includes('dist/tools/main.js')) return recipe.split(/\s+/);
+  }
+  throw new Error('the Makefile migrate recipe does not run dist/tools/main.js');
+}

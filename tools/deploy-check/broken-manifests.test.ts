@@ -1,0 +1,156 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkBundleDependencies } from './bundle-deps';
+import { checkContainers, checkKubernetes, formatProblems, type Problem } from './index';
+
+// Each test breaks one thing in a temporary copy and expects the validation to name it.
+const root = join(__dirname, '..', '..');
+
+function inCopy(paths: string[], file: string, edit: (text: string) => string, check: (dir: string) => Problem[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'deploy-check-'));
+  try {
+    for (const path of paths) cpSync(join(root, path), join(dir, path), { recursive: true });
+    const before = readFileSync(join(dir, file), 'utf8');
+    const after = edit(before);
+    expect(after).not.toBe(before); // the edit found its target
+    writeFileSync(join(dir, file), after);
+    return formatProblems(check(dir));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const brokenK8s = (file: string, edit: (text: string) => string) => inCopy(['k8s'], `k8s/${file}`, edit, (dir) => checkKubernetes(root, join(dir, 'k8s')));
+const brokenCompose = (file: string, edit: (text: string) => string) =>
+  inCopy(['docker-compose.yml', 'deploy'], file, edit, (dir) => checkContainers(root, { compose: join(dir, 'docker-compose.yml') }));
+const brokenDockerfile = (edit: (text: string) => string) => inCopy(['Dockerfile'], 'Dockerfile', edit, (dir) => checkContainers(root, { dockerfile: join(dir, 'Dockerfile') }));
+
+describe('the Kubernetes validation fails, naming the object, when', () => {
+  it('a probe path has a typo', () => {
+    const problems = brokenK8s('base/order.yaml', (t) => t.replace('httpGet: { path: /readyz, port: http }', 'httpGet: { path: /ready, port: http }'));
+    expect(problems).toMatch(/overlays\/dev Deployment\/orderflow-dev\/order .*readinessProbe path \/ready should be \/readyz/);
+  });
+
+  it('a field is misspelt (the API would reject it)', () => {
+    const problems = brokenK8s('base/inventory.yaml', (t) => t.replace('revisionHistoryLimit: 5', 'revisionHistoryLimt: 5'));
+    expect(problems).toMatch(/Deployment\/orderflow-dev\/inventory .*unknown field spec\.revisionHistoryLimt/);
+  });
+
+  it('a field has the wrong type', () => {
+    const problems = brokenK8s('base/order.yaml', (t) => t.replace('containerPort: 50051', 'containerPort: "50051"'));
+    expect(problems).toMatch(/Deployment\/order .*schema: .*containerPort must be integer/);
+  });
+
+  it('a ConfigMap sets a variable the app does not read', () => {
+    const problems = brokenK8s('base/order.yaml', (t) => t.replace('  LOG_LEVEL: info', '  LOG_LEVEL: info\n  DATBASE_URL: postgres://x/y'));
+    expect(problems).toMatch(/Deployment\/orderflow-dev\/order .*env DATBASE_URL is not a variable order reads/);
+  });
+
+  it('the app config and the container ports disagree', () => {
+    const problems = brokenK8s('base/notification.yaml', (t) => t.replace('HTTP_PORT: "8083"', 'HTTP_PORT: "8093"'));
+    expect(problems).toMatch(/Deployment\/orderflow-dev\/notification .*container ports .* do not match the app's config/);
+    expect(problems).toMatch(/livenessProbe port http is not the app's HTTP_PORT 8093/);
+  });
+
+  it('a Service selects no pods', () => {
+    const problems = brokenK8s('base/order.yaml', (t) => t.replace(/(clusterIP: None\n\s+selector:\n\s+app.kubernetes.io\/name: )order/, '$1ordr'));
+    expect(problems).toMatch(/Service\/order-grpc .*selects no pods/);
+    expect(problems).toMatch(/Deployment\/orderflow-dev\/order .*its gRPC port needs a headless Service/);
+  });
+
+  it('an app points at a port its Service does not have', () => {
+    const problems = brokenK8s('overlays/dev/secret.yaml', (t) => t.replace('KAFKA_BROKERS: kafka:9092', 'KAFKA_BROKERS: kafka:9093'));
+    expect(problems).toMatch(/Deployment\/orderflow-dev\/inventory .*KAFKA_BROKERS: Service kafka has no port 9093/);
+  });
+
+  it('an autoscaler targets a Deployment that does not exist', () => {
+    const problems = brokenK8s('base/inventory.yaml', (t) => t.replace('kind: Deployment, name: inventory }', 'kind: Deployment, name: inventroy }'));
+    expect(problems).toMatch(/HorizontalPodAutoscaler\/inventory .*scaleTargetRef Deployment\/inventroy does not exist/);
+  });
+
+  it('a NetworkPolicy opens order gRPC to other namespaces', () => {
+    const problems = brokenK8s('base/network-policies.yaml', (t) =>
+      t.replace(/(name: order-ingress[\s\S]*?- from:\n)(\s+)- podSelector:\n\s+matchLabels:\n\s+app.kubernetes.io\/name: orchestrator/, '$1$2- namespaceSelector: {}'),
+    );
+    expect(problems).toMatch(/NetworkPolicy\/order-ingress .*lets other namespaces reach order beyond its ops port/);
+    expect(problems).toMatch(/no NetworkPolicy lets the orchestrator reach order gRPC/);
+  });
+
+  it('the migration Job runs something else than make migrate', () => {
+    const problems = brokenK8s('base/migrate-job.yaml', (t) => t.replace('"migrate"]', '"migrate", "--down"]'));
+    expect(problems).toMatch(/Job\/orderflow-dev\/orderflow-migrate .*not make migrate's "node dist\/tools\/main.js migrate"/);
+  });
+
+  it('the pods would be killed before their drain ends', () => {
+    const problems = brokenK8s('base/orchestrator.yaml', (t) => t.replace('terminationGracePeriodSeconds: 30', 'terminationGracePeriodSeconds: 10'));
+    expect(problems).toMatch(/Deployment\/orderflow\/orchestrator .*terminationGracePeriodSeconds 10 is shorter/);
+  });
+
+  it('the documented prod Secret lacks a key a Deployment reads', () => {
+    const problems = brokenK8s('overlays/prod/secret.example.yaml', (t) => t.replace(/\n\s+AMQP_URL: .*/, ''));
+    expect(problems).toMatch(/overlays\/prod Deployment\/orderflow\/orchestrator .*AMQP_URL: Secret orderflow-secrets has no key AMQP_URL/);
+  });
+
+  it('a kustomization uses a feature the offline renderer does not implement', () => {
+    const problems = brokenK8s('overlays/dev/kustomization.yaml', (t) => t.replace('namespace: orderflow-dev', 'namespace: orderflow-dev\ncommonLabels: { team: shop }'));
+    expect(problems).toMatch(/overlays\/dev\/kustomization.yaml: commonLabels not supported by the offline renderer/);
+  });
+});
+
+describe('the compose validation fails, naming the service, when', () => {
+  it('an app does not wait for the migration', () => {
+    const problems = brokenCompose('docker-compose.yml', (t) => t.replace(/(order:\n[\s\S]*?)\n\s+migrate: \{ condition: service_completed_successfully \}/, '$1'));
+    expect(problems).toMatch(/services\.order: must wait for migrate with condition service_completed_successfully/);
+  });
+
+  it('an app starts before its infrastructure is healthy', () => {
+    const problems = brokenCompose('docker-compose.yml', (t) => t.replace(/(orchestrator:\n[\s\S]*?kafka: \{ condition: )service_healthy/, '$1service_started'));
+    expect(problems).toMatch(/services\.orchestrator: KAFKA_BROKERS talks to kafka, so it must depend on kafka with condition service_healthy/);
+  });
+
+  it('the file does not follow the Compose Specification', () => {
+    const problems = brokenCompose('docker-compose.yml', (t) => t.replace("test: ['CMD', 'redis-cli', 'ping']", "tset: ['CMD', 'redis-cli', 'ping']"));
+    expect(problems).toMatch(/docker-compose.yml: schema: \/services\/redis\/healthcheck must NOT have additional properties \(tset\)/);
+  });
+
+  it('the env file misspells a variable, leaving an app on its loopback default', () => {
+    const problems = brokenCompose('deploy/compose.env', (t) => t.replace('KAFKA_BROKERS=', 'KAFKA_BROKER='));
+    expect(problems).toMatch(/deploy\/compose.env: KAFKA_BROKER is not a variable any app or tool reads/);
+    expect(problems).toMatch(/services\.inventory: KAFKA_BROKERS points at 127.0.0.1/);
+  });
+
+  it('a healthcheck probes the wrong port', () => {
+    const problems = brokenCompose('docker-compose.yml', (t) => t.replace("'/readyz', '8082'", "'/readyz', '8081'"));
+    expect(problems).toMatch(/services\.inventory: healthcheck .* should GET \/readyz on HTTP_PORT 8082/);
+  });
+});
+
+describe('the Dockerfile validation fails when', () => {
+  it('an app runs through a shell (which does not pass SIGTERM on) or as root', () => {
+    const problems = brokenDockerfile((t) => t.replace('CMD ["node", "--enable-source-maps", "dist/order/main.js"]', 'CMD node dist/order/main.js').replace('USER 1000:1000', 'USER root'));
+    expect(problems).toMatch(/Dockerfile target order: CMD must be the exec form of node dist\/order\/main.js/);
+    expect(problems).toMatch(/Dockerfile target order: USER root: run as a non-root numeric user/);
+  });
+
+  it('npm ci runs without a workspace manifest', () => {
+    const problems = brokenDockerfile((t) => t.replace('COPY libs/db/package.json libs/db/\n', ''));
+    expect(problems).toMatch(/Dockerfile stage build: npm ci runs before libs\/db\/package.json is copied/);
+  });
+});
+
+describe('the runtime dependency check fails when', () => {
+  it('a bundle loads a devDependency, which the image does not install', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deploy-check-'));
+    try {
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ dependencies: { pg: '1' }, devDependencies: { yaml: '1' } }));
+      writeFileSync(join(dir, 'tsconfig.json'), '{}');
+      writeFileSync(join(dir, 'main.ts'), "import 'pg';\nimport { parse } from 'yaml';\nimport { join } from 'node:path';\nconsole.log(parse, join);\n");
+      expect(formatProblems(checkBundleDependencies(dir, { app: 'main.ts' }).list)).toBe(
+        'package.json: dist/app.js loads yaml at run time, but it is not in dependencies (the image omits devDependencies)',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
