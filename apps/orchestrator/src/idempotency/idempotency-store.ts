@@ -86,6 +86,24 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
       await pool.query(`DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT'`, [caller, key]);
     },
 
+    /**
+     * Renews the lock of a running request's claim every third of the lock time until the returned
+     * stop is awaited, so only a dead process's claim is ever taken over (a slow one stays 409).
+     */
+    keepLocked(caller: string, key: string): () => Promise<void> {
+      let renewing: Promise<unknown> = Promise.resolve();
+      const timer = setInterval(() => {
+        renewing = pool
+          .query(`UPDATE idempotency_keys SET locked_until = now() + $3::interval WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT'`, [caller, key, lock])
+          .catch(() => undefined);
+      }, (policy.lockSeconds * 1_000) / 3);
+      timer.unref();
+      return async () => {
+        clearInterval(timer);
+        await renewing; // so a late renewal cannot undo an unlock that follows
+      };
+    },
+
     /** Ends the lock of a claim whose request failed after an effect: a retry may resume it at once. */
     async unlock(caller: string, key: string): Promise<void> {
       await pool.query(`UPDATE idempotency_keys SET locked_until = now() WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT'`, [caller, key]);

@@ -63,12 +63,15 @@ export function idempotent(store: IdempotencyStore, handler: IdempotentHandler):
         },
       };
       let response: StoredResponse;
+      const stopLocking = store.keepLocked(caller, key);
       try {
         response = await handler(req, claim);
       } catch (error) {
+        await stopLocking();
         await (effect ? store.unlock(caller, key) : store.release(caller, key)).catch(() => undefined);
         throw error;
       }
+      await stopLocking();
       if (!completed) await store.complete(caller, key, response);
       send(res, response, false);
     } catch (error) {
