@@ -16,6 +16,10 @@ export interface GrpcClientOptions {
 // Kubernetes Service gives; with a single address it behaves like the default pick_first.
 const DEFAULT_CHANNEL_OPTIONS: Partial<grpc.ClientOptions> = {
   'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+  // grpc-js backs off reconnects up to 120 s, and calls fail fast meanwhile: after a 10 s outage a
+  // restarted service went unused for ~10 s more. A 2 s cap keeps recovery prompt (refused connects are cheap).
+  'grpc.initial_reconnect_backoff_ms': 250,
+  'grpc.max_reconnect_backoff_ms': 2_000,
 };
 
 /** A generated client for `address` (`host:port`, or `dns:///host:port`); close it with `client.close()`. */

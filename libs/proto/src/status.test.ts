@@ -30,9 +30,21 @@ describe('gRPC status mapping', () => {
 
     expect(toGrpcError(coded)).toMatchObject({ code: status.NOT_FOUND, details: 'no such order' });
     expect(toGrpcError(unexpected)).toMatchObject({ code: status.INTERNAL, details: 'internal error' });
-    expect(toGrpcError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toMatchObject({ code: status.INTERNAL });
+    expect(toGrpcError(Object.assign(new Error('odd'), { code: 'EODD' }))).toMatchObject({ code: status.INTERNAL, details: 'internal error' });
     const passthrough = grpcError(status.ABORTED, 'try again');
     expect(toGrpcError(passthrough)).toBe(passthrough);
+  });
+
+  test('toGrpcError answers UNAVAILABLE (retryable) when the database or network fails transiently', () => {
+    const transient = [
+      Object.assign(new Error('sorry, too many clients already'), { code: '53300' }),
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      Object.assign(new Error('could not serialize access'), { code: '40001' }),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      new Error('timeout exceeded when trying to connect'),
+    ];
+    for (const error of transient) expect(toGrpcError(error)).toMatchObject({ code: status.UNAVAILABLE, details: 'temporarily unavailable' });
+    expect(toGrpcError(Object.assign(new Error('duplicate key'), { code: '23505' }))).toMatchObject({ code: status.INTERNAL });
   });
 
   test('only transient statuses are retryable', () => {
