@@ -7,7 +7,7 @@ export NX_NO_CLOUD := true
 APPS := orchestrator order inventory notification
 ENV := source scripts/env.sh &&
 
-.PHONY: help install proto build typecheck lint test test-faults infra-up infra-down migrate seed up down run token bench clean
+.PHONY: help install system-deps proto build typecheck lint test test-faults infra-up infra-down migrate seed up down run token bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ node_modules/.package-lock.json: package-lock.json
 	bash scripts/install.sh
 	@touch $@
 install: node_modules/.package-lock.json ## Install npm dependencies (npm ci) if needed
+
+system-deps: ## Install the Debian packages the tests need (curl, chromium) if missing
+	@bash scripts/system-deps.sh
 
 proto: install ## Generate TypeScript from proto/ with buf + ts-proto
 	@bash scripts/proto.sh
@@ -56,7 +59,7 @@ run: build ## Run one app in the foreground: make run APP=order
 token: build ## Print a dev JWT: make token SUB=alice ROLE=customer
 	@$(ENV) node dist/tools/main.js token --sub "$(SUB)" --role "$(or $(ROLE),customer)"
 
-test: install proto infra-up lint typecheck ## Everything CI runs: lint, types, unit, integration, end-to-end and fault tests
+test: install system-deps proto infra-up lint typecheck ## Everything CI runs: lint, types, unit, integration, end-to-end and fault tests
 	@$(ENV) node scripts/build.mjs && node scripts/run-tests.mjs all
 
 test-faults: install proto infra-up ## Only the fault tests (they stop and restart brokers; run one at a time)
