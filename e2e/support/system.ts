@@ -108,6 +108,12 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     return exited;
   }
 
+  /** Sends a signal and returns at once: SIGSTOP freezes a process (it stops answering), SIGCONT thaws it. */
+  function signal(app: AppName, sig: NodeJS.Signals): void {
+    const child = processes.get(app);
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(sig);
+  }
+
   const orchestratorUrl = `http://127.0.0.1:${ports.orchestrator}`;
   const system = {
     prefix,
@@ -118,6 +124,9 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     logs,
     start,
     kill,
+    signal,
+    /** The ops HTTP base URL of an app (`/healthz`, `/readyz`, `/metrics`). */
+    opsUrl: (app: AppName) => `http://127.0.0.1:${appEnv[app].HTTP_PORT}`,
     isRunning: (app: AppName) => {
       const child = processes.get(app);
       return !!child && child.exitCode === null && child.signalCode === null;

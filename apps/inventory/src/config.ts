@@ -1,8 +1,9 @@
-import { commonEnv, env, kafkaEnv, parseEnv } from '@orderflow/config';
+import { commonEnv, drainEnv, env, kafkaEnv, parseEnv } from '@orderflow/config';
 
 /** Everything the inventory service reads from env, validated once at start-up. */
 export const inventoryEnv = {
   ...commonEnv,
+  ...drainEnv,
   ...kafkaEnv,
   HTTP_HOST: env.string('0.0.0.0', 'Interface the ops HTTP server binds'),
   HTTP_PORT: env.port(8082, 'Ops HTTP port: /healthz, /readyz, /metrics'),

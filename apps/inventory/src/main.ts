@@ -1,11 +1,21 @@
 // Composition root of the inventory service: config → database + Kafka → use cases → gRPC + ops HTTP
 // → outbox relay (stock.* facts) → shutdown.
+import { setTimeout as delay } from 'node:timers/promises';
 import express from 'express';
 import { databaseName } from '@orderflow/config';
 import { createPool, databaseUrl, postgresHealthCheck } from '@orderflow/db';
-import { createIdempotentProducer, createKafka, createOutboxRelay, ensureTopics, kafkaHealthCheck, kafkaOutboxPublisher, topicNames } from '@orderflow/messaging';
-import { bootMain, closeServer, createMetricsRegistry, listen, opsRoutes, waitForDependencies } from '@orderflow/platform';
-import { createGrpcServer, createHealthService, HealthService, InventoryServiceService, startGrpcServer, stopGrpcServer } from '@orderflow/proto';
+import {
+  createIdempotentProducer,
+  createKafka,
+  createOutboxRelay,
+  ensureTopics,
+  kafkaHealthCheck,
+  kafkaOutboxPublisher,
+  registerOutboxMetrics,
+  topicNames,
+} from '@orderflow/messaging';
+import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, opsRoutes, waitForDependencies } from '@orderflow/platform';
+import { createGrpcServer, createHealthService, grpcServerMetrics, HealthService, InventoryServiceService, startGrpcServer, stopGrpcServer } from '@orderflow/proto';
 import { loadInventoryConfig } from './config';
 import { createStockRepository } from './db/stock-repository';
 import { createInventoryService } from './grpc/inventory-service';
@@ -24,15 +34,17 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
   const relay = createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'kafka', publish: kafkaOutboxPublisher(producer), logger });
   relay.start();
 
+  const registry = createMetricsRegistry('inventory');
+  registerOutboxMetrics(registry, pool);
   const stock = createStockUseCases(createStockRepository(pool), { topic: topicNames(config.RESOURCE_PREFIX).inventoryEvents });
   const health = createHealthService();
-  const grpcServer = createGrpcServer({ logger });
-  grpcServer.addService(InventoryServiceService, createInventoryService(stock));
+  const grpcServer = createGrpcServer({ logger, interceptors: [grpcServerMetrics(registry)] });
+  grpcServer.addService(InventoryServiceService, createInventoryService(stock, logger));
   grpcServer.addService(HealthService, health.implementation);
   const grpcPort = await startGrpcServer(grpcServer, config.GRPC_HOST, config.GRPC_PORT);
 
   let accepting = true;
-  const ops = express().use(opsRoutes({ checks, registry: createMetricsRegistry('inventory'), accepting: () => accepting }));
+  const ops = express().use(httpMetrics(registry), opsRoutes({ checks, registry, accepting: () => accepting }));
   const http = await listen(ops, config.HTTP_HOST, config.HTTP_PORT);
   logger.info({ grpcPort, httpPort: http.port }, 'inventory service ready');
 
@@ -40,6 +52,7 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
     async stop() {
       accepting = false;
       health.shutdown();
+      await delay(config.SHUTDOWN_DRAIN_MS); // not ready meanwhile: clients' name resolution drops this instance first
       await stopGrpcServer(grpcServer, config.SHUTDOWN_TIMEOUT_MS / 2);
       await relay.stop();
       await producer.disconnect();

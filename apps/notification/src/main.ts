@@ -2,8 +2,8 @@
 import express from 'express';
 import { databaseName } from '@orderflow/config';
 import { createPool, databaseUrl, postgresHealthCheck } from '@orderflow/db';
-import { amqpHealthCheck } from '@orderflow/messaging';
-import { bootMain, closeServer, createMetricsRegistry, listen, opsRoutes, waitForDependencies } from '@orderflow/platform';
+import { amqpHealthCheck, registerQueueDepthMetrics } from '@orderflow/messaging';
+import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, opsRoutes, waitForDependencies } from '@orderflow/platform';
 import { loadNotificationConfig } from './config';
 import { createEmailLog } from './db/email-log';
 import { createMailer } from './mail';
@@ -19,13 +19,14 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
 
   const registry = createMetricsRegistry('notification');
   const metrics = createNotificationMetrics(registry);
+  const queueDepth = registerQueueDepthMetrics(registry, { url: config.AMQP_URL, prefix: config.RESOURCE_PREFIX });
   const mailer = createMailer(config);
   const sendNotification = createSendNotification({ emailLog: createEmailLog(pool), mailer, from: config.MAIL_FROM });
   const worker = createNotificationWorker({ amqpUrl: config.AMQP_URL, prefix: config.RESOURCE_PREFIX, prefetch: config.TASK_PREFETCH, logger, sendNotification, metrics });
   await worker.start();
 
   let accepting = true;
-  const ops = express().use(opsRoutes({ checks, registry, accepting: () => accepting }));
+  const ops = express().use(httpMetrics(registry), opsRoutes({ checks, registry, accepting: () => accepting }));
   const http = await listen(ops, config.HTTP_HOST, config.HTTP_PORT);
   logger.info({ httpPort: http.port, mail: config.SMTP_URL ? 'smtp' : config.MAIL_DIR }, 'notification worker ready');
 
@@ -34,6 +35,7 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
       accepting = false;
       await worker.stop();
       await closeServer(http.server);
+      await queueDepth.close();
       mailer.close();
       await pool.end();
     },

@@ -1,5 +1,6 @@
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
+import type { LogFields } from '@orderflow/platform';
 import { notificationTaskSchema, type NotificationTask } from '@orderflow/domain';
 import { ATTEMPT_HEADER, createTaskWorker, permanentTaskError, type TaskWorker } from '@orderflow/messaging';
 import type { NotificationMetrics } from './metrics';
@@ -29,7 +30,7 @@ export function parseTask(message: Pick<ConsumeMessage, 'content' | 'properties'
   return { taskId, task: parsed.data };
 }
 
-/** `traceparent` (W3C) → trace id, for log lines that tie this worker to the order's other hops. */
+/** `traceparent` (W3C) → trace id; the same id the active span gives, kept for runs without the SDK. */
 const traceIdOf = (traceparent: unknown) => (typeof traceparent === 'string' ? traceparent.split('-')[1] : undefined);
 
 /** The `notification.send` consumer: parse and validate, call the use case, log and count the outcome. */
@@ -41,6 +42,8 @@ export function createNotificationWorker(options: NotificationWorkerOptions): Ta
     prefetch: options.prefetch,
     logger,
     name: 'orderflow-notification',
+    // The task's trace (its `traceparent` header) gives `traceId`/`spanId`; its correlation id is the order.
+    logFields: (message): LogFields => (message.properties.correlationId ? { orderId: String(message.properties.correlationId) } : {}),
     async handle(_body, message) {
       const { taskId, task } = parseTask(message);
       const headers = message.properties.headers ?? {};

@@ -1,4 +1,4 @@
-import { amqpEnv, commonEnv, ConfigError, env, kafkaEnv, parseEnv, redisEnv } from '@orderflow/config';
+import { amqpEnv, commonEnv, drainEnv, ConfigError, env, kafkaEnv, parseEnv, redisEnv } from '@orderflow/config';
 
 /** The development secret published in .env.example; never accepted unless ALLOW_DEV_SECRET=true. */
 const DEV_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
@@ -6,6 +6,7 @@ const DEV_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 /** Everything the orchestrator reads from env, validated once at start-up. */
 export const orchestratorEnv = {
   ...commonEnv,
+  ...drainEnv,
   ...kafkaEnv,
   ...amqpEnv,
   ...redisEnv,

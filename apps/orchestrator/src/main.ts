@@ -1,5 +1,6 @@
 // Composition root of the orchestrator: config → clients (Postgres, Redis, Kafka, RabbitMQ, gRPC) →
 // use cases and saga runner → HTTP API, consumers, outbox relays, purge job → shutdown in reverse.
+import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { databaseName } from '@orderflow/config';
 import { createPool, databaseUrl, postgresHealthCheck } from '@orderflow/db';
@@ -14,9 +15,11 @@ import {
   ensureTopics,
   kafkaHealthCheck,
   kafkaOutboxPublisher,
+  registerConsumerLagMetrics,
+  registerOutboxMetrics,
   topicNames,
 } from '@orderflow/messaging';
-import { bootMain, closeServer, createMetricsRegistry, listen, requestLog, waitForDependencies, type DependencyCheck } from '@orderflow/platform';
+import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, requestLog, waitForDependencies, type DependencyCheck, type LogFields } from '@orderflow/platform';
 import { grpcHealthCheck } from '@orderflow/proto';
 import { createCatalog } from './catalog/catalog';
 import { createBreakers } from './clients/breakers';
@@ -31,7 +34,7 @@ import { rateLimit } from './http/rate-limit';
 import { createIdempotencyStore } from './idempotency/idempotency-store';
 import { createOrchestratorMetrics } from './metrics';
 import { stockFactSkus } from './catalog/stock-facts';
-import { createOrderUseCases } from './orders/orders';
+import { createOrderUseCases, type OrderUseCases } from './orders/orders';
 import { createSagaRepository } from './saga/saga-repository';
 import { createSagaRunner } from './saga/saga-runner';
 
@@ -63,8 +66,19 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'rabbitmq', publish: rabbit.publish, logger }),
   ];
 
+  const sagas = createSagaRepository(pool);
   const registry = createMetricsRegistry('orchestrator');
-  const metrics = createOrchestratorMetrics(registry);
+  const metrics = createOrchestratorMetrics(registry, { sagasInFlight: sagas.countInFlight });
+  registerOutboxMetrics(registry, pool);
+  const consumerLag = registerConsumerLagMetrics(registry, {
+    brokers: config.KAFKA_BROKERS,
+    clientId: 'orchestrator',
+    groups: [
+      { groupId: consumerGroup('orchestrator.saga', prefix), topics: [topics.orderEvents] },
+      { groupId: consumerGroup('orchestrator.catalog', prefix), topics: [topics.inventoryEvents] },
+      { groupId: consumerGroup('orchestrator.dead-letters', prefix), topics: [topics.orderEventsDlq, topics.inventoryEventsDlq] },
+    ],
+  });
   const breakers = createBreakers(
     { errorThresholdPercentage: config.BREAKER_ERROR_PERCENT, resetTimeoutMs: config.BREAKER_RESET_MS, volumeThreshold: config.BREAKER_VOLUME_THRESHOLD },
     logger,
@@ -77,7 +91,6 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     wrap: breakers.wrap,
   });
   const catalog = createCatalog(downstream.inventory, redis, { keyPrefix: prefix, ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, logger });
-  const sagas = createSagaRepository(pool);
   const runner = createSagaRunner({
     repo: sagas,
     ports: downstream,
@@ -96,7 +109,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     },
   });
   const idempotency = createIdempotencyStore(pool, { ttlHours: config.IDEMPOTENCY_TTL_HOURS, lockSeconds: config.IDEMPOTENCY_LOCK_SECONDS });
-  const orders = createOrderUseCases({
+  const useCases = createOrderUseCases({
     pool,
     catalog,
     orders: downstream.orders,
@@ -105,6 +118,15 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     destinations: { orderEventsTopic: topics.orderEvents, source: '/orderflow/orchestrator' },
     watchdogMs: config.SAGA_WATCHDOG_MS,
   });
+  // Counted here, where metrics are wired: `orders_total{outcome="placed"}` per order accepted.
+  const orders: OrderUseCases = {
+    ...useCases,
+    async placeOrder(...args) {
+      const order = await useCases.placeOrder(...args);
+      metrics.ordersByOutcome.inc({ outcome: 'placed' });
+      return order;
+    },
+  };
 
   const consumers = [
     createEventConsumer({
@@ -113,6 +135,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       topics: [topics.orderEvents],
       producer,
       logger,
+      logFields: (event): LogFields => (event.subject ? { orderId: event.subject } : {}),
       handle: async (event) => {
         if (event.type === 'order.placed' && event.subject) await runner.begin(event.subject);
       },
@@ -156,14 +179,17 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     accepting: () => accepting,
     rateLimit: rateLimit(redis, { perMinute: config.RATE_LIMIT_PER_MINUTE, keyPrefix: prefix, logger, errors: metrics.rateLimiterErrors }),
     requestLog: requestLog(logger),
+    httpMetrics: httpMetrics(registry),
     logger,
   });
   const http = await listen(app, config.HTTP_HOST, config.HTTP_PORT);
 
   for (const relay of relays) relay.start();
+  // Before the consumers: their start() waits to join the group, which after a crash takes until the
+  // dead member's session expires (~30 s); sagas are durable and must resume (poller) meanwhile.
+  runner.start();
   await Promise.all(consumers.map((c) => c.start()));
   await collector.start();
-  runner.start();
   const purge = setInterval(() => {
     idempotency.purgeExpired().then(
       (n) => n && logger.info({ purged: n }, 'expired idempotency keys purged'),
@@ -176,11 +202,13 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     async stop() {
       accepting = false;
       clearInterval(purge);
+      await delay(config.SHUTDOWN_DRAIN_MS); // /readyz answers 503 meanwhile: load balancers stop sending
       await closeServer(http.server);
-      await Promise.all(consumers.map((c) => c.stop()));
-      await collector.stop();
+      // Consumers commit what they handled and leave their groups; sagas in hand reach their next commit.
+      await Promise.all([...consumers.map((c) => c.stop()), collector.stop()]);
       await runner.stop();
       await Promise.all(relays.map((r) => r.stop()));
+      await consumerLag.close();
       await producer.disconnect();
       await rabbit.close();
       downstream.close();

@@ -1,8 +1,24 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { cachedCollect } from '@orderflow/platform';
 
-/** The orchestrator's business and resilience metrics, on the registry `/metrics` serves. */
-export function createOrchestratorMetrics(registry: Registry) {
+/**
+ * The orchestrator's business and resilience metrics, on the registry `/metrics` serves.
+ * `sagasInFlight` counts unfinished sagas in Postgres when scraped.
+ */
+export function createOrchestratorMetrics(registry: Registry, sources: { sagasInFlight?: () => Promise<number> } = {}) {
   const registers = [registry];
+  if (sources.sagasInFlight) {
+    const read = cachedCollect(sources.sagasInFlight, { ttlMs: 1_000 });
+    new Gauge({
+      name: 'sagas_in_flight',
+      help: 'Sagas not finished yet (running, waiting for a retry, or compensating)',
+      registers,
+      async collect() {
+        const n = await read();
+        if (n !== undefined) this.set(n);
+      },
+    });
+  }
   const ordersByOutcome = new Counter({ name: 'orders_total', help: 'Orders by outcome (placed, CONFIRMED, REJECTED, CANCELLED)', labelNames: ['outcome'], registers });
   for (const outcome of ['placed', 'CONFIRMED', 'REJECTED', 'CANCELLED']) ordersByOutcome.inc({ outcome }, 0);
   return {

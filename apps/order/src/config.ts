@@ -1,8 +1,9 @@
-import { commonEnv, env, parseEnv } from '@orderflow/config';
+import { commonEnv, drainEnv, env, parseEnv } from '@orderflow/config';
 
 /** Everything the order service reads from env, validated once at start-up. */
 export const orderEnv = {
   ...commonEnv,
+  ...drainEnv,
   HTTP_HOST: env.string('0.0.0.0', 'Interface the ops HTTP server binds'),
   HTTP_PORT: env.port(8081, 'Ops HTTP port: /healthz, /readyz, /metrics'),
   GRPC_HOST: env.string('0.0.0.0', 'Interface the gRPC server binds'),

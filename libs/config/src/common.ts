@@ -9,6 +9,11 @@ export const commonEnv = {
   STARTUP_TIMEOUT_MS: env.int(15_000, 0, 300_000, 'How long start-up waits for a dependency before giving up'),
 };
 
+/** For processes that take requests (HTTP or gRPC): the readiness-first part of a drain. */
+export const drainEnv = {
+  SHUTDOWN_DRAIN_MS: env.int(0, 0, 60_000, 'After SIGTERM, how long the process keeps serving with /readyz at 503 before it stops accepting, so load balancers stop sending first (part of SHUTDOWN_TIMEOUT_MS)'),
+};
+
 export const kafkaEnv = {
   KAFKA_BROKERS: env.brokers('127.0.0.1:9092', 'Kafka bootstrap brokers, comma-separated host:port'),
 };

@@ -2,8 +2,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { CloudEvent } from '@orderflow/domain';
+import { inRemoteTrace, type LogFields } from '@orderflow/platform';
 import { decodeCloudEvent } from './event-codec';
 import { dlqTopic } from './topics';
+
+/** Longest a consumer's fetch waits for new messages; also the longest its stop() waits for one. */
+export const FETCH_WAIT_MS = 1_000;
 
 export interface EventConsumerOptions {
   kafka: Kafka;
@@ -20,6 +24,8 @@ export interface EventConsumerOptions {
   maxDelayMs?: number;
   partitionsConsumedConcurrently?: number;
   onDeadLetter?: (topic: string, error: string) => void;
+  /** Fields for every log line while the event is handled, e.g. `{ orderId: event.subject }`. */
+  logFields?: (event: CloudEvent) => LogFields;
 }
 
 export interface EventConsumer {
@@ -41,7 +47,9 @@ export function backoffDelay(attempt: number, baseMs: number, capMs: number): nu
  */
 export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
   const { kafka, groupId, topics, handle, producer, logger, maxAttempts = 5, baseDelayMs = 200, maxDelayMs = 10_000 } = options;
-  const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+  // A fetch waits at most 1 s for data (kafkajs' default is 5 s): stop() waits for the fetch in hand,
+  // so this bounds how long a SIGTERM takes; a busy topic answers at once either way.
+  const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: FETCH_WAIT_MS, allowAutoTopicCreation: false });
   let stopping = false;
 
   async function deadLetter(topic: string, partition: number, message: KafkaMessage, error: string, attempts: number) {
@@ -77,20 +85,24 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
         eachMessage: async ({ topic, partition, message, heartbeat }) => {
           const decoded = decodeCloudEvent(message.value);
           if (!decoded.ok) return deadLetter(topic, partition, message, `undecodable: ${decoded.error}`, 1);
-          for (let attempt = 1; ; attempt++) {
-            try {
-              await handle(decoded.event, message);
-              return;
-            } catch (error) {
-              const reason = error instanceof Error ? error.message : String(error);
-              // While stopping, leave the offset uncommitted: the next member of the group retries it.
-              if (stopping) throw error;
-              if (attempt >= maxAttempts) return deadLetter(topic, partition, message, reason, attempt);
-              logger.warn({ topic, partition, offset: message.offset, attempt, err: error }, 'handler failed; retrying');
-              await delay(backoffDelay(attempt, baseDelayMs, maxDelayMs));
-              await heartbeat();
+          const event = decoded.event;
+          // Continues the producer's trace (the `traceparent` header), so this hop's logs share its trace id.
+          await inRemoteTrace(message.headers, `${topic} process`, options.logFields?.(event) ?? {}, async () => {
+            for (let attempt = 1; ; attempt++) {
+              try {
+                await handle(event, message);
+                return;
+              } catch (error) {
+                const reason = error instanceof Error ? error.message : String(error);
+                // While stopping, leave the offset uncommitted: the next member of the group retries it.
+                if (stopping) throw error;
+                if (attempt >= maxAttempts) return deadLetter(topic, partition, message, reason, attempt);
+                logger.warn({ topic, partition, offset: message.offset, attempt, err: error }, 'handler failed; retrying');
+                await delay(backoffDelay(attempt, baseDelayMs, maxDelayMs));
+                await heartbeat();
+              }
             }
-          }
+          });
         },
       });
     },

@@ -26,5 +26,7 @@ export { kafkaOutboxPublisher, createRabbitPublisher, ATTEMPT_HEADER, type Rabbi
 /** Inbox de-duplication for consumers. */
 export { claimInbox } from './inbox';
 /** Kafka consumer-group member with in-place retry and dead-lettering. */
-export { createEventConsumer, backoffDelay, type EventConsumer, type EventConsumerOptions } from './event-consumer';
+export { createEventConsumer, backoffDelay, FETCH_WAIT_MS, type EventConsumer, type EventConsumerOptions } from './event-consumer';
 export { createTaskWorker, permanentTaskError, type TaskWorker, type TaskWorkerOptions, type TaskFailure } from './task-worker';
+/** Scrape-time gauges: outbox backlog and age, Kafka consumer lag, RabbitMQ queue depth. */
+export { registerOutboxMetrics, registerConsumerLagMetrics, registerQueueDepthMetrics, type ConsumerGroupWatch } from './metrics';

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
+import { inRemoteTrace, type LogFields } from '@orderflow/platform';
 import { ATTEMPT_HEADER } from './publishers';
 import { connectAmqp, declareTaskTopology, failureRoutingKey, type TaskTopology } from './rabbit';
 
@@ -33,6 +34,8 @@ export interface TaskWorkerOptions {
    */
   onFailure?: 'retry-ladder' | 'requeue';
   maxReconnectDelayMs?: number;
+  /** Fields for every log line while a task is handled, e.g. `{ orderId }` from its correlation id. */
+  logFields?: (message: ConsumeMessage) => LogFields;
 }
 
 export interface TaskWorker {
@@ -137,7 +140,9 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
       const queue = options.queue?.(topology) ?? topology.queue;
       const consumer = await channel.consume(queue, (msg) => {
         if (!msg) return void connection.close().catch(() => undefined); // consumer cancelled by the broker
-        const p = settle(s, topology, msg).finally(() => inFlight.delete(p));
+        // Continues the publisher's trace (the `traceparent` header) while the task is handled and settled.
+        const fields = options.logFields?.(msg) ?? {};
+        const p = inRemoteTrace(msg.properties.headers, `${queue} process`, fields, () => settle(s, topology, msg)).finally(() => inFlight.delete(p));
         inFlight.add(p);
       }, { noAck: false });
       s.consumerTag = consumer.consumerTag;

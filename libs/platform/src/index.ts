@@ -1,8 +1,10 @@
-/** Process plumbing shared by every app: logging, metrics, ops endpoints, readiness, lifecycle. */
+/** Process plumbing shared by every app: logging, metrics, ops endpoints, readiness, lifecycle, trace context. */
 export { createLogger, type Logger } from './logger';
-export { createMetricsRegistry } from './metrics';
+export { createMetricsRegistry, cachedCollect } from './metrics';
+export { httpMetrics, LATENCY_BUCKETS } from './http-metrics';
 export { opsRoutes, type OpsOptions } from './ops-routes';
 export { listen, closeServer } from './listen';
 export { bootMain, runApp, waitForDependencies, type RunningApp, type RunOptions } from './lifecycle';
 export { checkDependencies, withTimeout, type DependencyCheck, type DependencyStatus } from './readiness';
-export { requestLog } from './request-log';
+export { requestLog, annotateRequestLog } from './request-log';
+export { withLogFields, logContextMixin, currentTraceparent, inRemoteTrace, inStoredTrace, flushTelemetry, type LogFields, type HeaderCarrier } from './trace-context';

@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { checkDependencies, type DependencyCheck } from './readiness';
 import { createLogger } from './logger';
+import { flushTelemetry } from './trace-context';
 
 /** What a composition root hands back: how to stop everything it started, newest first. */
 export interface RunningApp {
@@ -40,6 +41,7 @@ export async function runApp(start: () => Promise<RunningApp>, { logger, shutdow
     try {
       await app.stop();
       logger.info('stopped');
+      await flushTelemetry();
       process.exit(0);
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed');

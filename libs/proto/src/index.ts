@@ -40,6 +40,7 @@ export {
 } from './gen/grpc/health/v1/health';
 
 export { createGrpcServer, startGrpcServer, stopGrpcServer, type GrpcServerOptions } from './server';
+export { grpcServerMetrics } from './metrics';
 export { createHealthService, type GrpcHealth } from './health';
 export {
   createGrpcClient,

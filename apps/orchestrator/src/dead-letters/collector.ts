@@ -1,7 +1,7 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { createTaskWorker } from '@orderflow/messaging';
+import { createTaskWorker, FETCH_WAIT_MS } from '@orderflow/messaging';
 import { deadLetterId, type DeadLetterRepository, type DeadLetterSource } from './dead-letter-repository';
 
 const text = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : Buffer.isBuffer(v) ? v.toString() : String(v));
@@ -28,7 +28,7 @@ export interface CollectorOptions {
  */
 export function createDeadLetterCollector(options: CollectorOptions) {
   const { kafka, repo, logger } = options;
-  const consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({ groupId: options.groupId, maxWaitTimeInMs: FETCH_WAIT_MS, allowAutoTopicCreation: false });
 
   async function recordKafka(topic: string, partition: number, message: KafkaMessage): Promise<void> {
     const headers = kafkaHeaders(message);

@@ -31,6 +31,8 @@ export interface HttpAppDeps {
   accepting: () => boolean;
   rateLimit: RequestHandler;
   requestLog: RequestHandler;
+  /** Request duration histogram (mounted first, so it sees every request). */
+  httpMetrics?: RequestHandler;
   logger: Logger;
 }
 
@@ -51,6 +53,7 @@ const requireJsonBody: RequestHandler = (req, _res, next) => {
 export function createHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  if (deps.httpMetrics) app.use(deps.httpMetrics);
   app.use(helmet());
   app.use(deps.requestLog);
   app.set('query parser', 'simple');

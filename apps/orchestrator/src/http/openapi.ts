@@ -4,21 +4,36 @@ import { PROBLEMS, PROBLEM_BASE } from './problem';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const problem = (description: string, ...types: (keyof typeof PROBLEMS)[]) => ({
-  description: `${description} Problem types: ${types.map((t) => `\`${PROBLEM_BASE}${t}\``).join(', ')}.`,
-  content: { 'application/problem+json': { schema: ref('Problem') } },
-});
+/** An error response: problem+json whose `type` is one of `types` (all of one status). */
+const problem = (description: string, ...types: (keyof typeof PROBLEMS)[]) => {
+  const status = PROBLEMS[types[0]!].status;
+  if (types.some((t) => PROBLEMS[t].status !== status)) throw new Error(`problem types of different statuses: ${types.join(', ')}`);
+  return {
+    description: `${description} Problem types: ${types.map((t) => `\`${PROBLEM_BASE}${t}\``).join(', ')}.`,
+    content: {
+      'application/problem+json': {
+        schema: { allOf: [ref('Problem')], properties: { type: { enum: types.map((t) => `${PROBLEM_BASE}${t}`) }, status: { const: status } } },
+      },
+    },
+  };
+};
 
 const rateLimitHeaders = {
-  'RateLimit-Limit': { description: 'Requests allowed per minute for this caller', schema: { type: 'string' } },
-  'RateLimit-Remaining': { description: 'Requests left in the current window', schema: { type: 'string' } },
-  'RateLimit-Reset': { description: 'Seconds until the window resets', schema: { type: 'string' } },
+  'RateLimit-Limit': { description: 'Requests allowed per minute for this caller', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+  'RateLimit-Remaining': { description: 'Requests left in the current window', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+  'RateLimit-Reset': { description: 'Seconds until the window resets', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+  'RateLimit-Policy': { description: 'The limit and its window, e.g. `600;w=60`', required: true, schema: { type: 'string' } },
 };
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } } };
+// Every /v1 operation: a token is checked first, then the caller's rate limit. No operation documents
+// 500: an unexpected error is answered as problem+json `internal` with no details, and is a bug.
 const common = {
   '401': problem('Missing, malformed, expired or badly signed token.', 'unauthorized'),
-  '429': { ...problem('Over the per-caller rate limit; retry after `Retry-After` seconds.', 'rate-limited'), headers: { 'Retry-After': { schema: { type: 'string' } } } },
-  '500': problem('Unexpected error; details are only in the logs.', 'internal'),
-  '503': problem('A service this request needs is unavailable; retry.', 'unavailable'),
+  '429': { ...problem('Over the per-caller rate limit; retry after `Retry-After` seconds.', 'rate-limited'), headers: { ...retryAfter, ...rateLimitHeaders } },
+};
+// Only operations that call the order or inventory service (over gRPC) can find them unavailable.
+const downstream = {
+  '503': { ...problem('The order or inventory service is unavailable (or its circuit breaker is open); retry.', 'unavailable'), headers: retryAfter },
 };
 const adminOnly = { '403': problem('The token is not an admin token.', 'forbidden') };
 const idempotencyKey = {
@@ -37,12 +52,12 @@ const writeResponses = {
   '409': problem('Same key still in flight, or the order cannot change that way.', 'idempotency-key-in-use', 'conflict'),
   '413': problem('Body over 64 KiB.', 'payload-too-large'),
   '415': problem('Body is not application/json.', 'unsupported-media-type'),
-  '422': problem('Same key used for a different request, or an unknown sku.', 'idempotency-key-reused', 'unknown-sku'),
+  '422': problem('Same key used for a different request.', 'idempotency-key-reused'),
 };
 const accepted = (description: string) => ({
   description,
   headers: {
-    Location: { description: 'The order', schema: { type: 'string' } },
+    Location: { description: 'The order', required: true, schema: { type: 'string', pattern: '^/v1/orders/[0-9a-f-]{36}$' } },
     'Idempotent-Replayed': { description: '`true` when this is a stored answer to an earlier request with the same key', schema: { type: 'string', enum: ['true'] } },
     ...rateLimitHeaders,
   },
@@ -150,6 +165,20 @@ const schemas = {
   },
   DeadLetterPage: { type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref('DeadLetter') }, nextCursor: { type: ['string', 'null'] } } },
   Replay: { type: 'object', required: ['id', 'replayed', 'alreadyReplayed'], properties: { id: { type: 'string' }, replayed: { type: 'boolean' }, alreadyReplayed: { type: 'boolean' } } },
+  Health: { type: 'object', additionalProperties: false, required: ['status'], properties: { status: { const: 'ok' } } },
+  Readiness: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['status', 'down', 'dependencies'],
+    properties: {
+      status: { enum: ['ready', 'unavailable'] },
+      down: { type: 'array', items: { type: 'string' }, description: 'Dependencies that did not answer (`postgres`, `redis`, `kafka`, `rabbitmq`, `grpc:order`, `grpc:inventory`), or `shutting-down`' },
+      dependencies: {
+        type: 'array',
+        items: { type: 'object', additionalProperties: false, required: ['name', 'ok'], properties: { name: { type: 'string' }, ok: { type: 'boolean' }, error: { type: 'string' } } },
+      },
+    },
+  },
   Stats: {
     type: 'object',
     required: ['ordersByStatus', 'sagasInFlight', 'deadLetters', 'outbox'],
@@ -179,19 +208,52 @@ export const openApiDocument = {
     schemas,
   },
   paths: {
+    '/healthz': {
+      get: { operationId: 'health', summary: 'Liveness: the process is up', tags: ['operations'], security: [], responses: { '200': { description: 'Alive', content: json(ref('Health')) } } },
+    },
+    '/readyz': {
+      get: {
+        operationId: 'readiness',
+        summary: 'Readiness: every dependency answers (Postgres, Redis, Kafka, RabbitMQ, the order and inventory services)',
+        tags: ['operations'],
+        security: [],
+        responses: {
+          '200': { description: 'Ready', content: json(ref('Readiness')) },
+          '503': { description: 'Not ready; `down` names what did not answer', content: json(ref('Readiness')) },
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics (text exposition format)',
+        tags: ['operations'],
+        security: [],
+        responses: { '200': { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/openapi.json': {
+      get: { operationId: 'openApi', summary: 'This document', tags: ['operations'], security: [], responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object', required: ['openapi', 'paths'] }) } } },
+    },
     '/v1/orders': {
       post: {
         operationId: 'placeOrder',
         summary: 'Place an order',
         parameters: [idempotencyKey],
         requestBody: { required: true, content: json(ref('PlaceOrder')) },
-        responses: { '202': accepted('Accepted: the saga runs; poll the order for its outcome.'), ...writeResponses, ...common },
+        responses: {
+          '202': accepted('Accepted: the saga runs; poll the order for its outcome.'),
+          ...writeResponses,
+          '422': problem('Same key used for a different request, or an unknown sku.', 'idempotency-key-reused', 'unknown-sku'),
+          ...common,
+          ...downstream,
+        },
       },
       get: {
         operationId: 'listOrders',
         summary: 'List orders, newest first (a customer sees their own, an admin all)',
         parameters: page(100),
-        responses: { '200': ok('A page of orders', ref('OrderPage')), '400': problem('Invalid query.', 'validation-failed'), ...common },
+        responses: { '200': ok('A page of orders', ref('OrderPage')), '400': problem('Invalid query.', 'validation-failed'), ...common, ...downstream },
       },
     },
     '/v1/orders/{id}': {
@@ -199,7 +261,7 @@ export const openApiDocument = {
         operationId: 'getOrder',
         summary: 'Read an order (owner or admin)',
         parameters: [uuidParam('id')],
-        responses: { '200': ok('The order', ref('Order')), '404': notFound, ...common },
+        responses: { '200': ok('The order', ref('Order')), '404': notFound, ...common, ...downstream },
       },
     },
     '/v1/orders/{id}/cancel': {
@@ -207,18 +269,18 @@ export const openApiDocument = {
         operationId: 'cancelOrder',
         summary: 'Cancel a PENDING or CONFIRMED order (compensations release its stock)',
         parameters: [uuidParam('id'), idempotencyKey],
-        responses: { '202': accepted('Accepted: the order becomes CANCELLED.'), '404': notFound, ...writeResponses, ...common },
+        responses: { '202': accepted('Accepted: the order becomes CANCELLED.'), '404': notFound, ...writeResponses, ...common, ...downstream },
       },
     },
     '/v1/products': {
-      get: { operationId: 'listProducts', summary: 'The catalog', responses: { '200': ok('Every product', ref('ProductList')), ...common } },
+      get: { operationId: 'listProducts', summary: 'The catalog', responses: { '200': ok('Every product', ref('ProductList')), ...common, ...downstream } },
     },
     '/v1/products/{sku}': {
       get: {
         operationId: 'getProduct',
         summary: 'One product (served from a cache that stock changes invalidate)',
         parameters: [skuParam],
-        responses: { '200': ok('The product', ref('Product')), '404': notFound, ...common },
+        responses: { '200': ok('The product', ref('Product')), '404': notFound, ...common, ...downstream },
       },
     },
     '/v1/admin/products/{sku}': {
@@ -236,6 +298,7 @@ export const openApiDocument = {
           '415': writeResponses['415'],
           ...adminOnly,
           ...common,
+          ...downstream,
         },
       },
     },

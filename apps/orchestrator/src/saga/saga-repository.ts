@@ -165,6 +165,17 @@ export function createSagaRepository(pool: Pool) {
       return rows.map((r) => r.order_id);
     },
 
+    /** Makes an unfinished saga due now: a runner stopping between steps hands it to the others at once. */
+    async resumeNow(orderId: string): Promise<void> {
+      await pool.query('UPDATE sagas SET next_attempt_at = now() WHERE order_id = $1 AND next_attempt_at IS NOT NULL', [orderId]);
+    },
+
+    /** Sagas not finished yet (every unfinished saga has a next look scheduled). */
+    async countInFlight(): Promise<number> {
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM sagas WHERE next_attempt_at IS NOT NULL');
+      return rows[0].n;
+    },
+
     async steps(orderId: string) {
       const { rows } = await pool.query('SELECT step, outcome, attempt, detail, at FROM saga_steps WHERE order_id = $1 ORDER BY id', [orderId]);
       return rows.map((r) => ({ step: r.step, outcome: r.outcome, attempt: r.attempt, ...(r.detail ? { detail: r.detail } : {}), at: r.at.toISOString() }));

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { isAppError } from '@orderflow/domain';
+import { inStoredTrace } from '@orderflow/platform';
 import {
   COMPENSATIONS,
   FORWARD_STEPS,
@@ -118,15 +119,27 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     return { compensations: saga.compensations.slice(0, -1), attempts: 0, nextAttemptInMs: watchdogMs, log: { step: compensation, outcome: 'COMPENSATED' } };
   }
 
-  async function drive(orderId: string): Promise<void> {
-    for (let round = 0; round < MAX_ROUNDS && !stopped; round++) {
-      const saga = await repo.load(orderId);
-      if (!saga || saga.state === 'COMPLETED' || saga.state === 'FAILED') return;
+  /** One step of a saga, inside its order's trace (the `traceparent` stored at placement) and with its order id on every log line. */
+  function runStep(saga: Saga): Promise<{ change: SagaChange; applied: boolean }> {
+    return inStoredTrace(saga.data.traceparent, `saga ${saga.state === 'RUNNING' ? saga.step : 'compensate'}`, { orderId: saga.orderId }, async () => {
       const change = await next(saga);
       const applied = await repo.apply(saga, change);
-      if (applied && change.state && (change.state === 'COMPLETED' || change.state === 'FAILED')) {
+      logger.debug({ step: change.log.step, outcome: change.log.outcome, applied }, 'saga step');
+      if (applied && (change.state === 'COMPLETED' || change.state === 'FAILED')) {
         options.metrics?.onFinished?.(change.outcome ?? 'UNKNOWN', change.state, saga.createdAt);
+        logger.info({ state: change.state, outcome: change.outcome }, 'saga finished');
       }
+      return { change, applied };
+    });
+  }
+
+  async function drive(orderId: string): Promise<void> {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      // Stopping between steps: make the saga due now so another runner (or the next start) goes on at once.
+      if (stopped) return repo.resumeNow(orderId);
+      const saga = await repo.load(orderId);
+      if (!saga || saga.state === 'COMPLETED' || saga.state === 'FAILED') return;
+      const { change, applied } = await runStep(saga);
       // Stop after scheduling a retry; otherwise keep going (and reload if someone else moved it).
       if (applied && (change.log.outcome === 'RETRY' || change.log.outcome === 'WAITING')) return;
     }

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { AppError, type Order } from '@orderflow/domain';
 import { unaryHandler as unary, OrderStatus, type OrderServiceServer, type Order as OrderMessage } from '@orderflow/proto';
 import type { OrderUseCases } from '../orders';
@@ -22,17 +23,22 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } | undef
   return { createdAt, id };
 }
 
-/** The gRPC OrderService: a thin edge over the use cases. */
-export function createOrderService(orders: OrderUseCases): OrderServiceServer {
+/** The gRPC OrderService: a thin edge over the use cases; each command logs one line with the order id. */
+export function createOrderService(orders: OrderUseCases, logger?: Logger): OrderServiceServer {
+  const command = async (what: string, work: Promise<Order>) => {
+    const order = await work;
+    logger?.info({ orderId: order.id, status: order.status }, what);
+    return toMessage(order);
+  };
   return {
-    createOrder: unary(createOrderRequest, async (r) => toMessage(await orders.createOrder(r))),
+    createOrder: unary(createOrderRequest, (r) => command('order created', orders.createOrder(r))),
     getOrder: unary(getOrderRequest, async (r) => toMessage(await orders.getOrder(r.orderId, r.customerId || undefined))),
     listOrders: unary(listOrdersRequest, async (r) => {
       const page = await orders.listOrders({ customerId: r.customerId || undefined, limit: r.limit || DEFAULT_PAGE, after: decodeCursor(r.cursor) });
       return { orders: page.orders.map(toMessage), nextCursor: page.next ? encodeCursor(page.next) : '' };
     }),
-    confirmOrder: unary(orderIdRequest, async (r) => toMessage(await orders.confirmOrder(r.orderId))),
-    rejectOrder: unary(rejectOrderRequest, async (r) => toMessage(await orders.rejectOrder(r.orderId, r.reason))),
-    cancelOrder: unary(orderIdRequest, async (r) => toMessage(await orders.cancelOrder(r.orderId))),
+    confirmOrder: unary(orderIdRequest, (r) => command('order confirmed', orders.confirmOrder(r.orderId))),
+    rejectOrder: unary(rejectOrderRequest, (r) => command('order rejected', orders.rejectOrder(r.orderId, r.reason))),
+    cancelOrder: unary(orderIdRequest, (r) => command('order cancelled', orders.cancelOrder(r.orderId))),
   };
 }

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Order } from '@orderflow/domain';
+import { annotateRequestLog, currentTraceparent, withLogFields } from '@orderflow/platform';
 import type { IdempotencyStore, StoredResponse } from '../../idempotency/idempotency-store';
 import { idempotent } from '../../idempotency/idempotent';
 import type { OrderUseCases } from '../../orders/orders';
@@ -28,11 +29,17 @@ export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Rout
     '/',
     idempotent(keys, async (req, claim) => {
       const body = parse(placeOrderBody, req.body, 'body');
-      const order = await orders.placeOrder(
-        callerOf(req),
-        body.items,
-        { resourceId: claim.resourceId, beginEffect: claim.beginEffect, commit: (tx, o) => claim.complete(tx, accepted(o)) },
-        traceparentOf(req.get('traceparent')),
+      const orderId = claim.resourceId;
+      if (req.res) annotateRequestLog(req.res, { orderId });
+      // The saga and every fact and task of the order continue this request's trace.
+      const traceparent = currentTraceparent() ?? traceparentOf(req.get('traceparent'));
+      const order = await withLogFields({ orderId }, () =>
+        orders.placeOrder(
+          callerOf(req),
+          body.items,
+          { resourceId: orderId, beginEffect: claim.beginEffect, commit: (tx, o) => claim.complete(tx, accepted(o)) },
+          traceparent,
+        ),
       );
       return accepted(order);
     }),
@@ -45,7 +52,9 @@ export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Rout
   });
 
   router.get('/:id', async (req, res) => {
-    const order = await orders.getOrder(callerOf(req), parse(orderIdParam, req.params.id, 'path'));
+    const orderId = parse(orderIdParam, req.params.id, 'path');
+    annotateRequestLog(res, { orderId });
+    const order = await orders.getOrder(callerOf(req), orderId);
     res.json(orderJson(order));
   });
 
@@ -53,6 +62,7 @@ export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Rout
     '/:id/cancel',
     idempotent(keys, async (req, claim) => {
       const orderId = parse(orderIdParam, req.params.id, 'path');
+      if (req.res) annotateRequestLog(req.res, { orderId });
       const order = await orders.cancelOrder(callerOf(req), orderId, {
         resourceId: orderId,
         beginEffect: claim.beginEffect,

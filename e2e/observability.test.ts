@@ -1,0 +1,162 @@
+// What an operator sees of a running system: metrics that move with an order, one trace id through
+// the logs of all four processes, and readiness that follows a frozen downstream (DESIGN §11).
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '@orderflow/config';
+import { waitFor } from '@orderflow/testing';
+import { apiClient, mails } from './support/client';
+import { newTraceparent, parseLogs, scrape, type Scrape } from './support/observe';
+import { APPS, startSystem, type AppName, type System } from './support/system';
+
+let system: System;
+let api: ReturnType<typeof apiClient>;
+let admin: string;
+
+beforeAll(async () => {
+  system = await startSystem('e2e_observe');
+  api = apiClient(system.url);
+  admin = system.token('ops', 'admin');
+}, 120_000);
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+async function product(stock = 10): Promise<string> {
+  const sku = `OBS-${randomUUID().slice(0, 8)}`.toUpperCase();
+  expect((await api.putProduct(admin, sku, { name: `Coffee ${sku}`, priceCents: 900, stock })).status).toBe(201);
+  return sku;
+}
+
+/** Places one order and waits until it is confirmed and its e-mail is written. */
+async function confirmedOrder(headers: Record<string, string> = {}): Promise<string> {
+  const customer = system.token(`obs-${randomUUID()}`);
+  const placed = await api.placeOrder(customer, [{ sku: await product(), quantity: 1 }], randomUUID(), headers);
+  expect(placed.status).toBe(202);
+  await api.settled(customer, placed.body.id, 'CONFIRMED', 60_000);
+  await waitFor(() => mails(system.mailDir).some((m) => m.text.includes(placed.body.id)), { what: 'the confirmation e-mail' });
+  return placed.body.id;
+}
+
+const scrapeAll = async () => Object.fromEntries(await Promise.all(APPS.map(async (app) => [app, await scrape(system.opsUrl(app))] as const))) as Record<AppName, Scrape>;
+
+const ORDER = '/orderflow.order.v1.OrderService';
+const INVENTORY = '/orderflow.inventory.v1.InventoryService';
+
+describe('metrics', () => {
+  // [process, metric, labels]: counters and histogram counts that one confirmed order must move.
+  const moving: [AppName, string, Record<string, string>][] = [
+    ['orchestrator', 'orders_total', { outcome: 'placed' }],
+    ['orchestrator', 'orders_total', { outcome: 'CONFIRMED' }],
+    ['orchestrator', 'saga_duration_seconds_count', { outcome: 'CONFIRMED' }],
+    ['orchestrator', 'http_request_duration_seconds_count', { method: 'POST', route: '/v1/orders', status_code: '202' }],
+    ['orchestrator', 'http_request_duration_seconds_count', { method: 'GET', route: '/v1/orders/:id', status_code: '200' }],
+    ['order', 'grpc_server_request_duration_seconds_count', { method: `${ORDER}/CreateOrder`, code: 'OK' }],
+    ['order', 'grpc_server_request_duration_seconds_count', { method: `${ORDER}/ConfirmOrder`, code: 'OK' }],
+    ['inventory', 'grpc_server_request_duration_seconds_count', { method: `${INVENTORY}/ReserveStock`, code: 'OK' }],
+    ['notification', 'notification_emails_sent_total', { template: 'order-confirmed' }],
+  ];
+
+  it('move with an order: orders by outcome, saga duration, HTTP and gRPC request histograms, e-mails sent', async () => {
+    const before = await scrapeAll();
+    await confirmedOrder();
+    const after = await waitFor(
+      async () => {
+        const now = await scrapeAll();
+        return moving.every(([app, name, labels]) => now[app].sum(name, labels) > before[app].sum(name, labels)) && now;
+      },
+      { timeoutMs: 15_000, intervalMs: 250, what: 'the order metrics to move' },
+    ).catch(async () => scrapeAll());
+    for (const [app, name, labels] of moving) {
+      expect({ app, name, labels, moved: after[app].sum(name, labels) > before[app].sum(name, labels) }).toEqual({ app, name, labels, moved: true });
+    }
+  });
+
+  it('exist on every process: process metrics, HTTP histogram, outbox backlog, consumer lag, queue depth, breakers, retries, dead letters', async () => {
+    const prefix = system.prefix;
+    const expected: [AppName, string, Record<string, string>?][] = [
+      ...APPS.flatMap((app): [AppName, string, Record<string, string>][] => [
+        [app, 'process_resident_memory_bytes', { service: app }],
+        [app, 'nodejs_eventloop_lag_seconds', { service: app }],
+        [app, 'http_request_duration_seconds_count', { route: '/metrics', method: 'GET', status_code: '200' }],
+      ]),
+      ['orchestrator', 'sagas_in_flight'],
+      ['orchestrator', 'outbox_backlog_messages'],
+      ['orchestrator', 'outbox_oldest_message_age_seconds'],
+      ['orchestrator', 'kafka_consumer_lag_messages', { group: `${prefix}orchestrator.saga`, topic: `${prefix}order-events` }],
+      ['orchestrator', 'kafka_consumer_lag_messages', { group: `${prefix}orchestrator.catalog`, topic: `${prefix}inventory-events` }],
+      ['orchestrator', 'circuit_breaker_state', { downstream: 'order' }],
+      ['inventory', 'outbox_backlog_messages'],
+      ['inventory', 'outbox_oldest_message_age_seconds'],
+      ['notification', 'rabbitmq_queue_messages', { queue: 'notification.send' }],
+      ['notification', 'rabbitmq_queue_messages', { queue: 'notification.send.dlq' }],
+      ['notification', 'rabbitmq_queue_consumers', { queue: 'notification.send' }],
+    ];
+    // Scrape twice: the first scrape is itself a request the second one counts.
+    await scrapeAll();
+    const now = await scrapeAll();
+    for (const [app, name, labels] of expected) expect({ app, name, labels, present: now[app].has(name, labels) }).toEqual({ app, name, labels, present: true });
+    for (const name of ['saga_step_retries_total', 'dead_letters_total', 'circuit_breaker_transitions_total', 'rate_limiter_errors_total']) {
+      expect(now.orchestrator.families.get(name)).toBe('counter');
+    }
+    expect(now.notification.sum('rabbitmq_queue_consumers', { queue: 'notification.send' })).toBeGreaterThanOrEqual(1);
+    expect(now.orchestrator.sum('kafka_consumer_lag_messages', { group: `${prefix}orchestrator.saga` })).toBeGreaterThanOrEqual(0);
+  });
+
+  it('cover every metric the Grafana dashboard queries', async () => {
+    const dashboard = JSON.parse(readFileSync(join(repoRoot(), 'deploy/grafana/orderflow-dashboard.json'), 'utf8'));
+    const exprs: string[] = (dashboard.panels as { targets?: { expr: string }[] }[]).flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(5);
+    // Dashboard queries always select a metric with braces: `name{…}`.
+    const used = new Set(exprs.flatMap((e) => [...e.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{/g)].map((m) => m[1]!)));
+    const all = await scrapeAll();
+    const known = new Set(Object.values(all).flatMap((s) => [...s.names()]));
+    expect([...used].filter((name) => !known.has(name))).toEqual([]);
+  });
+});
+
+describe('logs', () => {
+  it('carry the traceparent sent with POST /v1/orders through all four processes, as JSON lines with service, traceId, spanId and orderId', async () => {
+    const { traceparent, traceId } = newTraceparent();
+    const orderId = await confirmedOrder({ traceparent });
+    const ofTrace = (app: AppName) => parseLogs(system.logs.get(app) ?? []).entries.filter((l) => l.traceId === traceId);
+    await waitFor(() => APPS.every((app) => ofTrace(app).some((l) => l.orderId === orderId)), {
+      timeoutMs: 10_000,
+      what: 'a log line with the trace id and the order id in every process',
+    }).catch(() => undefined);
+    for (const app of APPS) {
+      const lines = ofTrace(app);
+      expect({ app, withOrderId: lines.some((l) => l.orderId === orderId) }).toEqual({ app, withOrderId: true });
+      for (const line of lines) expect(line).toMatchObject({ service: app, traceId, spanId: expect.stringMatching(/^[0-9a-f]{16}$/) });
+      // A line about this order that knows its trace carries both.
+      for (const line of lines.filter((l) => JSON.stringify(l).includes(orderId))) expect(line.orderId).toBe(orderId);
+    }
+    for (const app of APPS) {
+      const { entries, invalid } = parseLogs(system.logs.get(app) ?? []);
+      expect({ app, invalid }).toEqual({ app, invalid: [] });
+      expect(entries.filter((l) => l.service !== app)).toEqual([]);
+    }
+  });
+});
+
+describe('readiness', () => {
+  it.each(['order', 'inventory'] as const)('turns the orchestrator /readyz to 503 naming grpc:%s within 5 s while it is frozen, and back to 200 after', async (app) => {
+    const readyz = async () => {
+      const res = await fetch(`${system.url}/readyz`);
+      return { status: res.status, body: (await res.json()) as { down: string[] } };
+    };
+    expect((await readyz()).status).toBe(200);
+    system.signal(app, 'SIGSTOP');
+    try {
+      const down = await waitFor(async () => {
+        const r = await readyz();
+        return r.status === 503 && r.body.down.includes(`grpc:${app}`) && r;
+      }, { timeoutMs: 5_000, intervalMs: 100, what: `/readyz to name grpc:${app}` });
+      expect(down.body.down).toEqual([`grpc:${app}`]);
+    } finally {
+      system.signal(app, 'SIGCONT');
+    }
+    await waitFor(async () => (await readyz()).status === 200, { timeoutMs: 5_000, intervalMs: 100, what: '/readyz to recover' });
+  });
+});
