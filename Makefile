@@ -7,7 +7,7 @@ export NX_NO_CLOUD := true
 APPS := orchestrator order inventory notification
 ENV := source scripts/env.sh &&
 
-.PHONY: help install system-deps proto build typecheck lint test test-faults infra-up infra-down migrate seed up down run token bench clean
+.PHONY: help install system-deps audit proto build typecheck lint test test-faults infra-up infra-down migrate seed up down run token bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ install: node_modules/.package-lock.json ## Install npm dependencies (npm ci) if
 
 system-deps: ## Install the Debian packages the tests need (curl, chromium) if missing
 	@bash scripts/system-deps.sh
+
+audit: ## npm audit of the production dependencies; fails on a high or critical advisory
+	npm audit --omit=dev --audit-level=high
 
 proto: install ## Generate TypeScript from proto/ with buf + ts-proto
 	@bash scripts/proto.sh
