@@ -24,7 +24,22 @@ describe('Kafka plumbing', () => {
     try {
       const existing = new Set(await admin.listTopics());
       await admin.deleteTopics({ topics: Object.values(topics).filter((t) => existing.has(t)) });
-      if (groups.length > 0) await admin.deleteGroups(groups);
+      // A group is NON_EMPTY for a moment after its last member left: retry until it is gone.
+      let remaining = [...groups];
+      await waitFor(
+        async () => {
+          if (remaining.length === 0) return true;
+          try {
+            await admin.deleteGroups(remaining);
+            return true;
+          } catch (error) {
+            const failed = (error as { groups?: { groupId: string; error?: { type?: string } }[] }).groups ?? [];
+            remaining = failed.filter((g) => g.error && g.error.type !== 'GROUP_ID_NOT_FOUND').map((g) => g.groupId);
+            return remaining.length === 0;
+          }
+        },
+        { timeoutMs: 20_000, intervalMs: 250, what: `consumer groups ${groups.join(', ')} to be deleted` },
+      );
     } finally {
       await admin.disconnect();
     }
