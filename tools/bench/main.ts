@@ -12,7 +12,7 @@ import { databaseUrl } from '@orderflow/db';
 import { waitFor } from '@orderflow/testing';
 import { startSystem } from '../../e2e/support/system';
 import type { LoadPlan, LoadResult } from './loadgen';
-import { findAppPids, rssMiB } from './processes';
+import { cpuSecondsByGroup, findAppPids, rssMiB } from './processes';
 import { lineChart, percentiles, perSecond, round } from './report';
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -66,6 +66,9 @@ async function main(): Promise<void> {
     mkdirSync(join(root, 'var', 'bench'), { recursive: true });
     const plan: LoadPlan = { url, tokens, skus: products, concurrency, warmupMs, durationMs, maxOrders, resultsFile };
     console.log(`bench: ${concurrency} clients, ${warmupMs / 1_000} s warm-up, ${maxOrders ? `${maxOrders} orders` : `${durationMs / 1_000} s`} measured`);
+    // CPU per process from the start of the load to the end of the last saga: where the cores went.
+    const cpuBefore = cpuSecondsByGroup(pids);
+    const cpuFrom = Date.now();
     await new Promise<void>((resolve, reject) =>
       fork(join(root, 'dist', 'bench-loadgen', 'main.js'), [JSON.stringify(plan)]).on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`load generator exited ${code}`)))),
     );
@@ -79,6 +82,13 @@ async function main(): Promise<void> {
       { timeoutMs: 600_000, intervalMs: 500, what: 'every bench order to be terminal' },
     );
     clearInterval(sampler);
+    const cpuAfter = cpuSecondsByGroup(pids);
+    const cpuWallSeconds = (Date.now() - cpuFrom) / 1_000;
+    const cpuCores = Object.fromEntries(
+      Object.entries(cpuAfter)
+        .map(([group, seconds]) => [group, round((seconds - (cpuBefore[group] ?? 0)) / cpuWallSeconds)] as const)
+        .sort((a, b) => b[1] - a[1]),
+    );
     const sagas = (await pools.orchestrator.query('SELECT order_id, created_at, finished_at, outcome FROM sagas WHERE order_id = ANY($1)', [measuredIds])).rows as {
       order_id: string;
       created_at: Date;
@@ -117,6 +127,8 @@ async function main(): Promise<void> {
       e2eLatencyMs: percentiles(sagas.map((s) => s.finished_at.getTime() - s.created_at.getTime())),
       invariants: { allTerminal, stockConserved, oneEmailPerOrder, noDuplicateOrders },
       peakRssMiB: Object.fromEntries([...peak].map(([app, mib]) => [app, round(mib)])),
+      // Cores used on average by each process group while the load ran and the sagas finished.
+      cpuCores,
       outcomes: Object.fromEntries(['CONFIRMED', 'REJECTED', 'CANCELLED'].map((o) => [o, sagas.filter((s) => s.outcome === o).length])),
       errors: load.requests.filter((r) => r.status !== 202).length,
       concurrency,
@@ -146,6 +158,7 @@ async function main(): Promise<void> {
       `| placed → terminal p50 / p95 / p99 | ${report.e2eLatencyMs.p50} / ${report.e2eLatencyMs.p95} / ${report.e2eLatencyMs.p99} ms |`,
       `| outcomes | ${Object.entries(report.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
       `| non-202 answers | ${report.errors} |`,
+      `| CPU (cores, load + drain) | ${Object.entries(report.cpuCores).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
       `| peak RSS | ${Object.entries(report.peakRssMiB).map(([k, v]) => `${k} ${v} MiB`).join(', ')} |`,
       `| invariants | ${Object.entries(report.invariants).map(([k, v]) => `${k} ${v ? 'yes' : '**NO**'}`).join(', ')} |`,
       `| machine | ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB, node ${report.machine.node} |`,

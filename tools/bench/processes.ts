@@ -28,3 +28,30 @@ export function rssMiB(pid: number): number {
     return 0;
   }
 }
+
+const INFRA: Record<string, string> = { postgres: 'postgres', java: 'kafka', 'beam.smp': 'rabbitmq', 'redis-server': 'redis' };
+
+/**
+ * CPU time (user + system, in seconds) used so far by the apps of `apps` and by the infrastructure
+ * processes on this machine, grouped by what they are; everything else is `other`. A difference of two
+ * readings shows where the cores went during a phase (processes that ended in between are missed).
+ */
+export function cpuSecondsByGroup(apps: Map<string, number>): Record<string, number> {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  const appOf = new Map([...apps].map(([name, pid]) => [pid, name]));
+  const totals: Record<string, number> = {};
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond; // utime, stime
+      const group = appOf.get(Number(entry)) ?? INFRA[comm] ?? 'other';
+      totals[group] = (totals[group] ?? 0) + seconds;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return totals;
+}

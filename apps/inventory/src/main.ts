@@ -8,6 +8,7 @@ import {
   createIdempotentProducer,
   createKafka,
   createOutboxRelay,
+  createOutboxWriter,
   ensureTopics,
   kafkaHealthCheck,
   kafkaOutboxPublisher,
@@ -36,7 +37,7 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
 
   const registry = createMetricsRegistry('inventory');
   registerOutboxMetrics(registry, pool);
-  const stock = createStockUseCases(createStockRepository(pool), { topic: topicNames(config.RESOURCE_PREFIX).inventoryEvents });
+  const stock = createStockUseCases(createStockRepository(pool, createOutboxWriter([relay])), { topic: topicNames(config.RESOURCE_PREFIX).inventoryEvents });
   const health = createHealthService();
   const grpcServer = createGrpcServer({ logger, interceptors: [grpcServerMetrics(registry)] });
   grpcServer.addService(InventoryServiceService, createInventoryService(stock, logger));

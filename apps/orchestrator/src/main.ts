@@ -11,6 +11,7 @@ import {
   createIdempotentProducer,
   createKafka,
   createOutboxRelay,
+  createOutboxWriter,
   createRabbitPublisher,
   ensureTopics,
   kafkaHealthCheck,
@@ -33,7 +34,7 @@ import { createHttpApp } from './http/app';
 import { rateLimit } from './http/rate-limit';
 import { createIdempotencyStore } from './idempotency/idempotency-store';
 import { createOrchestratorMetrics } from './metrics';
-import { stockFactSkus } from './catalog/stock-facts';
+import { staleProducts } from './catalog/stock-facts';
 import { createOrderUseCases, type OrderUseCases } from './orders/orders';
 import { createSagaRepository } from './saga/saga-repository';
 import { createSagaRunner } from './saga/saga-runner';
@@ -66,7 +67,8 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'rabbitmq', publish: rabbit.publish, logger }),
   ];
 
-  const sagas = createSagaRepository(pool);
+  const outbox = createOutboxWriter(relays);
+  const sagas = createSagaRepository(pool, outbox);
   const registry = createMetricsRegistry('orchestrator');
   const metrics = createOrchestratorMetrics(registry, { sagasInFlight: sagas.countInFlight });
   registerOutboxMetrics(registry, pool);
@@ -117,6 +119,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     runner,
     destinations: { orderEventsTopic: topics.orderEvents, source: '/orderflow/orchestrator' },
     watchdogMs: config.SAGA_WATCHDOG_MS,
+    outbox,
   });
   // Counted here, where metrics are wired: `orders_total{outcome="placed"}` per order accepted.
   const orders: OrderUseCases = {
@@ -146,7 +149,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       topics: [topics.inventoryEvents],
       producer,
       logger,
-      handle: (event) => catalog.invalidate(stockFactSkus(event)),
+      handle: (event) => catalog.invalidate(staleProducts(event)),
     }),
   ];
 

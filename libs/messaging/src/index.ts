@@ -20,7 +20,7 @@ export {
 } from './rabbit';
 /** Transactional outbox: enqueue in the writer's transaction; the relay publishes in order. */
 export { enqueueOutbox, readOutboxBatch, markOutboxPublished, outboxBacklog, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination } from './outbox';
-export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
+export { createOutboxRelay, createOutboxWriter, notifyingOutboxWriter, type OutboxRelay, type OutboxRelayOptions, type OutboxWriter } from './outbox-relay';
 /** Broker publishers the relay hands batches to. */
 export { kafkaOutboxPublisher, createRabbitPublisher, ATTEMPT_HEADER, type RabbitPublisher } from './publishers';
 /** Inbox de-duplication for consumers. */

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { markOutboxPublished, OUTBOX_CHANNEL, readOutboxBatch, type OutboxDestination, type OutboxRecord } from './outbox';
+import { enqueueOutbox, markOutboxPublished, OUTBOX_CHANNEL, readOutboxBatch, type OutboxDestination, type OutboxMessage, type OutboxRecord } from './outbox';
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
@@ -19,6 +19,10 @@ export interface OutboxRelayOptions {
 
 export interface OutboxRelay {
   start(): void;
+  /** New rows were committed: look now (or right after the batch in hand). */
+  wake(): void;
+  /** Whether this relay held its destination's lock at its last look, i.e. it is the one publishing. */
+  readonly active: boolean;
   /** Finishes the batch in hand, then stops. */
   stop(): Promise<void>;
 }
@@ -36,8 +40,12 @@ const LOCK_KEYS: Record<OutboxDestination, number> = { kafka: 0x0b0c1, rabbitmq:
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { pool, destination, publish, logger, batchSize = 500, idleMs = 1_000, maxBackoffMs = 5_000 } = options;
   let running = false;
+  let active = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  // A wake-up that came while a batch was in hand: the next idle wait is skipped, so no row waits for the poll.
+  let woken = false;
+  const wakeUp = () => (wake ? wake() : void (woken = true));
   let listener: pg.Client | undefined;
 
   const stopping = new AbortController();
@@ -59,7 +67,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function listen(): Promise<void> {
     if (listener) return;
     const client = new pg.Client({ connectionString: options.databaseUrl });
-    client.on('notification', () => wake?.());
+    client.on('notification', wakeUp);
     client.on('error', () => {
       listener = undefined;
       void client.end().catch(() => undefined);
@@ -79,7 +87,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     try {
       await client.query('BEGIN');
       const { rows } = await client.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [LOCK_KEYS[destination]]);
-      const batch = rows[0].locked ? await readOutboxBatch(client, destination, batchSize) : [];
+      active = rows[0].locked;
+      const batch = active ? await readOutboxBatch(client, destination, batchSize) : [];
       if (batch.length) {
         await publish(batch);
         await markOutboxPublished(client, batch.map((r) => r.id));
@@ -99,11 +108,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     while (running) {
       await listen();
       try {
+        woken = false;
         const published = await relayOnce();
         if (failures) logger.info({ destination }, 'outbox relay recovered');
         failures = 0;
         if (published) options.onPublished?.(published);
-        if (published < batchSize) await pause(idleMs, true);
+        if (published < batchSize && !woken) await pause(idleMs, true);
       } catch (error) {
         failures++;
         const backoff = Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures, 10));
@@ -114,6 +124,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   return {
+    wake: wakeUp,
+    get active() {
+      return active;
+    },
     start() {
       if (running) return;
       running = true;
@@ -121,6 +135,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     },
     async stop() {
       running = false;
+      active = false;
       stopping.abort();
       await loop;
       await listener?.end().catch(() => undefined);
@@ -128,3 +143,24 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     },
   };
 }
+
+/** How a service writes to its outbox: inside its transaction, then tells the relays once it committed. */
+export interface OutboxWriter {
+  enqueue(tx: Pick<pg.PoolClient, 'query'>, messages: OutboxMessage[]): Promise<void>;
+  /** Call after the transaction that enqueued committed. */
+  committed(): void;
+}
+
+/**
+ * The writer for a process running `relays`: while they are the ones publishing, a commit wakes them
+ * in-process and skips NOTIFY; otherwise (another replica publishes) NOTIFY wakes that one.
+ */
+export function createOutboxWriter(relays: OutboxRelay[]): OutboxWriter {
+  return {
+    enqueue: (tx, messages) => enqueueOutbox(tx, messages, { notify: !relays.every((r) => r.active) }),
+    committed: () => relays.forEach((r) => r.wake()),
+  };
+}
+
+/** A writer that only NOTIFYs: for code without relays of its own (tests, tools). */
+export const notifyingOutboxWriter: OutboxWriter = { enqueue: (tx, messages) => enqueueOutbox(tx, messages), committed: () => undefined };

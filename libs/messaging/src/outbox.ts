@@ -27,9 +27,11 @@ export const OUTBOX_CHANNEL = 'outbox';
 
 /**
  * Adds messages to the outbox inside the caller's transaction, so they exist if and only if the change
- * they describe was committed.
+ * they describe was committed. `notify` wakes relays in other processes through LISTEN/NOTIFY; it is
+ * not free (Postgres serialises the commits of notifying transactions), so an OutboxWriter skips it
+ * when its own process's relay is the one publishing.
  */
-export async function enqueueOutbox(tx: Queryable, messages: OutboxMessage[]): Promise<void> {
+export async function enqueueOutbox(tx: Queryable, messages: OutboxMessage[], { notify = true }: { notify?: boolean } = {}): Promise<void> {
   if (messages.length === 0) return;
   const values: unknown[] = [];
   const rows = messages.map((m, i) => {
@@ -38,7 +40,7 @@ export async function enqueueOutbox(tx: Queryable, messages: OutboxMessage[]): P
     return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6})`;
   });
   await tx.query(`INSERT INTO outbox (destination, topic, message_key, message_id, payload, headers) VALUES ${rows.join(', ')}`, values);
-  await tx.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+  if (notify) await tx.query(`NOTIFY ${OUTBOX_CHANNEL}`);
 }
 
 /** Reads the next unpublished rows for one destination in id order (commit order, per key). */

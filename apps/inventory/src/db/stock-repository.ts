@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { enqueueOutbox, type OutboxMessage } from '@orderflow/messaging';
+import { notifyingOutboxWriter, type OutboxMessage, type OutboxWriter } from '@orderflow/messaging';
 
 export interface Product {
   sku: string;
@@ -29,13 +29,14 @@ const toProduct = (r: { sku: string; name: string; price_cents: number; on_hand:
 });
 
 /** Runs `work` in one transaction; facts it returns go to the outbox in that same transaction. */
-async function withFacts<T>(pool: Pool, work: (tx: Tx) => Promise<{ result: T; facts: OutboxMessage[] }>): Promise<T> {
+async function withFacts<T>(pool: Pool, outbox: OutboxWriter, work: (tx: Tx) => Promise<{ result: T; facts: OutboxMessage[] }>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     const { result, facts } = await work(client);
-    await enqueueOutbox(client, facts);
+    await outbox.enqueue(client, facts);
     await client.query('COMMIT');
+    if (facts.length) outbox.committed();
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -46,7 +47,7 @@ async function withFacts<T>(pool: Pool, work: (tx: Tx) => Promise<{ result: T; f
 }
 
 /** Products, stock and reservations. Every stock movement commits together with its fact. */
-export function createStockRepository(pool: Pool) {
+export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyingOutboxWriter) {
   return {
     async getProducts(skus: string[]): Promise<Product[]> {
       const { rows } = skus.length
@@ -57,7 +58,7 @@ export function createStockRepository(pool: Pool) {
 
     /** Creates or updates a product, setting on-hand stock; `facts` builds the stock.adjusted fact. */
     upsertProduct: (p: { sku: string; name: string; priceCents: number; stock: number }, facts: (product: Product, created: boolean) => OutboxMessage[]) =>
-      withFacts(pool, async (tx) => {
+      withFacts(pool, outbox, async (tx) => {
         const { rows } = await tx.query(
           `INSERT INTO products (sku, name, price_cents, on_hand) VALUES ($1, $2, $3, $4)
            ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents, on_hand = EXCLUDED.on_hand, updated_at = now()
@@ -80,7 +81,7 @@ export function createStockRepository(pool: Pool) {
      * A concurrent duplicate for the same order loses on the reservations primary key.
      */
     reserve: (orderId: string, items: { sku: string; quantity: number }[], facts: () => OutboxMessage[]) =>
-      withFacts<ReservationOutcome | 'duplicate'>(pool, async (tx) => {
+      withFacts<ReservationOutcome | 'duplicate'>(pool, outbox, async (tx) => {
         const skus = items.map((i) => i.sku);
         const { rows } = await tx.query(`SELECT sku, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
         const available = new Map<string, number>(rows.map((r) => [r.sku, r.available]));
@@ -108,7 +109,7 @@ export function createStockRepository(pool: Pool) {
 
     /** Returns a reservation's stock once; false when it was never reserved or is already released. */
     release: (orderId: string, facts: (items: { sku: string; quantity: number }[]) => OutboxMessage[]) =>
-      withFacts<boolean>(pool, async (tx) => {
+      withFacts<boolean>(pool, outbox, async (tx) => {
         const { rowCount } = await tx.query(
           `UPDATE reservations SET status = 'RELEASED', released_at = now() WHERE order_id = $1 AND status = 'RESERVED'`,
           [orderId],

@@ -10,39 +10,53 @@ export interface CatalogOptions {
   logger: Logger;
 }
 
+/** Which cached views a `stock.*` fact makes stale. */
+export interface StaleProducts {
+  skus: string[];
+  /** Price or name may have changed (an admin write), not only the stock. */
+  definitionChanged: boolean;
+}
+
+type View = 'product' | 'price';
+
 /**
  * The product catalog, cache-aside over the inventory service: reads try Redis first and fill it on a
- * miss; `stock.*` facts (and admin writes) drop entries. Redis failing only costs speed, never answers.
+ * miss. Two views per sku: the whole product (with stock), dropped by every `stock.*` fact, and its
+ * price, dropped only when the product itself changes (`stock.adjusted`, admin writes) — so pricing an
+ * order stays a cache hit while reservations move the stock. Redis failing only costs speed, never answers.
  */
 export function createCatalog(inventory: InventoryPort, redis: Redis, options: CatalogOptions) {
-  const key = (sku: string) => `${options.keyPrefix}product:${sku}`;
+  const key = (view: View, sku: string) => `${options.keyPrefix}${view}:${sku}`;
 
-  async function cached(skus: string[]): Promise<Map<string, Product>> {
+  /** Cached entries of `skus`; pricing also accepts a whole-product entry, which holds the price too. */
+  async function cached(view: View, skus: string[]): Promise<Map<string, Product>> {
     const found = new Map<string, Product>();
     if (skus.length === 0) return found;
+    const views: View[] = view === 'price' ? ['price', 'product'] : ['product'];
     try {
-      const values = await redis.mget(...skus.map(key));
-      values.forEach((v, i) => v && found.set(skus[i]!, JSON.parse(v) as Product));
+      const values = await redis.mget(...views.flatMap((v) => skus.map((sku) => key(v, sku))));
+      values.forEach((v, i) => v && !found.has(skus[i % skus.length]!) && found.set(skus[i % skus.length]!, JSON.parse(v) as Product));
     } catch (error) {
       options.logger.warn({ err: error }, 'product cache read failed; reading from inventory');
     }
     return found;
   }
 
+  /** Stores freshly loaded products in both views. */
   async function fill(products: Product[]): Promise<void> {
     if (products.length === 0) return;
     try {
       const tx = redis.multi();
-      for (const p of products) tx.set(key(p.sku), JSON.stringify(p), 'EX', options.ttlSeconds);
+      for (const p of products) for (const view of ['product', 'price'] as const) tx.set(key(view, p.sku), JSON.stringify(p), 'EX', options.ttlSeconds);
       await tx.exec();
     } catch (error) {
       options.logger.warn({ err: error }, 'product cache write failed');
     }
   }
 
-  async function getMany(skus: string[]): Promise<Map<string, Product>> {
+  async function getMany(view: View, skus: string[]): Promise<Map<string, Product>> {
     const unique = [...new Set(skus)];
-    const found = await cached(unique);
+    const found = await cached(view, unique);
     const missing = unique.filter((sku) => !found.has(sku));
     if (missing.length) {
       const loaded = await inventory.getProducts(missing);
@@ -54,7 +68,7 @@ export function createCatalog(inventory: InventoryPort, redis: Redis, options: C
 
   return {
     async getProduct(sku: string): Promise<Product> {
-      const product = (await getMany([sku])).get(sku);
+      const product = (await getMany('product', [sku])).get(sku);
       if (!product) throw new AppError('NOT_FOUND', `no product with sku ${sku}`);
       return product;
     },
@@ -62,14 +76,15 @@ export function createCatalog(inventory: InventoryPort, redis: Redis, options: C
     listProducts: () => inventory.getProducts([]),
     /** Prices order lines at today's prices; an unknown sku is UNKNOWN_SKU (422 at the edge). */
     async price(lines: { sku: string; quantity: number }[]): Promise<OrderItem[]> {
-      const products = await getMany(lines.map((l) => l.sku));
+      const products = await getMany('price', lines.map((l) => l.sku));
       const unknown = lines.filter((l) => !products.has(l.sku)).map((l) => l.sku);
       if (unknown.length) throw new AppError('UNKNOWN_SKU', `unknown sku: ${[...new Set(unknown)].join(', ')}`, { details: { skus: unknown } });
       return lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceCents: products.get(l.sku)!.priceCents }));
     },
-    async invalidate(skus: string[]): Promise<void> {
+    async invalidate({ skus, definitionChanged }: StaleProducts): Promise<void> {
       if (skus.length === 0) return;
-      await redis.del(...skus.map(key));
+      const views: View[] = definitionChanged ? ['product', 'price'] : ['product'];
+      await redis.del(...views.flatMap((view) => skus.map((sku) => key(view, sku))));
     },
   };
 }

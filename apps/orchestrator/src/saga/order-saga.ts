@@ -1,5 +1,4 @@
-// The order saga (DESIGN §6) in one place: its forward steps, the compensation each registers before it
-// runs, what the saga emits when it ends, and the retry policy. saga-runner.ts executes it durably.
+// The order saga (DESIGN §6) in one place: its forward steps, its compensations, what the saga emits when it ends, and the retry policy. saga-runner.ts executes it durably.
 import { createEvent, type NotificationTask, type Order, type OrderItem } from '@orderflow/domain';
 import type { OutboxMessage } from '@orderflow/messaging';
 import type { CallOptions, InventoryPort, OrderPort } from '../clients/downstream';
@@ -57,10 +56,9 @@ const context = (s: Saga): CallOptions => (s.data.traceparent ? { traceparent: s
 
 type StepResult = { next: ForwardStep; reason?: string } | { done: Exclude<Outcome, 'CANCELLED'> };
 
-/** Forward steps. `registers` is pushed onto the compensation stack before the step runs, since a step that timed out may still have happened. */
-export const FORWARD_STEPS: Record<ForwardStep, { registers?: Compensation; run(s: Saga, ports: SagaPorts): Promise<StepResult> }> = {
+/** Forward steps, run in order; each is idempotent on the order id, so running one again has no second effect. */
+export const FORWARD_STEPS: Record<ForwardStep, { run(s: Saga, ports: SagaPorts): Promise<StepResult> }> = {
   RESERVE_STOCK: {
-    registers: 'RELEASE_STOCK',
     async run(s, { inventory }) {
       const lines = s.data.items.map(({ sku, quantity }) => ({ sku, quantity }));
       const { reserved } = await inventory.reserveStock(s.orderId, lines, context(s));
@@ -89,8 +87,13 @@ export const COMPENSATIONS: Record<Compensation, (s: Saga, ports: SagaPorts) => 
     void (s.cancelRequested ? await orders.cancelOrder(s.orderId, context(s)) : await orders.rejectOrder(s.orderId, 'PROCESSING_FAILED', context(s))),
 };
 
-/** Compensations every saga starts with. */
-export const INITIAL_COMPENSATIONS: Compensation[] = ['CLOSE_ORDER'];
+/**
+ * Every compensation is on the stack from the saga's creation (run newest first: release, then close),
+ * because a step that timed out may still have happened. Registering them up front instead of before
+ * each step saves a commit per order, and costs nothing: each is idempotent, and releasing stock that
+ * was never reserved only records that this order must never reserve it.
+ */
+export const INITIAL_COMPENSATIONS: Compensation[] = ['CLOSE_ORDER', 'RELEASE_STOCK'];
 export const FIRST_STEP: ForwardStep = 'RESERVE_STOCK';
 
 const TEMPLATES = { CONFIRMED: 'order-confirmed', REJECTED: 'order-rejected', CANCELLED: 'order-cancelled' } as const;

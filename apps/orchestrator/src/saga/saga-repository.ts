@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { enqueueOutbox, type OutboxMessage } from '@orderflow/messaging';
+import { notifyingOutboxWriter, type OutboxMessage, type OutboxWriter } from '@orderflow/messaging';
 import type { Compensation, Outcome, Saga, SagaData, SagaState } from './order-saga';
 
 type Tx = Pick<PoolClient, 'query'>;
@@ -16,9 +16,18 @@ export interface SagaChange {
   nextAttemptInMs: number | null;
   /** A line for the step log. */
   log: { step: string; outcome: string; detail?: string };
+  /** Lines of steps run before this one and committed with it (see runSteps in saga-runner.ts). */
+  earlier?: StepLog[];
   /** Facts and tasks committed with the change. */
   messages?: OutboxMessage[];
   deadLetter?: { error: string; attempts: number };
+}
+
+export interface StepLog {
+  step: string;
+  outcome: string;
+  detail?: string;
+  attempt: number;
 }
 
 interface SagaRow {
@@ -71,7 +80,7 @@ export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Pro
 }
 
 /** Saga rows, their step log and the saga's dead letters. */
-export function createSagaRepository(pool: Pool) {
+export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyingOutboxWriter) {
   return {
     /** Inserts a new saga in the caller's transaction; false when it already exists (a resumed request). */
     async create(tx: Tx, saga: { orderId: string; customerId: string; step: string; compensations: Compensation[]; data: SagaData; watchdogMs: number }): Promise<boolean> {
@@ -93,8 +102,8 @@ export function createSagaRepository(pool: Pool) {
      * Applies `change` if the saga is still at `expected.version`; otherwise nothing happens and false
      * comes back (another runner or a cancel got there first: reload and decide again).
      */
-    apply: (expected: Saga, change: SagaChange) =>
-      inTransaction(pool, async (tx) => {
+    async apply(expected: Saga, change: SagaChange): Promise<boolean> {
+      const applied = await inTransaction(pool, async (tx) => {
         const finished = change.state === 'COMPLETED' || change.state === 'FAILED';
         const { rowCount } = await tx.query(
           `UPDATE sagas SET state = COALESCE($3, state), step = COALESCE($4, step), attempts = COALESCE($5, attempts),
@@ -120,14 +129,13 @@ export function createSagaRepository(pool: Pool) {
           ],
         );
         if (rowCount !== 1) return false;
-        await tx.query('INSERT INTO saga_steps (order_id, step, outcome, attempt, detail) VALUES ($1, $2, $3, $4, $5)', [
-          expected.orderId,
-          change.log.step,
-          change.log.outcome,
-          expected.attempts + 1,
-          change.log.detail ?? null,
-        ]);
-        if (change.messages?.length) await enqueueOutbox(tx, change.messages);
+        const lines: StepLog[] = [...(change.earlier ?? []), { ...change.log, attempt: (change.earlier?.length ? 0 : expected.attempts) + 1 }];
+        await tx.query(
+          `INSERT INTO saga_steps (order_id, step, outcome, attempt, detail)
+           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::text[])`,
+          [expected.orderId, lines.map((l) => l.step), lines.map((l) => l.outcome), lines.map((l) => l.attempt), lines.map((l) => l.detail ?? null)],
+        );
+        if (change.messages?.length) await outbox.enqueue(tx, change.messages);
         if (change.deadLetter) {
           await tx.query(
             `INSERT INTO dead_letters (id, source, origin, message_key, message_id, payload, error, attempts, first_failed_at, last_failed_at)
@@ -136,7 +144,10 @@ export function createSagaRepository(pool: Pool) {
           );
         }
         return true;
-      }),
+      });
+      if (applied && change.messages?.length) outbox.committed();
+      return applied;
+    },
 
     /** Marks a cancel request; false when the saga cannot be cancelled (already rejected, cancelled or failing). */
     async requestCancel(tx: Tx, orderId: string): Promise<boolean> {

@@ -12,7 +12,7 @@ import {
   type Saga,
   type SagaPorts,
 } from './order-saga';
-import type { SagaChange, SagaRepository } from './saga-repository';
+import type { SagaChange, SagaRepository, StepLog } from './saga-repository';
 
 export interface SagaRunnerOptions {
   repo: SagaRepository;
@@ -30,6 +30,31 @@ export interface SagaRunnerOptions {
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const MAX_ROUNDS = 20;
+
+/** A change that only moves on to the next step, with nothing to publish, wait for or report. */
+const leadsOn = (c: SagaChange) => c.state === undefined && c.nextAttemptInMs === 0 && !c.messages && !c.deadLetter && c.log.outcome !== 'RETRY' && c.log.outcome !== 'WAITING';
+
+/** The saga as it will be once `change` is committed (in memory; the version stays the loaded one). */
+function withChange(saga: Saga, c: SagaChange): Saga {
+  return {
+    ...saga,
+    ...(c.state ? { state: c.state } : {}),
+    ...(c.step ? { step: c.step } : {}),
+    ...(c.attempts !== undefined ? { attempts: c.attempts } : {}),
+    ...(c.compensations ? { compensations: c.compensations } : {}),
+    ...(c.data ? { data: c.data } : {}),
+  };
+}
+
+/** The fields by which `now` differs from `loaded`, as the base of the change that commits both. */
+function pending(loaded: Saga, now: Saga): Omit<SagaChange, 'log' | 'nextAttemptInMs'> {
+  return {
+    ...(now.step !== loaded.step ? { step: now.step } : {}),
+    ...(now.attempts !== loaded.attempts ? { attempts: now.attempts } : {}),
+    ...(now.compensations !== loaded.compensations ? { compensations: now.compensations } : {}),
+    ...(now.data !== loaded.data ? { data: now.data } : {}),
+  };
+}
 
 /**
  * Executes order sagas durably. `advance(orderId)` drives one saga as far as it can: each step's
@@ -83,9 +108,6 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     if (saga.state === 'RUNNING') {
       const stepName = saga.step as ForwardStep;
       const step = FORWARD_STEPS[stepName];
-      if (step.registers && !saga.compensations.includes(step.registers)) {
-        return { compensations: [...saga.compensations, step.registers], nextAttemptInMs: watchdogMs, log: { step: stepName, outcome: 'COMPENSATION_REGISTERED', detail: step.registers } };
-      }
       let result;
       try {
         result = await step.run(saga, ports);
@@ -119,14 +141,27 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     return { compensations: saga.compensations.slice(0, -1), attempts: 0, nextAttemptInMs: watchdogMs, log: { step: compensation, outcome: 'COMPENSATED' } };
   }
 
-  /** One step of a saga, inside its order's trace (the `traceparent` stored at placement) and with its order id on every log line. */
-  function runStep(saga: Saga): Promise<{ change: SagaChange; applied: boolean }> {
-    return inStoredTrace(saga.data.traceparent, `saga ${saga.state === 'RUNNING' ? saga.step : 'compensate'}`, { orderId: saga.orderId }, async () => {
-      const change = await next(saga);
-      const applied = await repo.apply(saga, change);
-      logger.debug({ step: change.log.step, outcome: change.log.outcome, applied }, 'saga step');
+  /**
+   * Runs a saga's steps from `loaded` inside its order's trace (the `traceparent` stored at placement),
+   * with its order id on every log line. Steps that simply lead to the next one are not committed one
+   * by one: every step is idempotent on the order id, so if this runner dies before the commit, the
+   * next one repeats them with no second effect. The run commits once, version-guarded, when the saga
+   * ends, waits for a retry, or changes state — about two commits per order instead of one per step.
+   */
+  function runSteps(loaded: Saga): Promise<{ change: SagaChange; applied: boolean }> {
+    return inStoredTrace(loaded.data.traceparent, `saga ${loaded.state === 'RUNNING' ? loaded.step : 'compensate'}`, { orderId: loaded.orderId }, async () => {
+      let saga = loaded;
+      const earlier: StepLog[] = [];
+      let change = await next(saga);
+      for (let folded = 0; folded < MAX_ROUNDS && leadsOn(change); folded++) {
+        earlier.push({ ...change.log, attempt: saga.attempts + 1 });
+        saga = withChange(saga, change);
+        change = { ...pending(loaded, saga), ...(await next(saga)) };
+      }
+      const applied = await repo.apply(loaded, { ...change, earlier });
+      logger.debug({ steps: [...earlier, change.log].map((l) => `${l.step} ${l.outcome}`), applied }, 'saga steps');
       if (applied && (change.state === 'COMPLETED' || change.state === 'FAILED')) {
-        options.metrics?.onFinished?.(change.outcome ?? 'UNKNOWN', change.state, saga.createdAt);
+        options.metrics?.onFinished?.(change.outcome ?? 'UNKNOWN', change.state, loaded.createdAt);
         logger.info({ state: change.state, outcome: change.outcome }, 'saga finished');
       }
       return { change, applied };
@@ -135,11 +170,11 @@ export function createSagaRunner(options: SagaRunnerOptions) {
 
   async function drive(orderId: string): Promise<void> {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      // Stopping between steps: make the saga due now so another runner (or the next start) goes on at once.
+      // Stopping between commits: make the saga due now so another runner (or the next start) goes on at once.
       if (stopped) return repo.resumeNow(orderId);
       const saga = await repo.load(orderId);
       if (!saga || saga.state === 'COMPLETED' || saga.state === 'FAILED') return;
-      const { change, applied } = await runStep(saga);
+      const { change, applied } = await runSteps(saga);
       // Stop after scheduling a retry; otherwise keep going (and reload if someone else moved it).
       if (applied && (change.log.outcome === 'RETRY' || change.log.outcome === 'WAITING')) return;
     }

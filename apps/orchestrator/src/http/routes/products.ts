@@ -24,7 +24,7 @@ export function adminProductRoutes(inventory: InventoryPort, catalog: Catalog): 
     const sku = parse(skuParam, req.params.sku, 'path');
     const body = parse(upsertProductBody, req.body, 'body');
     const { product, created } = await inventory.upsertProduct({ sku, ...body });
-    await catalog.invalidate([sku]).catch(() => undefined); // the stock.adjusted fact drops it too
+    await catalog.invalidate({ skus: [sku], definitionChanged: true }).catch(() => undefined); // the stock.adjusted fact drops it too
     res.status(created ? 201 : 200).json(productJson(product));
   });
   return router;
