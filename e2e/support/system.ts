@@ -27,6 +27,8 @@ async function freePort(): Promise<number> {
 }
 
 export interface SystemOptions {
+  /** Extra node flags for every app, e.g. `--cpu-prof` (the bench's BENCH_PROFILE). */
+  nodeArgs?: string[];
   /** Extra env for every app, or per app. */
   env?: Record<string, string>;
   appEnv?: Partial<Record<AppName, Record<string, string>>>;
@@ -81,7 +83,7 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
   async function start(app: AppName): Promise<void> {
     const lines: string[] = logs.get(app) ?? [];
     logs.set(app, lines);
-    const child = spawn(process.execPath, ['--enable-source-maps', join(repoRoot(), 'dist', app, 'main.js')], {
+    const child = spawn(process.execPath, ['--enable-source-maps', ...(options.nodeArgs ?? []), join(repoRoot(), 'dist', app, 'main.js')], {
       env: { ...baseEnv, ...appEnv[app], ...options.appEnv?.[app] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

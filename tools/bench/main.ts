@@ -33,7 +33,9 @@ async function main(): Promise<void> {
   const running = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
   if (!running) {
     console.log('bench: no system answers at', url, '- starting one');
-    const system = await startSystem('bench', { env: { LOG_LEVEL: 'warn' } });
+    // BENCH_PROFILE=1: each app writes a V8 CPU profile into var/bench/profiles when it stops.
+    const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'var', 'bench', 'profiles')}`] : [];
+    const system = await startSystem('bench', { env: { LOG_LEVEL: 'warn' }, nodeArgs: profile });
     ({ url, prefix } = system);
     sign = (sub, role) => system.token(sub, role as 'customer' | 'admin');
     stopSystem = system.stop;

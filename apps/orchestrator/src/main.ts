@@ -119,7 +119,6 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     runner,
     destinations: { orderEventsTopic: topics.orderEvents, source: '/orderflow/orchestrator' },
     watchdogMs: config.SAGA_WATCHDOG_MS,
-    outbox,
   });
   // Counted here, where metrics are wired: `orders_total{outcome="placed"}` per order accepted.
   const orders: OrderUseCases = {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { enqueueOutbox, markOutboxPublished, OUTBOX_CHANNEL, readOutboxBatch, type OutboxDestination, type OutboxMessage, type OutboxRecord } from './outbox';
+import { enqueueOutbox, markOutboxPublished, outboxInsertSql, OUTBOX_CHANNEL, readOutboxBatch, type OutboxDestination, type OutboxMessage, type OutboxRecord } from './outbox';
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
@@ -147,7 +147,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 /** How a service writes to its outbox: inside its transaction, then tells the relays once it committed. */
 export interface OutboxWriter {
   enqueue(tx: Pick<pg.PoolClient, 'query'>, messages: OutboxMessage[]): Promise<void>;
-  /** Call after the transaction that enqueued committed. */
+  /** For one-statement writes: the insert as a CTE body (see outboxInsertSql)... */
+  insertSql(messages: OutboxMessage[], params: unknown[], guard?: string): string;
+  /** ...and what to add to that statement's select list: a NOTIFY when another process publishes. */
+  notifySelect(): string;
+  /** Call after the transaction or statement that enqueued committed. */
   committed(): void;
 }
 
@@ -156,11 +160,14 @@ export interface OutboxWriter {
  * in-process and skips NOTIFY; otherwise (another replica publishes) NOTIFY wakes that one.
  */
 export function createOutboxWriter(relays: OutboxRelay[]): OutboxWriter {
+  const notify = () => relays.length === 0 || !relays.every((r) => r.active);
   return {
-    enqueue: (tx, messages) => enqueueOutbox(tx, messages, { notify: !relays.every((r) => r.active) }),
+    enqueue: (tx, messages) => enqueueOutbox(tx, messages, { notify: notify() }),
+    insertSql: outboxInsertSql,
+    notifySelect: () => (notify() ? `, pg_notify('${OUTBOX_CHANNEL}', '') AS notified` : ''),
     committed: () => relays.forEach((r) => r.wake()),
   };
 }
 
 /** A writer that only NOTIFYs: for code without relays of its own (tests, tools). */
-export const notifyingOutboxWriter: OutboxWriter = { enqueue: (tx, messages) => enqueueOutbox(tx, messages), committed: () => undefined };
+export const notifyingOutboxWriter: OutboxWriter = createOutboxWriter([]);

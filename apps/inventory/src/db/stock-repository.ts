@@ -80,32 +80,41 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
      * checks every line, then moves stock to reserved, or records the shortages and moves nothing.
      * A concurrent duplicate for the same order loses on the reservations primary key.
      */
-    reserve: (orderId: string, items: { sku: string; quantity: number }[], facts: () => OutboxMessage[]) =>
-      withFacts<ReservationOutcome | 'duplicate'>(pool, outbox, async (tx) => {
+    async reserve(orderId: string, items: { sku: string; quantity: number }[], facts: () => OutboxMessage[]): Promise<ReservationOutcome | 'duplicate'> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
         const skus = items.map((i) => i.sku);
-        const { rows } = await tx.query(`SELECT sku, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
+        const quantities = items.map((i) => i.quantity);
+        const { rows } = await client.query(`SELECT sku, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
         const available = new Map<string, number>(rows.map((r) => [r.sku, r.available]));
         const shortages = items
           .filter((i) => (available.get(i.sku) ?? 0) < i.quantity)
           .map((i) => ({ sku: i.sku, requested: i.quantity, available: available.get(i.sku) ?? 0 }));
-        const claim = await tx.query(
-          `INSERT INTO reservations (order_id, status, shortages) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING`,
-          [orderId, shortages.length ? 'REJECTED' : 'RESERVED', shortages.length ? JSON.stringify(shortages) : null],
-        );
-        if (!claim.rowCount) return { result: 'duplicate', facts: [] };
-        if (shortages.length) return { result: { reserved: false, shortages }, facts: [] };
-        await tx.query(
-          `UPDATE products p SET reserved = p.reserved + t.quantity, updated_at = now()
-             FROM unnest($1::text[], $2::int[]) AS t(sku, quantity) WHERE p.sku = t.sku`,
-          [skus, items.map((i) => i.quantity)],
-        );
-        await tx.query(`INSERT INTO reservation_items (order_id, sku, quantity) SELECT $1, * FROM unnest($2::text[], $3::int[])`, [
-          orderId,
-          skus,
-          items.map((i) => i.quantity),
-        ]);
-        return { result: { reserved: true }, facts: facts() };
-      }),
+        const messages = shortages.length ? [] : facts();
+        // The rest in one statement: the claim, and only if it is new and covered, the stock, the lines and the fact.
+        const params: unknown[] = [orderId, shortages.length ? 'REJECTED' : 'RESERVED', shortages.length ? JSON.stringify(shortages) : null, skus, quantities];
+        const ctes = [
+          `r AS (INSERT INTO reservations (order_id, status, shortages) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING RETURNING order_id, status)`,
+          `ok AS (SELECT order_id FROM r WHERE status = 'RESERVED')`,
+          `p AS (UPDATE products p SET reserved = p.reserved + t.quantity, updated_at = now()
+                   FROM ok, unnest($4::text[], $5::int[]) AS t(sku, quantity) WHERE p.sku = t.sku)`,
+          `i AS (INSERT INTO reservation_items (order_id, sku, quantity) SELECT ok.order_id, t.* FROM ok, unnest($4::text[], $5::int[]) AS t)`,
+        ];
+        if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, 'ok')})`);
+        const claim = await client.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM r)::int AS claimed${messages.length ? outbox.notifySelect() : ''}`, params);
+        await client.query('COMMIT');
+        if (claim.rows[0].claimed !== 1) return 'duplicate';
+        if (shortages.length) return { reserved: false, shortages };
+        outbox.committed();
+        return { reserved: true };
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
 
     /** Returns a reservation's stock once; false when it was never reserved or is already released. */
     release: (orderId: string, facts: (items: { sku: string; quantity: number }[]) => OutboxMessage[]) =>

@@ -6,7 +6,6 @@ import type { OrderPort } from '../clients/downstream';
 import { FIRST_STEP, INITIAL_COMPENSATIONS, placedMessage, type Destinations, type SagaData } from '../saga/order-saga';
 import { inTransaction, type SagaRepository } from '../saga/saga-repository';
 import type { SagaRunner } from '../saga/saga-runner';
-import { notifyingOutboxWriter, type OutboxWriter } from '@orderflow/messaging';
 
 /** How a use case commits its result together with the idempotency record (see idempotent.ts). */
 export interface WriteEffect {
@@ -23,7 +22,6 @@ export interface OrderUseCaseDeps {
   runner: SagaRunner;
   destinations: Destinations;
   watchdogMs: number;
-  outbox?: OutboxWriter;
 }
 
 /** Where a customer's e-mails go: the token's `email` claim, else a mailbox derived from the customer id. */
@@ -56,15 +54,13 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
       effect.beginEffect();
       const order = await orders.createOrder({ orderId: effect.resourceId, customerId: caller.id, items }, { traceparent });
       const data: SagaData = { items: order.items, totalCents: order.totalCents, email: emailOf(caller), ...(traceparent ? { traceparent } : {}) };
-      const outbox = deps.outbox ?? notifyingOutboxWriter;
       const created = await inTransaction(pool, async (tx) => {
         const saga = { orderId: order.id, customerId: caller.id, data };
-        const isNew = await sagas.create(tx, { ...saga, step: FIRST_STEP, compensations: INITIAL_COMPENSATIONS, watchdogMs: deps.watchdogMs });
-        if (isNew) await outbox.enqueue(tx, [placedMessage(saga, deps.destinations)]);
+        const isNew = await sagas.create(tx, { ...saga, step: FIRST_STEP, compensations: INITIAL_COMPENSATIONS, watchdogMs: deps.watchdogMs }, [placedMessage(saga, deps.destinations)]);
         await effect.commit(tx, order);
         return isNew;
       });
-      if (created) outbox.committed();
+      if (created) sagas.created();
       return order;
     },
 

@@ -82,16 +82,28 @@ export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Pro
 /** Saga rows, their step log and the saga's dead letters. */
 export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyingOutboxWriter) {
   return {
-    /** Inserts a new saga in the caller's transaction; false when it already exists (a resumed request). */
-    async create(tx: Tx, saga: { orderId: string; customerId: string; step: string; compensations: Compensation[]; data: SagaData; watchdogMs: number }): Promise<boolean> {
-      const { rowCount } = await tx.query(
-        `INSERT INTO sagas (order_id, customer_id, state, step, compensations, data, next_attempt_at)
-         VALUES ($1, $2, 'RUNNING', $3, $4, $5, now() + $6 * interval '1 millisecond') ON CONFLICT (order_id) DO NOTHING`,
-        [saga.orderId, saga.customerId, saga.step, JSON.stringify(saga.compensations), JSON.stringify(saga.data), saga.watchdogMs],
-      );
-      if (rowCount === 1) await tx.query(`INSERT INTO saga_steps (order_id, step, outcome, attempt) VALUES ($1, 'PLACED', 'STARTED', 0)`, [saga.orderId]);
-      return rowCount === 1;
+    /**
+     * Inserts a new saga, its first log line and `messages` (the order.placed fact) in one statement
+     * within the caller's transaction; false, and nothing written, when it already exists (a resumed request).
+     */
+    async create(
+      tx: Tx,
+      saga: { orderId: string; customerId: string; step: string; compensations: Compensation[]; data: SagaData; watchdogMs: number },
+      messages: OutboxMessage[],
+    ): Promise<boolean> {
+      const params: unknown[] = [saga.orderId, saga.customerId, saga.step, JSON.stringify(saga.compensations), JSON.stringify(saga.data), saga.watchdogMs];
+      const ctes = [
+        `s AS (INSERT INTO sagas (order_id, customer_id, state, step, compensations, data, next_attempt_at)
+               VALUES ($1, $2, 'RUNNING', $3, $4, $5, now() + $6 * interval '1 millisecond') ON CONFLICT (order_id) DO NOTHING RETURNING order_id)`,
+        `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT order_id, 'PLACED', 'STARTED', 0 FROM s)`,
+      ];
+      if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, 's')})`);
+      const { rows } = await tx.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM s)::int AS created${outbox.notifySelect()}`, params);
+      return rows[0].created === 1;
     },
+
+    /** Call after the transaction that created a saga committed: wakes the outbox relays. */
+    created: () => outbox.committed(),
 
     async load(orderId: string): Promise<Saga | undefined> {
       const { rows } = await pool.query<SagaRow>('SELECT * FROM sagas WHERE order_id = $1', [orderId]);
@@ -103,49 +115,49 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
      * comes back (another runner or a cancel got there first: reload and decide again).
      */
     async apply(expected: Saga, change: SagaChange): Promise<boolean> {
-      const applied = await inTransaction(pool, async (tx) => {
-        const finished = change.state === 'COMPLETED' || change.state === 'FAILED';
-        const { rowCount } = await tx.query(
-          `UPDATE sagas SET state = COALESCE($3, state), step = COALESCE($4, step), attempts = COALESCE($5, attempts),
+      // One statement, so one round trip and one implicit transaction: the guarded update, its step log
+      // lines, and (only if the update happened) its messages and dead letter.
+      const finished = change.state === 'COMPLETED' || change.state === 'FAILED';
+      const lines: StepLog[] = [...(change.earlier ?? []), { ...change.log, attempt: (change.earlier?.length ? 0 : expected.attempts) + 1 }];
+      const params: unknown[] = [
+        expected.orderId,
+        expected.version,
+        change.state ?? null,
+        change.step ?? null,
+        change.attempts ?? null,
+        change.compensations ? JSON.stringify(change.compensations) : null,
+        change.data ? JSON.stringify(change.data) : null,
+        change.outcome ?? null,
+        change.lastError !== undefined,
+        change.lastError ?? null,
+        change.nextAttemptInMs,
+        finished,
+        lines.map((l) => l.step),
+        lines.map((l) => l.outcome),
+        lines.map((l) => l.attempt),
+        lines.map((l) => l.detail ?? null),
+      ];
+      const ctes = [
+        `s AS (UPDATE sagas SET state = COALESCE($3, state), step = COALESCE($4, step), attempts = COALESCE($5, attempts),
                   compensations = COALESCE($6, compensations), data = COALESCE($7, data), outcome = COALESCE($8, outcome),
                   last_error = CASE WHEN $9::boolean THEN $10 ELSE last_error END,
                   next_attempt_at = CASE WHEN $11::double precision IS NULL THEN NULL ELSE now() + $11 * interval '1 millisecond' END,
                   finished_at = CASE WHEN $12::boolean THEN now() ELSE finished_at END,
                   version = version + 1, updated_at = now()
-            WHERE order_id = $1 AND version = $2`,
-          [
-            expected.orderId,
-            expected.version,
-            change.state ?? null,
-            change.step ?? null,
-            change.attempts ?? null,
-            change.compensations ? JSON.stringify(change.compensations) : null,
-            change.data ? JSON.stringify(change.data) : null,
-            change.outcome ?? null,
-            change.lastError !== undefined,
-            change.lastError ?? null,
-            change.nextAttemptInMs,
-            finished,
-          ],
-        );
-        if (rowCount !== 1) return false;
-        const lines: StepLog[] = [...(change.earlier ?? []), { ...change.log, attempt: (change.earlier?.length ? 0 : expected.attempts) + 1 }];
-        await tx.query(
-          `INSERT INTO saga_steps (order_id, step, outcome, attempt, detail)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::text[])`,
-          [expected.orderId, lines.map((l) => l.step), lines.map((l) => l.outcome), lines.map((l) => l.attempt), lines.map((l) => l.detail ?? null)],
-        );
-        if (change.messages?.length) await outbox.enqueue(tx, change.messages);
-        if (change.deadLetter) {
-          await tx.query(
-            `INSERT INTO dead_letters (id, source, origin, message_key, message_id, payload, error, attempts, first_failed_at, last_failed_at)
-             VALUES (gen_random_uuid(), 'saga', $1, $2, $2, $3, $4, $5, now(), now())`,
-            [`saga:${change.log.step}`, expected.orderId, JSON.stringify({ orderId: expected.orderId, step: change.log.step, data: expected.data }), change.deadLetter.error, change.deadLetter.attempts],
-          );
-        }
-        return true;
-      });
-      if (applied && change.messages?.length) outbox.committed();
+            WHERE order_id = $1 AND version = $2 RETURNING order_id)`,
+        `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt, detail)
+               SELECT s.order_id, t.* FROM s, unnest($13::text[], $14::text[], $15::int[], $16::text[]) AS t)`,
+      ];
+      const messages = change.messages ?? [];
+      if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, 's')})`);
+      if (change.deadLetter) {
+        const n = params.push(`saga:${change.log.step}`, JSON.stringify({ orderId: expected.orderId, step: change.log.step, data: expected.data }), change.deadLetter.error, change.deadLetter.attempts);
+        ctes.push(`d AS (INSERT INTO dead_letters (id, source, origin, message_key, message_id, payload, error, attempts, first_failed_at, last_failed_at)
+               SELECT gen_random_uuid(), 'saga', $${n - 3}, s.order_id, s.order_id, $${n - 2}, $${n - 1}, $${n}, now(), now() FROM s)`);
+      }
+      const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM s)::int AS applied${messages.length ? outbox.notifySelect() : ''}`, params);
+      const applied = rows[0].applied === 1;
+      if (applied && messages.length) outbox.committed();
       return applied;
     },
 

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { Order, OrderItem, OrderStatus } from '@orderflow/domain';
 
 export interface NewOrder {
@@ -52,21 +52,6 @@ function toOrder(row: OrderRow): Order {
   };
 }
 
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 export function createOrderRepository(pool: Pool): OrderRepository {
   async function get(id: string): Promise<Order | undefined> {
     const { rows } = await pool.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders o WHERE o.id = $1`, [id]);
@@ -75,20 +60,17 @@ export function createOrderRepository(pool: Pool): OrderRepository {
 
   return {
     get,
-    insert: (order) =>
-      inTransaction(pool, async (client) => {
-        const { rowCount } = await client.query(
-          `INSERT INTO orders (id, customer_id, status, total_cents) VALUES ($1, $2, 'PENDING', $3) ON CONFLICT (id) DO NOTHING`,
-          [order.id, order.customerId, order.totalCents],
-        );
-        if (!rowCount) return false;
-        await client.query(
-          `INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents)
-           SELECT $1, line - 1, sku, quantity, price FROM unnest($2::text[], $3::int[], $4::bigint[]) WITH ORDINALITY AS t(sku, quantity, price, line)`,
-          [order.id, order.items.map((i) => i.sku), order.items.map((i) => i.quantity), order.items.map((i) => i.unitPriceCents)],
-        );
-        return true;
-      }),
+    // One statement (one round trip, one implicit transaction): the order and its lines, or nothing.
+    async insert(order) {
+      const { rows } = await pool.query(
+        `WITH o AS (INSERT INTO orders (id, customer_id, status, total_cents) VALUES ($1, $2, 'PENDING', $3) ON CONFLICT (id) DO NOTHING RETURNING id),
+              i AS (INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents)
+                    SELECT o.id, t.line - 1, t.sku, t.quantity, t.price FROM o, unnest($4::text[], $5::int[], $6::bigint[]) WITH ORDINALITY AS t(sku, quantity, price, line))
+         SELECT count(*)::int AS inserted FROM o`,
+        [order.id, order.customerId, order.totalCents, order.items.map((i) => i.sku), order.items.map((i) => i.quantity), order.items.map((i) => i.unitPriceCents)],
+      );
+      return rows[0].inserted === 1;
+    },
     async list({ customerId, limit, after }) {
       const params: unknown[] = [limit + 1];
       const where: string[] = [];
@@ -104,11 +86,12 @@ export function createOrderRepository(pool: Pool): OrderRepository {
       return { orders, ...(last ? { next: { createdAt: last.created_at.toISOString(), id: last.id } } : {}) };
     },
     async transition(id, from, to, reason) {
-      const { rowCount } = await pool.query(
-        `UPDATE orders SET status = $2, reason = COALESCE($4, reason), updated_at = now() WHERE id = $1 AND status = ANY($3::text[])`,
+      const { rows } = await pool.query<OrderRow>(
+        `UPDATE orders o SET status = $2, reason = COALESCE($4, reason), updated_at = now() WHERE id = $1 AND status = ANY($3::text[]) RETURNING ${ORDER_COLUMNS}`,
         [id, to, from, reason ?? null],
       );
-      return { changed: rowCount === 1, order: await get(id) };
+      // Not changed (a repeat, or a forbidden move): the caller decides from the order as it is.
+      return rows[0] ? { changed: true, order: toOrder(rows[0]) } : { changed: false, order: await get(id) };
     },
   };
 }
