@@ -26,6 +26,13 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The flags every launch path gives an app (Makefile, scripts/up.sh, Dockerfile too): a 160 MiB old
+ * space makes V8 collect before garbage piles up under load (live heap is about 64 MiB), which keeps
+ * each process well under 256 MiB resident (docs/benchmarks.md).
+ */
+export const APP_NODE_FLAGS = ['--max-old-space-size=160'];
+
 export interface SystemOptions {
   /** Extra node flags for every app, e.g. `--cpu-prof` (the bench's BENCH_PROFILE). */
   nodeArgs?: string[];
@@ -83,7 +90,7 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
   async function start(app: AppName): Promise<void> {
     const lines: string[] = logs.get(app) ?? [];
     logs.set(app, lines);
-    const child = spawn(process.execPath, ['--enable-source-maps', ...(options.nodeArgs ?? []), join(repoRoot(), 'dist', app, 'main.js')], {
+    const child = spawn(process.execPath, ['--enable-source-maps', ...APP_NODE_FLAGS, ...(options.nodeArgs ?? []), join(repoRoot(), 'dist', app, 'main.js')], {
       env: { ...baseEnv, ...appEnv[app], ...options.appEnv?.[app] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

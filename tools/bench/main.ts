@@ -35,7 +35,9 @@ async function main(): Promise<void> {
     console.log('bench: no system answers at', url, '- starting one');
     // BENCH_PROFILE=1: each app writes a V8 CPU profile into var/bench/profiles when it stops.
     const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'var', 'bench', 'profiles')}`] : [];
-    const system = await startSystem('bench', { env: { LOG_LEVEL: 'warn' }, nodeArgs: profile });
+    if (process.env.BENCH_NODE_ARGS) profile.push(...process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean));
+    if (process.env.BENCH_HEAP_SIGNAL === '1') profile.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${join(root, 'var', 'bench', 'profiles')}`);
+    const system = await startSystem('bench', { env: { LOG_LEVEL: 'warn', ...(process.env.OTEL_SDK_DISABLED ? { OTEL_SDK_DISABLED: process.env.OTEL_SDK_DISABLED } : {}) }, nodeArgs: profile });
     ({ url, prefix } = system);
     sign = (sub, role) => system.token(sub, role as 'customer' | 'admin');
     stopSystem = system.stop;

@@ -81,6 +81,16 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
       return rowCount === 1;
     },
 
+    /**
+     * The same completion as the body of a data-modifying CTE, for a use case that commits its change
+     * and the response in one statement. Pushes its parameters onto `params`.
+     */
+    completeSql(caller: string, key: string, response: StoredResponse, params: unknown[]): string {
+      const n = params.push(caller, key, response.status, JSON.stringify(response.headers), response.body);
+      return `UPDATE idempotency_keys SET state = 'COMPLETED', response_status = $${n - 2}, response_headers = $${n - 1}, response_body = $${n}, locked_until = now()
+               WHERE caller = $${n - 4} AND key = $${n - 3} AND state = 'IN_FLIGHT' RETURNING 1`;
+    },
+
     /** Forgets a claim whose request failed before it changed anything, so the key can be used again. */
     async release(caller: string, key: string): Promise<void> {
       await pool.query(`DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT'`, [caller, key]);

@@ -16,6 +16,9 @@ export interface IdempotencyClaim {
   beginEffect(): void;
   /** Stores the response in the handler's own transaction, together with the change it describes. */
   complete(tx: Pick<PoolClient, 'query'>, response: StoredResponse): Promise<void>;
+  /** Or: the same as a CTE body for the handler's one-statement write; call `completed()` once it committed. */
+  completeSql(response: StoredResponse, params: unknown[]): string;
+  completed(): void;
 }
 
 export type IdempotentHandler = (req: Request, claim: IdempotencyClaim) => Promise<StoredResponse>;
@@ -61,6 +64,8 @@ export function idempotent(store: IdempotencyStore, handler: IdempotentHandler):
           await store.complete(caller, key, response, tx);
           completed = true;
         },
+        completeSql: (response, params) => store.completeSql(caller, key, response, params),
+        completed: () => void (completed = true),
       };
       let response: StoredResponse;
       const stopLocking = store.keepLocked(caller, key);

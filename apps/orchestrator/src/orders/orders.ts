@@ -11,7 +11,11 @@ import type { SagaRunner } from '../saga/saga-runner';
 export interface WriteEffect {
   resourceId: string;
   beginEffect(): void;
+  /** Stores the response in the use case's transaction. */
   commit(tx: Pick<PoolClient, 'query'>, order: Order): Promise<void>;
+  /** Or as a CTE body of its one-statement write, then `committed()` (see IdempotencyClaim). */
+  commitSql(order: Order, params: unknown[]): string;
+  committed(): void;
 }
 
 export interface OrderUseCaseDeps {
@@ -54,13 +58,12 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
       effect.beginEffect();
       const order = await orders.createOrder({ orderId: effect.resourceId, customerId: caller.id, items }, { traceparent });
       const data: SagaData = { items: order.items, totalCents: order.totalCents, email: emailOf(caller), ...(traceparent ? { traceparent } : {}) };
-      const created = await inTransaction(pool, async (tx) => {
-        const saga = { orderId: order.id, customerId: caller.id, data };
-        const isNew = await sagas.create(tx, { ...saga, step: FIRST_STEP, compensations: INITIAL_COMPENSATIONS, watchdogMs: deps.watchdogMs }, [placedMessage(saga, deps.destinations)]);
-        await effect.commit(tx, order);
-        return isNew;
-      });
-      if (created) sagas.created();
+      // The saga, its order.placed fact and the stored response: one statement, one round trip.
+      const saga = { orderId: order.id, customerId: caller.id, data };
+      await sagas.create({ ...saga, step: FIRST_STEP, compensations: INITIAL_COMPENSATIONS, watchdogMs: deps.watchdogMs }, [placedMessage(saga, deps.destinations)], (params) =>
+        effect.commitSql(order, params),
+      );
+      effect.committed();
       return order;
     },
 

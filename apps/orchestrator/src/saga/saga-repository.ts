@@ -83,13 +83,14 @@ export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Pro
 export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyingOutboxWriter) {
   return {
     /**
-     * Inserts a new saga, its first log line and `messages` (the order.placed fact) in one statement
-     * within the caller's transaction; false, and nothing written, when it already exists (a resumed request).
+     * Inserts a new saga, its first log line and `messages` (the order.placed fact), plus the caller's
+     * own write `also` (a CTE body, e.g. the stored response), in one statement; the saga's part is
+     * skipped when it already exists (a resumed request), and false comes back.
      */
     async create(
-      tx: Tx,
       saga: { orderId: string; customerId: string; step: string; compensations: Compensation[]; data: SagaData; watchdogMs: number },
       messages: OutboxMessage[],
+      also?: (params: unknown[]) => string,
     ): Promise<boolean> {
       const params: unknown[] = [saga.orderId, saga.customerId, saga.step, JSON.stringify(saga.compensations), JSON.stringify(saga.data), saga.watchdogMs];
       const ctes = [
@@ -98,12 +99,12 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
         `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT order_id, 'PLACED', 'STARTED', 0 FROM s)`,
       ];
       if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, 's')})`);
-      const { rows } = await tx.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM s)::int AS created${outbox.notifySelect()}`, params);
-      return rows[0].created === 1;
+      if (also) ctes.push(`a AS (${also(params)})`);
+      const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM s)::int AS created${outbox.notifySelect()}`, params);
+      const created = rows[0].created === 1;
+      if (created) outbox.committed();
+      return created;
     },
-
-    /** Call after the transaction that created a saga committed: wakes the outbox relays. */
-    created: () => outbox.committed(),
 
     async load(orderId: string): Promise<Saga | undefined> {
       const { rows } = await pool.query<SagaRow>('SELECT * FROM sagas WHERE order_id = $1', [orderId]);

@@ -37,7 +37,13 @@ export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Rout
         orders.placeOrder(
           callerOf(req),
           body.items,
-          { resourceId: orderId, beginEffect: claim.beginEffect, commit: (tx, o) => claim.complete(tx, accepted(o)) },
+          {
+            resourceId: orderId,
+            beginEffect: claim.beginEffect,
+            commit: (tx, o) => claim.complete(tx, accepted(o)),
+            commitSql: (o, params) => claim.completeSql(accepted(o), params),
+            committed: claim.completed,
+          },
           traceparent,
         ),
       );
@@ -67,6 +73,8 @@ export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Rout
         resourceId: orderId,
         beginEffect: claim.beginEffect,
         commit: (tx, o) => claim.complete(tx, accepted(o)),
+        commitSql: (o, params) => claim.completeSql(accepted(o), params),
+        committed: claim.completed,
       });
       return accepted(order);
     }),
