@@ -1,4 +1,5 @@
-import type { Server } from '@grpc/grpc-js';
+import { connectivityState as ConnectivityState, type Server } from '@grpc/grpc-js';
+import { waitFor } from '@orderflow/testing';
 import type { Logger } from '@orderflow/platform';
 import { callUnary, createGrpcClient } from './client';
 import { HealthCheckResponse_ServingStatus as ServingStatus, HealthClient, HealthService, type HealthServer } from './gen/grpc/health/v1/health';
@@ -30,6 +31,34 @@ describe('gRPC server lifecycle', () => {
     jest.spyOn(console, 'error').mockImplementationOnce(() => undefined); // grpc-js also logs the bind failure itself
 
     await expect(startGrpcServer(healthServer(), '127.0.0.1', port)).rejects.toThrow(`GRPC_PORT ${port} is already in use on 127.0.0.1`);
+  });
+
+  test('ends connections at their maximum age, and the client reconnects without a failed call', async () => {
+    const server = createGrpcServer({ channelOptions: { 'grpc.max_connection_age_ms': 300, 'grpc.max_connection_age_grace_ms': 1_000 } });
+    server.addService(HealthService, createHealthService().implementation);
+    servers.push(server);
+    const client = createGrpcClient(HealthClient, `127.0.0.1:${await startGrpcServer(server, '127.0.0.1', 0)}`);
+    const channel = client.getChannel();
+    const states = new Set<ConnectivityState>();
+    const watch = () => {
+      const state = channel.getConnectivityState(false);
+      states.add(state);
+      if (state !== ConnectivityState.SHUTDOWN) channel.watchConnectivityState(state, Infinity, watch);
+    };
+    await callUnary(client.check.bind(client), { service: '' }, { timeoutMs: 2_000 });
+    watch();
+    states.clear(); // from READY on: only a connection the server ended can make it leave READY
+
+    // Calls keep succeeding while the server retires the connection under them and the client reconnects.
+    await waitFor(
+      async () => {
+        await callUnary(client.check.bind(client), { service: '' }, { timeoutMs: 2_000 });
+        return states.has(ConnectivityState.IDLE) || states.has(ConnectivityState.CONNECTING) ? states : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 50, what: 'the server to end the connection at its maximum age' },
+    );
+    await expect(callUnary(client.check.bind(client), { service: '' }, { timeoutMs: 2_000 })).resolves.toEqual({ status: ServingStatus.SERVING });
+    client.close();
   });
 
   test('stopping cancels a stream that outlives the drain timeout instead of hanging', async () => {

@@ -27,10 +27,23 @@ function loggingInterceptor(logger: Logger): grpc.ServerInterceptor {
   };
 }
 
+/**
+ * Every server ends each client connection after about five minutes (calls in flight get 30 s to
+ * finish). Clients then reconnect and resolve DNS again, which is how a `dns:///` + round_robin
+ * client behind a headless Service starts using pods added by a scale-out. Keepalive pings find
+ * peers that vanished without closing their connection.
+ */
+export const SERVER_CHANNEL_DEFAULTS: grpc.ServerOptions = {
+  'grpc.max_connection_age_ms': 5 * 60_000,
+  'grpc.max_connection_age_grace_ms': 30_000,
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+};
+
 /** A grpc-js server with call logging; add services, then `startGrpcServer`. */
 export function createGrpcServer(options: GrpcServerOptions = {}): grpc.Server {
   const interceptors = [...(options.logger ? [loggingInterceptor(options.logger)] : []), ...(options.interceptors ?? [])];
-  return new grpc.Server({ ...options.channelOptions, interceptors });
+  return new grpc.Server({ ...SERVER_CHANNEL_DEFAULTS, ...options.channelOptions, interceptors });
 }
 
 /**
