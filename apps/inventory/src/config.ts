@@ -1,4 +1,4 @@
-import { commonEnv, drainEnv, env, kafkaEnv, parseEnv } from '@orderflow/config';
+import { checkKafkaEnv, commonEnv, drainEnv, env, kafkaEnv, parseEnv } from '@orderflow/config';
 
 /** Everything the inventory service reads from env, validated once at start-up. */
 export const inventoryEnv = {
@@ -14,5 +14,7 @@ export const inventoryEnv = {
 export type InventoryConfig = ReturnType<typeof loadInventoryConfig>;
 
 export function loadInventoryConfig(source: NodeJS.ProcessEnv = process.env) {
-  return parseEnv(inventoryEnv, source);
+  const config = parseEnv(inventoryEnv, source);
+  checkKafkaEnv(config);
+  return config;
 }

@@ -7,6 +7,7 @@ import { createPool, databaseUrl, postgresHealthCheck } from '@orderflow/db';
 import {
   createIdempotentProducer,
   createKafka,
+  kafkaConnection,
   createOutboxRelay,
   createOutboxWriter,
   ensureTopics,
@@ -25,11 +26,12 @@ import { createStockUseCases } from './stock';
 bootMain('inventory', loadInventoryConfig, async (config, logger) => {
   const dbUrl = databaseUrl(config.DATABASE_URL, databaseName('inventory', config.RESOURCE_PREFIX));
   const pool = createPool(dbUrl);
-  const checks = [postgresHealthCheck(pool), kafkaHealthCheck(config.KAFKA_BROKERS)];
+  const kafkaConn = kafkaConnection(config);
+  const checks = [postgresHealthCheck(pool), kafkaHealthCheck(kafkaConn)];
   await waitForDependencies(checks, config.STARTUP_TIMEOUT_MS, logger);
 
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'inventory', logger });
-  await ensureTopics(kafka, { prefix: config.RESOURCE_PREFIX });
+  const kafka = createKafka({ ...kafkaConn, clientId: 'inventory', logger });
+  await ensureTopics(kafka, { prefix: config.RESOURCE_PREFIX, partitions: config.KAFKA_TOPIC_PARTITIONS });
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
   const relay = createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'kafka', publish: kafkaOutboxPublisher(producer), logger });

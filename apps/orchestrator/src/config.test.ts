@@ -1,4 +1,5 @@
 import { loadOrchestratorConfig } from './config';
+import { kafkaConnection } from '@orderflow/messaging';
 
 describe('orchestrator config', () => {
   const secret = 'a-real-secret-of-at-least-32-characters!';
@@ -16,5 +17,39 @@ describe('orchestrator config', () => {
     const dev = 'dev-only-secret-change-me-0123456789abcdef';
     expect(() => loadOrchestratorConfig({ JWT_SECRET: dev })).toThrow(/public development secret/);
     expect(loadOrchestratorConfig({ JWT_SECRET: dev, ALLOW_DEV_SECRET: 'true' }).JWT_SECRET).toBe(dev);
+  });
+});
+
+describe('Kafka connection settings', () => {
+  const secret = 'a-real-secret-of-at-least-32-characters!';
+
+  it('default to plain TCP without authentication and 3 partitions', () => {
+    const config = loadOrchestratorConfig({ JWT_SECRET: secret });
+    expect(kafkaConnection(config)).toEqual({ brokers: ['127.0.0.1:9092'] });
+    expect(config.KAFKA_TOPIC_PARTITIONS).toBe(3);
+  });
+
+  it('turn on TLS and SASL for a managed cluster', () => {
+    const config = loadOrchestratorConfig({
+      JWT_SECRET: secret,
+      KAFKA_BROKERS: 'b-1.kafka.example:9096,b-2.kafka.example:9096',
+      KAFKA_SSL: 'true',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'orderflow',
+      KAFKA_SASL_PASSWORD: 'pw',
+      KAFKA_TOPIC_PARTITIONS: '12',
+    });
+    expect(kafkaConnection(config)).toEqual({
+      brokers: ['b-1.kafka.example:9096', 'b-2.kafka.example:9096'],
+      ssl: true,
+      sasl: { mechanism: 'scram-sha-512', username: 'orderflow', password: 'pw' },
+    });
+    expect(config.KAFKA_TOPIC_PARTITIONS).toBe(12);
+  });
+
+  it('refuse a SASL mechanism without both credentials, an unknown mechanism and a non-boolean KAFKA_SSL, naming the variable', () => {
+    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' })).toThrow(/KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set/);
+    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, KAFKA_SASL_MECHANISM: 'gssapi' })).toThrow(/KAFKA_SASL_MECHANISM: expected one of plain, scram-sha-256, scram-sha-512/);
+    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, KAFKA_SSL: 'yes' })).toThrow(/KAFKA_SSL: expected true or false/);
   });
 });

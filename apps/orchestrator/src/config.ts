@@ -1,4 +1,4 @@
-import { amqpEnv, commonEnv, drainEnv, ConfigError, env, kafkaEnv, parseEnv, redisEnv } from '@orderflow/config';
+import { amqpEnv, checkKafkaEnv, commonEnv, drainEnv, ConfigError, env, kafkaEnv, parseEnv, redisEnv } from '@orderflow/config';
 
 /** The development secret published in .env.example; never accepted unless ALLOW_DEV_SECRET=true. */
 const DEV_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
@@ -39,6 +39,7 @@ export type OrchestratorConfig = ReturnType<typeof loadOrchestratorConfig>;
 
 export function loadOrchestratorConfig(source: NodeJS.ProcessEnv = process.env) {
   const config = parseEnv(orchestratorEnv, source);
+  checkKafkaEnv(config);
   if (!config.JWT_SECRET && !config.JWT_PUBLIC_KEY) {
     throw new ConfigError('invalid configuration:\n  JWT_SECRET: set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256) (it is not set)');
   }

@@ -10,6 +10,7 @@ import {
   createEventConsumer,
   createIdempotentProducer,
   createKafka,
+  kafkaConnection,
   createOutboxRelay,
   createOutboxWriter,
   createRabbitPublisher,
@@ -41,13 +42,14 @@ import { createSagaRunner } from './saga/saga-runner';
 
 bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   const prefix = config.RESOURCE_PREFIX;
+  const kafkaConn = kafkaConnection(config);
   const dbUrl = databaseUrl(config.DATABASE_URL, databaseName('orchestrator', prefix));
   const pool = createPool(dbUrl, 20);
   // No offline queue: when Redis is down, cache calls fail at once and the catalog reads through.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', () => undefined);
   const redisCheck: DependencyCheck = { name: 'redis', check: async () => void (await redis.ping()) };
-  const infraChecks = [postgresHealthCheck(pool), redisCheck, kafkaHealthCheck(config.KAFKA_BROKERS), amqpHealthCheck(config.AMQP_URL)];
+  const infraChecks = [postgresHealthCheck(pool), redisCheck, kafkaHealthCheck(kafkaConn), amqpHealthCheck(config.AMQP_URL)];
   await redis.connect().catch(() => undefined);
   await waitForDependencies(infraChecks, config.STARTUP_TIMEOUT_MS, logger);
   const checks = [
@@ -57,8 +59,8 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   ];
 
   const topics = topicNames(prefix);
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'orchestrator', logger });
-  await ensureTopics(kafka, { prefix });
+  const kafka = createKafka({ ...kafkaConn, clientId: 'orchestrator', logger });
+  await ensureTopics(kafka, { prefix, partitions: config.KAFKA_TOPIC_PARTITIONS });
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
   const rabbit = createRabbitPublisher({ url: config.AMQP_URL, prefix, logger });
@@ -73,7 +75,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   const metrics = createOrchestratorMetrics(registry, { sagasInFlight: sagas.countInFlight });
   registerOutboxMetrics(registry, pool);
   const consumerLag = registerConsumerLagMetrics(registry, {
-    brokers: config.KAFKA_BROKERS,
+    ...kafkaConn,
     clientId: 'orchestrator',
     groups: [
       { groupId: consumerGroup('orchestrator.saga', prefix), topics: [topics.orderEvents] },

@@ -1,4 +1,4 @@
-import { env } from './env';
+import { ConfigError, env } from './env';
 
 /** Variables every app reads the same way (DESIGN §3). */
 export const commonEnv = {
@@ -16,7 +16,20 @@ export const drainEnv = {
 
 export const kafkaEnv = {
   KAFKA_BROKERS: env.brokers('127.0.0.1:9092', 'Kafka bootstrap brokers, comma-separated host:port'),
+  KAFKA_SSL: env.flag(false, 'Connect to the brokers over TLS (managed Kafka usually needs it)'),
+  KAFKA_SASL_MECHANISM: env.choice(['plain', 'scram-sha-256', 'scram-sha-512'] as const, 'SASL mechanism for the brokers; unset means no authentication'),
+  KAFKA_SASL_USERNAME: env.optionalString('SASL user name (required with KAFKA_SASL_MECHANISM)'),
+  KAFKA_SASL_PASSWORD: env.optionalString('SASL password (required with KAFKA_SASL_MECHANISM)'),
+  KAFKA_TOPIC_PARTITIONS: env.int(3, 1, 1_000, 'Partitions of the topics an app creates when they are missing (consumer parallelism; existing topics are left as they are)'),
 };
+
+/** Cross-field rules of kafkaEnv, checked after parsing: SASL needs both credentials. */
+export function checkKafkaEnv(config: { KAFKA_SASL_MECHANISM?: string; KAFKA_SASL_USERNAME?: string; KAFKA_SASL_PASSWORD?: string }): void {
+  if (!config.KAFKA_SASL_MECHANISM) return;
+  for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+    if (!config[name]) throw new ConfigError(`invalid configuration:\n  ${name}: required when KAFKA_SASL_MECHANISM is set (it is not set)`);
+  }
+}
 export const amqpEnv = {
   AMQP_URL: env.url('amqp://guest:guest@127.0.0.1:5672', ['amqp', 'amqps'], 'RabbitMQ URL'),
 };

@@ -65,6 +65,14 @@ export const env = {
       .refine((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
       .describe(description),
   string: (fallback: string, description: string) => z.string().default(fallback).describe(description),
+  flag: (fallback: boolean, description: string) =>
+    z
+      .enum(['true', 'false'], { message: 'expected true or false' })
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true')
+      .describe(description),
+  choice: <T extends string>(values: readonly [T, ...T[]], description: string) =>
+    z.preprocess((v) => (v === '' ? undefined : v), z.enum(values, { message: `expected one of ${values.join(', ')}` }).optional()).describe(description),
   // An empty value counts as unset (how shells and compose files usually clear a variable).
   optionalString: (description: string) => z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()).describe(description),
   name: (fallback: string, description: string) =>

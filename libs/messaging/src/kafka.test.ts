@@ -98,9 +98,9 @@ describe('Kafka plumbing', () => {
   });
 
   it('kafkaHealthCheck resolves against the broker and rejects quickly where nothing listens', async () => {
-    await expect(kafkaHealthCheck(kafkaBrokers).check()).resolves.toBeUndefined();
+    await expect(kafkaHealthCheck({ brokers: kafkaBrokers }).check()).resolves.toBeUndefined();
     const started = Date.now();
-    await expect(kafkaHealthCheck(['127.0.0.1:1']).check()).rejects.toThrow();
+    await expect(kafkaHealthCheck({ brokers: ['127.0.0.1:1'] }).check()).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 });

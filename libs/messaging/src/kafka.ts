@@ -1,11 +1,27 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Kafka, Partitioners, logLevel, type Admin, type LogEntry, type Producer, type RetryOptions, type logCreator } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type LogEntry, type Producer, type RetryOptions, type SASLOptions, type logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { DependencyCheck } from '@orderflow/platform';
 import { topicNames } from './topics';
 
-export interface KafkaOptions {
+/** Where the brokers are and how to reach them (TLS, SASL): every Kafka client of an app uses the same. */
+export interface KafkaConnection {
   brokers: string[];
+  ssl?: boolean;
+  sasl?: SASLOptions;
+}
+
+/** The connection from the parsed kafkaEnv variables (see libs/config). */
+export function kafkaConnection(config: { KAFKA_BROKERS: string[]; KAFKA_SSL: boolean; KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512'; KAFKA_SASL_USERNAME?: string; KAFKA_SASL_PASSWORD?: string }): KafkaConnection {
+  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username = '', KAFKA_SASL_PASSWORD: password = '' } = config;
+  return {
+    brokers: config.KAFKA_BROKERS,
+    ...(config.KAFKA_SSL ? { ssl: true } : {}),
+    ...(mechanism ? { sasl: { mechanism, username, password } as SASLOptions } : {}),
+  };
+}
+
+export interface KafkaOptions extends KafkaConnection {
   clientId: string;
   logger?: Logger;
   retry?: RetryOptions;
@@ -15,9 +31,11 @@ export interface KafkaOptions {
 const DEFAULT_RETRY: RetryOptions = { initialRetryTime: 250, maxRetryTime: 10_000, retries: 10 };
 
 /** A kafkajs client with our retry policy; logs go through pino when `logger` is given. */
-export function createKafka({ brokers, clientId, logger, retry }: KafkaOptions): Kafka {
+export function createKafka({ brokers, ssl, sasl, clientId, logger, retry }: KafkaOptions): Kafka {
   return new Kafka({
     brokers,
+    ...(ssl ? { ssl } : {}),
+    ...(sasl ? { sasl } : {}),
     clientId,
     connectionTimeout: 3_000,
     retry: { ...DEFAULT_RETRY, ...retry },
@@ -119,12 +137,14 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
  * Readiness check: a fresh admin without retries describes the cluster, then disconnects, so a down
  * broker fails fast and a recovered one answers on the next call.
  */
-export function kafkaHealthCheck(brokers: string[], timeoutMs = 2_000): DependencyCheck {
+export function kafkaHealthCheck({ brokers, ssl, sasl }: KafkaConnection, timeoutMs = 2_000): DependencyCheck {
   return {
     name: 'kafka',
     async check() {
       const kafka = new Kafka({
         brokers,
+        ...(ssl ? { ssl } : {}),
+        ...(sasl ? { sasl } : {}),
         clientId: 'orderflow-health',
         connectionTimeout: timeoutMs,
         requestTimeout: timeoutMs,

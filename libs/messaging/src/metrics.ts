@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { Gauge, type Registry } from 'prom-client';
 import { cachedCollect } from '@orderflow/platform';
 import { outboxBacklog } from './outbox';
+import type { KafkaConnection } from './kafka';
 import { connectAmqp, taskTopology } from './rabbit';
 
 // Gauges read on scrape (prom-client `collect`), through `cachedCollect`: bounded in time, cached for
@@ -42,9 +43,9 @@ export interface ConsumerGroupWatch {
  * topic's partitions (all of a partition when the group never committed there). Uses its own admin
  * client without retries, so a broker that is down costs a scrape at most `timeoutMs`.
  */
-export function registerConsumerLagMetrics(registry: Registry, options: { brokers: string[]; clientId: string; groups: ConsumerGroupWatch[]; timeoutMs?: number }) {
+export function registerConsumerLagMetrics(registry: Registry, options: KafkaConnection & { clientId: string; groups: ConsumerGroupWatch[]; timeoutMs?: number }) {
   const timeoutMs = options.timeoutMs ?? 2_000;
-  const kafka = new Kafka({ brokers: options.brokers, clientId: `${options.clientId}-metrics`, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 500 }, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ brokers: options.brokers, ...(options.ssl ? { ssl: true } : {}), ...(options.sasl ? { sasl: options.sasl } : {}), clientId: `${options.clientId}-metrics`, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 500 }, logLevel: logLevel.NOTHING });
   let admin: Promise<Admin> | undefined;
   const connect = () =>
     (admin ??= (async () => {
