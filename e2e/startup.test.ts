@@ -1,10 +1,11 @@
 // How each process starts, reports readiness and fails: real processes, real infrastructure.
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { databaseName } from '@orderflow/config';
 import { dropDatabase, migrate } from '@orderflow/db';
 import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
 import { spawnApp } from './support/process';
-import { cleanup } from './support/system';
+import { cleanup, startSystem } from './support/system';
 
 const infra = testInfra();
 
@@ -48,6 +49,14 @@ describe('start-up failures', () => {
   });
 });
 
+describe('the e2e harness', () => {
+  it('leaves no process behind when one app of a system cannot start', async () => {
+    const label = `startfail${Date.now() % 100_000}`;
+    await expect(startSystem(label, { appEnv: { inventory: { GRPC_PORT: 'not-a-port' } } })).rejects.toThrow(/inventory exited/);
+    expect(processesWithPrefix(label)).toEqual([]);
+  });
+});
+
 describe('readiness', () => {
   it('answers 503 naming the downstream service that does not answer, and 200 once it does', async () => {
     const prefix = `${uniqueName('ready')}_`;
@@ -78,3 +87,16 @@ describe('readiness', () => {
     }
   }, 60_000);
 });
+
+/** Pids of app processes whose RESOURCE_PREFIX starts with `label` (what startSystem gives them). */
+function processesWithPrefix(label: string): number[] {
+  return readdirSync('/proc').flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    try {
+      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      return env.some((v) => v.startsWith(`RESOURCE_PREFIX=${label}`)) ? [Number(entry)] : [];
+    } catch {
+      return []; // ended while we looked
+    }
+  });
+}

@@ -98,14 +98,19 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     processes.set(app, child);
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}:\n${lines.slice(-20).join('\n')}`);
-        const res = await fetch(`http://127.0.0.1:${appEnv[app].HTTP_PORT}/healthz`).catch(() => undefined);
-        return res?.ok;
-      },
-      { timeoutMs: 30_000, intervalMs: 100, what: `${app} to start` },
-    );
+    try {
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}:\n${lines.slice(-20).join('\n')}`);
+          const res = await fetch(`http://127.0.0.1:${appEnv[app].HTTP_PORT}/healthz`).catch(() => undefined);
+          return res?.ok;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: `${app} to start` },
+      );
+    } catch (error) {
+      await kill(app, 'SIGKILL'); // one that hangs in start-up must not outlive the test
+      throw error;
+    }
   }
 
   /** Ends a process: SIGTERM (graceful) or SIGKILL (crash); resolves with its exit code. */
@@ -156,8 +161,16 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
       rmSync(mailDir, { recursive: true, force: true });
     },
   };
-  for (const app of APPS) await start(app);
-  await system.ready();
+  try {
+    for (const app of APPS) await start(app);
+    await system.ready();
+  } catch (error) {
+    // Nothing of a system that did not come up may stay behind: its processes, databases, topics, queues.
+    await Promise.all(APPS.map((app) => kill(app, 'SIGKILL')));
+    await cleanup(prefix, infra).catch(() => undefined);
+    rmSync(mailDir, { recursive: true, force: true });
+    throw error;
+  }
   return system;
 }
 

@@ -97,6 +97,20 @@ describe('Kafka plumbing', () => {
     }
   });
 
+  it('ensureTopics succeeds in every process when several create the same new topics at once', async () => {
+    const racePrefix = `${uniqueName('race')}_`;
+    const clients = Array.from({ length: 4 }, (_, i) => createKafka({ brokers: kafkaBrokers, clientId: `${racePrefix}${i}`, logger: pino({ level: 'silent' }) }));
+    try {
+      const results = await Promise.all(clients.map((client) => ensureTopics(client, { prefix: racePrefix })));
+      for (const created of results) expect([...created].sort()).toEqual(Object.values(topicNames(racePrefix)).sort());
+    } finally {
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: Object.values(topicNames(racePrefix)) }).catch(() => undefined);
+      await admin.disconnect();
+    }
+  });
+
   it('kafkaHealthCheck resolves against the broker and rejects quickly where nothing listens', async () => {
     await expect(kafkaHealthCheck({ brokers: kafkaBrokers }).check()).resolves.toBeUndefined();
     const started = Date.now();

@@ -90,32 +90,38 @@ export async function ensureTopics(kafka: Kafka, options: EnsureTopicsOptions = 
   try {
     const existing = new Set(await admin.listTopics());
     const missing = wanted.filter((topic) => !existing.has(topic));
+    let createError: unknown;
     if (missing.length > 0) {
-      // Resolves false (no error) when another process created them first.
-      await admin.createTopics({
-        topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })),
-        waitForLeaders: true,
-        timeout: timeoutMs,
-      });
+      try {
+        await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })), timeout: timeoutMs });
+      } catch (error) {
+        // Another process creating the same topics at the same moment makes this fail (already exists,
+        // or unknown partition while the broker catches up); the wait below decides whether they exist.
+        createError = error;
+      }
     }
-    // createTopics skips its own leader wait when some topics already existed, so check all of them.
-    await waitForLeaders(admin, wanted, Date.now() + timeoutMs);
+    // Our own wait rather than createTopics' (which gives up on the first transient metadata error).
+    await waitForLeaders(admin, wanted, Date.now() + timeoutMs, createError);
     return wanted;
   } finally {
     await admin.disconnect();
   }
 }
 
-async function waitForLeaders(admin: Admin, topics: string[], deadline: number): Promise<void> {
+async function waitForLeaders(admin: Admin, topics: string[], deadline: number, createError?: unknown): Promise<void> {
+  let lastError = createError;
   for (;;) {
     try {
       const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
       const ready = metadata.length === topics.length && metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
       if (ready) return;
     } catch (error) {
-      if (Date.now() >= deadline) throw error;
+      lastError = error;
     }
-    if (Date.now() >= deadline) throw new Error(`topic leaders not elected for ${topics.join(', ')}`);
+    if (Date.now() >= deadline) {
+      const reason = lastError instanceof Error ? `: ${lastError.message}` : '';
+      throw new Error(`topics ${topics.join(', ')} do not exist with a leader for every partition${reason}`);
+    }
     await delay(100);
   }
 }
