@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { databaseName } from '@orderflow/config';
-import { dropDatabase, migrate } from '@orderflow/db';
+import { dropDatabase, ensureDatabase, migrate } from '@orderflow/db';
 import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
 import { spawnApp } from './support/process';
 import { cleanup, startSystem } from './support/system';
@@ -32,6 +32,18 @@ describe('start-up failures', () => {
     const app = spawnApp('order', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postgres', STARTUP_TIMEOUT_MS: '300', HTTP_PORT: '0', GRPC_PORT: '0' });
     expect(await app.exited).toBe(1);
     expect(app.output().stderr).toMatch(/order: start-up failed: cannot reach postgres/);
+  });
+
+  it('waits for its migrations, then stops saying to run them', async () => {
+    const prefix = `${uniqueName('unmigrated')}_`;
+    await ensureDatabase(infra.databaseUrl, databaseName('order', prefix)); // the database, no tables
+    try {
+      const app = spawnApp('order', { RESOURCE_PREFIX: prefix, STARTUP_TIMEOUT_MS: '500', HTTP_PORT: '0', GRPC_PORT: '0' });
+      expect(await app.exited).toBe(1);
+      expect(app.output().stderr).toMatch(/order: start-up failed: cannot reach schema \(the database is not migrated to 0001_create-orders; run `make migrate`/);
+    } finally {
+      await dropDatabase(infra.databaseUrl, databaseName('order', prefix));
+    }
   });
 
   it.each(['HTTP_PORT', 'GRPC_PORT'])('stops naming %s when that port is already taken', async (variable) => {

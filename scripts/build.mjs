@@ -3,7 +3,7 @@
 // dist/tracing/main.js is the OpenTelemetry SDK; each app's bundle requires it on its first line, so
 // the instrumentations are in place before the app loads express, pg, grpc-js or ioredis.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)];
@@ -19,6 +19,9 @@ const entries = {
   tracing: 'libs/platform/src/tracing-preload.ts',
 };
 const APPS = ['orchestrator', 'order', 'inventory', 'notification'];
+// The newest migration of each app's database (db/<app>/), compiled into the app: it refuses to start
+// on a database that has not been migrated that far (libs/db schemaCheck).
+const schemaVersion = (app) => readdirSync(new URL(`../db/${app}/`, import.meta.url)).filter((f) => f.endsWith('.sql')).sort().at(-1).replace(/\.sql$/, '');
 const wanted = process.argv.slice(2);
 const names = wanted.length ? wanted : Object.keys(entries);
 if (names.some((n) => APPS.includes(n)) && !names.includes('tracing')) names.push('tracing');
@@ -37,7 +40,12 @@ await Promise.all(
       external: external.flatMap((d) => [d, `${d}/*`]),
       tsconfig: 'tsconfig.json',
       logLevel: 'warning',
-      ...(APPS.includes(name) ? { banner: { js: `'use strict'; require('../tracing/main.js').startTracing(${JSON.stringify(name)});` } } : {}),
+      ...(APPS.includes(name)
+        ? {
+            banner: { js: `'use strict'; require('../tracing/main.js').startTracing(${JSON.stringify(name)});` },
+            define: { ORDERFLOW_SCHEMA_VERSION: JSON.stringify(schemaVersion(name)) },
+          }
+        : {}),
     });
   }),
 );

@@ -3,7 +3,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import express from 'express';
 import { databaseName } from '@orderflow/config';
-import { createPool, databaseUrl, postgresHealthCheck } from '@orderflow/db';
+import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import {
   createIdempotentProducer,
   createKafka,
@@ -28,7 +28,7 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
   const pool = createPool(dbUrl);
   const kafkaConn = kafkaConnection(config);
   const checks = [postgresHealthCheck(pool), kafkaHealthCheck(kafkaConn)];
-  await waitForDependencies(checks, config.STARTUP_TIMEOUT_MS, logger);
+  await waitForDependencies([...checks, schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
 
   const kafka = createKafka({ ...kafkaConn, clientId: 'inventory', logger });
   await ensureTopics(kafka, { prefix: config.RESOURCE_PREFIX, partitions: config.KAFKA_TOPIC_PARTITIONS });

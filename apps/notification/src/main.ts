@@ -1,7 +1,7 @@
 // Composition root of the notification worker: config → database → mailer → task consumer + ops HTTP → shutdown.
 import express from 'express';
 import { databaseName } from '@orderflow/config';
-import { createPool, databaseUrl, postgresHealthCheck } from '@orderflow/db';
+import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import { amqpHealthCheck, registerQueueDepthMetrics } from '@orderflow/messaging';
 import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, opsRoutes, waitForDependencies } from '@orderflow/platform';
 import { loadNotificationConfig } from './config';
@@ -15,7 +15,7 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
   // Every task in flight holds a connection while its e-mail goes out; two more serve /readyz.
   const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('notification', config.RESOURCE_PREFIX)), config.TASK_PREFETCH + 2);
   const checks = [postgresHealthCheck(pool), amqpHealthCheck(config.AMQP_URL)];
-  await waitForDependencies(checks, config.STARTUP_TIMEOUT_MS, logger);
+  await waitForDependencies([...checks, schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
 
   const registry = createMetricsRegistry('notification');
   const metrics = createNotificationMetrics(registry);

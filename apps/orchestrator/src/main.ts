@@ -3,7 +3,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { databaseName } from '@orderflow/config';
-import { createPool, databaseUrl, postgresHealthCheck } from '@orderflow/db';
+import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import {
   amqpHealthCheck,
   consumerGroup,
@@ -51,7 +51,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   const redisCheck: DependencyCheck = { name: 'redis', check: async () => void (await redis.ping()) };
   const infraChecks = [postgresHealthCheck(pool), redisCheck, kafkaHealthCheck(kafkaConn), amqpHealthCheck(config.AMQP_URL)];
   await redis.connect().catch(() => undefined);
-  await waitForDependencies(infraChecks, config.STARTUP_TIMEOUT_MS, logger);
+  await waitForDependencies([...infraChecks, schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
   const checks = [
     ...infraChecks,
     grpcHealthCheck('grpc:order', config.ORDER_GRPC_ADDRESS),

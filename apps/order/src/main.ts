@@ -2,7 +2,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import express from 'express';
 import { databaseName } from '@orderflow/config';
-import { createPool, databaseUrl, postgresHealthCheck } from '@orderflow/db';
+import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, opsRoutes, waitForDependencies } from '@orderflow/platform';
 import { createGrpcServer, createHealthService, grpcServerMetrics, HealthService, OrderServiceService, startGrpcServer, stopGrpcServer } from '@orderflow/proto';
 import { loadOrderConfig } from './config';
@@ -13,7 +13,7 @@ import { createOrderUseCases } from './orders';
 bootMain('order', loadOrderConfig, async (config, logger) => {
   const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('order', config.RESOURCE_PREFIX)));
   const checks = [postgresHealthCheck(pool)];
-  await waitForDependencies(checks, config.STARTUP_TIMEOUT_MS, logger);
+  await waitForDependencies([...checks, schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
 
   const registry = createMetricsRegistry('order');
   const orders = createOrderUseCases(createOrderRepository(pool));

@@ -24,3 +24,25 @@ export function createPool(connectionString: string, max = 10): pg.Pool {
 export function postgresHealthCheck(pool: pg.Pool, name = 'postgres'): DependencyCheck {
   return { name, check: async () => void (await pool.query('SELECT 1')) };
 }
+
+/**
+ * Start-up check that the service database has been migrated at least to `migration` (the newest one
+ * this build knows): an app deployed before its migrations ran waits, then stops saying what to do,
+ * instead of failing on its first query.
+ */
+export function schemaCheck(pool: pg.Pool, migration: string | undefined): DependencyCheck {
+  return {
+    name: 'schema',
+    async check() {
+      if (!migration) return; // not a built app (tests running sources)
+      const { rows } = await pool.query(`SELECT to_regclass('pgmigrations') IS NOT NULL AS migrated`);
+      const applied = rows[0].migrated && (await pool.query('SELECT 1 FROM pgmigrations WHERE name = $1', [migration])).rowCount === 1;
+      if (!applied) throw new Error(`the database is not migrated to ${migration}; run \`make migrate\` (or the migration Job)`);
+    },
+  };
+}
+
+declare const ORDERFLOW_SCHEMA_VERSION: string | undefined;
+
+/** The newest migration this build of the app needs (set by scripts/build.mjs; undefined when running sources). */
+export const requiredSchemaVersion: string | undefined = typeof ORDERFLOW_SCHEMA_VERSION === 'string' ? ORDERFLOW_SCHEMA_VERSION : undefined;

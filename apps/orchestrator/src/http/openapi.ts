@@ -43,8 +43,9 @@ const idempotencyKey = {
   description:
     'Unique key of this write, 1-255 printable ASCII characters (bare or as a quoted structured-field string), scoped to the caller. ' +
     'A finished request is replayed byte for byte with `Idempotent-Replayed: true`; the same key with another method, path or body is 422; ' +
-    'while the first is running, 409. A request that failed before any effect frees its key; one whose process died keeps it for ' +
-    '`IDEMPOTENCY_LOCK_SECONDS` (default 10 s), after which a retry resumes it. Keys expire after `IDEMPOTENCY_TTL_HOURS` (default 24 h) and are then purged.',
+    'while the first is running, 409 (a running request renews its claim). A request that failed before any effect frees its key; one that failed after ' +
+    'its first effect can be retried at once and resumes it; one whose process died is taken over by a retry at most `IDEMPOTENCY_LOCK_SECONDS` ' +
+    '(default 10 s) after its last renewal, and completes the same single order. Keys expire after `IDEMPOTENCY_TTL_HOURS` (default 24 h) and are then purged.',
   schema: { type: 'string', minLength: 1, maxLength: 257 },
 };
 const writeResponses = {
