@@ -5,6 +5,8 @@ export interface WaitOptions {
   intervalMs?: number;
   /** What was awaited, for the timeout message. */
   what?: string;
+  /** Gives up at once when aborted, with the abort reason (e.g. the process being waited for exited). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -12,10 +14,11 @@ export interface WaitOptions {
  * Tests use this instead of sleeping a fixed time.
  */
 export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, options: WaitOptions = {}): Promise<T> {
-  const { timeoutMs = 10_000, intervalMs = 50, what = 'condition' } = options;
+  const { timeoutMs = 10_000, intervalMs = 50, what = 'condition', signal } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    signal?.throwIfAborted();
     try {
       const value = await probe();
       if (value !== undefined && value !== false) return value as T;
@@ -27,6 +30,6 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T
       const reason = lastError instanceof Error ? `: last error: ${lastError.message}` : '';
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${reason}`);
     }
-    await delay(intervalMs);
+    await delay(intervalMs, undefined, signal ? { signal } : {}).catch(() => signal?.throwIfAborted());
   }
 }
