@@ -3,7 +3,7 @@
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
@@ -12,6 +12,7 @@ import { databaseUrl } from '@orderflow/db';
 import { waitFor } from '@orderflow/testing';
 import { startSystem } from '../../e2e/support/system';
 import type { LoadPlan, LoadResult } from './loadgen';
+import { summarizeProfileFile } from './profile';
 import { cpuSecondsByGroup, findAppPids, rssMiB } from './processes';
 import { lineChart, percentiles, perSecond, round } from './report';
 
@@ -25,6 +26,8 @@ async function main(): Promise<void> {
   const maxOrders = process.env.BENCH_ORDERS ? Number(process.env.BENCH_ORDERS) : undefined;
   const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
+  const profiling = process.env.BENCH_PROFILE === '1';
+  let written: { report: object; md: string; stamp: string; dir: string } | undefined;
   // Use a running system if there is one; otherwise start one and stop it afterwards.
   let url = process.env.ORCHESTRATOR_URL ?? 'http://127.0.0.1:8080';
   let prefix = process.env.RESOURCE_PREFIX ?? '';
@@ -34,7 +37,8 @@ async function main(): Promise<void> {
   if (!running) {
     console.log('bench: no system answers at', url, '- starting one');
     // BENCH_PROFILE=1: each app writes a V8 CPU profile into var/bench/profiles when it stops.
-    const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'var', 'bench', 'profiles')}`] : [];
+    if (profiling) rmSync(join(root, 'var', 'bench', 'profiles'), { recursive: true, force: true }); // this run's only
+    const profile = profiling ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'var', 'bench', 'profiles')}`] : [];
     if (process.env.BENCH_NODE_ARGS) profile.push(...process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean));
     if (process.env.BENCH_HEAP_SIGNAL === '1') profile.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${join(root, 'var', 'bench', 'profiles')}`);
     const system = await startSystem('bench', { env: { LOG_LEVEL: 'warn', ...(process.env.OTEL_SDK_DISABLED ? { OTEL_SDK_DISABLED: process.env.OTEL_SDK_DISABLED } : {}) }, nodeArgs: profile });
@@ -177,11 +181,37 @@ async function main(): Promise<void> {
     }
     console.log(md);
     if (!Object.values(report.invariants).every(Boolean)) process.exitCode = 1;
+    written = { report, md, stamp, dir };
   } finally {
     clearInterval(sampler);
     await Promise.all(Object.values(pools).map((p) => p.end()));
     await stopSystem?.();
   }
+  // The apps write their CPU profiles when they exit: summarise them into the report.
+  if (profiling && written) addProfiles(written, pids, join(root, 'var', 'bench', 'profiles'));
+}
+
+/** Adds each app's CPU profile summary (`profile`) to the report files just written. */
+function addProfiles(written: { report: object; md: string; stamp: string; dir: string }, pids: Map<string, number>, profileDir: string): void {
+  const files = readdirSync(profileDir);
+  const profile = Object.fromEntries(
+    [...pids].flatMap(([app, pid]) => {
+      const file = files.find((f) => f.endsWith('.cpuprofile') && f.split('.')[3] === String(pid));
+      return file ? [[app, summarizeProfileFile(join(profileDir, file))] as const] : [];
+    }),
+  );
+  const report = { ...written.report, profile };
+  const md = [
+    written.md,
+    '## CPU profiles (self time by group, BENCH_PROFILE=1)',
+    '',
+    ...Object.entries(profile).map(([app, p]) => `- **${app}** (${p.sampledMs} ms sampled): ${p.top.map((t) => `${t.group} ${t.percent} %`).join(', ')}`),
+    '',
+  ].join('\n');
+  for (const [name, content] of [[`latest.json`, JSON.stringify(report, null, 2)], [`${written.stamp}.json`, JSON.stringify(report, null, 2)], ['latest.md', md]] as const) {
+    writeFileSync(join(written.dir, name), content);
+  }
+  console.log(md.slice(written.md.length));
 }
 
 main().catch((error: unknown) => {
