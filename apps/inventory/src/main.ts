@@ -1,7 +1,6 @@
 // Composition root of the inventory service: config → database + Kafka → use cases → gRPC + ops HTTP
 // → outbox relay (stock.* facts) → shutdown.
 import { setTimeout as delay } from 'node:timers/promises';
-import express from 'express';
 import { databaseName } from '@orderflow/config';
 import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import {
@@ -16,8 +15,8 @@ import {
   registerOutboxMetrics,
   topicNames,
 } from '@orderflow/messaging';
-import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, opsRoutes, waitForDependencies } from '@orderflow/platform';
-import { createGrpcServer, createHealthService, grpcServerMetrics, HealthService, InventoryServiceService, startGrpcServer, stopGrpcServer } from '@orderflow/proto';
+import { bootMain, createMetricsRegistry, serveOps, waitForDependencies } from '@orderflow/platform';
+import { InventoryServiceService, serveGrpc } from '@orderflow/proto';
 import { loadInventoryConfig } from './config';
 import { createStockRepository } from './db/stock-repository';
 import { createInventoryService } from './grpc/inventory-service';
@@ -40,26 +39,20 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
   const registry = createMetricsRegistry('inventory');
   registerOutboxMetrics(registry, pool);
   const stock = createStockUseCases(createStockRepository(pool, createOutboxWriter([relay])), { topic: topicNames(config.RESOURCE_PREFIX).inventoryEvents });
-  const health = createHealthService();
-  const grpcServer = createGrpcServer({ logger, interceptors: [grpcServerMetrics(registry)] });
-  grpcServer.addService(InventoryServiceService, createInventoryService(stock, logger));
-  grpcServer.addService(HealthService, health.implementation);
-  const grpcPort = await startGrpcServer(grpcServer, config.GRPC_HOST, config.GRPC_PORT);
+  const grpc = await serveGrpc({ logger, registry, host: config.GRPC_HOST, port: config.GRPC_PORT, register: (server) => server.addService(InventoryServiceService, createInventoryService(stock, logger)) });
 
-  let accepting = true;
-  const ops = express().use(httpMetrics(registry), opsRoutes({ checks, registry, accepting: () => accepting }));
-  const http = await listen(ops, config.HTTP_HOST, config.HTTP_PORT);
-  logger.info({ grpcPort, httpPort: http.port }, 'inventory service ready');
+  const ops = await serveOps({ checks, registry, host: config.HTTP_HOST, port: config.HTTP_PORT });
+  logger.info({ grpcPort: grpc.port, httpPort: ops.port }, 'inventory service ready');
 
   return {
     async stop() {
-      accepting = false;
-      health.shutdown();
+      ops.stopAccepting();
+      grpc.notServing();
       await delay(config.SHUTDOWN_DRAIN_MS); // not ready meanwhile: clients' name resolution drops this instance first
-      await stopGrpcServer(grpcServer, config.SHUTDOWN_TIMEOUT_MS / 2);
+      await grpc.stop(config.SHUTDOWN_TIMEOUT_MS / 2);
       await relay.stop();
       await producer.disconnect();
-      await closeServer(http.server);
+      await ops.close();
       await pool.end();
     },
   };

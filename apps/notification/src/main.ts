@@ -1,9 +1,8 @@
 // Composition root of the notification worker: config → database → mailer → task consumer + ops HTTP → shutdown.
-import express from 'express';
 import { databaseName } from '@orderflow/config';
 import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import { amqpHealthCheck, registerQueueDepthMetrics } from '@orderflow/messaging';
-import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, opsRoutes, waitForDependencies } from '@orderflow/platform';
+import { bootMain, createMetricsRegistry, serveOps, waitForDependencies } from '@orderflow/platform';
 import { loadNotificationConfig } from './config';
 import { createEmailLog } from './db/email-log';
 import { createMailer } from './mail';
@@ -25,16 +24,14 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
   const worker = createNotificationWorker({ amqpUrl: config.AMQP_URL, prefix: config.RESOURCE_PREFIX, prefetch: config.TASK_PREFETCH, logger, sendNotification, metrics });
   await worker.start();
 
-  let accepting = true;
-  const ops = express().use(httpMetrics(registry), opsRoutes({ checks, registry, accepting: () => accepting }));
-  const http = await listen(ops, config.HTTP_HOST, config.HTTP_PORT);
-  logger.info({ httpPort: http.port, mail: config.SMTP_URL ? 'smtp' : config.MAIL_DIR }, 'notification worker ready');
+  const ops = await serveOps({ checks, registry, host: config.HTTP_HOST, port: config.HTTP_PORT });
+  logger.info({ httpPort: ops.port, mail: config.SMTP_URL ? 'smtp' : config.MAIL_DIR }, 'notification worker ready');
 
   return {
     async stop() {
-      accepting = false;
+      ops.stopAccepting();
       await worker.stop();
-      await closeServer(http.server);
+      await ops.close();
       await queueDepth.close();
       mailer.close();
       await pool.end();

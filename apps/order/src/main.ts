@@ -1,10 +1,9 @@
 // Composition root of the order service: config → database → use cases → gRPC + ops HTTP → shutdown.
 import { setTimeout as delay } from 'node:timers/promises';
-import express from 'express';
 import { databaseName } from '@orderflow/config';
 import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
-import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, opsRoutes, waitForDependencies } from '@orderflow/platform';
-import { createGrpcServer, createHealthService, grpcServerMetrics, HealthService, OrderServiceService, startGrpcServer, stopGrpcServer } from '@orderflow/proto';
+import { bootMain, createMetricsRegistry, serveOps, waitForDependencies } from '@orderflow/platform';
+import { OrderServiceService, serveGrpc } from '@orderflow/proto';
 import { loadOrderConfig } from './config';
 import { createOrderRepository } from './db/order-repository';
 import { createOrderService } from './grpc/order-service';
@@ -17,24 +16,18 @@ bootMain('order', loadOrderConfig, async (config, logger) => {
 
   const registry = createMetricsRegistry('order');
   const orders = createOrderUseCases(createOrderRepository(pool));
-  const health = createHealthService();
-  const grpcServer = createGrpcServer({ logger, interceptors: [grpcServerMetrics(registry)] });
-  grpcServer.addService(OrderServiceService, createOrderService(orders, logger));
-  grpcServer.addService(HealthService, health.implementation);
-  const grpcPort = await startGrpcServer(grpcServer, config.GRPC_HOST, config.GRPC_PORT);
+  const grpc = await serveGrpc({ logger, registry, host: config.GRPC_HOST, port: config.GRPC_PORT, register: (server) => server.addService(OrderServiceService, createOrderService(orders, logger)) });
 
-  let accepting = true;
-  const ops = express().use(httpMetrics(registry), opsRoutes({ checks, registry, accepting: () => accepting }));
-  const http = await listen(ops, config.HTTP_HOST, config.HTTP_PORT);
-  logger.info({ grpcPort, httpPort: http.port }, 'order service ready');
+  const ops = await serveOps({ checks, registry, host: config.HTTP_HOST, port: config.HTTP_PORT });
+  logger.info({ grpcPort: grpc.port, httpPort: ops.port }, 'order service ready');
 
   return {
     async stop() {
-      accepting = false;
-      health.shutdown();
+      ops.stopAccepting();
+      grpc.notServing();
       await delay(config.SHUTDOWN_DRAIN_MS); // not ready meanwhile: clients' name resolution drops this instance first
-      await stopGrpcServer(grpcServer, config.SHUTDOWN_TIMEOUT_MS / 2);
-      await closeServer(http.server);
+      await grpc.stop(config.SHUTDOWN_TIMEOUT_MS / 2);
+      await ops.close();
       await pool.end();
     },
   };

@@ -1,4 +1,4 @@
 /** Postgres plumbing: pools, per-service databases, migrations. */
-export { createPool, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from './pool';
+export { createPool, inTransaction, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from './pool';
 export { ensureDatabase, dropDatabase, databaseUrl } from './databases';
 export { migrate, SERVICES, type Service, type MigrateOptions } from './migrate';

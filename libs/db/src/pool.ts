@@ -20,6 +20,22 @@ export function createPool(connectionString: string, max = 10): pg.Pool {
   return pool;
 }
 
+/** Runs `work` in one transaction on a pooled client: committed if it resolves, rolled back if it throws. */
+export async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 /** Readiness check: a trivial query through the pool. */
 export function postgresHealthCheck(pool: pg.Pool, name = 'postgres'): DependencyCheck {
   return { name, check: async () => void (await pool.query('SELECT 1')) };

@@ -2,7 +2,7 @@
 export { createLogger, type Logger } from './logger';
 export { createMetricsRegistry, cachedCollect } from './metrics';
 export { httpMetrics, LATENCY_BUCKETS } from './http-metrics';
-export { opsRoutes, type OpsOptions } from './ops-routes';
+export { opsRoutes, serveOps, type OpsOptions, type OpsServer } from './ops-routes';
 export { listen, closeServer } from './listen';
 export { bootMain, runApp, waitForDependencies, type RunningApp, type RunOptions } from './lifecycle';
 export { checkDependencies, withTimeout, type DependencyCheck, type DependencyStatus } from './readiness';

@@ -1,4 +1,6 @@
-import { Router } from 'express';
+import express, { Router } from 'express';
+import { httpMetrics } from './http-metrics';
+import { closeServer, listen } from './listen';
 import type { Registry } from 'prom-client';
 import { checkDependencies, type DependencyCheck } from './readiness';
 
@@ -26,4 +28,19 @@ export function opsRoutes({ checks, registry, accepting = () => true, checkTimeo
     res.type(registry.contentType).send(await registry.metrics());
   });
   return router;
+}
+
+export interface OpsServer {
+  port: number;
+  /** `/readyz` answers 503 from now on (the first step of a drain). */
+  stopAccepting(): void;
+  close(): Promise<void>;
+}
+
+/** The ops-only HTTP server of a process without an API of its own: ops routes with request metrics, listening. */
+export async function serveOps(options: Omit<OpsOptions, 'accepting'> & { host: string; port: number }): Promise<OpsServer> {
+  let accepting = true;
+  const app = express().use(httpMetrics(options.registry), opsRoutes({ ...options, accepting: () => accepting }));
+  const { server, port } = await listen(app, options.host, options.port);
+  return { port, stopAccepting: () => void (accepting = false), close: () => closeServer(server) };
 }

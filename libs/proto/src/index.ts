@@ -39,7 +39,7 @@ export {
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from './gen/grpc/health/v1/health';
 
-export { createGrpcServer, startGrpcServer, stopGrpcServer, type GrpcServerOptions } from './server';
+export { createGrpcServer, serveGrpc, startGrpcServer, stopGrpcServer, type GrpcServerOptions, type GrpcServiceOptions, type RunningGrpcService } from './server';
 export { grpcServerMetrics } from './metrics';
 export { createHealthService, type GrpcHealth } from './health';
 export {

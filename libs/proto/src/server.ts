@@ -1,5 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
+import type { Registry } from 'prom-client';
 import type { Logger } from '@orderflow/platform';
+import { HealthService } from './gen/grpc/health/v1/health';
+import { createHealthService } from './health';
+import { grpcServerMetrics } from './metrics';
 
 export interface GrpcServerOptions {
   /** Receives one debug line per call, and an error line for calls that end INTERNAL/UNKNOWN/DATA_LOSS. */
@@ -78,4 +82,32 @@ export function stopGrpcServer(server: grpc.Server, timeoutMs = 10_000): Promise
       resolve();
     });
   });
+}
+
+export interface GrpcServiceOptions {
+  logger: Logger;
+  /** Where the call duration histogram goes. */
+  registry: Registry;
+  host: string;
+  port: number;
+  /** Adds the app's service(s); the standard health service is added alongside. */
+  register(server: grpc.Server): void;
+}
+
+export interface RunningGrpcService {
+  port: number;
+  /** Health answers NOT_SERVING from now on (the first step of a drain). */
+  notServing(): void;
+  /** Lets calls in flight finish for up to `timeoutMs`, then stops. */
+  stop(timeoutMs: number): Promise<void>;
+}
+
+/** An app's gRPC server as every app runs it: call logging and metrics, its services plus health, listening. */
+export async function serveGrpc(options: GrpcServiceOptions): Promise<RunningGrpcService> {
+  const health = createHealthService();
+  const server = createGrpcServer({ logger: options.logger, interceptors: [grpcServerMetrics(options.registry)] });
+  options.register(server);
+  server.addService(HealthService, health.implementation);
+  const port = await startGrpcServer(server, options.host, options.port);
+  return { port, notServing: () => health.shutdown(), stop: (timeoutMs) => stopGrpcServer(server, timeoutMs) };
 }

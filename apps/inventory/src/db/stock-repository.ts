@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from '@orderflow/db';
 import { notifyingOutboxWriter, type OutboxMessage, type OutboxWriter } from '@orderflow/messaging';
 
 export interface Product {
@@ -30,20 +31,13 @@ const toProduct = (r: { sku: string; name: string; price_cents: number; on_hand:
 
 /** Runs `work` in one transaction; facts it returns go to the outbox in that same transaction. */
 async function withFacts<T>(pool: Pool, outbox: OutboxWriter, work: (tx: Tx) => Promise<{ result: T; facts: OutboxMessage[] }>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const { result, facts } = await work(client);
-    await outbox.enqueue(client, facts);
-    await client.query('COMMIT');
-    if (facts.length) outbox.committed();
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  const { result, facts } = await inTransaction(pool, async (tx) => {
+    const done = await work(tx);
+    await outbox.enqueue(tx, done.facts);
+    return done;
+  });
+  if (facts.length) outbox.committed();
+  return result;
 }
 
 /** Products, stock and reservations. Every stock movement commits together with its fact. */
@@ -81,9 +75,7 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
      * A concurrent duplicate for the same order loses on the reservations primary key.
      */
     async reserve(orderId: string, items: { sku: string; quantity: number }[], facts: () => OutboxMessage[]): Promise<ReservationOutcome | 'duplicate'> {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      const outcome = await inTransaction(pool, async (client) => {
         const skus = items.map((i) => i.sku);
         const quantities = items.map((i) => i.quantity);
         const { rows } = await client.query(`SELECT sku, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
@@ -103,17 +95,12 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
         ];
         if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, 'ok')})`);
         const claim = await client.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM r)::int AS claimed${messages.length ? outbox.notifySelect() : ''}`, params);
-        await client.query('COMMIT');
-        if (claim.rows[0].claimed !== 1) return 'duplicate';
-        if (shortages.length) return { reserved: false, shortages };
-        outbox.committed();
-        return { reserved: true };
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+        return { claimed: claim.rows[0].claimed === 1, shortages, messages };
+      });
+      if (!outcome.claimed) return 'duplicate';
+      if (outcome.shortages.length) return { reserved: false, shortages: outcome.shortages };
+      outbox.committed();
+      return { reserved: true };
     },
 
     /** Returns a reservation's stock once; false when it was never reserved or is already released. */

@@ -4,7 +4,8 @@ import type { Catalog } from '../catalog/catalog';
 import type { Caller } from '../domain/caller';
 import type { OrderPort } from '../clients/downstream';
 import { FIRST_STEP, INITIAL_COMPENSATIONS, placedMessage, type Destinations, type SagaData } from '../saga/order-saga';
-import { inTransaction, type SagaRepository } from '../saga/saga-repository';
+import { inTransaction } from '@orderflow/db';
+import type { SagaRepository } from '../saga/saga-repository';
 import type { SagaRunner } from '../saga/saga-runner';
 
 /** How a use case commits its result together with the idempotency record (see idempotent.ts). */

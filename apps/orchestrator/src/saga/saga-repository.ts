@@ -64,21 +64,6 @@ const toSaga = (r: SagaRow): Saga => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 /** Saga rows, their step log and the saga's dead letters. */
 export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyingOutboxWriter) {
   return {
