@@ -57,10 +57,11 @@ function pending(loaded: Saga, now: Saga): Omit<SagaChange, 'log' | 'nextAttempt
 }
 
 /**
- * Executes order sagas durably. `advance(orderId)` drives one saga as far as it can: each step's
- * result is committed (version-guarded) before the next runs, so any runner can crash anywhere and
- * another resumes from the last commit. A transient failure schedules a retry in Postgres; the poller
- * picks up due retries and sagas whose runner died (their watchdog expired).
+ * Executes order sagas durably. `advance(orderId)` drives one saga as far as it can and commits
+ * (version-guarded) whenever it ends, waits for a retry or changes state; the steps in between are
+ * idempotent, so any runner can crash anywhere and another resumes from the last commit, repeating
+ * them harmlessly. A transient failure schedules a retry in Postgres; the poller picks up due retries
+ * and sagas whose runner died (their watchdog expired).
  */
 export function createSagaRunner(options: SagaRunnerOptions) {
   const { repo, ports, destinations, retry, watchdogMs, logger } = options;
