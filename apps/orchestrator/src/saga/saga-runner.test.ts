@@ -1,0 +1,153 @@
+// The runner against an in-memory saga store (the repository port) and fake downstream ports: when it
+// commits and what a commit carries. The Postgres repository itself is exercised by the e2e and fault suites.
+import pino from 'pino';
+import { AppError } from '@orderflow/domain';
+import type { InventoryPort, OrderPort } from '../clients/downstream';
+import { INITIAL_COMPENSATIONS, type Saga } from './order-saga';
+import type { SagaChange, SagaRepository } from './saga-repository';
+import { createSagaRunner } from './saga-runner';
+
+const ORDER_ID = '6f1c1f0e-7a4b-4d2e-9a51-0c8f7e1e2a3b';
+
+function newSaga(): Saga {
+  const now = new Date().toISOString();
+  return {
+    orderId: ORDER_ID,
+    customerId: 'alice',
+    state: 'RUNNING',
+    step: 'RESERVE_STOCK',
+    attempts: 0,
+    compensations: [...INITIAL_COMPENSATIONS],
+    cancelRequested: false,
+    data: { items: [{ sku: 'COFFEE-1', quantity: 2, unitPriceCents: 500 }], totalCents: 1_000, email: 'alice@example.com' },
+    version: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** The version-guarded store the runner sees, recording every commit. */
+function memoryStore(initial: Saga, options: { crashOnCommit?: number } = {}) {
+  let saga = initial;
+  const commits: SagaChange[] = [];
+  let attempts = 0;
+  const repo: Pick<SagaRepository, 'load' | 'apply' | 'claimDue' | 'resumeNow'> = {
+    load: async () => saga,
+    async apply(expected, change) {
+      attempts++;
+      if (attempts === options.crashOnCommit) throw new Error('connection terminated'); // the runner dies before its commit lands
+      if (expected.version !== saga.version) return false;
+      commits.push(change);
+      saga = {
+        ...saga,
+        ...(change.state ? { state: change.state } : {}),
+        ...(change.step ? { step: change.step } : {}),
+        ...(change.attempts !== undefined ? { attempts: change.attempts } : {}),
+        ...(change.compensations ? { compensations: change.compensations } : {}),
+        ...(change.data ? { data: change.data } : {}),
+        ...(change.outcome ? { outcome: change.outcome } : {}),
+        version: saga.version + 1,
+      };
+      return true;
+    },
+    claimDue: async () => [],
+    resumeNow: async () => undefined,
+  };
+  return { repo: repo as SagaRepository, commits, current: () => saga };
+}
+
+function fakePorts(behaviour: { reserved?: boolean; confirmFailures?: number } = {}) {
+  const calls: string[] = [];
+  let confirmFailures = behaviour.confirmFailures ?? 0;
+  const inventory = {
+    reserveStock: async () => (calls.push('reserve'), { reserved: behaviour.reserved ?? true, shortages: [] }),
+    releaseStock: async () => (calls.push('release'), { released: true }),
+  } as unknown as InventoryPort;
+  const orders = {
+    confirmOrder: async () => {
+      calls.push('confirm');
+      if (confirmFailures-- > 0) throw new AppError('UNAVAILABLE', 'order service unavailable');
+      return {};
+    },
+    rejectOrder: async () => (calls.push('reject'), {}),
+    cancelOrder: async () => (calls.push('cancel'), {}),
+  } as unknown as OrderPort;
+  return { ports: { inventory, orders }, calls };
+}
+
+function runner(repo: SagaRepository, ports: ReturnType<typeof fakePorts>['ports']) {
+  return createSagaRunner({
+    repo,
+    ports,
+    destinations: { orderEventsTopic: 'order-events', source: '/test' },
+    retry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000 },
+    watchdogMs: 30_000,
+    pollIntervalMs: 60_000,
+    logger: pino({ level: 'silent' }),
+  });
+}
+
+describe('saga runner commits', () => {
+  it('confirms an order in one commit that logs both steps and carries the fact and the e-mail task', async () => {
+    const store = memoryStore(newSaga());
+    const { ports, calls } = fakePorts();
+
+    await runner(store.repo, ports).advance(ORDER_ID);
+
+    expect(calls).toEqual(['reserve', 'confirm']);
+    expect(store.commits).toHaveLength(1);
+    const [commit] = store.commits;
+    expect(commit).toMatchObject({ state: 'COMPLETED', outcome: 'CONFIRMED', step: 'CONFIRM_ORDER', nextAttemptInMs: null });
+    expect([...(commit!.earlier ?? []), commit!.log].map((l) => `${l.step} ${l.outcome}`)).toEqual(['RESERVE_STOCK DONE', 'CONFIRM_ORDER CONFIRMED']);
+    expect(commit!.messages?.map((m) => `${m.destination} ${m.topic}`)).toEqual(['kafka order-events', 'rabbitmq notification.send']);
+  });
+
+  it('rejects an order that is out of stock in one commit, with the reason on the saga', async () => {
+    const store = memoryStore(newSaga());
+    const { ports, calls } = fakePorts({ reserved: false });
+
+    await runner(store.repo, ports).advance(ORDER_ID);
+
+    expect(calls).toEqual(['reserve', 'reject']);
+    expect(store.commits).toHaveLength(1);
+    expect(store.current()).toMatchObject({ state: 'COMPLETED', outcome: 'REJECTED', data: { reason: 'OUT_OF_STOCK' } });
+  });
+
+  it('commits a retry of a failing step together with the steps that succeeded before it', async () => {
+    const store = memoryStore(newSaga());
+    const { ports } = fakePorts({ confirmFailures: 1 });
+
+    await runner(store.repo, ports).advance(ORDER_ID);
+
+    expect(store.commits).toHaveLength(1);
+    const [retry] = store.commits;
+    expect(retry).toMatchObject({ step: 'CONFIRM_ORDER', attempts: 1, log: { step: 'CONFIRM_ORDER', outcome: 'RETRY' } });
+    expect(retry!.earlier?.map((l) => `${l.step} ${l.outcome}`)).toEqual(['RESERVE_STOCK DONE']);
+    expect(retry!.nextAttemptInMs).toBeGreaterThanOrEqual(0);
+    expect(store.current()).toMatchObject({ state: 'RUNNING', step: 'CONFIRM_ORDER', attempts: 1 });
+  });
+
+  it('leaves the saga at its last commit when the runner dies before committing, and the next run repeats the steps to the same end', async () => {
+    const store = memoryStore(newSaga(), { crashOnCommit: 1 });
+    const { ports, calls } = fakePorts();
+
+    await runner(store.repo, ports).advance(ORDER_ID); // logs the failure; the poller would resume it
+    expect(store.current()).toMatchObject({ state: 'RUNNING', step: 'RESERVE_STOCK', version: 0 });
+
+    await runner(store.repo, ports).advance(ORDER_ID);
+
+    expect(calls).toEqual(['reserve', 'confirm', 'reserve', 'confirm']); // idempotent calls, repeated
+    expect(store.commits).toHaveLength(1);
+    expect(store.current()).toMatchObject({ state: 'COMPLETED', outcome: 'CONFIRMED', version: 1 });
+  });
+
+  it('unwinds a cancelled saga newest compensation first: stock released, then the order cancelled', async () => {
+    const store = memoryStore({ ...newSaga(), state: 'COMPENSATING', cancelRequested: true });
+    const { ports, calls } = fakePorts();
+
+    await runner(store.repo, ports).advance(ORDER_ID);
+
+    expect(calls).toEqual(['release', 'cancel']);
+    expect(store.current()).toMatchObject({ state: 'COMPLETED', outcome: 'CANCELLED', compensations: [] });
+  });
+});
