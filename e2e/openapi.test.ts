@@ -15,7 +15,8 @@ import { testInfra, waitFor } from '@orderflow/testing';
 import { apiClient, type ApiResponse } from './support/client';
 import { startSystem, type System } from './support/system';
 
-const CHROMIUM = '/usr/bin/chromium';
+// Debian's chromium here; CHROMIUM_PATH names another Chromium or Chrome (the GitHub workflow installs one).
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const DOC_ID = 'https://orderflow.dev/openapi.json';
 
 let system: System;
@@ -259,7 +260,7 @@ describe('rate limit', () => {
 
 describe('/docs', () => {
   it('renders the document in headless Chromium with the order operations on the page', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does`);
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (make system-deps does) or set CHROMIUM_PATH`);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],

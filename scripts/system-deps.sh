@@ -4,13 +4,17 @@
 set -euo pipefail
 missing=()
 command -v curl >/dev/null || missing+=(curl)
-command -v chromium >/dev/null || missing+=(chromium)
+# CHROMIUM_PATH may name another Chromium or Chrome instead (e2e/openapi.test.ts uses it).
+if [ -n "${CHROMIUM_PATH:-}" ]; then [ -x "$CHROMIUM_PATH" ] || { echo "system-deps: CHROMIUM_PATH=$CHROMIUM_PATH is not an executable" >&2; exit 1; }
+else command -v chromium >/dev/null || missing+=(chromium); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+# As root, or through passwordless sudo.
+if [ "$(id -u)" -eq 0 ]; then as_root=(); elif sudo -n true 2>/dev/null; then as_root=(sudo -n); else as_root=(none); fi
+if [ "${as_root[*]}" = none ] || ! command -v apt-get >/dev/null; then
   echo "system-deps: missing ${missing[*]}; install them with your package manager (Debian: apt-get install -y ${missing[*]})" >&2
   exit 1
 fi
 echo "system-deps: installing ${missing[*]} with apt-get"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

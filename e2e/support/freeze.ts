@@ -1,5 +1,5 @@
 // Freezing a shared broker with SIGSTOP (it keeps its connections but answers nothing) and thawing it
-// with SIGCONT, for the serial fault suites only: nothing else may be using the brokers meanwhile.
+// with SIGCONT (or commands from env where the brokers are containers), for the serial fault suites only: nothing else may be using the brokers meanwhile.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,13 +74,29 @@ export async function waitForExclusiveBrokers(timeoutMs = 15 * 60_000): Promise<
   }
 }
 
-/** Runs `during` with `broker` frozen (SIGSTOP) and always thaws it (SIGCONT), even when `during` fails. */
-export async function whileFrozen<T>(broker: SharedBroker, during: () => Promise<T>): Promise<T> {
+/**
+ * How to freeze and thaw `broker`: by env (FAULTS_<BROKER>_FREEZE / FAULTS_<BROKER>_THAW, e.g.
+ * `docker pause <container>` where the brokers are containers, as in the GitHub workflow), else
+ * SIGSTOP / SIGCONT to the local process of `make infra-up`.
+ */
+function freezer(broker: SharedBroker): { freeze(): void; thaw(): void } {
+  const freeze = process.env[`FAULTS_${broker.toUpperCase()}_FREEZE`];
+  const thaw = process.env[`FAULTS_${broker.toUpperCase()}_THAW`];
+  if (freeze && thaw) {
+    const run = (command: string) => void execFileSync('bash', ['-c', command], { cwd: repoRoot(), stdio: 'ignore', timeout: 60_000 });
+    return { freeze: () => run(freeze), thaw: () => run(thaw) };
+  }
   const pid = brokerPid(broker);
-  process.kill(pid, 'SIGSTOP');
+  return { freeze: () => process.kill(pid, 'SIGSTOP'), thaw: () => process.kill(pid, 'SIGCONT') };
+}
+
+/** Runs `during` with `broker` frozen and always thaws it, even when `during` fails. */
+export async function whileFrozen<T>(broker: SharedBroker, during: () => Promise<T>): Promise<T> {
+  const control = freezer(broker);
+  control.freeze();
   try {
     return await during();
   } finally {
-    process.kill(pid, 'SIGCONT');
+    control.thaw();
   }
 }
