@@ -114,7 +114,6 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   });
   const idempotency = createIdempotencyStore(pool, { ttlHours: config.IDEMPOTENCY_TTL_HOURS, lockSeconds: config.IDEMPOTENCY_LOCK_SECONDS });
   const useCases = createOrderUseCases({
-    pool,
     catalog,
     orders: downstream.orders,
     sagas,

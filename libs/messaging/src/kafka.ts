@@ -31,11 +31,9 @@ export interface KafkaOptions extends KafkaConnection {
 const DEFAULT_RETRY: RetryOptions = { initialRetryTime: 250, maxRetryTime: 10_000, retries: 10 };
 
 /** A kafkajs client with our retry policy; logs go through pino when `logger` is given. */
-export function createKafka({ brokers, ssl, sasl, clientId, logger, retry }: KafkaOptions): Kafka {
+export function createKafka({ clientId, logger, retry, ...connection }: KafkaOptions): Kafka {
   return new Kafka({
-    brokers,
-    ...(ssl ? { ssl } : {}),
-    ...(sasl ? { sasl } : {}),
+    ...connection,
     clientId,
     connectionTimeout: 3_000,
     retry: { ...DEFAULT_RETRY, ...retry },
@@ -143,14 +141,12 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
  * Readiness check: a fresh admin without retries describes the cluster, then disconnects, so a down
  * broker fails fast and a recovered one answers on the next call.
  */
-export function kafkaHealthCheck({ brokers, ssl, sasl }: KafkaConnection, timeoutMs = 2_000): DependencyCheck {
+export function kafkaHealthCheck(connection: KafkaConnection, timeoutMs = 2_000): DependencyCheck {
   return {
     name: 'kafka',
     async check() {
       const kafka = new Kafka({
-        brokers,
-        ...(ssl ? { ssl } : {}),
-        ...(sasl ? { sasl } : {}),
+        ...connection,
         clientId: 'orderflow-health',
         connectionTimeout: timeoutMs,
         requestTimeout: timeoutMs,

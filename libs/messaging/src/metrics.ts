@@ -44,8 +44,8 @@ export interface ConsumerGroupWatch {
  * client without retries, so a broker that is down costs a scrape at most `timeoutMs`.
  */
 export function registerConsumerLagMetrics(registry: Registry, options: KafkaConnection & { clientId: string; groups: ConsumerGroupWatch[]; timeoutMs?: number }) {
-  const timeoutMs = options.timeoutMs ?? 2_000;
-  const kafka = new Kafka({ brokers: options.brokers, ...(options.ssl ? { ssl: true } : {}), ...(options.sasl ? { sasl: options.sasl } : {}), clientId: `${options.clientId}-metrics`, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 500 }, logLevel: logLevel.NOTHING });
+  const { clientId, groups, timeoutMs = 2_000, ...connection } = options;
+  const kafka = new Kafka({ ...connection, clientId: `${clientId}-metrics`, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 500 }, logLevel: logLevel.NOTHING });
   let admin: Promise<Admin> | undefined;
   const connect = () =>
     (admin ??= (async () => {
@@ -62,7 +62,7 @@ export function registerConsumerLagMetrics(registry: Registry, options: KafkaCon
       const client = await connect();
       const rows: { group: string; topic: string; lag: number }[] = [];
       try {
-        for (const { groupId, topics } of options.groups) {
+        for (const { groupId, topics } of groups) {
           for (const committed of await client.fetchOffsets({ groupId, topics })) {
             const ends = new Map((await client.fetchTopicOffsets(committed.topic)).map((p) => [p.partition, p]));
             let lag = 0;

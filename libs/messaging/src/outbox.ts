@@ -33,13 +33,8 @@ export const OUTBOX_CHANNEL = 'outbox';
  */
 export async function enqueueOutbox(tx: Queryable, messages: OutboxMessage[], { notify = true }: { notify?: boolean } = {}): Promise<void> {
   if (messages.length === 0) return;
-  const values: unknown[] = [];
-  const rows = messages.map((m, i) => {
-    values.push(m.destination, m.topic, m.key, m.messageId, JSON.stringify(m.payload), JSON.stringify(m.headers ?? {}));
-    const p = i * 6;
-    return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6})`;
-  });
-  await tx.query(`INSERT INTO outbox (destination, topic, message_key, message_id, payload, headers) VALUES ${rows.join(', ')}`, values);
+  const params: unknown[] = [];
+  await tx.query(outboxInsertSql(messages, params), params);
   if (notify) await tx.query(`NOTIFY ${OUTBOX_CHANNEL}`);
 }
 

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 
 /** A response as stored for replay: exact status, the headers that matter, and the body bytes. */
 export interface StoredResponse {
@@ -18,8 +18,6 @@ export interface IdempotencyPolicy {
   /** How long a claim protects a running request; after that a retry may take it over. */
   lockSeconds: number;
 }
-
-type Tx = Pick<PoolClient, 'query'>;
 
 /**
  * Idempotency keys in Postgres. The claim is a unique insert (never check-then-insert); a request
@@ -71,9 +69,9 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
       return { kind: 'in-flight' };
     },
 
-    /** Stores the response (in the caller's transaction when given); only the first completion counts. */
-    async complete(caller: string, key: string, response: StoredResponse, tx: Tx = pool): Promise<boolean> {
-      const { rowCount } = await tx.query(
+    /** Stores the response of a request that wrote nothing itself; only the first completion counts. */
+    async complete(caller: string, key: string, response: StoredResponse): Promise<boolean> {
+      const { rowCount } = await pool.query(
         `UPDATE idempotency_keys SET state = 'COMPLETED', response_status = $3, response_headers = $4, response_body = $5, locked_until = now()
           WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT'`,
         [caller, key, response.status, JSON.stringify(response.headers), response.body],
@@ -83,12 +81,13 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
 
     /**
      * The same completion as the body of a data-modifying CTE, for a use case that commits its change
-     * and the response in one statement. Pushes its parameters onto `params`.
+     * and the response in one statement; with `guard` (a CTE name) only if that CTE returned a row.
+     * Pushes its parameters onto `params`.
      */
-    completeSql(caller: string, key: string, response: StoredResponse, params: unknown[]): string {
+    completeSql(caller: string, key: string, response: StoredResponse, params: unknown[], guard?: string): string {
       const n = params.push(caller, key, response.status, JSON.stringify(response.headers), response.body);
       return `UPDATE idempotency_keys SET state = 'COMPLETED', response_status = $${n - 2}, response_headers = $${n - 1}, response_body = $${n}, locked_until = now()
-               WHERE caller = $${n - 4} AND key = $${n - 3} AND state = 'IN_FLIGHT' RETURNING 1`;
+               WHERE caller = $${n - 4} AND key = $${n - 3} AND state = 'IN_FLIGHT'${guard ? ` AND EXISTS (SELECT 1 FROM ${guard})` : ''} RETURNING 1`;
     },
 
     /** Forgets a claim whose request failed before it changed anything, so the key can be used again. */

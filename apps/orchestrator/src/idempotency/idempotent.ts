@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { PoolClient } from 'pg';
 import { callerOf } from '../http/auth';
 import { HttpProblem } from '../http/problem';
 import { parseIdempotencyKey, requestFingerprint } from './fingerprint';
@@ -14,10 +13,11 @@ export interface IdempotencyClaim {
   resumed: boolean;
   /** Call before the first side effect: from then on a failure keeps the claim for a retry to resume. */
   beginEffect(): void;
-  /** Stores the response in the handler's own transaction, together with the change it describes. */
-  complete(tx: Pick<PoolClient, 'query'>, response: StoredResponse): Promise<void>;
-  /** Or: the same as a CTE body for the handler's one-statement write; call `completed()` once it committed. */
-  completeSql(response: StoredResponse, params: unknown[]): string;
+  /**
+   * Stores the response together with the change it describes: a CTE body for the handler's
+   * one-statement write (only if `guard` returned a row, when given); call `completed()` once it committed.
+   */
+  completeSql(response: StoredResponse, params: unknown[], guard?: string): string;
   completed(): void;
 }
 
@@ -60,11 +60,7 @@ export function idempotent(store: IdempotencyStore, handler: IdempotentHandler):
         resourceId: claimed.resourceId,
         resumed: claimed.resumed,
         beginEffect: () => void (effect = true),
-        async complete(tx, response) {
-          await store.complete(caller, key, response, tx);
-          completed = true;
-        },
-        completeSql: (response, params) => store.completeSql(caller, key, response, params),
+        completeSql: (response, params, guard) => store.completeSql(caller, key, response, params, guard),
         completed: () => void (completed = true),
       };
       let response: StoredResponse;

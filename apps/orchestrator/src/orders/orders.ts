@@ -1,10 +1,8 @@
-import type { Pool, PoolClient } from 'pg';
 import { AppError, type Order } from '@orderflow/domain';
 import type { Catalog } from '../catalog/catalog';
 import type { Caller } from '../domain/caller';
 import type { OrderPort } from '../clients/downstream';
 import { FIRST_STEP, INITIAL_COMPENSATIONS, placedMessage, type Destinations, type SagaData } from '../saga/order-saga';
-import { inTransaction } from '@orderflow/db';
 import type { SagaRepository } from '../saga/saga-repository';
 import type { SagaRunner } from '../saga/saga-runner';
 
@@ -12,15 +10,12 @@ import type { SagaRunner } from '../saga/saga-runner';
 export interface WriteEffect {
   resourceId: string;
   beginEffect(): void;
-  /** Stores the response in the use case's transaction. */
-  commit(tx: Pick<PoolClient, 'query'>, order: Order): Promise<void>;
-  /** Or as a CTE body of its one-statement write, then `committed()` (see IdempotencyClaim). */
-  commitSql(order: Order, params: unknown[]): string;
+  /** Stores the response as a CTE body of the use case's one-statement write (see IdempotencyClaim), then `committed()`. */
+  commitSql(order: Order, params: unknown[], guard?: string): string;
   committed(): void;
 }
 
 export interface OrderUseCaseDeps {
-  pool: Pool;
   catalog: Catalog;
   orders: OrderPort;
   sagas: SagaRepository;
@@ -36,7 +31,7 @@ export function emailOf(caller: Caller): string {
 
 /** The orchestrator's order use cases: place, cancel, read. */
 export function createOrderUseCases(deps: OrderUseCaseDeps) {
-  const { pool, catalog, orders, sagas, runner } = deps;
+  const { catalog, orders, sagas, runner } = deps;
 
   async function getOrder(caller: Caller, orderId: string): Promise<Order> {
     // Another customer's order answers exactly like a missing one.
@@ -71,11 +66,9 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
     /** Starts the cancellation saga; 409 (INVALID_TRANSITION) once the order is rejected or cancelled. */
     async cancelOrder(caller: Caller, orderId: string, effect: WriteEffect): Promise<Order> {
       const order = await getOrder(caller, orderId);
-      const accepted = await inTransaction(pool, async (tx) => {
-        if (!(await sagas.requestCancel(tx, orderId))) return false;
-        await effect.commit(tx, order);
-        return true;
-      });
+      // The cancel request and the stored response in one statement; the response only if the cancel was taken.
+      const accepted = await sagas.requestCancel(orderId, (params, guard) => effect.commitSql(order, params, guard));
+      if (accepted) effect.committed();
       if (!accepted) throw new AppError('INVALID_TRANSITION', `order ${orderId} is ${order.status === 'PENDING' || order.status === 'CONFIRMED' ? 'already being rejected or cancelled' : order.status} and cannot be cancelled`);
       void runner.advance(orderId);
       return order;

@@ -1,8 +1,6 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { notifyingOutboxWriter, type OutboxMessage, type OutboxWriter } from '@orderflow/messaging';
 import type { Compensation, Outcome, Saga, SagaData, SagaState } from './order-saga';
-
-type Tx = Pick<PoolClient, 'query'>;
 
 export interface SagaChange {
   state?: SagaState;
@@ -16,8 +14,8 @@ export interface SagaChange {
   nextAttemptInMs: number | null;
   /** A line for the step log. */
   log: { step: string; outcome: string; detail?: string };
-  /** Lines of steps run before this one and committed with it (see runSteps in saga-runner.ts). */
-  earlier?: StepLog[];
+  /** Every step-log line the commit writes, `log` last, when the runner ran several steps before it (runSteps in saga-runner.ts). */
+  lines?: StepLog[];
   /** Facts and tasks committed with the change. */
   messages?: OutboxMessage[];
   deadLetter?: { error: string; attempts: number };
@@ -28,6 +26,19 @@ export interface StepLog {
   outcome: string;
   detail?: string;
   attempt: number;
+}
+
+/** The saga as it is once `change` is applied (the version is left to whoever commits it). */
+export function applyChange(saga: Saga, change: SagaChange): Saga {
+  return {
+    ...saga,
+    ...(change.state ? { state: change.state } : {}),
+    ...(change.step ? { step: change.step } : {}),
+    ...(change.attempts !== undefined ? { attempts: change.attempts } : {}),
+    ...(change.compensations ? { compensations: change.compensations } : {}),
+    ...(change.data ? { data: change.data } : {}),
+    ...(change.outcome ? { outcome: change.outcome } : {}),
+  };
 }
 
 interface SagaRow {
@@ -104,7 +115,7 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
       // One statement, so one round trip and one implicit transaction: the guarded update, its step log
       // lines, and (only if the update happened) its messages and dead letter.
       const finished = change.state === 'COMPLETED' || change.state === 'FAILED';
-      const lines: StepLog[] = [...(change.earlier ?? []), { ...change.log, attempt: (change.earlier?.length ? 0 : expected.attempts) + 1 }];
+      const lines: StepLog[] = change.lines ?? [{ ...change.log, attempt: expected.attempts + 1 }];
       const params: unknown[] = [
         expected.orderId,
         expected.version,
@@ -147,17 +158,24 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
       return applied;
     },
 
-    /** Marks a cancel request; false when the saga cannot be cancelled (already rejected, cancelled or failing). */
-    async requestCancel(tx: Tx, orderId: string): Promise<boolean> {
-      const { rowCount } = await tx.query(
-        `UPDATE sagas SET cancel_requested = true, state = 'COMPENSATING', attempts = 0, finished_at = NULL, next_attempt_at = now(),
-                version = version + 1, updated_at = now()
-          WHERE order_id = $1 AND NOT cancel_requested
-            AND ((state = 'RUNNING' AND step <> 'REJECT_ORDER') OR (state = 'COMPLETED' AND outcome = 'CONFIRMED'))`,
-        [orderId],
-      );
-      if (rowCount === 1) await tx.query(`INSERT INTO saga_steps (order_id, step, outcome, attempt) VALUES ($1, 'CANCEL', 'REQUESTED', 0)`, [orderId]);
-      return rowCount === 1;
+    /**
+     * Marks a cancel request, with its log line and the caller's own write `also` (a CTE body given the
+     * guard CTE, e.g. the stored response), in one statement; false, and nothing written, when the saga
+     * cannot be cancelled (already rejected, cancelled or failing).
+     */
+    async requestCancel(orderId: string, also?: (params: unknown[], guard: string) => string): Promise<boolean> {
+      const params: unknown[] = [orderId];
+      const ctes = [
+        `s AS (UPDATE sagas SET cancel_requested = true, state = 'COMPENSATING', attempts = 0, finished_at = NULL, next_attempt_at = now(),
+                  version = version + 1, updated_at = now()
+            WHERE order_id = $1 AND NOT cancel_requested
+              AND ((state = 'RUNNING' AND step <> 'REJECT_ORDER') OR (state = 'COMPLETED' AND outcome = 'CONFIRMED'))
+            RETURNING order_id)`,
+        `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT order_id, 'CANCEL', 'REQUESTED', 0 FROM s)`,
+      ];
+      if (also) ctes.push(`a AS (${also(params, 's')})`);
+      const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM s)::int AS accepted`, params);
+      return rows[0].accepted === 1;
     },
 
     /**

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { AppError } from '@orderflow/domain';
 import type { InventoryPort, OrderPort } from '../clients/downstream';
 import { INITIAL_COMPENSATIONS, type Saga } from './order-saga';
-import type { SagaChange, SagaRepository } from './saga-repository';
+import { applyChange, type SagaChange, type SagaRepository } from './saga-repository';
 import { createSagaRunner } from './saga-runner';
 
 const ORDER_ID = '6f1c1f0e-7a4b-4d2e-9a51-0c8f7e1e2a3b';
@@ -38,16 +38,7 @@ function memoryStore(initial: Saga, options: { crashOnCommit?: number } = {}) {
       if (attempts === options.crashOnCommit) throw new Error('connection terminated'); // the runner dies before its commit lands
       if (expected.version !== saga.version) return false;
       commits.push(change);
-      saga = {
-        ...saga,
-        ...(change.state ? { state: change.state } : {}),
-        ...(change.step ? { step: change.step } : {}),
-        ...(change.attempts !== undefined ? { attempts: change.attempts } : {}),
-        ...(change.compensations ? { compensations: change.compensations } : {}),
-        ...(change.data ? { data: change.data } : {}),
-        ...(change.outcome ? { outcome: change.outcome } : {}),
-        version: saga.version + 1,
-      };
+      saga = { ...applyChange(saga, change), version: saga.version + 1 };
       return true;
     },
     claimDue: async () => [],
@@ -98,7 +89,7 @@ describe('saga runner commits', () => {
     expect(store.commits).toHaveLength(1);
     const [commit] = store.commits;
     expect(commit).toMatchObject({ state: 'COMPLETED', outcome: 'CONFIRMED', step: 'CONFIRM_ORDER', nextAttemptInMs: null });
-    expect([...(commit!.earlier ?? []), commit!.log].map((l) => `${l.step} ${l.outcome}`)).toEqual(['RESERVE_STOCK DONE', 'CONFIRM_ORDER CONFIRMED']);
+    expect(commit!.lines?.map((l) => `${l.step} ${l.outcome} ${l.attempt}`)).toEqual(['RESERVE_STOCK DONE 1', 'CONFIRM_ORDER CONFIRMED 1']);
     expect(commit!.messages?.map((m) => `${m.destination} ${m.topic}`)).toEqual(['kafka order-events', 'rabbitmq notification.send']);
   });
 
@@ -122,7 +113,7 @@ describe('saga runner commits', () => {
     expect(store.commits).toHaveLength(1);
     const [retry] = store.commits;
     expect(retry).toMatchObject({ step: 'CONFIRM_ORDER', attempts: 1, log: { step: 'CONFIRM_ORDER', outcome: 'RETRY' } });
-    expect(retry!.earlier?.map((l) => `${l.step} ${l.outcome}`)).toEqual(['RESERVE_STOCK DONE']);
+    expect(retry!.lines?.map((l) => `${l.step} ${l.outcome} ${l.attempt}`)).toEqual(['RESERVE_STOCK DONE 1', 'CONFIRM_ORDER RETRY 1']);
     expect(retry!.nextAttemptInMs).toBeGreaterThanOrEqual(0);
     expect(store.current()).toMatchObject({ state: 'RUNNING', step: 'CONFIRM_ORDER', attempts: 1 });
   });

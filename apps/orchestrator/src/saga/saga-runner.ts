@@ -12,7 +12,7 @@ import {
   type Saga,
   type SagaPorts,
 } from './order-saga';
-import type { SagaChange, SagaRepository, StepLog } from './saga-repository';
+import { applyChange, type SagaChange, type SagaRepository, type StepLog } from './saga-repository';
 
 export interface SagaRunnerOptions {
   repo: SagaRepository;
@@ -33,18 +33,6 @@ const MAX_ROUNDS = 20;
 
 /** A change that only moves on to the next step, with nothing to publish, wait for or report. */
 const leadsOn = (c: SagaChange) => c.state === undefined && c.nextAttemptInMs === 0 && !c.messages && !c.deadLetter && c.log.outcome !== 'RETRY' && c.log.outcome !== 'WAITING';
-
-/** The saga as it will be once `change` is committed (in memory; the version stays the loaded one). */
-function withChange(saga: Saga, c: SagaChange): Saga {
-  return {
-    ...saga,
-    ...(c.state ? { state: c.state } : {}),
-    ...(c.step ? { step: c.step } : {}),
-    ...(c.attempts !== undefined ? { attempts: c.attempts } : {}),
-    ...(c.compensations ? { compensations: c.compensations } : {}),
-    ...(c.data ? { data: c.data } : {}),
-  };
-}
 
 /** The fields by which `now` differs from `loaded`, as the base of the change that commits both. */
 function pending(loaded: Saga, now: Saga): Omit<SagaChange, 'log' | 'nextAttemptInMs'> {
@@ -152,15 +140,16 @@ export function createSagaRunner(options: SagaRunnerOptions) {
   function runSteps(loaded: Saga): Promise<{ change: SagaChange; applied: boolean }> {
     return inStoredTrace(loaded.data.traceparent, `saga ${loaded.state === 'RUNNING' ? loaded.step : 'compensate'}`, { orderId: loaded.orderId }, async () => {
       let saga = loaded;
-      const earlier: StepLog[] = [];
+      const lines: StepLog[] = [];
       let change = await next(saga);
       for (let folded = 0; folded < MAX_ROUNDS && leadsOn(change); folded++) {
-        earlier.push({ ...change.log, attempt: saga.attempts + 1 });
-        saga = withChange(saga, change);
+        lines.push({ ...change.log, attempt: saga.attempts + 1 });
+        saga = applyChange(saga, change);
         change = { ...pending(loaded, saga), ...(await next(saga)) };
       }
-      const applied = await repo.apply(loaded, { ...change, earlier });
-      logger.debug({ steps: [...earlier, change.log].map((l) => `${l.step} ${l.outcome}`), applied }, 'saga steps');
+      lines.push({ ...change.log, attempt: saga.attempts + 1 });
+      const applied = await repo.apply(loaded, { ...change, lines });
+      logger.debug({ steps: lines.map((l) => `${l.step} ${l.outcome}`), applied }, 'saga steps');
       if (applied && (change.state === 'COMPLETED' || change.state === 'FAILED')) {
         options.metrics?.onFinished?.(change.outcome ?? 'UNKNOWN', change.state, loaded.createdAt);
         logger.info({ state: change.state, outcome: change.outcome }, 'saga finished');

@@ -37,13 +37,7 @@ export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Rout
         orders.placeOrder(
           callerOf(req),
           body.items,
-          {
-            resourceId: orderId,
-            beginEffect: claim.beginEffect,
-            commit: (tx, o) => claim.complete(tx, accepted(o)),
-            commitSql: (o, params) => claim.completeSql(accepted(o), params),
-            committed: claim.completed,
-          },
+          { resourceId: orderId, beginEffect: claim.beginEffect, commitSql: (o, params, guard) => claim.completeSql(accepted(o), params, guard), committed: claim.completed },
           traceparent,
         ),
       );
@@ -72,8 +66,7 @@ export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Rout
       const order = await orders.cancelOrder(callerOf(req), orderId, {
         resourceId: orderId,
         beginEffect: claim.beginEffect,
-        commit: (tx, o) => claim.complete(tx, accepted(o)),
-        commitSql: (o, params) => claim.completeSql(accepted(o), params),
+        commitSql: (o, params, guard) => claim.completeSql(accepted(o), params, guard),
         committed: claim.completed,
       });
       return accepted(order);
