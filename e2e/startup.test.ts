@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { databaseName } from '@orderflow/config';
 import { dropDatabase, ensureDatabase, migrate } from '@orderflow/db';
-import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
+import { freePort, testInfra, uniqueName, waitFor } from '@orderflow/testing';
 import { spawnApp } from './support/process';
 import { cleanup, startSystem } from './support/system';
 
@@ -73,9 +73,7 @@ describe('readiness', () => {
   it('answers 503 naming the downstream service that does not answer, and 200 once it does', async () => {
     const prefix = `${uniqueName('ready')}_`;
     for (const service of ['orchestrator', 'order'] as const) await migrate({ serverUrl: infra.databaseUrl, service, databaseName: databaseName(service, prefix) });
-    const free = await busyPort();
-    const orderGrpc = free.port;
-    free.server.close();
+    const orderGrpc = await freePort();
     const orchestrator = spawnApp('orchestrator', {
       RESOURCE_PREFIX: prefix,
       HTTP_PORT: '0',

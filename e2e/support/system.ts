@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
@@ -8,23 +7,13 @@ import { Kafka, logLevel } from 'kafkajs';
 import { databaseName, repoRoot } from '@orderflow/config';
 import { dropDatabase, migrate, SERVICES } from '@orderflow/db';
 import { taskTopology, topicNames } from '@orderflow/messaging';
-import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
+import { freePort, testInfra, uniqueName, waitFor } from '@orderflow/testing';
 import amqp from 'amqplib';
 
 export const APPS = ['order', 'inventory', 'notification', 'orchestrator'] as const;
 export type AppName = (typeof APPS)[number];
 
 const JWT_SECRET = 'e2e-secret-0123456789abcdef0123456789';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /**
  * The flags every launch path gives an app (Makefile, scripts/up.sh, Dockerfile too): a 160 MiB old

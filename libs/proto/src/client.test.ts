@@ -1,18 +1,9 @@
-import { createServer } from 'node:net';
+import { freePort } from '@orderflow/testing';
 import type { Server } from '@grpc/grpc-js';
 import { grpcHealthCheck } from './client';
 import { HealthCheckResponse_ServingStatus as ServingStatus, HealthService } from './gen/grpc/health/v1/health';
 import { createHealthService } from './health';
 import { createGrpcServer, startGrpcServer, stopGrpcServer } from './server';
-
-/** A port nobody listens on: bind an ephemeral one, then let it go. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 describe('grpcHealthCheck', () => {
   let server: Server | undefined;
