@@ -1,0 +1,166 @@
+// The relay against a real Postgres; the broker is the `publish` port, recorded here (the Kafka and
+// RabbitMQ publishers are exercised end to end in e2e/).
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import pg from 'pg';
+import { createTestDatabase, waitFor, type TestDatabase } from '@orderflow/testing';
+import { enqueueOutbox, type OutboxDestination, type OutboxMessage, type OutboxRecord } from './outbox';
+import { createOutboxRelay, createOutboxWriter, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
+
+const logger = pino({ level: 'silent' });
+/** Far longer than any wait below: a row published in time was not found by the fallback poll. */
+const NEVER_POLL_MS = 120_000;
+
+let db: TestDatabase;
+let pool: pg.Pool;
+const relays: OutboxRelay[] = [];
+
+beforeEach(async () => {
+  db = await createTestDatabase('orchestrator', 'outbox_relay');
+  pool = new pg.Pool({ connectionString: db.url, max: 6 });
+});
+afterEach(async () => {
+  await Promise.all(relays.splice(0).map((r) => r.stop()));
+  await pool.end();
+  await db.drop();
+});
+
+function relay(options: Partial<OutboxRelayOptions> & Pick<OutboxRelayOptions, 'publish'>): OutboxRelay {
+  const created = createOutboxRelay({ pool, databaseUrl: db.url, destination: 'kafka', logger, idleMs: 50, maxBackoffMs: 200, ...options });
+  relays.push(created);
+  return created;
+}
+
+const message = (key: string, destination: OutboxDestination = 'kafka'): OutboxMessage => ({
+  destination,
+  topic: 'orders',
+  key,
+  messageId: randomUUID(),
+  payload: { key },
+});
+
+const unpublished = async (destination: OutboxDestination) =>
+  (await pool.query('SELECT count(*)::int AS n FROM outbox WHERE destination = $1 AND published_at IS NULL', [destination])).rows[0].n as number;
+
+/** A promise the test resolves by hand: holds a publish "in flight". */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+describe('outbox relay', () => {
+  it('publishes committed rows of its destination in commit order and marks them published', async () => {
+    const published: OutboxRecord[] = [];
+    const first = [message('a'), message('b')];
+    const second = [message('a'), message('c')];
+    await enqueueOutbox(pool, first);
+    await enqueueOutbox(pool, [message('task', 'rabbitmq')]);
+    await enqueueOutbox(pool, second);
+
+    relay({ publish: async (batch) => void published.push(...batch) }).start();
+
+    await waitFor(() => published.length === 4, { what: 'four kafka rows published' });
+    expect(published.map((r) => r.messageId)).toEqual([...first, ...second].map((m) => m.messageId));
+    expect(published.map((r) => r.payload)).toEqual([...first, ...second].map((m) => m.payload));
+    await waitFor(async () => (await unpublished('kafka')) === 0, { what: 'the rows marked published' });
+    expect(await unpublished('rabbitmq')).toBe(1); // another destination's relay's business
+  });
+
+  it('keeps the rows while the broker refuses them and publishes them once it is back', async () => {
+    let refusals = 0;
+    const published: OutboxRecord[] = [];
+    const messages = [message('a'), message('b')];
+    await enqueueOutbox(pool, messages);
+
+    relay({
+      publish: async (batch) => {
+        if (refusals < 3) {
+          refusals++;
+          throw new Error('broker unavailable');
+        }
+        published.push(...batch);
+      },
+    }).start();
+
+    await waitFor(() => published.length === 2, { what: 'the rows published after the refusals' });
+    expect(refusals).toBe(3);
+    expect(published.map((r) => r.messageId)).toEqual(messages.map((m) => m.messageId));
+    await waitFor(async () => (await unpublished('kafka')) === 0, { what: 'the rows marked published' });
+  });
+
+  it('publishes every row once, in commit order, when two relays share a destination; one carries on when the other stops', async () => {
+    // The lock is taken per batch, so the relays may take turns; what matters is that batches never overlap.
+    const order: string[] = [];
+    const byRelay = { first: 0, second: 0 };
+    let publishing = 0;
+    let overlaps = 0;
+    const publishAs = (name: keyof typeof byRelay) => async (batch: OutboxRecord[]) => {
+      if (++publishing > 1) overlaps++;
+      await new Promise((resolve) => setImmediate(resolve));
+      order.push(...batch.map((r) => r.messageId));
+      byRelay[name] += batch.length;
+      publishing--;
+    };
+    const first = relay({ publish: publishAs('first'), idleMs: 5 });
+    const second = relay({ publish: publishAs('second'), idleMs: 5 });
+    first.start();
+    second.start();
+
+    const before = Array.from({ length: 40 }, (_, i) => message(`k${i % 3}`));
+    for (const m of before) await enqueueOutbox(pool, [m]);
+    await waitFor(() => order.length === before.length, { what: 'every row published' });
+
+    await first.stop();
+    const published = byRelay.second;
+    const after = [message('k0'), message('k1')];
+    await enqueueOutbox(pool, after);
+    await waitFor(() => byRelay.second === published + after.length, { what: 'the second relay to carry on alone' });
+    expect(order).toEqual([...before, ...after].map((m) => m.messageId));
+    expect(overlaps).toBe(0);
+    expect(await unpublished('kafka')).toBe(0);
+  });
+
+  it('serves a wake-up that came while a batch was in hand right after it, not at the next poll', async () => {
+    const published: string[] = [];
+    const inFlight = gate();
+    let publishing = false;
+    const r = relay({
+      idleMs: NEVER_POLL_MS,
+      publish: async (batch) => {
+        publishing = true;
+        if (published.length === 0) await inFlight.opened;
+        published.push(...batch.map((m) => m.messageId));
+      },
+    });
+    const writer = createOutboxWriter([r]);
+    r.start();
+    await waitFor(() => r.active, { what: 'the relay to take the lock and go idle' });
+
+    const firstRow = message('a');
+    await enqueueOutbox(pool, [firstRow], { notify: false });
+    writer.committed();
+    await waitFor(() => publishing, { what: 'the first batch to be in hand' });
+
+    const secondRow = message('b');
+    await enqueueOutbox(pool, [secondRow], { notify: false });
+    writer.committed(); // arrives while the relay publishes: no idle wait is running to end
+    inFlight.open();
+
+    await waitFor(() => published.length === 2, { what: 'the second row without waiting for the poll', timeoutMs: 10_000 });
+    expect(published).toEqual([firstRow.messageId, secondRow.messageId]);
+  });
+
+  it('wakes on a NOTIFY from another process’s commit instead of waiting for the poll', async () => {
+    const published: string[] = [];
+    const r = relay({ idleMs: NEVER_POLL_MS, publish: async (batch) => void published.push(...batch.map((m) => m.messageId)) });
+    r.start();
+    await waitFor(() => r.active, { what: 'the relay to listen, take the lock and go idle' });
+
+    const row = message('a');
+    await enqueueOutbox(pool, [row]); // notifies, as a writer in a process without an active relay does
+
+    await waitFor(() => published.length === 1, { what: 'the notified row', timeoutMs: 10_000 });
+    expect(published).toEqual([row.messageId]);
+  });
+});
