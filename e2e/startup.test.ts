@@ -1,8 +1,10 @@
 // How each process starts, reports readiness and fails: real processes, real infrastructure.
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
 import { databaseName } from '@orderflow/config';
 import { dropDatabase, ensureDatabase, migrate } from '@orderflow/db';
+import { topicNames } from '@orderflow/messaging';
 import { freePort, testInfra, uniqueName, waitFor } from '@orderflow/testing';
 import { spawnApp } from './support/process';
 import { cleanup, startSystem } from './support/system';
@@ -59,6 +61,26 @@ describe('start-up failures', () => {
       await dropDatabase(infra.databaseUrl, databaseName('order', prefix));
     }
   });
+});
+
+describe('Kafka topics', () => {
+  it('are created at start-up with KAFKA_TOPIC_PARTITIONS partitions each', async () => {
+    const prefix = `${uniqueName('partitions')}_`;
+    await migrate({ serverUrl: infra.databaseUrl, service: 'inventory', databaseName: databaseName('inventory', prefix) });
+    const app = spawnApp('inventory', { RESOURCE_PREFIX: prefix, HTTP_PORT: '0', GRPC_PORT: '0', KAFKA_TOPIC_PARTITIONS: '2' });
+    const admin = new Kafka({ brokers: infra.kafkaBrokers, clientId: 'e2e-partitions', logLevel: logLevel.NOTHING }).admin();
+    try {
+      await waitFor(() => app.output().stdout.includes('inventory service ready'), { timeoutMs: 30_000, what: 'the inventory service to start' });
+      await admin.connect();
+      const { topics } = await admin.fetchTopicMetadata({ topics: Object.values(topicNames(prefix)) });
+      expect(topics).toHaveLength(4);
+      for (const topic of topics) expect({ topic: topic.name, partitions: topic.partitions.length }).toEqual({ topic: topic.name, partitions: 2 });
+    } finally {
+      await admin.disconnect();
+      expect(await app.stop()).toBe(0);
+      await cleanup(prefix, infra);
+    }
+  }, 60_000);
 });
 
 describe('the e2e harness', () => {
