@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { runner } from 'node-pg-migrate';
+import pg from 'pg';
 import { repoRoot } from '@orderflow/config';
 import { databaseUrl, ensureDatabase } from './databases';
 
@@ -23,16 +24,25 @@ export interface MigrateOptions {
 export async function migrate(options: MigrateOptions): Promise<string[]> {
   const { serverUrl, service, databaseName, direction = 'up', count = Infinity, log = () => undefined } = options;
   await ensureDatabase(serverUrl, databaseName);
-  const applied = await runner({
-    databaseUrl: databaseUrl(serverUrl, databaseName),
-    dir: join(options.migrationsRoot ?? join(repoRoot(), 'db'), service),
-    direction,
-    count,
-    migrationsTable: 'pgmigrations',
-    checkOrder: true,
-    singleTransaction: true,
-    log,
-    logger: { debug: () => undefined, info: log, warn: log, error: log },
-  });
-  return applied.map((m) => m.name);
+  // Our own client, ended before we return: node-pg-migrate does not wait for the end of one it opens,
+  // so a DROP DATABASE right after (tests, resets) could kill it mid-goodbye, an unhandled 'error'.
+  const client = new pg.Client({ connectionString: databaseUrl(serverUrl, databaseName) });
+  client.on('error', () => undefined); // a dropped connection surfaces as the failed query instead
+  await client.connect();
+  try {
+    const applied = await runner({
+      dbClient: client,
+      dir: join(options.migrationsRoot ?? join(repoRoot(), 'db'), service),
+      direction,
+      count,
+      migrationsTable: 'pgmigrations',
+      checkOrder: true,
+      singleTransaction: true,
+      log,
+      logger: { debug: () => undefined, info: log, warn: log, error: log },
+    });
+    return applied.map((m) => m.name);
+  } finally {
+    await client.end();
+  }
 }
