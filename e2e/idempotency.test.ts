@@ -2,8 +2,8 @@
 // in the real databases. One system with the default TTL hosts everything but the expiry test, which
 // gets a second one (started alongside) whose keys live 3.6 s.
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { databaseUrl } from '@orderflow/db';
+import type pg from 'pg';
+import { createPool, databaseUrl } from '@orderflow/db';
 import { testInfra, waitFor } from '@orderflow/testing';
 import { apiClient, mails, type ApiResponse } from './support/client';
 import { startSystem, type System } from './support/system';
@@ -18,7 +18,7 @@ interface Harness {
 
 async function harness(label: string, env: Record<string, string>): Promise<Harness> {
   const system = await startSystem(label, { env });
-  const db = (service: string) => new pg.Pool({ connectionString: databaseUrl(testInfra().databaseUrl, `${system.prefix}orderflow_${service}`), max: 3 });
+  const db = (service: string) => createPool(databaseUrl(testInfra().databaseUrl, `${system.prefix}orderflow_${service}`), 3);
   return { system, api: apiClient(system.url), orderDb: db('order'), orchestratorDb: db('orchestrator'), admin: system.token('ops', 'admin') };
 }
 

@@ -2,8 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
-import pg from 'pg';
-import { databaseUrl } from '@orderflow/db';
+import { createPool, databaseUrl } from '@orderflow/db';
 import { taskTopology } from '@orderflow/messaging';
 import { testInfra, waitFor } from '@orderflow/testing';
 import { apiClient, collectFacts, mails } from './support/client';
@@ -194,7 +193,7 @@ describe('redelivery', () => {
     await producer.disconnect();
 
     // The same e-mail task again, with its message id, through the broker.
-    const pool = new pg.Pool({ connectionString: databaseUrl(testInfra().databaseUrl, `${system.prefix}orderflow_notification`) });
+    const pool = createPool(databaseUrl(testInfra().databaseUrl, `${system.prefix}orderflow_notification`));
     const { rows } = await pool.query('SELECT message_id FROM emails WHERE order_id = $1', [placed.body.id]);
     await pool.end();
     expect(rows).toHaveLength(1);

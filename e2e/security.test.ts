@@ -2,8 +2,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
-import pg from 'pg';
-import { databaseUrl } from '@orderflow/db';
+import { createPool, databaseUrl } from '@orderflow/db';
 import { testInfra, waitFor } from '@orderflow/testing';
 import { apiClient } from './support/client';
 import { spawnApp } from './support/process';
@@ -50,7 +49,7 @@ function token(kind: TokenKind, sub: string): string | undefined {
 
 /** A dead letter to replay, recorded the way the collector does. */
 async function deadLetter(): Promise<string> {
-  const pool = new pg.Pool({ connectionString: databaseUrl(testInfra().databaseUrl, `${system.prefix}orderflow_orchestrator`) });
+  const pool = createPool(databaseUrl(testInfra().databaseUrl, `${system.prefix}orderflow_orchestrator`));
   const id = randomUUID();
   await pool.query(
     `INSERT INTO dead_letters (id, source, origin, message_key, payload, error, attempts, first_failed_at, last_failed_at)

@@ -6,9 +6,8 @@ import { cpus, totalmem } from 'node:os';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
-import pg from 'pg';
 import { databaseName, repoRoot } from '@orderflow/config';
-import { databaseUrl } from '@orderflow/db';
+import { createPool, databaseUrl } from '@orderflow/db';
 import { waitFor } from '@orderflow/testing';
 import { startSystem } from '../../e2e/support/system';
 import type { LoadPlan, LoadResult } from './loadgen';
@@ -50,7 +49,7 @@ async function main(): Promise<void> {
   const peak = new Map<string, number>();
   const sampler = setInterval(() => pids.forEach((pid, app) => peak.set(app, Math.max(peak.get(app) ?? 0, rssMiB(pid)))), 250);
 
-  const db = (service: string) => new pg.Pool({ connectionString: databaseUrl(serverUrl, databaseName(service, prefix)), max: 4 });
+  const db = (service: string) => createPool(databaseUrl(serverUrl, databaseName(service, prefix)), 4);
   const pools = { orchestrator: db('orchestrator'), order: db('order'), inventory: db('inventory'), notification: db('notification') };
   try {
     // A catalog of this run: plenty of most things, and one scarce product so some orders are rejected.

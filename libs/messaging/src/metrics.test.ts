@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
-import pg from 'pg';
+import type pg from 'pg';
+import { createPool } from '@orderflow/db';
 import { Registry } from 'prom-client';
 import { createTestDatabase, testInfra, uniqueName, waitFor, type TestDatabase } from '@orderflow/testing';
 import { registerConsumerLagMetrics, registerOutboxMetrics, registerQueueDepthMetrics } from './metrics';
@@ -76,7 +77,7 @@ describe('scrape-time gauges', () => {
     let pool: pg.Pool;
     beforeAll(async () => {
       db = await createTestDatabase('inventory', 'outbox_metrics');
-      pool = new pg.Pool({ connectionString: db.url, max: 2 });
+      pool = createPool(db.url, 2);
     });
     afterAll(async () => {
       await pool.end();

@@ -2,7 +2,8 @@
 // RabbitMQ publishers are exercised end to end in e2e/).
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import pg from 'pg';
+import type pg from 'pg';
+import { createPool } from '@orderflow/db';
 import { createTestDatabase, waitFor, type TestDatabase } from '@orderflow/testing';
 import { enqueueOutbox, type OutboxDestination, type OutboxMessage, type OutboxRecord } from './outbox';
 import { createOutboxRelay, createOutboxWriter, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
@@ -17,7 +18,7 @@ const relays: OutboxRelay[] = [];
 
 beforeEach(async () => {
   db = await createTestDatabase('orchestrator', 'outbox_relay');
-  pool = new pg.Pool({ connectionString: db.url, max: 6 });
+  pool = createPool(db.url, 6);
 });
 afterEach(async () => {
   await Promise.all(relays.splice(0).map((r) => r.stop()));
