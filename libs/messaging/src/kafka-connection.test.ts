@@ -1,7 +1,7 @@
 // KAFKA_SSL must reach every Kafka client a process builds, not only the main one: a health check or
 // lag gauge left on plaintext would report a TLS-only cluster as down. A listening socket that records
 // the first bytes each client sends tells a TLS ClientHello (0x16 0x03) from a plaintext Kafka request.
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { waitFor } from '@orderflow/testing';
@@ -10,23 +10,31 @@ import { registerConsumerLagMetrics } from './metrics';
 
 type Greeting = 'tls' | 'kafka-plaintext' | 'other';
 
+// A listener per test: a client of an earlier test still retrying in the background (the lag gauge
+// retries) must not be taken for the greeting of the next one.
 let server: Server;
 let broker: string;
-const greetings: Greeting[] = [];
+let greetings: Greeting[];
+const sockets = new Set<Socket>();
 
-beforeAll(async () => {
+beforeEach(async () => {
+  const heard: Greeting[] = (greetings = []);
   server = createServer((socket) => {
+    sockets.add(socket);
     socket.once('data', (bytes: Buffer) => {
       const apiKey = bytes.length >= 6 ? bytes.readInt16BE(4) : -1;
-      greetings.push(bytes[0] === 0x16 && bytes[1] === 0x03 ? 'tls' : apiKey === 18 /* ApiVersions */ ? 'kafka-plaintext' : 'other');
+      heard.push(bytes[0] === 0x16 && bytes[1] === 0x03 ? 'tls' : apiKey === 18 /* ApiVersions */ ? 'kafka-plaintext' : 'other');
       socket.destroy();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   broker = `127.0.0.1:${(server.address() as { port: number }).port}`;
 });
-afterAll(() => new Promise((resolve) => server.close(resolve)));
-beforeEach(() => void greetings.splice(0));
+afterEach(async () => {
+  for (const socket of sockets) socket.destroy(); // a client that connected and said nothing yet
+  sockets.clear();
+  await new Promise((resolve) => server.close(resolve));
+});
 
 const connection = (ssl: boolean) =>
   kafkaConnection({ KAFKA_BROKERS: [broker], KAFKA_SSL: ssl, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' });
