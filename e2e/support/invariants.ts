@@ -3,6 +3,7 @@
 import { parseRfc5322, waitFor, type SmtpSink } from '@orderflow/testing';
 import { mails, type apiClient } from './client';
 import { queryDb } from './db';
+import type { OrderLoad } from './load';
 import type { System } from './system';
 
 export interface InvariantInput {
@@ -98,6 +99,24 @@ export async function checkInvariants(system: System, api: ReturnType<typeof api
   expect(stored.map((r) => r.id).filter((id) => !ours.has(id))).toEqual([]);
   expect(stored).toHaveLength(ids.length);
   return orders;
+}
+
+/**
+ * The closing check of a fault test in which every order should succeed: every request was answered
+ * and accepted (at least `atLeast` of them), the invariants hold, and every order ended CONFIRMED.
+ */
+export async function expectEveryOrderConfirmed(
+  system: System,
+  api: ReturnType<typeof apiClient>,
+  load: OrderLoad,
+  input: Omit<InvariantInput, 'orders'> & { atLeast?: number },
+): Promise<void> {
+  const { atLeast = 1, ...rest } = input;
+  expect(load.refused).toEqual([]);
+  expect(load.unanswered).toEqual([]);
+  expect(load.accepted.length).toBeGreaterThanOrEqual(atLeast);
+  const orders = await checkInvariants(system, api, { ...rest, orders: load.ids() });
+  expect([...new Set([...orders.values()].map((o) => o.status))]).toEqual(['CONFIRMED']);
 }
 
 /** Polls the orders (a few at a time) until every one is terminal; returns them by id. */

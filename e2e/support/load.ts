@@ -63,6 +63,8 @@ export const deadline = (ms: number) => {
  * is recorded: accepted (202), refused (any other status) or unanswered (no HTTP answer at all, e.g.
  * the orchestrator died with it), so the test can assert on each group and retry the unanswered.
  */
+export type OrderLoad = ReturnType<typeof orderLoad>;
+
 export function orderLoad(system: System, api: Api, skus: string[]) {
   const run = randomUUID().slice(0, 8);
   const accepted: PlacedOrder[] = [];
