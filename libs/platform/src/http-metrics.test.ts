@@ -1,6 +1,6 @@
 import express, { Router } from 'express';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Registry } from 'prom-client';
+import { waitFor } from '@orderflow/testing';
 import { cachedCollect, closeServer, httpMetrics, listen } from './index';
 
 describe('httpMetrics', () => {
@@ -50,8 +50,7 @@ describe('cachedCollect', () => {
     expect(await read()).toBe(1); // the read in progress is slower than the timeout
     expect(Date.now() - started).toBeLessThan(1_000);
     release();
-    await delay(10);
-    expect(await read()).toBe(2);
+    expect(await read()).toBe(2); // the slow read landed: this scrape waits for it, not for a new one
 
     answer = async () => Promise.reject(new Error('down'));
     expect(await read()).toBe(2);
@@ -68,19 +67,20 @@ describe('cachedCollect', () => {
 
 describe('closeServer', () => {
   it('lets a request in flight finish, answered with Connection: close, and then stops', async () => {
-    let finish!: () => void;
+    let finish: (() => void) | undefined;
     const app = express().get('/slow', async (_req, res) => {
       await new Promise<void>((resolve) => (finish = resolve));
       res.json({ done: true });
     });
     const { server, port } = await listen(app, '127.0.0.1', 0);
     const pending = fetch(`http://127.0.0.1:${port}/slow`);
-    await delay(50);
+    await waitFor(() => finish !== undefined, { what: 'the request to reach its handler' });
     let closed = false;
     const closing = closeServer(server).then(() => (closed = true));
-    await delay(50);
+    const refused = () => fetch(`http://127.0.0.1:${port}/slow`).then(() => false, () => true);
+    await waitFor(refused, { what: 'new connections to be refused' });
     expect(closed).toBe(false);
-    finish();
+    finish!();
     const res = await pending;
     expect(await res.json()).toEqual({ done: true });
     expect(res.headers.get('connection')).toBe('close');
