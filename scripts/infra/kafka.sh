@@ -16,6 +16,13 @@ classpath="$root/$lib/*"
 
 say() { echo "infra: kafka: $*"; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Whether the log shows "Kafka Server started" after its first $1 lines. log4j rotates the log at its
+# size cap, maybe during this very start: a log shorter than $1 lines is a new file, read from its top.
+started_since() {
+  local from=$1
+  [ "$(wc -l < "$log" 2>/dev/null || echo 0)" -lt "$from" ] && from=0
+  awk -v n="$from" 'NR > n && /Kafka Server started/ { ok = 1; exit } END { exit !ok }' "$log" 2>/dev/null
+}
 our_pid() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && cat "$pidfile"; }
 
 install() {
@@ -61,7 +68,7 @@ start() {
     -cp "$classpath" kafka.Kafka "$config" > var/log/kafka.out 2>&1 < /dev/null &
   echo $! > "$pidfile"
   local deadline=$((SECONDS + 90))
-  until port_open "$port" && awk -v n="$log_lines" 'NR > n && /Kafka Server started/ { ok = 1; exit } END { exit !ok }' "$log" 2>/dev/null; do
+  until port_open "$port" && started_since "$log_lines"; do
     if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
       say "broker exited during start-up; last lines of $log:" >&2
       tail -n 20 "$log" var/log/kafka.out >&2 || true
