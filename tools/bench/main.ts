@@ -24,6 +24,9 @@ async function main(): Promise<void> {
   const warmupMs = num('BENCH_WARMUP_S', 10) * 1_000;
   const maxOrders = process.env.BENCH_ORDERS ? Number(process.env.BENCH_ORDERS) : undefined;
   const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  // Where the report goes (BENCH_OUT_DIR lets the smoke test keep a developer's last report intact).
+  const dir = process.env.BENCH_OUT_DIR ?? join(root, 'var', 'bench');
+  const profileDir = join(dir, 'profiles');
 
   const profiling = process.env.BENCH_PROFILE === '1';
   let written: { report: object; md: string; stamp: string; dir: string } | undefined;
@@ -36,10 +39,10 @@ async function main(): Promise<void> {
   if (!running) {
     console.log('bench: no system answers at', url, '- starting one');
     // BENCH_PROFILE=1: each app writes a V8 CPU profile into var/bench/profiles when it stops.
-    if (profiling) rmSync(join(root, 'var', 'bench', 'profiles'), { recursive: true, force: true }); // this run's only
-    const profile = profiling ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'var', 'bench', 'profiles')}`] : [];
+    if (profiling) rmSync(profileDir, { recursive: true, force: true }); // this run's only
+    const profile = profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
     if (process.env.BENCH_NODE_ARGS) profile.push(...process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean));
-    if (process.env.BENCH_HEAP_SIGNAL === '1') profile.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${join(root, 'var', 'bench', 'profiles')}`);
+    if (process.env.BENCH_HEAP_SIGNAL === '1') profile.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${profileDir}`);
     const system = await startSystem('bench', { env: { LOG_LEVEL: 'warn', ...(process.env.OTEL_SDK_DISABLED ? { OTEL_SDK_DISABLED: process.env.OTEL_SDK_DISABLED } : {}) }, nodeArgs: profile });
     ({ url, prefix } = system);
     sign = (sub, role) => system.token(sub, role as 'customer' | 'admin');
@@ -69,8 +72,8 @@ async function main(): Promise<void> {
     }
     const tokens = Array.from({ length: 500 }, (_, i) => sign(`bench-${run}-${i}`, 'customer'));
 
-    const resultsFile = join(root, 'var', 'bench', `load-${run}.json`);
-    mkdirSync(join(root, 'var', 'bench'), { recursive: true });
+    const resultsFile = join(dir, `load-${run}.json`);
+    mkdirSync(dir, { recursive: true });
     const plan: LoadPlan = { url, tokens, skus: products, concurrency, warmupMs, durationMs, maxOrders, resultsFile };
     console.log(`bench: ${concurrency} clients, ${warmupMs / 1_000} s warm-up, ${maxOrders ? `${maxOrders} orders` : `${durationMs / 1_000} s`} measured`);
     // CPU per process from the start of the load to the end of the last saga: where the cores went.
@@ -173,7 +176,6 @@ async function main(): Promise<void> {
       '![throughput and latency](latest.svg)',
       '',
     ].join('\n');
-    const dir = join(root, 'var', 'bench');
     const stamp = report.at.replace(/[:.]/g, '-');
     for (const [name, content] of [[`latest.json`, JSON.stringify(report, null, 2)], [`${stamp}.json`, JSON.stringify(report, null, 2)], ['latest.md', md], ['latest.svg', svg], [`${stamp}.svg`, svg]] as const) {
       writeFileSync(join(dir, name), content);
@@ -187,7 +189,7 @@ async function main(): Promise<void> {
     await stopSystem?.();
   }
   // The apps write their CPU profiles when they exit: summarise them into the report.
-  if (profiling && written) addProfiles(written, pids, join(root, 'var', 'bench', 'profiles'));
+  if (profiling && written) addProfiles(written, pids, profileDir);
 }
 
 /** Adds each app's CPU profile summary (`profile`) to the report files just written. */
