@@ -6,7 +6,7 @@ export const inventoryEnv = {
   ...drainEnv,
   ...kafkaEnv,
   HTTP_HOST: env.string('0.0.0.0', 'Interface the ops HTTP server binds'),
-  HTTP_PORT: env.port(8082, 'Ops HTTP port: /healthz, /readyz, /metrics'),
+  HTTP_PORT: env.port(8082, 'Ops HTTP port: /healthz, /readyz, /status, /metrics'),
   GRPC_HOST: env.string('0.0.0.0', 'Interface the gRPC server binds'),
   GRPC_PORT: env.port(50052, 'gRPC port of orderflow.inventory.v1.InventoryService'),
 };

@@ -6,7 +6,7 @@ export const notificationEnv = {
   ...commonEnv,
   ...amqpEnv,
   HTTP_HOST: env.string('0.0.0.0', 'Interface the ops HTTP server binds'),
-  HTTP_PORT: env.port(8083, 'Ops HTTP port: /healthz, /readyz, /metrics'),
+  HTTP_PORT: env.port(8083, 'Ops HTTP port: /healthz, /readyz, /status, /metrics'),
   SMTP_URL: env.optionalString('SMTP server URL (smtp://user:pass@host:port); when unset, e-mails are written to MAIL_DIR'),
   MAIL_DIR: env.string(join(repoRoot(), 'var', 'mail'), 'Directory for one .eml file per e-mail when SMTP_URL is unset'),
   MAIL_FROM: env.string('orderflow <orders@orderflow.local>', 'From address of every e-mail'),

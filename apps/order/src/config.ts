@@ -5,7 +5,7 @@ export const orderEnv = {
   ...commonEnv,
   ...drainEnv,
   HTTP_HOST: env.string('0.0.0.0', 'Interface the ops HTTP server binds'),
-  HTTP_PORT: env.port(8081, 'Ops HTTP port: /healthz, /readyz, /metrics'),
+  HTTP_PORT: env.port(8081, 'Ops HTTP port: /healthz, /readyz, /status, /metrics'),
   GRPC_HOST: env.string('0.0.0.0', 'Interface the gRPC server binds'),
   GRPC_PORT: env.port(50051, 'gRPC port of the service (OrderService, InventoryService) and grpc.health.v1'),
 };

@@ -7,6 +7,8 @@ export const commonEnv = {
   RESOURCE_PREFIX: env.name('', 'Prefix for Kafka topics and groups, RabbitMQ exchanges and queues, Redis keys and database names (test isolation)'),
   SHUTDOWN_TIMEOUT_MS: env.int(10_000, 100, 120_000, 'How long SIGTERM waits for in-flight work before forcing exit'),
   STARTUP_TIMEOUT_MS: env.int(15_000, 0, 300_000, 'How long start-up waits for a dependency before giving up'),
+  STATUS_CHECK_INTERVAL_MS: env.int(2_000, 100, 60_000, 'How often the background dependency checks behind /readyz and /status run'),
+  STATUS_CHECK_TIMEOUT_MS: env.int(1_000, 50, 30_000, 'How long one dependency check may take before that dependency counts as down'),
 };
 
 /** For processes that take requests (HTTP or gRPC): the readiness-first part of a drain. */
