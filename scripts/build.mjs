@@ -3,6 +3,7 @@
 // dist/tracing/main.js is the OpenTelemetry SDK; each app's bundle requires it on its first line, so
 // the instrumentations are in place before the app loads express, pg, grpc-js or ioredis.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -22,6 +23,15 @@ const APPS = ['orchestrator', 'order', 'inventory', 'notification'];
 // The newest migration of each app's database (db/<app>/), compiled into the app: it refuses to start
 // on a database that has not been migrated that far (libs/db schemaCheck).
 const schemaVersion = (app) => readdirSync(new URL(`../db/${app}/`, import.meta.url)).filter((f) => f.endsWith('.sql')).sort().at(-1).replace(/\.sql$/, '');
+// Shown by GET /status: the package version and, where the tree is a git checkout, its commit.
+const commit = (() => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return ''; // a Docker build context has no .git
+  }
+})();
+const version = process.env.ORDERFLOW_VERSION || `${pkg.version}${commit ? `+${commit}` : ''}`;
 const wanted = process.argv.slice(2);
 const names = wanted.length ? wanted : Object.keys(entries);
 if (names.some((n) => APPS.includes(n)) && !names.includes('tracing')) names.push('tracing');
@@ -43,7 +53,7 @@ await Promise.all(
       ...(APPS.includes(name)
         ? {
             banner: { js: `'use strict'; require('../tracing/main.js').startTracing(${JSON.stringify(name)});` },
-            define: { ORDERFLOW_SCHEMA_VERSION: JSON.stringify(schemaVersion(name)) },
+            define: { ORDERFLOW_SCHEMA_VERSION: JSON.stringify(schemaVersion(name)), ORDERFLOW_VERSION: JSON.stringify(version) },
           }
         : {}),
     });

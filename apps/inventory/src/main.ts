@@ -12,6 +12,7 @@ import {
   ensureTopics,
   kafkaHealthCheck,
   kafkaOutboxPublisher,
+  outboxStatus,
   registerOutboxMetrics,
   topicNames,
 } from '@orderflow/messaging';
@@ -26,7 +27,8 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
   const dbUrl = databaseUrl(config.DATABASE_URL, databaseName('inventory', config.RESOURCE_PREFIX));
   const pool = createPool(dbUrl);
   const kafkaConn = kafkaConnection(config);
-  const checks = [postgresHealthCheck(pool), kafkaHealthCheck(kafkaConn)];
+  const kafkaCheck = kafkaHealthCheck(kafkaConn, config.STATUS_CHECK_TIMEOUT_MS);
+  const checks = [postgresHealthCheck(pool), kafkaCheck];
   await waitForDependencies([...checks, schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
 
   const kafka = createKafka({ ...kafkaConn, clientId: 'inventory', logger });
@@ -41,7 +43,17 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
   const stock = createStockUseCases(createStockRepository(pool, createOutboxWriter([relay])), { topic: topicNames(config.RESOURCE_PREFIX).inventoryEvents });
   const grpc = await serveGrpc({ logger, registry, host: config.GRPC_HOST, port: config.GRPC_PORT, register: (server) => server.addService(InventoryServiceService, createInventoryService(stock, logger)) });
 
-  const ops = await serveOps({ checks, registry, host: config.HTTP_HOST, port: config.HTTP_PORT });
+  const ops = await serveOps({
+    service: 'inventory',
+    checks,
+    registry,
+    logger,
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    intervalMs: config.STATUS_CHECK_INTERVAL_MS,
+    timeoutMs: config.STATUS_CHECK_TIMEOUT_MS,
+    sources: { outbox: () => outboxStatus(pool) },
+  });
   logger.info({ grpcPort: grpc.port, httpPort: ops.port }, 'inventory service ready');
 
   return {
@@ -53,6 +65,7 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
       await relay.stop();
       await producer.disconnect();
       await ops.close();
+      await kafkaCheck.close();
       await pool.end();
     },
   };

@@ -13,8 +13,7 @@ import { createNotificationWorker } from './worker';
 bootMain('notification', loadNotificationConfig, async (config, logger) => {
   // Every task in flight holds a connection while its e-mail goes out; two more serve /readyz.
   const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('notification', config.RESOURCE_PREFIX)), config.TASK_PREFETCH + 2);
-  const checks = [postgresHealthCheck(pool), amqpHealthCheck(config.AMQP_URL)];
-  await waitForDependencies([...checks, schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
+  await waitForDependencies([postgresHealthCheck(pool), amqpHealthCheck(config.AMQP_URL), schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
 
   const registry = createMetricsRegistry('notification');
   const metrics = createNotificationMetrics(registry);
@@ -24,7 +23,17 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
   const worker = createNotificationWorker({ amqpUrl: config.AMQP_URL, prefix: config.RESOURCE_PREFIX, prefetch: config.TASK_PREFETCH, logger, sendNotification, metrics });
   await worker.start();
 
-  const ops = await serveOps({ checks, registry, host: config.HTTP_HOST, port: config.HTTP_PORT });
+  const ops = await serveOps({
+    service: 'notification',
+    // The worker's own connection answers for RabbitMQ: no connection is opened per check.
+    checks: [postgresHealthCheck(pool), { name: 'rabbitmq', check: worker.check }],
+    registry,
+    logger,
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    intervalMs: config.STATUS_CHECK_INTERVAL_MS,
+    timeoutMs: config.STATUS_CHECK_TIMEOUT_MS,
+  });
   logger.info({ httpPort: ops.port, mail: config.SMTP_URL ? 'smtp' : config.MAIL_DIR }, 'notification worker ready');
 
   return {

@@ -17,11 +17,12 @@ import {
   ensureTopics,
   kafkaHealthCheck,
   kafkaOutboxPublisher,
+  outboxStatus,
   registerConsumerLagMetrics,
   registerOutboxMetrics,
   topicNames,
 } from '@orderflow/messaging';
-import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, requestLog, waitForDependencies, type DependencyCheck, type LogFields } from '@orderflow/platform';
+import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, requestLog, serveOps, waitForDependencies, type DependencyCheck, type LogFields } from '@orderflow/platform';
 import { grpcHealthCheck } from '@orderflow/proto';
 import { createCatalog } from './catalog/catalog';
 import { createBreakers } from './clients/breakers';
@@ -49,14 +50,13 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', () => undefined);
   const redisCheck: DependencyCheck = { name: 'redis', check: async () => void (await redis.ping()) };
-  const infraChecks = [postgresHealthCheck(pool), redisCheck, kafkaHealthCheck(kafkaConn), amqpHealthCheck(config.AMQP_URL)];
+  const kafkaCheck = kafkaHealthCheck(kafkaConn, config.STATUS_CHECK_TIMEOUT_MS);
   await redis.connect().catch(() => undefined);
-  await waitForDependencies([...infraChecks, schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
-  const checks = [
-    ...infraChecks,
-    grpcHealthCheck('grpc:order', config.ORDER_GRPC_ADDRESS),
-    grpcHealthCheck('grpc:inventory', config.INVENTORY_GRPC_ADDRESS),
-  ];
+  await waitForDependencies(
+    [postgresHealthCheck(pool), redisCheck, kafkaCheck, amqpHealthCheck(config.AMQP_URL), schemaCheck(pool, requiredSchemaVersion)],
+    config.STARTUP_TIMEOUT_MS,
+    logger,
+  );
 
   const topics = topicNames(prefix);
   const kafka = createKafka({ ...kafkaConn, clientId: 'orchestrator', logger });
@@ -166,7 +166,6 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     onRecorded: (source) => metrics.deadLetters.inc({ source }),
   });
 
-  let accepting = true;
   const app = createHttpApp({
     auth: config,
     orders,
@@ -177,9 +176,6 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     replay,
     stats: () => collectStats(pool),
     idempotency,
-    checks,
-    registry,
-    accepting: () => accepting,
     rateLimit: rateLimit(redis, { perMinute: config.RATE_LIMIT_PER_MINUTE, keyPrefix: prefix, logger, errors: metrics.rateLimiterErrors }),
     requestLog: requestLog(logger),
     httpMetrics: httpMetrics(registry),
@@ -199,11 +195,25 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       (error: unknown) => logger.warn({ err: error }, 'idempotency purge failed'),
     );
   }, config.IDEMPOTENCY_PURGE_INTERVAL_SECONDS * 1_000);
-  logger.info({ httpPort: http.port }, 'orchestrator ready');
+  // Every check runs in the background over a client the app holds anyway (gRPC health channels too).
+  const grpcChecks = [grpcHealthCheck('grpc:order', config.ORDER_GRPC_ADDRESS), grpcHealthCheck('grpc:inventory', config.INVENTORY_GRPC_ADDRESS)];
+  const ops = await serveOps({
+    service: 'orchestrator',
+    checks: [postgresHealthCheck(pool), redisCheck, kafkaCheck, { name: 'rabbitmq', check: rabbit.check }, ...grpcChecks],
+    registry,
+    logger,
+    host: config.HTTP_HOST,
+    port: config.OPS_PORT,
+    portVariable: 'OPS_PORT',
+    intervalMs: config.STATUS_CHECK_INTERVAL_MS,
+    timeoutMs: config.STATUS_CHECK_TIMEOUT_MS,
+    sources: { breakers: breakers.states, outbox: () => outboxStatus(pool), consumerLag: consumerLag.read },
+  });
+  logger.info({ httpPort: http.port, opsPort: ops.port }, 'orchestrator ready');
 
   return {
     async stop() {
-      accepting = false;
+      ops.stopAccepting();
       clearInterval(purge);
       await delay(config.SHUTDOWN_DRAIN_MS); // /readyz answers 503 meanwhile: load balancers stop sending
       await closeServer(http.server);
@@ -216,6 +226,9 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       await rabbit.close();
       downstream.close();
       breakers.shutdown();
+      await ops.close();
+      for (const check of grpcChecks) check.close();
+      await kafkaCheck.close();
       redis.disconnect();
       await pool.end();
     },

@@ -3,7 +3,7 @@
 /** Kafka topic and consumer-group names, with the resource prefix applied. */
 export { ORDER_EVENTS, INVENTORY_EVENTS, dlqTopic, topicNames, consumerGroup, type TopicNames } from './topics';
 /** Kafka client factory, topic creation, idempotent producer and readiness check. */
-export { createKafka, ensureTopics, createIdempotentProducer, kafkaConnection, kafkaHealthCheck, type KafkaConnection, type KafkaOptions, type EnsureTopicsOptions } from './kafka';
+export { createKafka, ensureTopics, createIdempotentProducer, kafkaConnection, kafkaHealthCheck, type ClosableCheck, type KafkaConnection, type KafkaOptions, type EnsureTopicsOptions } from './kafka';
 /** CloudEvent <-> Kafka message (structured mode, traceparent header). */
 export { CLOUDEVENTS_CONTENT_TYPE, toKafkaMessage, decodeCloudEvent, headerValue, type DecodedEvent } from './event-codec';
 /** RabbitMQ task topology (exchange, work, retry and dead-letter queues), connection and readiness check. */
@@ -19,7 +19,7 @@ export {
   type ConnectAmqpOptions,
 } from './rabbit';
 /** Transactional outbox: enqueue in the writer's transaction; the relay publishes in order. */
-export { enqueueOutbox, outboxInsertSql, readOutboxBatch, markOutboxPublished, outboxBacklog, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination } from './outbox';
+export { enqueueOutbox, outboxInsertSql, readOutboxBatch, markOutboxPublished, outboxBacklog, outboxStatus, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination } from './outbox';
 export { createOutboxRelay, createOutboxWriter, notifyingOutboxWriter, type OutboxRelay, type OutboxRelayOptions, type OutboxWriter } from './outbox-relay';
 /** Broker publishers the relay hands batches to. */
 export { kafkaOutboxPublisher, createRabbitPublisher, ATTEMPT_HEADER, type RabbitPublisher } from './publishers';

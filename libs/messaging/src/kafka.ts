@@ -137,29 +137,38 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
   });
 }
 
+/** A dependency check that holds a connection until it is closed. */
+export type ClosableCheck = DependencyCheck & { close(): Promise<void> };
+
 /**
- * Readiness check: a fresh admin without retries describes the cluster, then disconnects, so a down
- * broker fails fast and a recovered one answers on the next call.
+ * Health check over one long-lived admin client without retries: each check asks the cluster for
+ * its metadata (a real round trip, so a frozen broker fails at `timeoutMs`). A failed check drops
+ * the connection and the next one reconnects, so a recovered broker answers on the next round.
  */
-export function kafkaHealthCheck(connection: KafkaConnection, timeoutMs = 2_000): DependencyCheck {
+export function kafkaHealthCheck(connection: KafkaConnection, timeoutMs = 2_000): ClosableCheck {
+  const kafka = new Kafka({ ...connection, clientId: 'orderflow-health', connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 }, logLevel: logLevel.NOTHING });
+  let admin: Promise<Admin> | undefined;
+  const connected = () =>
+    (admin ??= (async () => {
+      const a = kafka.admin();
+      await a.connect();
+      return a;
+    })());
+  const drop = async () => {
+    const current = admin;
+    admin = undefined;
+    await (await current?.catch(() => undefined))?.disconnect().catch(() => undefined);
+  };
   return {
     name: 'kafka',
     async check() {
-      const kafka = new Kafka({
-        ...connection,
-        clientId: 'orderflow-health',
-        connectionTimeout: timeoutMs,
-        requestTimeout: timeoutMs,
-        retry: { retries: 0 },
-        logLevel: logLevel.NOTHING,
-      });
-      const admin = kafka.admin();
       try {
-        await admin.connect();
-        await admin.describeCluster();
-      } finally {
-        await admin.disconnect().catch(() => undefined);
+        await (await connected()).describeCluster();
+      } catch (error) {
+        await drop();
+        throw error;
       }
     },
+    close: drop,
   };
 }

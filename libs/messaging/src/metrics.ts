@@ -95,6 +95,8 @@ export function registerConsumerLagMetrics(registry: Registry, options: KafkaCon
     },
   });
   return {
+    /** The latest lag per group and topic (cached like the gauge; undefined before the first read). */
+    read,
     async close() {
       const current = admin;
       admin = undefined;

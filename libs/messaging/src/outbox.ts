@@ -91,3 +91,9 @@ export async function outboxBacklog(pool: Pool): Promise<{ count: number; oldest
   );
   return { count: rows[0].count, oldestAgeSeconds: rows[0].age };
 }
+
+/** The outbox as GET /status shows it: rows waiting, and how long the oldest has waited. */
+export async function outboxStatus(pool: Pool): Promise<{ backlog: number; oldestAgeSeconds: number }> {
+  const { count, oldestAgeSeconds } = await outboxBacklog(pool);
+  return { backlog: count, oldestAgeSeconds: Math.round(oldestAgeSeconds * 1_000) / 1_000 };
+}

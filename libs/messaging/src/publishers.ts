@@ -26,6 +26,8 @@ export function kafkaOutboxPublisher(producer: Producer): (records: OutboxRecord
 export interface RabbitPublisher {
   /** Publishes outbox rows (routing key = row topic) persistently and waits for the broker's confirms. */
   publish(records: OutboxRecord[]): Promise<void>;
+  /** Health check over the publishing connection (opened if needed): the broker answers a round trip. */
+  check(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,10 @@ export function createRabbitPublisher(options: { url: string; prefix?: string; l
         });
       }
       await channel.waitForConfirms();
+    },
+    async check() {
+      const { channel, topology } = await open();
+      await channel.checkExchange(topology.exchange); // a round trip: a frozen broker does not answer
     },
     async close() {
       const current = connecting;

@@ -179,6 +179,20 @@ describe('task worker', () => {
     worker = undefined;
     await proxy.close();
   });
+
+  it('answers its health check over the live connection, fails it while reconnecting, and passes again after', async () => {
+    const proxy = await startProxy(new URL(amqpUrl));
+    await startWorker(async () => undefined, { url: proxy.url, maxReconnectDelayMs: 200 });
+    for (let i = 0; i < 5; i++) await expect(worker!.check()).resolves.toBeUndefined();
+    expect(proxy.connections()).toBe(1); // no connection of its own per check
+    proxy.drop();
+    await waitFor(() => worker!.check().then(() => false, (error: Error) => /not connected/.test(error.message)), { what: 'the check to fail while reconnecting' });
+    await waitFor(() => worker!.check().then(() => true, () => false), { what: 'the check to pass after reconnecting' });
+    expect(proxy.connections()).toBe(2);
+    await worker!.stop();
+    worker = undefined;
+    await proxy.close();
+  });
 });
 
 /** A TCP proxy to the broker whose connections the test can cut, as a broker restart would. */

@@ -43,6 +43,8 @@ export interface TaskWorker {
   start(): Promise<void>;
   /** Cancels the consumer, waits for in-flight handlers, closes channels and connection. */
   stop(): Promise<void>;
+  /** Health check over the live session: rejects while reconnecting or when the broker does not answer. */
+  check(): Promise<void>;
 }
 
 /** An error the task worker dead-letters at once instead of retrying (e.g. an invalid body). */
@@ -60,6 +62,7 @@ interface Session {
   channel: Channel;
   confirm: ConfirmChannel;
   consumerTag: string;
+  queue: string;
   returned: Set<string>;
 }
 
@@ -128,7 +131,7 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
     try {
       const channel = await connection.createChannel();
       const confirm = await connection.createConfirmChannel();
-      const s: Session = { connection, channel, confirm, consumerTag: '', returned: new Set() };
+      const s: Session = { connection, channel, confirm, consumerTag: '', queue: '', returned: new Set() };
       // Any channel dying (a protocol error) restarts the whole session; the broker requeues unacked tasks.
       for (const ch of [channel, confirm]) {
         ch.on('error', (error: Error) => logger.warn({ err: error }, 'amqp channel error')); // never an unhandled 'error' event
@@ -138,6 +141,7 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
       const topology = await declareTaskTopology(channel, { prefix });
       await channel.prefetch(prefetch);
       const queue = options.queue?.(topology) ?? topology.queue;
+      s.queue = queue;
       const consumer = await channel.consume(queue, (msg) => {
         if (!msg) return void connection.close().catch(() => undefined); // consumer cancelled by the broker
         // Continues the publisher's trace (the `traceparent` header) while the task is handled and settled.
@@ -175,6 +179,11 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
 
   return {
     start: connect,
+    async check() {
+      const s = session;
+      if (!s) throw new Error('not connected to RabbitMQ (reconnecting)');
+      await s.channel.checkQueue(s.queue); // a round trip: a frozen broker does not answer
+    },
     async stop() {
       stopping.abort();
       await reconnecting;

@@ -1,28 +1,31 @@
 import express, { Router } from 'express';
+import type { Registry } from 'prom-client';
+import { createHealthMonitor, type HealthMonitor, type HealthMonitorOptions } from './health-monitor';
 import { httpMetrics } from './http-metrics';
 import { closeServer, listen } from './listen';
-import type { Registry } from 'prom-client';
-import { checkDependencies, type DependencyCheck } from './readiness';
+import { appVersion } from './version';
 
 export interface OpsOptions {
-  checks: DependencyCheck[];
+  monitor: HealthMonitor;
   registry: Registry;
-  /** Answers false once shutdown begins, so load balancers stop sending before the process exits. */
-  accepting?: () => boolean;
-  checkTimeoutMs?: number;
 }
 
-/** `/healthz` (process alive), `/readyz` (dependencies answer) and `/metrics` (Prometheus text). */
-export function opsRoutes({ checks, registry, accepting = () => true, checkTimeoutMs = 2_000 }: OpsOptions): Router {
+/**
+ * `/healthz` (process alive), `/readyz` (this process can do its own job now), `/status` (every
+ * dependency, breaker, outbox and lag) and `/metrics`. Readiness and status answer from the health
+ * monitor's last background round, so no request ever opens a connection or waits on a dependency.
+ */
+export function opsRoutes({ monitor, registry }: OpsOptions): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', async (_req, res) => {
-    const dependencies = await checkDependencies(checks, checkTimeoutMs);
-    const down = dependencies.filter((d) => !d.ok).map((d) => d.name);
-    if (!accepting()) down.unshift('shutting-down');
-    res.status(down.length ? 503 : 200).json({ status: down.length ? 'unavailable' : 'ready', down, dependencies });
+  router.get('/readyz', (_req, res) => {
+    const { ready, down } = monitor.readiness();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', down });
+  });
+  router.get('/status', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json(monitor.status());
   });
   router.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
@@ -32,15 +35,40 @@ export function opsRoutes({ checks, registry, accepting = () => true, checkTimeo
 
 export interface OpsServer {
   port: number;
+  monitor: HealthMonitor;
   /** `/readyz` answers 503 from now on (the first step of a drain). */
   stopAccepting(): void;
   close(): Promise<void>;
 }
 
-/** The ops-only HTTP server of a process without an API of its own: ops routes with request metrics, listening. */
-export async function serveOps(options: Omit<OpsOptions, 'accepting'> & { host: string; port: number }): Promise<OpsServer> {
-  let accepting = true;
-  const app = express().use(httpMetrics(options.registry), opsRoutes({ ...options, accepting: () => accepting }));
-  const { server, port } = await listen(app, options.host, options.port);
-  return { port, stopAccepting: () => void (accepting = false), close: () => closeServer(server) };
+export interface ServeOpsOptions extends Omit<HealthMonitorOptions, 'requiredForReadiness' | 'version'> {
+  registry: Registry;
+  host: string;
+  port: number;
+  /** The env variable of the port, named when it is taken (HTTP_PORT, OPS_PORT). */
+  portVariable?: string;
+  /** Checks readiness needs; default `postgres`, the process's own database. */
+  requiredForReadiness?: string[];
+}
+
+/**
+ * The ops HTTP server of a process, called once start-up is done: runs the first round of the
+ * background checks, then serves the ops routes (with request metrics) on their own port, never the
+ * public one.
+ */
+export async function serveOps({ host, port, portVariable, requiredForReadiness = ['postgres'], ...options }: ServeOpsOptions): Promise<OpsServer> {
+  const monitor = createHealthMonitor({ ...options, version: appVersion, requiredForReadiness });
+  await monitor.start();
+  const app = express().disable('x-powered-by').use(httpMetrics(options.registry), opsRoutes({ monitor, registry: options.registry }));
+  const { server, port: bound } = await listen(app, host, port, portVariable);
+  monitor.markStarted();
+  return {
+    port: bound,
+    monitor,
+    stopAccepting: () => monitor.markDraining(),
+    async close() {
+      await closeServer(server);
+      await monitor.stop();
+    },
+  };
 }

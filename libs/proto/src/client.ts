@@ -66,15 +66,17 @@ export function callUnary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req,
 }
 
 /**
- * A readiness check that asks `address` over grpc.health.v1 and passes only on SERVING. Each check
- * opens and closes its own channel, so a probe holds no connection between runs.
+ * A health check that asks `address` over grpc.health.v1 and passes only on SERVING. One channel
+ * lives as long as the check (grpc-js reconnects it by itself), so a check opens no connection of
+ * its own; `close()` ends it.
  */
-export function grpcHealthCheck(name: string, address: string, options: { timeoutMs?: number; service?: string } = {}): DependencyCheck {
+export function grpcHealthCheck(name: string, address: string, options: { timeoutMs?: number; service?: string } = {}): DependencyCheck & { close(): void } {
   const { timeoutMs = 1_000, service = '' } = options;
+  let client: HealthClient | undefined;
   return {
     name,
     async check() {
-      const client = createGrpcClient(HealthClient, address);
+      client ??= createGrpcClient(HealthClient, address);
       try {
         const { status } = await callUnary(client.check.bind(client), { service }, { timeoutMs });
         if (status !== ServingStatus.SERVING) throw new Error(`${name} at ${address} is ${ServingStatus[status] ?? status}`);
@@ -82,9 +84,11 @@ export function grpcHealthCheck(name: string, address: string, options: { timeou
         const code = (error as { code?: unknown }).code;
         if (typeof code === 'number') throw new Error(`${name} at ${address} did not answer its health check: ${(error as Error).message}`, { cause: error });
         throw error;
-      } finally {
-        client.close();
       }
+    },
+    close() {
+      client?.close();
+      client = undefined;
     },
   };
 }

@@ -57,6 +57,10 @@ export function createBreakers(options: BreakerOptions, logger: Logger, metrics?
         throw error;
       }
     },
+    /** Each breaker's state, for GET /status. */
+    states(): { name: string; state: 'closed' | 'halfOpen' | 'open' }[] {
+      return Object.entries(breakers).map(([name, b]) => ({ name, state: b.opened ? 'open' : b.halfOpen ? 'halfOpen' : 'closed' }));
+    },
     shutdown() {
       for (const breaker of Object.values(breakers)) breaker.shutdown();
     },

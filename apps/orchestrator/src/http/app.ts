@@ -1,8 +1,6 @@
 import express, { type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import { opsRoutes, type DependencyCheck } from '@orderflow/platform';
 import type { Catalog } from '../catalog/catalog';
 import type { DeadLetterRepository } from '../dead-letters/dead-letter-repository';
 import type { InventoryPort } from '../clients/downstream';
@@ -26,9 +24,6 @@ export interface HttpAppDeps {
   replay: (id: string) => Promise<unknown>;
   stats: () => Promise<unknown>;
   idempotency: IdempotencyStore;
-  checks: DependencyCheck[];
-  registry: Registry;
-  accepting: () => boolean;
   rateLimit: RequestHandler;
   requestLog: RequestHandler;
   /** Request duration histogram (mounted first, so it sees every request). */
@@ -49,7 +44,7 @@ const requireJsonBody: RequestHandler = (req, _res, next) => {
   next(hasBody && !req.is('application/json') ? new HttpProblem('unsupported-media-type') : undefined);
 };
 
-/** The public HTTP API (DESIGN §4) plus the ops endpoints, with one error handler at the end. */
+/** The public HTTP API: `/v1/…`, `/openapi.json` and `/docs`, with one error handler at the end. Ops routes have their own port. */
 export function createHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -58,7 +53,6 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(deps.requestLog);
   app.set('query parser', 'simple');
   app.use(docsRoutes());
-  app.use(opsRoutes({ checks: deps.checks, registry: deps.registry, accepting: deps.accepting }));
 
   const v1 = express.Router();
   v1.use(authenticate(deps.auth), deps.rateLimit, requireJsonBody, express.json({ limit: '64kb', strict: true, reviver: rejectPollution }));
