@@ -186,7 +186,7 @@ describe('hostile input', () => {
       }),
       { numRuns: 1500 },
     );
-    expect((await fetch(`${system.url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${system.opsUrl('orchestrator')}/readyz`)).status).toBe(200);
   }, 180_000);
 
   it('rejects prototype-pollution keys and bodies over 64 KiB with clear problems', async () => {

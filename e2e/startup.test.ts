@@ -22,6 +22,12 @@ async function readyz(port: number) {
   return res && { status: res.status, body: (await res.json()) as { down: string[] } };
 }
 
+/** The names of the dependencies `/status` reports down. */
+async function downInStatus(port: number): Promise<string[]> {
+  const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { dependencies: { name: string; ok: boolean }[] };
+  return status.dependencies.filter((d) => !d.ok).map((d) => d.name);
+}
+
 describe('start-up failures', () => {
   it('stops with a message naming the variable when the config is invalid', async () => {
     const app = spawnApp('order', { HTTP_PORT: 'eighty' });
@@ -92,7 +98,7 @@ describe('the e2e harness', () => {
 });
 
 describe('readiness', () => {
-  it('answers 503 naming the downstream service that does not answer, and 200 once it does', async () => {
+  it('is ready while the downstream services do not answer, and /status names each until it does', async () => {
     const prefix = `${uniqueName('ready')}_`;
     for (const service of ['orchestrator', 'order'] as const) await migrate({ serverUrl: infra.databaseUrl, service, databaseName: databaseName(service, prefix) });
     const orderGrpc = await freePort();
@@ -104,14 +110,14 @@ describe('readiness', () => {
     });
     let order: ReturnType<typeof spawnApp> | undefined;
     try {
-      const port = await waitFor(() => /"httpPort":(\d+)/.exec(orchestrator.output().stdout)?.[1], { timeoutMs: 30_000, what: 'orchestrator to listen' });
-      const down = await waitFor(() => readyz(Number(port)), { what: 'a readiness answer' });
-      expect(down.status).toBe(503);
-      expect(down.body.down).toEqual(expect.arrayContaining(['grpc:order', 'grpc:inventory']));
+      const port = Number(await waitFor(() => /"opsPort":(\d+)/.exec(orchestrator.output().stdout)?.[1], { timeoutMs: 30_000, what: 'orchestrator to listen' }));
+      expect(await readyz(port)).toEqual({ status: 200, body: { status: 'ready', down: [] } });
+      expect(await downInStatus(port)).toEqual(['grpc:order', 'grpc:inventory']);
 
       order = spawnApp('order', { RESOURCE_PREFIX: prefix, HTTP_PORT: '0', GRPC_PORT: String(orderGrpc) });
-      await waitFor(async () => !(await readyz(Number(port)))?.body.down.includes('grpc:order'), { timeoutMs: 20_000, what: 'grpc:order to come up' });
-      expect((await readyz(Number(port)))?.body.down).toEqual(['grpc:inventory']);
+      await waitFor(async () => !(await downInStatus(port)).includes('grpc:order'), { timeoutMs: 20_000, what: 'grpc:order to come up' });
+      expect(await downInStatus(port)).toEqual(['grpc:inventory']);
+      expect((await readyz(port))?.status).toBe(200);
     } finally {
       expect(await orchestrator.stop()).toBe(0);
       if (order) expect(await order.stop()).toBe(0);

@@ -47,7 +47,7 @@ it('confirms every order placed while inventory was SIGKILLed for 10 s, with ste
 
   await expectEveryOrderConfirmed(system, api, load, { products, adminToken: admin, atLeast: 50 });
 
-  const port = system.ports.orchestrator;
+  const port = system.opsPort('orchestrator');
   expect(await metricValue(port, 'saga_step_retries_total', { step: 'RESERVE_STOCK' })).toBeGreaterThan(0);
   expect(await metricValue(port, 'circuit_breaker_transitions_total', { downstream: 'inventory', state: 'open' })).toBeGreaterThan(0);
   expect(await metricValue(port, 'circuit_breaker_transitions_total', { downstream: 'inventory', state: 'closed' })).toBeGreaterThan(0);

@@ -61,7 +61,7 @@ function orderLoad(skus: string[], lanes = 4, everyMs = 50) {
   let routable = true;
   const probe = (async () => {
     while (running) {
-      routable = (await fetch(`${system.url}/readyz`).catch(() => undefined))?.status === 200;
+      routable = (await fetch(`${system.opsUrl('orchestrator')}/readyz`).catch(() => undefined))?.status === 200;
       await delay(PROBE_EVERY_MS);
     }
   })();

@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { repoRoot } from '@orderflow/config';
 import { testInfra } from '@orderflow/testing';
 
-/** One built app as a child process with exactly the env given (plus PATH and the infrastructure URLs). */
+/**
+ * One built app as a child process with exactly the env given (plus PATH and the infrastructure URLs,
+ * and a free ops port for the orchestrator unless `OPS_PORT` is given: its default 8084 would clash).
+ */
 export function spawnApp(app: string, env: Record<string, string>) {
   const infra = testInfra();
   const child = spawn(process.execPath, [join(repoRoot(), 'dist', app, 'main.js')], {
@@ -16,6 +19,7 @@ export function spawnApp(app: string, env: Record<string, string>) {
       JWT_SECRET: 'e2e-secret-0123456789abcdef0123456789',
       HTTP_HOST: '127.0.0.1',
       GRPC_HOST: '127.0.0.1',
+      ...(app === 'orchestrator' ? { OPS_PORT: '0' } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

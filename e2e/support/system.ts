@@ -46,6 +46,7 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     inventory: await freePort(),
     notification: await freePort(),
     orchestrator: await freePort(),
+    orchestratorOps: await freePort(),
   };
   for (const service of SERVICES) await migrate({ serverUrl: infra.databaseUrl, service, databaseName: databaseName(service, prefix) });
 
@@ -71,8 +72,10 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     order: { HTTP_PORT: String(ports.order), GRPC_PORT: String(ports.orderGrpc) },
     inventory: { HTTP_PORT: String(ports.inventory), GRPC_PORT: String(ports.inventoryGrpc) },
     notification: { HTTP_PORT: String(ports.notification) },
-    orchestrator: { HTTP_PORT: String(ports.orchestrator) },
+    orchestrator: { HTTP_PORT: String(ports.orchestrator), OPS_PORT: String(ports.orchestratorOps) },
   };
+  // The ops routes: the orchestrator's own port, the other apps' HTTP_PORT.
+  const opsPort = (app: AppName) => Number(app === 'orchestrator' ? ports.orchestratorOps : appEnv[app].HTTP_PORT);
   const processes = new Map<AppName, ChildProcess>();
   const logs = new Map<AppName, string[]>();
 
@@ -92,7 +95,7 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     const onExit = (code: number | null, sig: string | null) => gone.abort(new Error(`${app} exited with ${code ?? sig}:\n${lines.slice(-20).join('\n')}`));
     child.once('close', onExit); // after its output is read, so the message carries its last lines
     try {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${appEnv[app].HTTP_PORT}/healthz`).catch(() => undefined))?.ok, {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${opsPort(app)}/healthz`).catch(() => undefined))?.ok, {
         timeoutMs: 30_000,
         intervalMs: 100,
         what: `${app} to start`,
@@ -131,8 +134,10 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     start,
     kill,
     signal,
-    /** The ops HTTP base URL of an app (`/healthz`, `/readyz`, `/metrics`). */
-    opsUrl: (app: AppName) => `http://127.0.0.1:${appEnv[app].HTTP_PORT}`,
+    /** The ops HTTP port of an app (`/healthz`, `/readyz`, `/status`, `/metrics`). */
+    opsPort,
+    /** The ops HTTP base URL of an app. */
+    opsUrl: (app: AppName) => `http://127.0.0.1:${opsPort(app)}`,
     isRunning: (app: AppName) => {
       const child = processes.get(app);
       return !!child && child.exitCode === null && child.signalCode === null;
@@ -141,7 +146,7 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
       jwt.sign({ sub, role, ...claims }, JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' }),
     async ready(): Promise<void> {
       for (const app of APPS) {
-        await waitFor(async () => (await fetch(`http://127.0.0.1:${appEnv[app].HTTP_PORT}/readyz`).catch(() => undefined))?.status === 200, {
+        await waitFor(async () => (await fetch(`http://127.0.0.1:${opsPort(app)}/readyz`).catch(() => undefined))?.status === 200, {
           timeoutMs: 30_000,
           what: `${app} /readyz`,
         });

@@ -36,18 +36,23 @@ function trackRoute(req: Request): () => string {
   return () => route ?? (firstBase ? `${firstBase}/*` : 'unmatched');
 }
 
+const HTTP_DURATION = 'http_request_duration_seconds';
+
 /**
  * `http_request_duration_seconds{method,route,status_code}` for every request the app answers. Mount
- * it first, before any router.
+ * it first, before any router. Servers of one process (the public API and the ops port) share the
+ * histogram of their registry.
  */
 export function httpMetrics(registry: Registry): RequestHandler {
-  const duration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP requests by method, route pattern and status code',
-    labelNames: ['method', 'route', 'status_code'],
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
+  const duration =
+    (registry.getSingleMetric(HTTP_DURATION) as Histogram<string> | undefined) ??
+    new Histogram({
+      name: HTTP_DURATION,
+      help: 'HTTP requests by method, route pattern and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
   return (req, res, next) => {
     const stop = duration.startTimer();
     const routeOf = trackRoute(req);

@@ -166,20 +166,6 @@ const schemas = {
   },
   DeadLetterPage: { type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref('DeadLetter') }, nextCursor: { type: ['string', 'null'] } } },
   Replay: { type: 'object', required: ['id', 'replayed', 'alreadyReplayed'], properties: { id: { type: 'string' }, replayed: { type: 'boolean' }, alreadyReplayed: { type: 'boolean' } } },
-  Health: { type: 'object', additionalProperties: false, required: ['status'], properties: { status: { const: 'ok' } } },
-  Readiness: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['status', 'down', 'dependencies'],
-    properties: {
-      status: { enum: ['ready', 'unavailable'] },
-      down: { type: 'array', items: { type: 'string' }, description: 'Dependencies that did not answer (`postgres`, `redis`, `kafka`, `rabbitmq`, `grpc:order`, `grpc:inventory`), or `shutting-down`' },
-      dependencies: {
-        type: 'array',
-        items: { type: 'object', additionalProperties: false, required: ['name', 'ok'], properties: { name: { type: 'string' }, ok: { type: 'boolean' }, error: { type: 'string' } } },
-      },
-    },
-  },
   Stats: {
     type: 'object',
     required: ['ordersByStatus', 'sagasInFlight', 'deadLetters', 'outbox'],
@@ -209,30 +195,6 @@ export const openApiDocument = {
     schemas,
   },
   paths: {
-    '/healthz': {
-      get: { operationId: 'health', summary: 'Liveness: the process is up', tags: ['operations'], security: [], responses: { '200': { description: 'Alive', content: json(ref('Health')) } } },
-    },
-    '/readyz': {
-      get: {
-        operationId: 'readiness',
-        summary: 'Readiness: every dependency answers (Postgres, Redis, Kafka, RabbitMQ, the order and inventory services)',
-        tags: ['operations'],
-        security: [],
-        responses: {
-          '200': { description: 'Ready', content: json(ref('Readiness')) },
-          '503': { description: 'Not ready; `down` names what did not answer', content: json(ref('Readiness')) },
-        },
-      },
-    },
-    '/metrics': {
-      get: {
-        operationId: 'metrics',
-        summary: 'Prometheus metrics (text exposition format)',
-        tags: ['operations'],
-        security: [],
-        responses: { '200': { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } } },
-      },
-    },
     '/openapi.json': {
       get: { operationId: 'openApi', summary: 'This document', tags: ['operations'], security: [], responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object', required: ['openapi', 'paths'] }) } } },
     },
