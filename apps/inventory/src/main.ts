@@ -25,7 +25,7 @@ import { createStockUseCases } from './stock';
 
 bootMain('inventory', loadInventoryConfig, async (config, logger) => {
   const dbUrl = databaseUrl(config.DATABASE_URL, databaseName('inventory', config.RESOURCE_PREFIX));
-  const pool = createPool(dbUrl);
+  const pool = createPool(dbUrl, 10, config);
   const kafkaConn = kafkaConnection(config);
   const kafkaCheck = kafkaHealthCheck(kafkaConn, config.STATUS_CHECK_TIMEOUT_MS);
   const checks = [postgresHealthCheck(pool), kafkaCheck];

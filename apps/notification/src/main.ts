@@ -12,7 +12,7 @@ import { createNotificationWorker } from './worker';
 
 bootMain('notification', loadNotificationConfig, async (config, logger) => {
   // Every task in flight holds a connection while its e-mail goes out; two more serve /readyz.
-  const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('notification', config.RESOURCE_PREFIX)), config.TASK_PREFETCH + 2);
+  const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('notification', config.RESOURCE_PREFIX)), config.TASK_PREFETCH + 2, config);
   await waitForDependencies([postgresHealthCheck(pool), amqpHealthCheck(config.AMQP_URL), schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
 
   const registry = createMetricsRegistry('notification');

@@ -45,7 +45,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   const prefix = config.RESOURCE_PREFIX;
   const kafkaConn = kafkaConnection(config);
   const dbUrl = databaseUrl(config.DATABASE_URL, databaseName('orchestrator', prefix));
-  const pool = createPool(dbUrl, 20);
+  const pool = createPool(dbUrl, 20, config);
   // No offline queue: when Redis is down, cache calls fail at once and the catalog reads through.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', () => undefined);

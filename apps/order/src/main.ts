@@ -10,7 +10,7 @@ import { createOrderService } from './grpc/order-service';
 import { createOrderUseCases } from './orders';
 
 bootMain('order', loadOrderConfig, async (config, logger) => {
-  const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('order', config.RESOURCE_PREFIX)));
+  const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('order', config.RESOURCE_PREFIX)), 10, config);
   const checks = [postgresHealthCheck(pool)];
   await waitForDependencies([...checks, schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
 

@@ -1,9 +1,22 @@
 import { ConfigError, env } from './env';
 
+/**
+ * Bounds on every wait of a Postgres pool (libs/db `createPool`). A transaction may sit idle while a
+ * broker confirms (outbox relay, dead-letter replay) or an e-mail goes out, so the idle bound stays
+ * above those waits. Migrations use their own client, without a statement timeout.
+ */
+export const postgresEnv = {
+  PG_CONNECT_TIMEOUT_MS: env.int(5_000, 1, 600_000, 'Longest wait for a Postgres connection: connecting, or for a free one in the pool'),
+  PG_STATEMENT_TIMEOUT_MS: env.int(10_000, 1, 3_600_000, 'Postgres cancels a statement running longer (statement_timeout); the connection stays usable'),
+  PG_QUERY_TIMEOUT_MS: env.int(15_000, 1, 3_600_000, 'Client-side bound on one query round trip, for a server or network that stops answering; keep it above PG_STATEMENT_TIMEOUT_MS'),
+  PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: env.int(60_000, 1, 3_600_000, 'Postgres ends a session whose transaction sits idle longer (idle_in_transaction_session_timeout), releasing its locks'),
+};
+
 /** Variables every app reads the same way (DESIGN §3). */
 export const commonEnv = {
   LOG_LEVEL: env.logLevel(),
   DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/postgres', ['postgres', 'postgresql'], 'PostgreSQL server URL; each service uses its own database on it'),
+  ...postgresEnv,
   RESOURCE_PREFIX: env.name('', 'Prefix for Kafka topics and groups, RabbitMQ exchanges and queues, Redis keys and database names (test isolation)'),
   SHUTDOWN_TIMEOUT_MS: env.int(10_000, 100, 120_000, 'How long SIGTERM waits for in-flight work before forcing exit'),
   STARTUP_TIMEOUT_MS: env.int(15_000, 0, 300_000, 'How long start-up waits for a dependency before giving up'),

@@ -1,3 +1,3 @@
 export { parseEnv, env, ConfigError } from './env';
 export { repoRoot } from './paths';
-export { commonEnv, drainEnv, kafkaEnv, checkKafkaEnv, amqpEnv, redisEnv, databaseName } from './common';
+export { commonEnv, postgresEnv, drainEnv, kafkaEnv, checkKafkaEnv, amqpEnv, redisEnv, databaseName } from './common';

@@ -1,4 +1,4 @@
 /** Postgres plumbing: pools, per-service databases, migrations. */
-export { createPool, inTransaction, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from './pool';
+export { createPool, DEFAULT_POOL_TIMEOUTS, inTransaction, postgresHealthCheck, requiredSchemaVersion, rollbackTransaction, schemaCheck, type PoolTimeouts } from './pool';
 export { ensureDatabase, dropDatabase, databaseUrl } from './databases';
 export { migrate, SERVICES, type Service, type MigrateOptions } from './migrate';

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { parseEnv, postgresEnv } from '@orderflow/config';
 import type { DependencyCheck } from '@orderflow/platform';
 
 // Postgres bigint (int8) arrives as a string by default; our int8 columns hold cents and counts far
@@ -12,27 +13,63 @@ export function databaseUrl(serverUrl: string, name: string): string {
   return url.toString();
 }
 
-/** A connection pool for one service database. */
-export function createPool(connectionString: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
+/** The PG_* timeouts of libs/config `postgresEnv`, as parsed (an app passes its whole config). */
+export type PoolTimeouts = { [K in keyof typeof postgresEnv]: number };
+
+/** The documented defaults, for pools of tests and tools. */
+export const DEFAULT_POOL_TIMEOUTS: PoolTimeouts = parseEnv(postgresEnv, {});
+
+/**
+ * A connection pool for one service database. Every wait is bounded: getting a connection, each
+ * statement (cancelled by Postgres), each round trip (a frozen server), and a transaction left idle.
+ */
+export function createPool(connectionString: string, max = 10, timeouts: PoolTimeouts = DEFAULT_POOL_TIMEOUTS): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: timeouts.PG_CONNECT_TIMEOUT_MS,
+    statement_timeout: timeouts.PG_STATEMENT_TIMEOUT_MS,
+    query_timeout: timeouts.PG_QUERY_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: timeouts.PG_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  });
   // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one (the pool listens only while a client is idle): Postgres ending a
+  // transaction left idle too long would be an unhandled 'error'. Its next query fails instead, and
+  // the pool discards it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
+}
+
+/**
+ * Rolls back the failed transaction of a checked-out client. Returns what to pass to `release()`: an
+ * error (the pool then discards the client) when it cannot be trusted — the rollback failed, or a
+ * client-side query timeout left its statement running (a rollback would queue behind it, and so
+ * would the next borrower's queries).
+ */
+export async function rollbackTransaction(client: pg.PoolClient, cause: unknown): Promise<Error | undefined> {
+  if (cause instanceof Error && cause.message === 'Query read timeout') return cause;
+  return client.query('ROLLBACK').then(
+    () => undefined,
+    (error: Error) => error,
+  );
 }
 
 /** Runs `work` in one transaction on a pooled client: committed if it resolves, rolled back if it throws. */
 export async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    broken = await rollbackTransaction(client, error);
     throw error;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { rollbackTransaction } from '@orderflow/db';
 import { enqueueOutbox, markOutboxPublished, outboxInsertSql, OUTBOX_CHANNEL, readOutboxBatch, type OutboxDestination, type OutboxMessage, type OutboxRecord } from './outbox';
 
 export interface OutboxRelayOptions {
@@ -66,7 +67,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function listen(): Promise<void> {
     if (listener) return;
-    const client = new pg.Client({ connectionString: options.databaseUrl });
+    // The pool's connect and round-trip bounds: a frozen server must not stall the loop here (no
+    // statement or idle-transaction timeout: this connection only waits for notifications).
+    const { connectionTimeoutMillis, query_timeout } = pool.options;
+    const client = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis, query_timeout });
     client.on('notification', wakeUp);
     client.on('error', () => {
       listener = undefined;
@@ -84,6 +88,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   /** One transaction: returns how many rows were published (0 when idle or another relay holds the lock). */
   async function relayOnce(): Promise<number> {
     const client = await pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const { rows } = await client.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [LOCK_KEYS[destination]]);
@@ -96,10 +101,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await client.query('COMMIT');
       return batch.length;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      broken = await rollbackTransaction(client, error);
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 

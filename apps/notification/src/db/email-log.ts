@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { rollbackTransaction } from '@orderflow/db';
 import type { EmailTemplate } from '@orderflow/domain';
 
 export interface EmailRecord {
@@ -40,7 +41,7 @@ export function createEmailLog(pool: Pool): EmailLog {
         await client.query('COMMIT');
         return 'sent';
       } catch (error) {
-        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        broken = await rollbackTransaction(client, error);
         throw error;
       } finally {
         client.release(broken);

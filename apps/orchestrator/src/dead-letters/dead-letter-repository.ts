@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import { rollbackTransaction } from '@orderflow/db';
 
 export type DeadLetterSource = 'kafka' | 'rabbitmq' | 'saga';
 
@@ -85,6 +86,7 @@ export function createDeadLetterRepository(pool: Pool) {
      */
     async replayOnce(id: string, publish: (d: DeadLetter) => Promise<void>): Promise<{ found: boolean; replayed: boolean; letter?: DeadLetter }> {
       const client: PoolClient = await pool.connect();
+      let broken: Error | undefined;
       try {
         await client.query('BEGIN');
         const { rows } = await client.query('SELECT * FROM dead_letters WHERE id = $1 FOR UPDATE', [id]);
@@ -102,10 +104,10 @@ export function createDeadLetterRepository(pool: Pool) {
         await client.query('COMMIT');
         return { found: true, replayed: true, letter };
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        broken = await rollbackTransaction(client, error);
         throw error;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
 
