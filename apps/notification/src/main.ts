@@ -33,6 +33,7 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
     port: config.HTTP_PORT,
     intervalMs: config.STATUS_CHECK_INTERVAL_MS,
     timeoutMs: config.STATUS_CHECK_TIMEOUT_MS,
+    sources: { queues: queueDepth.read },
   });
   logger.info({ httpPort: ops.port, mail: config.SMTP_URL ? 'smtp' : config.MAIL_DIR }, 'notification worker ready');
 

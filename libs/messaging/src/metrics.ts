@@ -164,6 +164,8 @@ export function registerQueueDepthMetrics(registry: Registry, options: { url: st
     },
   });
   return {
+    /** The latest depth of each task queue (cached like the gauges; undefined before the first read). */
+    read,
     async close() {
       const current = session;
       session = undefined;

@@ -16,11 +16,17 @@ export interface DependencyState {
 
 export type BreakerState = 'closed' | 'halfOpen' | 'open';
 
-/** Optional parts of `/status`, read in the same background round as the checks. */
-export interface StatusSources {
+interface Readings {
+  outbox: { backlog: number; oldestAgeSeconds: number };
+  /** Kafka: messages a consumer group has not committed yet. */
+  consumerLag: { group: string; topic: string; lag: number }[];
+  /** RabbitMQ: messages waiting in the queues a worker consumes. */
+  queues: { queue: string; messages: number; consumers: number }[];
+}
+
+/** Optional parts of `/status`: breakers read on request, the rest in the background rounds. */
+export interface StatusSources extends Partial<{ [K in keyof Readings]: () => Promise<Readings[K] | undefined> }> {
   breakers?: () => { name: string; state: BreakerState }[];
-  outbox?: () => Promise<{ backlog: number; oldestAgeSeconds: number }>;
-  consumerLag?: () => Promise<{ group: string; topic: string; lag: number }[] | undefined>;
 }
 
 export interface StatusReport {
@@ -31,8 +37,10 @@ export interface StatusReport {
   ready: boolean;
   dependencies: DependencyState[];
   breakers?: { name: string; state: BreakerState }[];
-  outbox?: { backlog: number; oldestAgeSeconds: number } | null;
-  consumerLag?: { group: string; topic: string; lag: number }[] | null;
+  /** Each present where the app has the source; null until its first read succeeds. */
+  outbox?: Readings['outbox'] | null;
+  consumerLag?: Readings['consumerLag'] | null;
+  queues?: Readings['queues'] | null;
 }
 
 export interface Readiness {
@@ -73,8 +81,8 @@ export function publicError(error: unknown): string {
 export function createHealthMonitor(options: HealthMonitorOptions) {
   const startedAt = Date.now();
   const states = new Map<string, DependencyState>();
-  let outbox: StatusReport['outbox'] = null;
-  let consumerLag: StatusReport['consumerLag'] = null;
+  const readingNames = (['outbox', 'consumerLag', 'queues'] as const).filter((name) => options.sources?.[name]);
+  const readings: { [K in keyof Readings]?: Readings[K] | null } = Object.fromEntries(readingNames.map((name) => [name, null]));
   let started = false;
   let draining = false;
   let timer: NodeJS.Timeout | undefined;
@@ -106,23 +114,17 @@ export function createHealthMonitor(options: HealthMonitorOptions) {
 
   const bounded = <T>(read: () => Promise<T>, what: string) => withTimeout(Promise.resolve().then(read), options.timeoutMs, what);
 
+  async function read<K extends keyof Readings>(name: K): Promise<void> {
+    try {
+      const value = await bounded(options.sources![name]! as () => Promise<Readings[K] | undefined>, name);
+      if (value !== undefined) readings[name] = value;
+    } catch {
+      // The last value stands; the check of the dependency behind it names the outage.
+    }
+  }
+
   async function runRound(): Promise<void> {
-    const { sources = {} } = options;
-    await Promise.all([
-      ...options.checks.map(checkOne),
-      sources.outbox
-        ? bounded(sources.outbox, 'outbox').then(
-            (value) => void (outbox = value),
-            () => undefined, // the last value stands; the database check names the outage
-          )
-        : undefined,
-      sources.consumerLag
-        ? bounded(sources.consumerLag, 'consumer lag').then(
-            (value) => void (consumerLag = value ?? consumerLag),
-            () => undefined,
-          )
-        : undefined,
-    ]);
+    await Promise.all([...options.checks.map(checkOne), ...readingNames.map(read)]);
   }
 
   /** One round at a time: a slow round is never doubled up by the next tick. */
@@ -166,8 +168,7 @@ export function createHealthMonitor(options: HealthMonitorOptions) {
         ready: readiness().ready,
         dependencies: options.checks.map(({ name }) => states.get(name)!).filter(Boolean),
         ...(sources.breakers ? { breakers: sources.breakers() } : {}),
-        ...(sources.outbox ? { outbox } : {}),
-        ...(sources.consumerLag ? { consumerLag } : {}),
+        ...readings,
       };
     },
   };

@@ -126,15 +126,37 @@ describe('status', () => {
     for (const secret of ['s3cret', 'orders:', 'pw@', '10.1.2.3', 'rabbit.internal', 'db.internal', '5672']) expect(text).not.toContain(secret);
   });
 
-  it('shows breakers, the outbox and consumer lag where the app has them', async () => {
+  it('shows breakers, the outbox, consumer lag and queue depth where the app has them, and only there', async () => {
     const { status } = await serve([up('postgres')], {
       sources: {
         breakers: () => [{ name: 'inventory', state: 'open' }],
         outbox: async () => ({ backlog: 3, oldestAgeSeconds: 1.5 }),
         consumerLag: async () => [{ group: 'g', topic: 't', lag: 7 }],
+        queues: async () => [{ queue: 'notification.send', messages: 2, consumers: 1 }],
       },
     });
-    expect(await status()).toMatchObject({ breakers: [{ name: 'inventory', state: 'open' }], outbox: { backlog: 3, oldestAgeSeconds: 1.5 }, consumerLag: [{ group: 'g', topic: 't', lag: 7 }] });
+    expect(await status()).toMatchObject({
+      breakers: [{ name: 'inventory', state: 'open' }],
+      outbox: { backlog: 3, oldestAgeSeconds: 1.5 },
+      consumerLag: [{ group: 'g', topic: 't', lag: 7 }],
+      queues: [{ queue: 'notification.send', messages: 2, consumers: 1 }],
+    });
+    const plain = await (await serve([up('postgres')])).status();
+    for (const part of ['breakers', 'outbox', 'consumerLag', 'queues']) expect(plain).not.toHaveProperty(part);
+  });
+
+  it('keeps the last reading when a later read fails, and shows null before the first success', async () => {
+    let fail = true;
+    let reads = 0;
+    const { status } = await serve([up('postgres')], { sources: { outbox: async () => (++reads, fail ? Promise.reject(new Error('down')) : { backlog: reads, oldestAgeSeconds: 0 }) } });
+    expect((await status()).outbox).toBeNull();
+    fail = false;
+    await waitFor(async () => (await status()).outbox !== null, { timeoutMs: 2_000, intervalMs: 20, what: 'a reading' });
+    fail = true;
+    const last = (await status()).outbox;
+    const failedFrom = reads;
+    await waitFor(() => reads >= failedFrom + 3, { timeoutMs: 2_000, intervalMs: 20, what: 'three failing reads' });
+    expect((await status()).outbox).toEqual(last);
   });
 
   it('reports dependency_up per dependency in /metrics', async () => {
