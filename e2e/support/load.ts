@@ -70,6 +70,8 @@ export function orderLoad(system: System, api: Api, skus: string[]) {
   const accepted: PlacedOrder[] = [];
   const refused: { status: number; body: unknown }[] = [];
   const unanswered: (OrderRequest & { error: string })[] = [];
+  /** When each request was sent and how long its answer took (ms since the epoch, ms). */
+  const timings: { sentAt: number; ms: number }[] = [];
   let sent = 0;
 
   const nextRequest = (): OrderRequest => {
@@ -79,8 +81,10 @@ export function orderLoad(system: System, api: Api, skus: string[]) {
 
   async function send(request: OrderRequest): Promise<'accepted' | 'refused' | 'unanswered'> {
     let res;
+    const sentAt = Date.now();
     try {
       res = await api.placeOrder(request.token, request.items, request.key);
+      timings.push({ sentAt, ms: Date.now() - sentAt });
     } catch (error) {
       unanswered.push({ ...request, error: String((error as Error).cause ?? error) });
       return 'unanswered';
@@ -97,7 +101,15 @@ export function orderLoad(system: System, api: Api, skus: string[]) {
     accepted,
     refused,
     unanswered,
+    timings,
     ids: () => accepted.map((o) => o.id),
+
+    /** The `p`-th percentile (0–100) of answer times of the requests sent within [from, to). */
+    percentileMs(p: number, from = 0, to = Infinity): number {
+      const sorted = timings.filter((t) => t.sentAt >= from && t.sentAt < to).map((t) => t.ms).sort((a, b) => a - b);
+      if (sorted.length === 0) throw new Error('no request was answered in that window');
+      return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+    },
 
     /** Places `count` orders, `lanes` at a time. */
     async place(count: number, lanes = 4): Promise<void> {
