@@ -1,7 +1,18 @@
 import { amqpEnv, checkKafkaEnv, commonEnv, drainEnv, ConfigError, env, kafkaEnv, parseEnv, redisEnv } from '@orderflow/config';
+import type { BreakerOptions, Downstream } from './clients/breakers';
 
 /** The development secret published in .env.example; never accepted unless ALLOW_DEV_SECRET=true. */
 const DEV_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+/** A gateway-style override per downstream of the shared GRPC_DEADLINE_MS and BREAKER_* settings. */
+function perDownstream<P extends 'ORDER' | 'INVENTORY'>(prefix: P, service: string) {
+  return {
+    [`${prefix}_GRPC_DEADLINE_MS`]: env.optionalInt(50, 60_000, `Deadline of every gRPC call to ${service}; defaults to GRPC_DEADLINE_MS`),
+    [`${prefix}_BREAKER_ERROR_PERCENT`]: env.optionalInt(1, 100, `BREAKER_ERROR_PERCENT for ${service}; defaults to BREAKER_ERROR_PERCENT`),
+    [`${prefix}_BREAKER_RESET_MS`]: env.optionalInt(100, 600_000, `BREAKER_RESET_MS for ${service}; defaults to BREAKER_RESET_MS`),
+    [`${prefix}_BREAKER_VOLUME_THRESHOLD`]: env.optionalInt(1, 10_000, `BREAKER_VOLUME_THRESHOLD for ${service}; defaults to BREAKER_VOLUME_THRESHOLD`),
+  } as Record<`${P}_${'GRPC_DEADLINE_MS' | 'BREAKER_ERROR_PERCENT' | 'BREAKER_RESET_MS' | 'BREAKER_VOLUME_THRESHOLD'}`, ReturnType<typeof env.optionalInt>>;
+}
 
 /** Everything the orchestrator reads from env, validated once at start-up. */
 export const orchestratorEnv = {
@@ -24,7 +35,7 @@ export const orchestratorEnv = {
   IDEMPOTENCY_LOCK_SECONDS: env.int(10, 1, 600, 'How long a request holds its Idempotency-Key before a retry may take over (a crashed request)'),
   IDEMPOTENCY_PURGE_INTERVAL_SECONDS: env.int(300, 1, 86_400, 'How often expired Idempotency-Keys are purged'),
   RATE_LIMIT_PER_MINUTE: env.int(600, 1, 1_000_000, 'Requests per minute per caller'),
-  GRPC_DEADLINE_MS: env.int(3_000, 50, 60_000, 'Deadline of every gRPC call to order and inventory'),
+  GRPC_DEADLINE_MS: env.int(3_000, 50, 60_000, 'Deadline of every gRPC call to order and inventory (ORDER_/INVENTORY_GRPC_DEADLINE_MS override it per service)'),
   SAGA_MAX_ATTEMPTS: env.int(5, 1, 100, 'Attempts of a saga step before the saga compensates'),
   SAGA_RETRY_BASE_MS: env.int(200, 1, 60_000, 'Base delay of the exponential backoff (full jitter) between step attempts'),
   SAGA_RETRY_MAX_MS: env.int(10_000, 1, 600_000, 'Cap of the backoff between step attempts'),
@@ -33,10 +44,28 @@ export const orchestratorEnv = {
   BREAKER_ERROR_PERCENT: env.int(50, 1, 100, 'Share of failing calls (percent) to a downstream that opens its circuit breaker'),
   BREAKER_RESET_MS: env.int(3_000, 100, 600_000, 'How long an open circuit waits before a trial call'),
   BREAKER_VOLUME_THRESHOLD: env.int(5, 1, 10_000, 'Calls in the window before the breaker may open'),
+  ...perDownstream('ORDER', 'the order service'),
+  ...perDownstream('INVENTORY', 'the inventory service'),
   PRODUCT_CACHE_TTL_SECONDS: env.int(300, 1, 86_400, 'Longest a product stays in the Redis cache without an invalidation'),
 };
 
 export type OrchestratorConfig = ReturnType<typeof loadOrchestratorConfig>;
+
+/**
+ * Deadlines and breaker settings per downstream, as a gateway sets them per route: a service's own
+ * variables where set, the shared GRPC_DEADLINE_MS and BREAKER_* otherwise.
+ */
+export function downstreamSettings(config: OrchestratorConfig): { deadlineMs: Record<Downstream, number>; breakers: Record<Downstream, BreakerOptions> } {
+  const breaker = (p: 'ORDER' | 'INVENTORY'): BreakerOptions => ({
+    errorThresholdPercentage: config[`${p}_BREAKER_ERROR_PERCENT`] ?? config.BREAKER_ERROR_PERCENT,
+    resetTimeoutMs: config[`${p}_BREAKER_RESET_MS`] ?? config.BREAKER_RESET_MS,
+    volumeThreshold: config[`${p}_BREAKER_VOLUME_THRESHOLD`] ?? config.BREAKER_VOLUME_THRESHOLD,
+  });
+  return {
+    deadlineMs: { order: config.ORDER_GRPC_DEADLINE_MS ?? config.GRPC_DEADLINE_MS, inventory: config.INVENTORY_GRPC_DEADLINE_MS ?? config.GRPC_DEADLINE_MS },
+    breakers: { order: breaker('ORDER'), inventory: breaker('INVENTORY') },
+  };
+}
 
 export function loadOrchestratorConfig(source: NodeJS.ProcessEnv = process.env) {
   const config = parseEnv(orchestratorEnv, source);

@@ -31,7 +31,7 @@ import { createDeadLetterRepository } from './dead-letters/dead-letter-repositor
 import { createReplay } from './dead-letters/replay';
 import { collectStats } from './stats';
 import { createDownstreamClients } from './clients/downstream';
-import { loadOrchestratorConfig } from './config';
+import { downstreamSettings, loadOrchestratorConfig } from './config';
 import { createHttpApp } from './http/app';
 import { rateLimit } from './http/rate-limit';
 import { createIdempotencyStore } from './idempotency/idempotency-store';
@@ -83,15 +83,12 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       { groupId: consumerGroup('orchestrator.dead-letters', prefix), topics: [topics.orderEventsDlq, topics.inventoryEventsDlq] },
     ],
   });
-  const breakers = createBreakers(
-    { errorThresholdPercentage: config.BREAKER_ERROR_PERCENT, resetTimeoutMs: config.BREAKER_RESET_MS, volumeThreshold: config.BREAKER_VOLUME_THRESHOLD },
-    logger,
-    metrics,
-  );
+  const settings = downstreamSettings(config);
+  const breakers = createBreakers(settings.breakers, logger, metrics);
   const downstream = createDownstreamClients({
     orderAddress: config.ORDER_GRPC_ADDRESS,
     inventoryAddress: config.INVENTORY_GRPC_ADDRESS,
-    deadlineMs: config.GRPC_DEADLINE_MS,
+    deadlineMs: settings.deadlineMs,
     wrap: breakers.wrap,
   });
   const catalog = createCatalog(downstream.inventory, redis, { keyPrefix: prefix, ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, logger });

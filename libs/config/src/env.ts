@@ -38,6 +38,19 @@ export const env = {
       .max(max, `expected an integer ${min}-${max}`)
       .default(fallback)
       .describe(description),
+  /** An integer that may be unset, e.g. a per-downstream override of a shared default (the caller falls back). */
+  optionalInt: (min: number, max: number, description: string) =>
+    z
+      .preprocess(
+        (v) => (v === '' ? undefined : v),
+        z.coerce
+          .number({ message: 'expected a number' })
+          .int(`expected an integer ${min}-${max}`)
+          .min(min, `expected an integer ${min}-${max}`)
+          .max(max, `expected an integer ${min}-${max}`)
+          .optional(),
+      )
+      .describe(description),
   number: (fallback: number, min: number, max: number, description: string) =>
     z.coerce
       .number({ message: 'expected a number' })

@@ -18,19 +18,20 @@ export interface BreakerOptions {
 export const DEFAULT_BREAKER: BreakerOptions = { errorThresholdPercentage: 50, resetTimeoutMs: 3_000, volumeThreshold: 5 };
 
 /**
- * One circuit breaker (opossum) per downstream service. Only transient failures (UNAVAILABLE,
- * deadline exceeded…) count against it: a NOT_FOUND is an answer, not an outage. While open, calls
- * fail at once with a retryable UNAVAILABLE, so sagas back off instead of piling onto a dead service.
+ * One circuit breaker (opossum) per downstream service, each with its own settings. Only transient
+ * failures (UNAVAILABLE, deadline exceeded…) count against it: a NOT_FOUND is an answer, not an
+ * outage. While open, calls fail at once with a retryable UNAVAILABLE, so sagas back off instead of
+ * piling onto a dead service.
  */
-export function createBreakers(options: BreakerOptions, logger: Logger, metrics?: OrchestratorMetrics) {
+export function createBreakers(options: Record<Downstream, BreakerOptions>, logger: Logger, metrics?: OrchestratorMetrics) {
   const STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
   const make = (name: Downstream) => {
     const breaker = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
       name,
       timeout: false, // every gRPC call carries its own deadline
-      errorThresholdPercentage: options.errorThresholdPercentage,
-      resetTimeout: options.resetTimeoutMs,
-      volumeThreshold: options.volumeThreshold,
+      errorThresholdPercentage: options[name].errorThresholdPercentage,
+      resetTimeout: options[name].resetTimeoutMs,
+      volumeThreshold: options[name].volumeThreshold,
       errorFilter: (error: unknown) => !isRetryableGrpcError(error),
     });
     const track = (state: keyof typeof STATE) => () => {

@@ -78,18 +78,18 @@ function metadataOf(options?: CallOptions): Metadata {
   return metadata;
 }
 
-/** Every call has a deadline (DESIGN §6); `wrap` adds the circuit breaker around each call. */
+/** Every call has its service's deadline (DESIGN §6); `wrap` adds the circuit breaker around each call. */
 export function createDownstreamClients(options: {
   orderAddress: string;
   inventoryAddress: string;
-  deadlineMs: number;
+  deadlineMs: Record<'order' | 'inventory', number>;
   wrap?: <T>(service: 'order' | 'inventory', call: () => Promise<T>) => Promise<T>;
 }) {
   const orderClient = createGrpcClient(OrderServiceClient, options.orderAddress);
   const inventoryClient = createGrpcClient(InventoryServiceClient, options.inventoryAddress);
   const wrap = options.wrap ?? ((_service, call) => call());
   const call = <Req, Res>(service: 'order' | 'inventory', method: UnaryMethod<Req, Res>, request: Req, callOptions?: CallOptions) =>
-    wrap(service, () => callUnary(method, request, { timeoutMs: options.deadlineMs, metadata: metadataOf(callOptions) })).catch((error: unknown) => {
+    wrap(service, () => callUnary(method, request, { timeoutMs: options.deadlineMs[service], metadata: metadataOf(callOptions) })).catch((error: unknown) => {
       throw fromGrpcError(error, service);
     });
 
