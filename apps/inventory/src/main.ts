@@ -65,7 +65,6 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
       await relay.stop();
       await producer.disconnect();
       await ops.close();
-      await kafkaCheck.close();
       await pool.end();
     },
   };

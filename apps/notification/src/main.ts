@@ -11,9 +11,10 @@ import { createSendNotification } from './send-notification';
 import { createNotificationWorker } from './worker';
 
 bootMain('notification', loadNotificationConfig, async (config, logger) => {
-  // Every task in flight holds a connection while its e-mail goes out; two more serve /readyz.
+  // Every task in flight holds a connection while its e-mail goes out; two more for headroom (the health check has its own).
   const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('notification', config.RESOURCE_PREFIX)), config.TASK_PREFETCH + 2, config);
-  await waitForDependencies([postgresHealthCheck(pool), amqpHealthCheck(config.AMQP_URL), schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
+  const postgresCheck = postgresHealthCheck(pool);
+  await waitForDependencies([postgresCheck, amqpHealthCheck(config.AMQP_URL), schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
 
   const registry = createMetricsRegistry('notification');
   const metrics = createNotificationMetrics(registry);
@@ -26,7 +27,7 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
   const ops = await serveOps({
     service: 'notification',
     // The worker's own connection answers for RabbitMQ: no connection is opened per check.
-    checks: [postgresHealthCheck(pool), { name: 'rabbitmq', check: worker.check }],
+    checks: [postgresCheck, { name: 'rabbitmq', check: worker.check }],
     registry,
     logger,
     host: config.HTTP_HOST,

@@ -50,10 +50,11 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', () => undefined);
   const redisCheck: DependencyCheck = { name: 'redis', check: async () => void (await redis.ping()) };
+  const postgresCheck = postgresHealthCheck(pool);
   const kafkaCheck = kafkaHealthCheck(kafkaConn, config.STATUS_CHECK_TIMEOUT_MS);
   await redis.connect().catch(() => undefined);
   await waitForDependencies(
-    [postgresHealthCheck(pool), redisCheck, kafkaCheck, amqpHealthCheck(config.AMQP_URL), schemaCheck(pool, requiredSchemaVersion)],
+    [postgresCheck, redisCheck, kafkaCheck, amqpHealthCheck(config.AMQP_URL), schemaCheck(pool, requiredSchemaVersion)],
     config.STARTUP_TIMEOUT_MS,
     logger,
   );
@@ -192,11 +193,18 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       (error: unknown) => logger.warn({ err: error }, 'idempotency purge failed'),
     );
   }, config.IDEMPOTENCY_PURGE_INTERVAL_SECONDS * 1_000);
-  // Every check runs in the background over a client the app holds anyway (gRPC health channels too).
-  const grpcChecks = [grpcHealthCheck('grpc:order', config.ORDER_GRPC_ADDRESS), grpcHealthCheck('grpc:inventory', config.INVENTORY_GRPC_ADDRESS)];
+  // Every check runs in the background over a long-lived connection (the app's own, or one of the
+  // check's), never one per request; ops.close() ends those the checks hold.
   const ops = await serveOps({
     service: 'orchestrator',
-    checks: [postgresHealthCheck(pool), redisCheck, kafkaCheck, { name: 'rabbitmq', check: rabbit.check }, ...grpcChecks],
+    checks: [
+      postgresCheck,
+      redisCheck,
+      kafkaCheck,
+      { name: 'rabbitmq', check: rabbit.check },
+      grpcHealthCheck('grpc:order', config.ORDER_GRPC_ADDRESS),
+      grpcHealthCheck('grpc:inventory', config.INVENTORY_GRPC_ADDRESS),
+    ],
     registry,
     logger,
     host: config.HTTP_HOST,
@@ -224,8 +232,6 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       downstream.close();
       breakers.shutdown();
       await ops.close();
-      for (const check of grpcChecks) check.close();
-      await kafkaCheck.close();
       redis.disconnect();
       await pool.end();
     },

@@ -73,9 +73,37 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) 
   }
 }
 
-/** Readiness check: a trivial query through the pool. */
+/**
+ * Health check on a connection of its own (the pool's settings), kept open between checks: a pool
+ * busy with traffic must not make the database look down — readiness would then fail under load —
+ * and no check opens a connection while the last one still works. A failed check drops it.
+ */
 export function postgresHealthCheck(pool: pg.Pool, name = 'postgres'): DependencyCheck {
-  return { name, check: async () => void (await pool.query('SELECT 1')) };
+  let client: Promise<pg.Client> | undefined;
+  const connected = () =>
+    (client ??= (async () => {
+      const c = new pg.Client(pool.options);
+      c.on('error', () => undefined); // a lost connection fails the next check, which reconnects
+      await c.connect();
+      return c;
+    })());
+  const close = async () => {
+    const current = client;
+    client = undefined;
+    await (await current?.catch(() => undefined))?.end().catch(() => undefined);
+  };
+  return {
+    name,
+    async check() {
+      try {
+        await (await connected()).query('SELECT 1');
+      } catch (error) {
+        await close();
+        throw error;
+      }
+    },
+    close,
+  };
 }
 
 /**

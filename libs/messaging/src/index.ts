@@ -3,7 +3,7 @@
 /** Kafka topic and consumer-group names, with the resource prefix applied. */
 export { ORDER_EVENTS, INVENTORY_EVENTS, dlqTopic, topicNames, consumerGroup, type TopicNames } from './topics';
 /** Kafka client factory, topic creation, idempotent producer and readiness check. */
-export { createKafka, ensureTopics, createIdempotentProducer, kafkaConnection, kafkaHealthCheck, type ClosableCheck, type KafkaConnection, type KafkaOptions, type EnsureTopicsOptions } from './kafka';
+export { createKafka, ensureTopics, createIdempotentProducer, kafkaConnection, kafkaHealthCheck, type KafkaConnection, type KafkaOptions, type EnsureTopicsOptions } from './kafka';
 /** CloudEvent <-> Kafka message (structured mode, traceparent header). */
 export { CLOUDEVENTS_CONTENT_TYPE, toKafkaMessage, decodeCloudEvent, headerValue, type DecodedEvent } from './event-codec';
 /** RabbitMQ task topology (exchange, work, retry and dead-letter queues), connection and readiness check. */

@@ -137,15 +137,12 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
   });
 }
 
-/** A dependency check that holds a connection until it is closed. */
-export type ClosableCheck = DependencyCheck & { close(): Promise<void> };
-
 /**
  * Health check over one long-lived admin client without retries: each check asks the cluster for
  * its metadata (a real round trip, so a frozen broker fails at `timeoutMs`). A failed check drops
  * the connection and the next one reconnects, so a recovered broker answers on the next round.
  */
-export function kafkaHealthCheck(connection: KafkaConnection, timeoutMs = 2_000): ClosableCheck {
+export function kafkaHealthCheck(connection: KafkaConnection, timeoutMs = 2_000): DependencyCheck & { close(): Promise<void> } {
   const kafka = new Kafka({ ...connection, clientId: 'orderflow-health', connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 }, logLevel: logLevel.NOTHING });
   let admin: Promise<Admin> | undefined;
   const connected = () =>

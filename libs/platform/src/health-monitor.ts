@@ -153,9 +153,11 @@ export function createHealthMonitor(options: HealthMonitorOptions) {
     markDraining(): void {
       draining = true;
     },
+    /** Stops the rounds and closes the connections the checks hold. */
     async stop(): Promise<void> {
       clearInterval(timer);
       await round;
+      await Promise.all(options.checks.map(async (c) => c.close?.()));
     },
     readiness,
     status(): StatusReport {

@@ -3,6 +3,8 @@ export interface DependencyCheck {
   /** Short name shown to operators: `postgres`, `kafka`, `rabbitmq`, `redis`, `grpc:order`… */
   name: string;
   check(): Promise<void>;
+  /** Ends the connection a long-lived check holds (called when the app stops). */
+  close?(): void | Promise<void>;
 }
 
 export interface DependencyStatus {
