@@ -28,7 +28,7 @@ interface Rule {
 }
 
 const rulesText = readFileSync(join(root, RULES), 'utf8');
-const rules = ((readYamlObject(join(root, RULES)).groups ?? []) as { rules: Rule[] }[]).flatMap((g) => g.rules);
+const rules = ((readYamlObject(join(root, RULES)).groups ?? []) as unknown as { rules: Rule[] }[]).flatMap((g) => g.rules);
 
 /** GitHub's anchor for a Markdown heading. */
 const anchor = (heading: string) =>
