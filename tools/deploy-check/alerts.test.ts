@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderKustomization } from './kustomize';
+import { exportableMetrics, unknownMetrics } from './metric-names';
 import { isObject, parseYamlDocuments, readYamlObject, type Json, type JsonObject } from './yaml';
 
 // The alert rules of deploy/prometheus/alerts.yml: valid, unit-tested with promtool (the Debian
@@ -23,6 +24,7 @@ function promtool(...args: string[]): string {
 
 interface Rule {
   alert: string;
+  expr: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
@@ -46,6 +48,10 @@ describe('the alert rules', () => {
 
   it('pass their promtool unit tests (deploy/prometheus/alerts.test.yml)', () => {
     expect(promtool('test', 'rules', 'deploy/prometheus/alerts.test.yml')).toContain('SUCCESS');
+  });
+
+  it('query only metrics the apps export', () => {
+    expect(unknownMetrics(rules.map((r) => r.expr), exportableMetrics(root))).toEqual([]);
   });
 
   it('each have a unit test where they fire and one where they do not', () => {

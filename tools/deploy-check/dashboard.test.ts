@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { exportableMetrics, unknownMetrics } from './metric-names';
 
 // The provisioned Grafana dashboard, offline (e2e/observability.test.ts checks its metric names
 // against a running system).
-const dashboard = JSON.parse(readFileSync(join(__dirname, '..', '..', 'deploy/grafana/orderflow-dashboard.json'), 'utf8')) as {
+const root = join(__dirname, '..', '..');
+const dashboard = JSON.parse(readFileSync(join(root, 'deploy/grafana/orderflow-dashboard.json'), 'utf8')) as {
   panels: { id: number; title: string; gridPos: { x: number; y: number; w: number; h: number }; targets?: { expr: string }[] }[];
 };
 const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
@@ -16,6 +18,10 @@ describe('the Grafana dashboard', () => {
     const global = queries.filter((q) => GLOBAL_GAUGES.some((name) => q.expr.includes(name)));
     expect(GLOBAL_GAUGES.filter((name) => !global.some((q) => q.expr.includes(name)))).toEqual([]);
     expect(global.filter((q) => !/^max\b/.test(q.expr) || /\b(sum|avg)\b/.test(q.expr))).toEqual([]);
+  });
+
+  it('queries only metrics the apps export', () => {
+    expect(unknownMetrics(queries.map((q) => q.expr), exportableMetrics(root))).toEqual([]);
   });
 
   it('shows the dependency checks', () => {
