@@ -53,3 +53,13 @@ describe('Kafka connection settings', () => {
     expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, KAFKA_SSL: 'yes' })).toThrow(/KAFKA_SSL: expected true or false/);
   });
 });
+
+describe('Redis bounds', () => {
+  const secret = 'a-real-secret-of-at-least-32-characters!';
+
+  it('default to a 500 ms command timeout and a 2 s breaker reset, and refuse a timeout that is not positive', () => {
+    expect(loadOrchestratorConfig({ JWT_SECRET: secret })).toMatchObject({ REDIS_COMMAND_TIMEOUT_MS: 500, REDIS_BREAKER_RESET_MS: 2_000 });
+    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, REDIS_COMMAND_TIMEOUT_MS: '0' })).toThrow(/REDIS_COMMAND_TIMEOUT_MS: expected an integer 1-60000/);
+    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, REDIS_COMMAND_TIMEOUT_MS: '-5' })).toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
+  });
+});

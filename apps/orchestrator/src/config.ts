@@ -1,5 +1,5 @@
 import { amqpEnv, checkKafkaEnv, commonEnv, drainEnv, ConfigError, env, kafkaEnv, parseEnv, redisEnv } from '@orderflow/config';
-import type { BreakerOptions, Downstream } from './clients/breakers';
+import type { BreakerOptions, Downstream, RedisBreakerOptions } from './clients/breakers';
 
 /** The development secret published in .env.example; never accepted unless ALLOW_DEV_SECRET=true. */
 const DEV_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
@@ -46,6 +46,8 @@ export const orchestratorEnv = {
   BREAKER_VOLUME_THRESHOLD: env.int(5, 1, 10_000, 'Calls in the window before the breaker may open'),
   ...perDownstream('ORDER', 'the order service'),
   ...perDownstream('INVENTORY', 'the inventory service'),
+  REDIS_COMMAND_TIMEOUT_MS: env.int(500, 1, 60_000, 'Longest a Redis call (rate limit, catalog cache) may take; the first that does opens the Redis circuit breaker, and the caller goes on without Redis'),
+  REDIS_BREAKER_RESET_MS: env.int(2_000, 100, 600_000, 'How long the open Redis circuit fails calls at once before one trial call'),
   PRODUCT_CACHE_TTL_SECONDS: env.int(300, 1, 86_400, 'Longest a product stays in the Redis cache without an invalidation'),
 };
 
@@ -53,9 +55,9 @@ export type OrchestratorConfig = ReturnType<typeof loadOrchestratorConfig>;
 
 /**
  * Deadlines and breaker settings per downstream, as a gateway sets them per route: a service's own
- * variables where set, the shared GRPC_DEADLINE_MS and BREAKER_* otherwise.
+ * variables where set, the shared GRPC_DEADLINE_MS and BREAKER_* otherwise. Redis has its own.
  */
-export function downstreamSettings(config: OrchestratorConfig): { deadlineMs: Record<Downstream, number>; breakers: Record<Downstream, BreakerOptions> } {
+export function downstreamSettings(config: OrchestratorConfig): { deadlineMs: Record<Downstream, number>; breakers: Record<Downstream, BreakerOptions> & { redis: RedisBreakerOptions } } {
   const breaker = (p: 'ORDER' | 'INVENTORY'): BreakerOptions => ({
     errorThresholdPercentage: config[`${p}_BREAKER_ERROR_PERCENT`] ?? config.BREAKER_ERROR_PERCENT,
     resetTimeoutMs: config[`${p}_BREAKER_RESET_MS`] ?? config.BREAKER_RESET_MS,
@@ -63,7 +65,17 @@ export function downstreamSettings(config: OrchestratorConfig): { deadlineMs: Re
   });
   return {
     deadlineMs: { order: config.ORDER_GRPC_DEADLINE_MS ?? config.GRPC_DEADLINE_MS, inventory: config.INVENTORY_GRPC_DEADLINE_MS ?? config.GRPC_DEADLINE_MS },
-    breakers: { order: breaker('ORDER'), inventory: breaker('INVENTORY') },
+    breakers: {
+      order: breaker('ORDER'),
+      inventory: breaker('INVENTORY'),
+      redis: {
+        timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+        resetTimeoutMs: config.REDIS_BREAKER_RESET_MS,
+        // A timeout opens it at once; other failures (refused, reset) by the shared rule.
+        errorThresholdPercentage: config.BREAKER_ERROR_PERCENT,
+        volumeThreshold: config.BREAKER_VOLUME_THRESHOLD,
+      },
+    },
   };
 }
 

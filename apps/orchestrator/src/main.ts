@@ -1,7 +1,6 @@
 // Composition root of the orchestrator: config → clients (Postgres, Redis, Kafka, RabbitMQ, gRPC) →
 // use cases and saga runner → HTTP API, consumers, outbox relays, purge job → shutdown in reverse.
 import { setTimeout as delay } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { databaseName } from '@orderflow/config';
 import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import {
@@ -31,6 +30,7 @@ import { createDeadLetterRepository } from './dead-letters/dead-letter-repositor
 import { createReplay } from './dead-letters/replay';
 import { collectStats } from './stats';
 import { createDownstreamClients } from './clients/downstream';
+import { createRedisClient } from './clients/redis';
 import { downstreamSettings, loadOrchestratorConfig } from './config';
 import { createHttpApp } from './http/app';
 import { rateLimit } from './http/rate-limit';
@@ -46,9 +46,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   const kafkaConn = kafkaConnection(config);
   const dbUrl = databaseUrl(config.DATABASE_URL, databaseName('orchestrator', prefix));
   const pool = createPool(dbUrl, 20, config);
-  // No offline queue: when Redis is down, cache calls fail at once and the catalog reads through.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
-  redis.on('error', () => undefined);
+  const redis = createRedisClient(config);
   const redisCheck: DependencyCheck = { name: 'redis', check: async () => void (await redis.ping()) };
   const postgresCheck = postgresHealthCheck(pool);
   const kafkaCheck = kafkaHealthCheck(kafkaConn, config.STATUS_CHECK_TIMEOUT_MS);
@@ -92,7 +90,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     deadlineMs: settings.deadlineMs,
     wrap: breakers.wrap,
   });
-  const catalog = createCatalog(downstream.inventory, redis, { keyPrefix: prefix, ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, logger });
+  const catalog = createCatalog(downstream.inventory, redis, { keyPrefix: prefix, ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, logger, guard: breakers.redis });
   const runner = createSagaRunner({
     repo: sagas,
     ports: downstream,
@@ -174,7 +172,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     replay,
     stats: () => collectStats(pool),
     idempotency,
-    rateLimit: rateLimit(redis, { perMinute: config.RATE_LIMIT_PER_MINUTE, keyPrefix: prefix, logger, errors: metrics.rateLimiterErrors }),
+    rateLimit: rateLimit(redis, { perMinute: config.RATE_LIMIT_PER_MINUTE, keyPrefix: prefix, logger, errors: metrics.rateLimiterErrors, guard: breakers.redis }),
     requestLog: requestLog(logger),
     httpMetrics: httpMetrics(registry),
     logger,

@@ -5,3 +5,4 @@ export { createTestDatabase, type TestDatabase } from './database';
 export { startSmtpSink, parseRfc5322, type SmtpSink } from './smtp-sink';
 export { rawGrpcClient, CLIENT_STATUSES, fuzzText, fuzzInt32, fuzzInt64 } from './grpc-fuzz';
 export { freePort } from './ports';
+export { startFreezableProxy, type FreezableProxy } from './freezable-proxy';

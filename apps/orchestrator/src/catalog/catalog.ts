@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AppError, type OrderItem } from '@orderflow/domain';
+import type { RedisGuard } from '../clients/breakers';
 import type { InventoryPort, Product } from '../clients/downstream';
 
 export interface CatalogOptions {
@@ -8,6 +9,10 @@ export interface CatalogOptions {
   /** Upper bound on staleness if an invalidation is ever missed. */
   ttlSeconds: number;
   logger: Logger;
+  /** Runs each Redis call: the Redis circuit breaker bounds it and fails it at once while open. */
+  guard?: RedisGuard;
+  /** How often invalidations Redis did not take are tried again. */
+  retryInvalidationMs?: number;
 }
 
 /** Which cached views a `stock.*` fact makes stale. */
@@ -27,17 +32,46 @@ type View = 'product' | 'price';
  */
 export function createCatalog(inventory: InventoryPort, redis: Redis, options: CatalogOptions) {
   const key = (view: View, sku: string) => `${options.keyPrefix}${view}:${sku}`;
+  const guard: RedisGuard = options.guard ?? ((call) => call());
+  const retryMs = options.retryInvalidationMs ?? 1_000;
+
+  // While the circuit is open the breaker has said so once; a line per call on top would flood.
+  const level = (error: unknown) => ((error as { code?: string }).code === 'EOPENBREAKER' ? 'debug' : 'warn');
+
+  // Keys an invalidation could not delete (Redis down, frozen, circuit open). Throwing instead would
+  // have the consumer retry the fact for a few seconds and then dead-letter it, leaving the stale
+  // price to be served until its TTL. So the fact is taken, and these keys are never read from the
+  // cache here (this replica prices from inventory) and deleted again until Redis takes the delete.
+  // Other replicas reading Redis in between, or a crash before then, are bounded by the TTL.
+  const undeleted = new Set<string>();
+  let retrying: NodeJS.Timeout | undefined;
+
+  async function deleteKeys(keys: string[]): Promise<void> {
+    for (const k of keys) undeleted.add(k);
+    const pending = [...undeleted];
+    try {
+      await guard(() => redis.del(...pending));
+      for (const k of pending) undeleted.delete(k);
+    } catch (error) {
+      if (keys.length) options.logger.warn({ err: error, keys: pending.length }, 'product cache invalidation failed; its entries are bypassed and retried');
+      retrying ??= setTimeout(() => {
+        retrying = undefined;
+        if (undeleted.size) void deleteKeys([]);
+      }, retryMs).unref();
+    }
+  }
 
   /** Cached entries of `skus`; pricing also accepts a whole-product entry, which holds the price too. */
   async function cached(view: View, skus: string[]): Promise<Map<string, Product>> {
     const found = new Map<string, Product>();
     if (skus.length === 0) return found;
     const views: View[] = view === 'price' ? ['price', 'product'] : ['product'];
+    const keys = views.flatMap((v) => skus.map((sku) => key(v, sku)));
     try {
-      const values = await redis.mget(...views.flatMap((v) => skus.map((sku) => key(v, sku))));
-      values.forEach((v, i) => v && !found.has(skus[i % skus.length]!) && found.set(skus[i % skus.length]!, JSON.parse(v) as Product));
+      const values = await guard(() => redis.mget(...keys));
+      values.forEach((v, i) => v && !undeleted.has(keys[i]!) && !found.has(skus[i % skus.length]!) && found.set(skus[i % skus.length]!, JSON.parse(v) as Product));
     } catch (error) {
-      options.logger.warn({ err: error }, 'product cache read failed; reading from inventory');
+      options.logger[level(error)]({ err: error }, 'product cache read failed; reading from inventory');
     }
     return found;
   }
@@ -46,11 +80,13 @@ export function createCatalog(inventory: InventoryPort, redis: Redis, options: C
   async function fill(products: Product[]): Promise<void> {
     if (products.length === 0) return;
     try {
-      const tx = redis.multi();
-      for (const p of products) for (const view of ['product', 'price'] as const) tx.set(key(view, p.sku), JSON.stringify(p), 'EX', options.ttlSeconds);
-      await tx.exec();
+      await guard(() => {
+        const tx = redis.multi();
+        for (const p of products) for (const view of ['product', 'price'] as const) tx.set(key(view, p.sku), JSON.stringify(p), 'EX', options.ttlSeconds);
+        return tx.exec();
+      });
     } catch (error) {
-      options.logger.warn({ err: error }, 'product cache write failed');
+      options.logger[level(error)]({ err: error }, 'product cache write failed');
     }
   }
 
@@ -81,10 +117,11 @@ export function createCatalog(inventory: InventoryPort, redis: Redis, options: C
       if (unknown.length) throw new AppError('UNKNOWN_SKU', `unknown sku: ${[...new Set(unknown)].join(', ')}`, { details: { skus: unknown } });
       return lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceCents: products.get(l.sku)!.priceCents }));
     },
+    /** Drops the views a fact made stale; never fails (see `undeleted`), and costs at most one Redis timeout. */
     async invalidate({ skus, definitionChanged }: StaleProducts): Promise<void> {
       if (skus.length === 0) return;
       const views: View[] = definitionChanged ? ['product', 'price'] : ['product'];
-      await redis.del(...views.flatMap((view) => skus.map((sku) => key(view, sku))));
+      await deleteKeys(views.flatMap((view) => skus.map((sku) => key(view, sku))));
     },
   };
 }

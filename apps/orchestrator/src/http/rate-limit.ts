@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RedisGuard } from '../clients/breakers';
 import { callerOf } from './auth';
 import { HttpProblem } from './problem';
 
@@ -12,6 +13,8 @@ export interface RateLimitOptions {
   logger: Logger;
   /** Counts decisions the limiter could not make (Redis down). */
   errors?: Counter<string>;
+  /** Runs each Redis call: the Redis circuit breaker bounds it and fails it at once while open. */
+  guard?: RedisGuard;
 }
 
 /**
@@ -19,7 +22,8 @@ export interface RateLimitOptions {
  * budget per caller. A full minute's budget may be spent at once (bursts are allowed). Sends the IETF
  * `RateLimit-*` headers; over the limit → 429 with `Retry-After`. If Redis cannot answer, requests
  * are let through (fail open: availability over strictness), logged and counted in
- * `rate_limiter_errors_total`.
+ * `rate_limiter_errors_total`; a frozen Redis costs one command timeout, then nothing while the
+ * circuit is open.
  */
 export function rateLimit(redis: Redis, options: RateLimitOptions): RequestHandler {
   const limiter = new RateLimiterRedis({
@@ -35,9 +39,10 @@ export function rateLimit(redis: Redis, options: RateLimitOptions): RequestHandl
     res.set('RateLimit-Reset', String(Math.ceil(state.msBeforeNext / 1_000)));
     res.set('RateLimit-Policy', `${options.perMinute};w=60`);
   };
+  const guard: RedisGuard = options.guard ?? ((call) => call());
   return async (req, res, next) => {
     try {
-      headers(res, await limiter.consume(callerOf(req).id));
+      headers(res, await guard(() => limiter.consume(callerOf(req).id)));
       next();
     } catch (outcome) {
       if (outcome instanceof RateLimiterRes) {
@@ -46,7 +51,9 @@ export function rateLimit(redis: Redis, options: RateLimitOptions): RequestHandl
         return next(new HttpProblem('rate-limited', `at most ${options.perMinute} requests per minute`));
       }
       options.errors?.inc();
-      options.logger.warn({ err: outcome }, 'rate limiter unavailable; letting the request through');
+      // The breaker logged the outage when it opened; one line per request on top would flood.
+      const circuitOpen = (outcome as { code?: string }).code === 'EOPENBREAKER';
+      options.logger[circuitOpen ? 'debug' : 'warn']({ err: outcome }, 'rate limiter unavailable; letting the request through');
       next();
     }
   };
