@@ -3,11 +3,13 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { repoRoot } from '@orderflow/config';
 import { waitFor } from '@orderflow/testing';
 import { apiClient, mails } from './support/client';
 import { newTraceparent, parseLogs, scrape, type Scrape } from './support/observe';
 import { APPS, startSystem, type AppName, type System } from './support/system';
+import { queriedMetrics } from '../tools/deploy-check/metric-names';
 
 let system: System;
 let api: ReturnType<typeof apiClient>;
@@ -114,6 +116,16 @@ describe('metrics', () => {
     const all = await scrapeAll();
     const known = new Set(Object.values(all).flatMap((s) => [...s.names()]));
     expect([...used].filter((name) => !known.has(name))).toEqual([]);
+  });
+
+  it('cover every metric the alert rules query (deploy/prometheus/alerts.yml)', async () => {
+    const file = parse(readFileSync(join(repoRoot(), 'deploy/prometheus/alerts.yml'), 'utf8')) as { groups: { rules: { expr: string }[] }[] };
+    const used = new Set(file.groups.flatMap((g) => g.rules.flatMap((r) => queriedMetrics(r.expr))));
+    expect(used.size).toBeGreaterThan(5);
+    const all = await scrapeAll();
+    const known = new Set(Object.values(all).flatMap((s) => [...s.names()]));
+    // A histogram's family stands for its _bucket and _count before its first observation.
+    expect([...used].filter((name) => !known.has(name) && !known.has(name.replace(/_(bucket|count|sum)$/, '')))).toEqual([]);
   });
 });
 
