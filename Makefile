@@ -18,7 +18,7 @@ node_modules/.package-lock.json: package-lock.json
 	@touch $@
 install: node_modules/.package-lock.json ## Install npm dependencies (npm ci) if needed
 
-system-deps: ## Install the Debian packages the tests need (curl, chromium) if missing
+system-deps: ## Install the Debian packages the tests need (curl, chromium, prometheus for promtool) if missing
 	@bash scripts/system-deps.sh
 
 audit: ## npm audit of the production dependencies; fails on a high or critical advisory

@@ -21,6 +21,9 @@ export function createOrchestratorMetrics(registry: Registry, sources: { sagasIn
   }
   const ordersByOutcome = new Counter({ name: 'orders_total', help: 'Orders by outcome (placed, CONFIRMED, REJECTED, CANCELLED)', labelNames: ['outcome'], registers });
   for (const outcome of ['placed', 'CONFIRMED', 'REJECTED', 'CANCELLED']) ordersByOutcome.inc({ outcome }, 0);
+  // Every series from the start at 0, so an alert's increase() sees the first dead letter too.
+  const deadLetters = new Counter({ name: 'dead_letters_total', help: 'Dead letters recorded, by source', labelNames: ['source'], registers });
+  for (const source of ['saga', 'kafka', 'rabbitmq']) deadLetters.inc({ source }, 0);
   return {
     ordersByOutcome,
     sagaDuration: new Histogram({
@@ -31,7 +34,7 @@ export function createOrchestratorMetrics(registry: Registry, sources: { sagasIn
       registers,
     }),
     sagaRetries: new Counter({ name: 'saga_step_retries_total', help: 'Saga step attempts that failed transiently and were rescheduled', labelNames: ['step'], registers }),
-    deadLetters: new Counter({ name: 'dead_letters_total', help: 'Dead letters recorded, by source', labelNames: ['source'], registers }),
+    deadLetters,
     breakerState: new Gauge({ name: 'circuit_breaker_state', help: 'Circuit breaker per downstream: 0 closed, 1 half-open, 2 open', labelNames: ['downstream'], registers }),
     rateLimiterErrors: new Counter({ name: 'rate_limiter_errors_total', help: 'Requests let through because the rate limiter (Redis) could not decide', registers }),
     breakerTransitions: new Counter({ name: 'circuit_breaker_transitions_total', help: 'Circuit breaker state changes', labelNames: ['downstream', 'state'], registers }),
