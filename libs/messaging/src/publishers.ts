@@ -31,44 +31,81 @@ export interface RabbitPublisher {
   close(): Promise<void>;
 }
 
+export interface RabbitPublisherOptions {
+  url: string;
+  prefix?: string;
+  logger: Logger;
+  name?: string;
+  /** Longest one publish may take, connecting and confirms included (a frozen broker never confirms). */
+  confirmTimeoutMs?: number;
+}
+
+type Session = { connection: ChannelModel; channel: ConfirmChannel; topology: TaskTopology };
+
 /**
  * A confirm channel on the `tasks` exchange that (re)connects on demand: after the broker drops the
  * connection, the next publish opens a new one, so the outbox relay's retries recover by themselves.
+ * A publish the broker has not confirmed within `confirmTimeoutMs` fails (its outbox rows stay
+ * unpublished and are sent again) and gives up its connection, so the retry starts on a fresh one.
  */
-export function createRabbitPublisher(options: { url: string; prefix?: string; logger: Logger; name?: string }): RabbitPublisher {
-  let connecting: Promise<{ connection: ChannelModel; channel: ConfirmChannel; topology: TaskTopology }> | undefined;
+export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPublisher {
+  const { confirmTimeoutMs = 10_000 } = options;
+  let connecting: Promise<Session> | undefined;
 
-  function open() {
-    connecting ??= (async () => {
+  function open(): Promise<Session> {
+    if (connecting) return connecting;
+    const opening: Promise<Session> = (async () => {
       const connection = await connectAmqp(options.url, { name: options.name ?? 'orderflow-outbox', logger: options.logger });
-      const reset = () => (connecting = undefined);
+      // Only this session's end forgets it: one given up on may close long after the next opened.
+      const reset = () => void (connecting === opening && (connecting = undefined));
       connection.on('close', reset);
       const channel = await connection.createConfirmChannel();
       channel.on('error', (error: Error) => options.logger.warn({ err: error }, 'amqp publish channel error'));
       channel.on('close', reset);
       const topology = await declareTaskTopology(channel, { prefix: options.prefix });
       return { connection, channel, topology };
-    })().catch((error: unknown) => {
-      connecting = undefined;
-      throw error;
-    });
-    return connecting;
+    })();
+    connecting = opening;
+    opening.catch(() => void (connecting === opening && (connecting = undefined)));
+    return opening;
+  }
+
+  /** Gives up on a session (its connection closes in the background, or at the broker's heartbeat). */
+  function abandon(session: Promise<Session>) {
+    if (connecting === session) connecting = undefined;
+    void session.then((s) => s.connection.close()).catch(() => undefined);
   }
 
   return {
     async publish(records) {
-      const { channel, topology } = await open();
-      for (const r of records) {
-        channel.publish(topology.exchange, r.topic, Buffer.from(JSON.stringify(r.payload)), {
-          persistent: true,
-          mandatory: true,
-          contentType: 'application/json',
-          messageId: r.messageId,
-          correlationId: r.key,
-          headers: { [ATTEMPT_HEADER]: 1, ...r.headers },
-        });
+      const session = open();
+      const confirmed = (async () => {
+        const { channel, topology } = await session;
+        for (const r of records) {
+          channel.publish(topology.exchange, r.topic, Buffer.from(JSON.stringify(r.payload)), {
+            persistent: true,
+            mandatory: true,
+            contentType: 'application/json',
+            messageId: r.messageId,
+            correlationId: r.key,
+            headers: { [ATTEMPT_HEADER]: 1, ...r.headers },
+          });
+        }
+        await channel.waitForConfirms();
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          confirmed.catch(() => undefined); // settles when the abandoned channel closes
+          abandon(session);
+          reject(new Error(`RabbitMQ did not confirm ${records.length} message(s) within ${confirmTimeoutMs} ms`));
+        }, confirmTimeoutMs);
+      });
+      try {
+        await Promise.race([confirmed, timedOut]);
+      } finally {
+        clearTimeout(timer);
       }
-      await channel.waitForConfirms();
     },
     async check() {
       const { channel, topology } = await open();
