@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from '@orderflow/testing';
 import { apiClient } from '../support/client';
 import { kafkaBroker, rabbitBroker, withBrokerDown } from '../support/faults';
-import { waitForExclusiveBrokers, whileFrozen } from '../support/freeze';
+import { thawEveryBroker, waitForExclusiveBrokers, whileFrozen } from '../support/freeze';
 import { expectEveryOrderConfirmed } from '../support/invariants';
 import { createProducts, deadline, orderLoad, warmCatalog, type Api, type OrderLoad } from '../support/load';
 import { startSystem, type System } from '../support/system';
@@ -34,7 +34,8 @@ beforeAll(async () => {
 }, 16 * 60_000);
 
 afterAll(async () => {
-  // A failed test may have left a broker down; the next suites need it.
+  // A failed test may have left a broker frozen or down; the next suites need it.
+  thawEveryBroker();
   for (const broker of [kafkaBroker, rabbitBroker]) if (!(await broker.reachable())) await broker.start();
   await system?.stop();
 });

@@ -100,3 +100,14 @@ export async function whileFrozen<T>(broker: SharedBroker, during: () => Promise
     control.thaw();
   }
 }
+
+/** Thaws every shared broker (harmless when none is frozen): an afterAll's guard against a test that timed out mid-freeze. */
+export function thawEveryBroker(): void {
+  for (const broker of ['redis', 'kafka', 'rabbitmq'] as const) {
+    try {
+      freezer(broker).thaw();
+    } catch {
+      // not a local broker we can find (stopped): nothing to thaw
+    }
+  }
+}
