@@ -30,12 +30,18 @@ export interface KafkaOptions extends KafkaConnection {
 // ~55 s of backoff per operation: rides out a broker restart, then surfaces the error to the caller.
 const DEFAULT_RETRY: RetryOptions = { initialRetryTime: 250, maxRetryTime: 10_000, retries: 10 };
 
-/** A kafkajs client with our retry policy; logs go through pino when `logger` is given. */
+// How long one request waits for its answer (kafkajs' default is 30 s; fetch and join-group requests
+// get their own longer bounds from kafkajs). A frozen broker fails a send attempt after this, and the
+// outbox relay gives up on a whole publish after its publishTimeoutMs.
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** A kafkajs client with our retry policy and timeouts; logs go through pino when `logger` is given. */
 export function createKafka({ clientId, logger, retry, ...connection }: KafkaOptions): Kafka {
   return new Kafka({
     ...connection,
     clientId,
     connectionTimeout: 3_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     retry: { ...DEFAULT_RETRY, ...retry },
     ...(logger ? { logLevel: kafkaLevel(logger.level), logCreator: pinoLogCreator(logger) } : { logLevel: logLevel.WARN }),
   });

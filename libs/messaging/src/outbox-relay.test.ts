@@ -90,6 +90,27 @@ describe('outbox relay', () => {
     await waitFor(async () => (await unpublished('kafka')) === 0, { what: 'the rows marked published' });
   });
 
+  it('gives up on a publish the broker never finishes after publishTimeoutMs: the rows stay unpublished and the next attempt sends them', async () => {
+    const never = gate();
+    const attempts: string[][] = [];
+    const messages = [message('a'), message('b')];
+    await enqueueOutbox(pool, messages);
+
+    relay({
+      publishTimeoutMs: 200,
+      publish: async (batch) => {
+        attempts.push(batch.map((r) => r.messageId));
+        if (attempts.length === 1) await never.opened; // a frozen broker: neither confirms nor fails
+      },
+    }).start();
+
+    await waitFor(() => attempts.length === 1, { what: 'the first attempt' });
+    expect(await unpublished('kafka')).toBe(2);
+    await waitFor(async () => (await unpublished('kafka')) === 0, { what: 'the rows published by a later attempt' });
+    expect(attempts).toEqual([messages.map((m) => m.messageId), messages.map((m) => m.messageId)]);
+    never.open();
+  });
+
   it('publishes every row once, in commit order, when two relays share a destination; one carries on when the other stops', async () => {
     // The lock is taken per batch, so the relays may take turns; what matters is that batches never overlap.
     const order: string[] = [];

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { rollbackTransaction } from '@orderflow/db';
+import { withDeadline } from './deadline';
 import { enqueueOutbox, markOutboxPublished, outboxInsertSql, OUTBOX_CHANNEL, readOutboxBatch, type OutboxDestination, type OutboxMessage, type OutboxRecord } from './outbox';
 
 export interface OutboxRelayOptions {
@@ -15,6 +16,12 @@ export interface OutboxRelayOptions {
   /** Fallback poll when no NOTIFY arrives (and the only wake-up while LISTEN is down). */
   idleMs?: number;
   maxBackoffMs?: number;
+  /**
+   * Longest a publish may take before the relay gives up on it: the transaction rolls back, the rows
+   * stay, and the next attempt sends them again. Keep it below PG_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+   * which would otherwise end the transaction holding the batch.
+   */
+  publishTimeoutMs?: number;
   onPublished?: (count: number) => void;
 }
 
@@ -39,7 +46,7 @@ const LOCK_KEYS: Record<OutboxDestination, number> = { kafka: 0x0b0c1, rabbitmq:
  * which consumers absorb by message id.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const { pool, destination, publish, logger, batchSize = 500, idleMs = 1_000, maxBackoffMs = 5_000 } = options;
+  const { pool, destination, publish, logger, batchSize = 500, idleMs = 1_000, maxBackoffMs = 5_000, publishTimeoutMs = 30_000 } = options;
   let running = false;
   let active = false;
   let loop: Promise<void> | undefined;
@@ -95,7 +102,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       active = rows[0].locked;
       const batch = active ? await readOutboxBatch(client, destination, batchSize) : [];
       if (batch.length) {
-        await publish(batch);
+        await withDeadline(publish(batch), publishTimeoutMs, `${destination} did not take ${batch.length} row(s) within ${publishTimeoutMs} ms`);
         await markOutboxPublished(client, batch.map((r) => r.id));
       }
       await client.query('COMMIT');

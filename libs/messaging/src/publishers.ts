@@ -1,6 +1,7 @@
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import type { Message, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { withDeadline } from './deadline';
 import { CLOUDEVENTS_CONTENT_TYPE } from './event-codec';
 import type { OutboxRecord } from './outbox';
 import { connectAmqp, declareTaskTopology, type TaskTopology } from './rabbit';
@@ -93,19 +94,7 @@ export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPu
         }
         await channel.waitForConfirms();
       })();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          confirmed.catch(() => undefined); // settles when the abandoned channel closes
-          abandon(session);
-          reject(new Error(`RabbitMQ did not confirm ${records.length} message(s) within ${confirmTimeoutMs} ms`));
-        }, confirmTimeoutMs);
-      });
-      try {
-        await Promise.race([confirmed, timedOut]);
-      } finally {
-        clearTimeout(timer);
-      }
+      await withDeadline(confirmed, confirmTimeoutMs, `RabbitMQ did not confirm ${records.length} message(s) within ${confirmTimeoutMs} ms`, () => abandon(session));
     },
     async check() {
       const { channel, topology } = await open();
