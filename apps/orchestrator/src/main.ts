@@ -178,21 +178,9 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     logger,
   });
   const http = await listen(app, config.HTTP_HOST, config.HTTP_PORT);
-
-  for (const relay of relays) relay.start();
-  // Before the consumers: their start() waits to join the group, which after a crash takes until the
-  // dead member's session expires (~30 s); sagas are durable and must resume (poller) meanwhile.
-  runner.start();
-  await Promise.all(consumers.map((c) => c.start()));
-  await collector.start();
-  const purge = setInterval(() => {
-    idempotency.purgeExpired().then(
-      (n) => n && logger.info({ purged: n }, 'expired idempotency keys purged'),
-      (error: unknown) => logger.warn({ err: error }, 'idempotency purge failed'),
-    );
-  }, config.IDEMPOTENCY_PURGE_INTERVAL_SECONDS * 1_000);
-  // Every check runs in the background over a long-lived connection (the app's own, or one of the
-  // check's), never one per request; ops.close() ends those the checks hold.
+  // Ops routes as soon as the API serves (joining the consumer groups below can take ~30 s after a
+  // crash). Every check runs in the background over a long-lived connection (the app's own, or one
+  // of the check's), never one per request; ops.close() ends those the checks hold.
   const ops = await serveOps({
     service: 'orchestrator',
     checks: [
@@ -212,6 +200,19 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     timeoutMs: config.STATUS_CHECK_TIMEOUT_MS,
     sources: { breakers: breakers.states, outbox: () => outboxStatus(pool), consumerLag: consumerLag.read },
   });
+
+  for (const relay of relays) relay.start();
+  // Before the consumers: their start() waits to join the group, which after a crash takes until the
+  // dead member's session expires (~30 s); sagas are durable and must resume (poller) meanwhile.
+  runner.start();
+  await Promise.all(consumers.map((c) => c.start()));
+  await collector.start();
+  const purge = setInterval(() => {
+    idempotency.purgeExpired().then(
+      (n) => n && logger.info({ purged: n }, 'expired idempotency keys purged'),
+      (error: unknown) => logger.warn({ err: error }, 'idempotency purge failed'),
+    );
+  }, config.IDEMPOTENCY_PURGE_INTERVAL_SECONDS * 1_000);
   logger.info({ httpPort: http.port, opsPort: ops.port }, 'orchestrator ready');
 
   return {
