@@ -10,10 +10,23 @@ import { loadOrderConfig, orderEnv } from '../../apps/order/src/config';
 /** What every app's parsed config has in common, as far as deployment is concerned. */
 export interface DeployedConfig {
   HTTP_PORT: number;
+  OPS_PORT?: number;
   GRPC_PORT?: number;
   SHUTDOWN_TIMEOUT_MS: number;
   STARTUP_TIMEOUT_MS: number;
+  STATUS_CHECK_INTERVAL_MS: number;
+  STATUS_CHECK_TIMEOUT_MS: number;
   [name: string]: unknown;
+}
+
+/**
+ * A port an app listens on: what it serves (`api`: the public REST API; `ops`: /healthz, /readyz,
+ * /status, /metrics; `grpc`), the container port name the manifests give it, and the variable that sets it.
+ */
+export interface AppPort {
+  role: 'api' | 'ops' | 'grpc';
+  name: string;
+  variable: 'HTTP_PORT' | 'OPS_PORT' | 'GRPC_PORT';
 }
 
 /** One of the four processes: its env schema and its own config loader (the one `main.ts` runs). */
@@ -21,23 +34,51 @@ export interface AppSpec {
   name: AppName;
   env: z.ZodRawShape;
   load: (env: Record<string, string | undefined>) => DeployedConfig;
-  /** Whether it serves gRPC (and so needs a GRPC_PORT and a headless Service). */
-  grpc: boolean;
+  /** Every port it listens on; exactly one is its ops port. A `grpc` port needs a headless Service. */
+  ports: AppPort[];
 }
 
 export type AppName = 'orchestrator' | 'order' | 'inventory' | 'notification';
 
+// The orchestrator serves the public API on HTTP_PORT and its ops routes on OPS_PORT; the other apps
+// serve only their ops routes over HTTP, on HTTP_PORT (container port `http`).
+const GRPC: AppPort = { role: 'grpc', name: 'grpc', variable: 'GRPC_PORT' };
+const OPS_ON_HTTP: AppPort = { role: 'ops', name: 'http', variable: 'HTTP_PORT' };
+
 export const APPS: Record<AppName, AppSpec> = {
-  orchestrator: { name: 'orchestrator', env: orchestratorEnv, load: loadOrchestratorConfig, grpc: false },
-  order: { name: 'order', env: orderEnv, load: loadOrderConfig, grpc: true },
-  inventory: { name: 'inventory', env: inventoryEnv, load: loadInventoryConfig, grpc: true },
-  notification: { name: 'notification', env: notificationEnv, load: loadNotificationConfig, grpc: false },
+  orchestrator: {
+    name: 'orchestrator',
+    env: orchestratorEnv,
+    load: loadOrchestratorConfig,
+    ports: [
+      { role: 'api', name: 'http', variable: 'HTTP_PORT' },
+      { role: 'ops', name: 'ops', variable: 'OPS_PORT' },
+    ],
+  },
+  order: { name: 'order', env: orderEnv, load: loadOrderConfig, ports: [GRPC, OPS_ON_HTTP] },
+  inventory: { name: 'inventory', env: inventoryEnv, load: loadInventoryConfig, ports: [GRPC, OPS_ON_HTTP] },
+  notification: { name: 'notification', env: notificationEnv, load: loadNotificationConfig, ports: [OPS_ON_HTTP] },
 };
 
 export const APP_NAMES = Object.keys(APPS) as AppName[];
 
 export function isAppName(name: unknown): name is AppName {
   return typeof name === 'string' && name in APPS;
+}
+
+/** The port of `app` that serves `role`, if it has one. */
+export function appPort(app: AppName, role: AppPort['role']): AppPort | undefined {
+  return APPS[app].ports.find((p) => p.role === role);
+}
+
+/** Where probes, healthchecks and Prometheus go: the app's ops port. */
+export function opsPort(app: AppName): AppPort {
+  return appPort(app, 'ops')!;
+}
+
+/** The number a port has in a parsed config (or in the schema's defaults). */
+export function portNumber(config: Partial<Record<AppPort['variable'], unknown>>, port: AppPort): number {
+  return Number(config[port.variable]);
 }
 
 /** The command that starts an app, as the image's CMD runs it (flags to node allowed before the file). */

@@ -77,6 +77,42 @@ describe('the Kubernetes validation fails, naming the object, when', () => {
     expect(problems).toMatch(/no NetworkPolicy lets the orchestrator reach order gRPC/);
   });
 
+  it("the orchestrator's readiness probe goes to the public API port instead of the ops port", () => {
+    const problems = brokenK8s('base/orchestrator.yaml', (t) => t.replace('httpGet: { path: /readyz, port: ops }', 'httpGet: { path: /readyz, port: http }'));
+    expect(problems).toMatch(/overlays\/prod Deployment\/orderflow\/orchestrator .*readinessProbe port http is not the app's OPS_PORT 8084, its ops port/);
+  });
+
+  it("a NetworkPolicy opens the orchestrator's ops port to everyone", () => {
+    const problems = brokenK8s('base/network-policies.yaml', (t) =>
+      t.replace(/(name: orchestrator-ingress[\s\S]*?- ports:\n)(\s+)- \{ port: http, protocol: TCP \}/, '$1$2- { port: http, protocol: TCP }\n$2- { port: ops, protocol: TCP }'),
+    );
+    expect(problems).toMatch(/NetworkPolicy\/orderflow\/orchestrator-ingress .*lets anyone reach orchestrator's ops port 8084 \(\/metrics, \/status\); only the monitoring namespace may/);
+  });
+
+  it("a NetworkPolicy opens an app's ops port to every namespace", () => {
+    const problems = brokenK8s('base/network-policies.yaml', (t) =>
+      t.replace(/(name: notification-ingress[\s\S]*?)namespaceSelector:\n\s+matchLabels:\n\s+kubernetes.io\/metadata.name: monitoring/, '$1namespaceSelector: {}'),
+    );
+    expect(problems).toMatch(/NetworkPolicy\/orderflow-dev\/notification-ingress .*lets every namespace matching \{\} reach notification's ops port 8083/);
+  });
+
+  it("the public Service also exposes the orchestrator's ops port", () => {
+    const problems = brokenK8s('base/orchestrator.yaml', (t) =>
+      t.replace('- { name: http, port: 8080, targetPort: http, protocol: TCP }', '- { name: http, port: 8080, targetPort: http, protocol: TCP }\n    - { name: ops, port: 8084, targetPort: ops, protocol: TCP }'),
+    );
+    expect(problems).toMatch(/Service\/orderflow\/orchestrator .*exposes the orchestrator's ops port 8084 \(\/metrics, \/status\) next to its public API/);
+  });
+
+  it('Prometheus would scrape the public port', () => {
+    const problems = brokenK8s('base/orchestrator.yaml', (t) => t.replace('prometheus.io/port: "8084"', 'prometheus.io/port: "8080"'));
+    expect(problems).toMatch(/Deployment\/orderflow\/orchestrator .*prometheus.io\/port 8080 is not the app's OPS_PORT 8084/);
+  });
+
+  it('one failed background check would take a pod out of its Services', () => {
+    const problems = brokenK8s('base/order.yaml', (t) => t.replace(/(readinessProbe:[\s\S]*?failureThreshold: )3/, '$11'));
+    expect(problems).toMatch(/Deployment\/orderflow\/order .*the readinessProbe takes a pod out after 0 s of failed answers, within one background check round/);
+  });
+
   it('the migration Job runs something else than make migrate', () => {
     const problems = brokenK8s('base/migrate-job.yaml', (t) => t.replace('"migrate"]', '"migrate", "--down"]'));
     expect(problems).toMatch(/Job\/orderflow-dev\/orderflow-migrate .*not make migrate's "node dist\/tools\/main.js migrate"/);

@@ -1,4 +1,4 @@
-import { appReads, APPS, isAppCommand, isAppName, TOOL_ENVS, toolOf, type AppName, type DeployedConfig } from './apps';
+import { appReads, APPS, isAppCommand, isAppName, opsPort, portNumber, TOOL_ENVS, toolOf, type AppName, type DeployedConfig } from './apps';
 import { configEndpoints, isLoopback, type Endpoint } from './endpoints';
 import { envSources, resolveEnv, type EnvSources } from './k8s-env';
 import { quantity, resolvePort, templateLabels, type Cluster } from './k8s-model';
@@ -57,13 +57,16 @@ function checkAppDeployment(c: Cluster, problems: Problems, sources: EnvSources,
   }
 
   const ports = ((container.ports ?? []) as Json[]).filter(isObject);
-  const expected: Record<string, number> = { http: config.HTTP_PORT, ...(spec.grpc ? { grpc: config.GRPC_PORT! } : {}) };
+  const expected: Record<string, number> = Object.fromEntries(spec.ports.map((p) => [p.name, portNumber(config, p)]));
   problems.check(
     ports.length === Object.keys(expected).length && ports.every((p) => expected[String(p.name)] === p.containerPort),
     where,
     `container ports ${JSON.stringify(ports.map((p) => `${String(p.name)}:${String(p.containerPort)}`))} do not match the app's config ${JSON.stringify(Object.entries(expected).map(([n, p]) => `${n}:${p}`))}`,
   );
-  checkProbes(problems, where, deployment, container, config.HTTP_PORT);
+  const ops = { variable: opsPort(app).variable, port: portNumber(config, opsPort(app)) };
+  checkProbes(problems, where, deployment, container, ops);
+  checkReadinessWindow(problems, where, container, config);
+  checkScrapeAnnotations(problems, where, deployment, ops);
   checkHardening(problems, where, pod, container);
   checkMounts(problems, where, pod, container, app === 'notification' ? ['/tmp', String(config.MAIL_DIR)] : ['/tmp']);
 
@@ -95,7 +98,8 @@ function checkImage(c: Cluster, problems: Problems, where: string, container: Js
   if (c.rendered.namespace) problems.check(pinned, where, `image ${image} needs a pinned tag (not latest) in an overlay`);
 }
 
-function checkProbes(problems: Problems, where: string, deployment: K8sObject, container: JsonObject, httpPort: number): void {
+/** Every probe is an HTTP GET on the ops port (the orchestrator's public port serves only the API). */
+function checkProbes(problems: Problems, where: string, deployment: K8sObject, container: JsonObject, ops: { variable: string; port: number }): void {
   const wanted: Record<string, string> = { livenessProbe: '/healthz', readinessProbe: '/readyz', startupProbe: '/healthz' };
   for (const [probe, path] of Object.entries(wanted)) {
     const get = isObject(container[probe]) && isObject((container[probe] as JsonObject).httpGet) ? ((container[probe] as JsonObject).httpGet as JsonObject) : undefined;
@@ -104,8 +108,35 @@ function checkProbes(problems: Problems, where: string, deployment: K8sObject, c
       continue;
     }
     problems.check(get.path === path, where, `${probe} path ${String(get.path)} should be ${path}`);
-    problems.check(resolvePort(deployment, get.port) === httpPort, where, `${probe} port ${String(get.port)} is not the app's HTTP_PORT ${httpPort}`);
+    problems.check(resolvePort(deployment, get.port) === ops.port, where, `${probe} port ${String(get.port)} is not the app's ${ops.variable} ${ops.port}, its ops port`);
   }
+}
+
+/**
+ * /readyz reflects the process itself and answers from the last background check round, which marks
+ * Postgres down after one failed check until the next round. A single failed round (or one slow answer)
+ * must not take the pod out of its Services: the probe's failures must outlast one round.
+ */
+function checkReadinessWindow(problems: Problems, where: string, container: JsonObject, config: DeployedConfig): void {
+  const probe = isObject(container.readinessProbe) ? container.readinessProbe : undefined;
+  if (!probe) return;
+  const window = Number(probe.periodSeconds ?? 10) * (Number(probe.failureThreshold ?? 3) - 1);
+  const round = (config.STATUS_CHECK_INTERVAL_MS + config.STATUS_CHECK_TIMEOUT_MS) / 1000;
+  problems.check(
+    window > round,
+    where,
+    `the readinessProbe takes a pod out after ${window} s of failed answers, within one background check round (STATUS_CHECK_INTERVAL_MS + STATUS_CHECK_TIMEOUT_MS = ${round} s): one failed Postgres check would pull it`,
+  );
+}
+
+/** Prometheus pod discovery scrapes what a scraped pod's annotations name: that must be /metrics on the ops port. */
+function checkScrapeAnnotations(problems: Problems, where: string, deployment: K8sObject, ops: { variable: string; port: number }): void {
+  const spec = isObject(deployment.spec) ? deployment.spec : {};
+  const metadata = isObject(spec.template) && isObject(spec.template.metadata) ? spec.template.metadata : {};
+  const annotations = isObject(metadata.annotations) ? metadata.annotations : {};
+  if (annotations['prometheus.io/scrape'] !== 'true') return;
+  problems.check(annotations['prometheus.io/port'] === String(ops.port), where, `prometheus.io/port ${String(annotations['prometheus.io/port'])} is not the app's ${ops.variable} ${ops.port}, where /metrics is served`);
+  problems.check((annotations['prometheus.io/path'] ?? '/metrics') === '/metrics', where, `prometheus.io/path ${String(annotations['prometheus.io/path'])} should be /metrics`);
 }
 
 function checkHardening(problems: Problems, where: string, pod: JsonObject, container: JsonObject): void {

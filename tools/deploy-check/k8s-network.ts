@@ -1,19 +1,22 @@
-import { APP_NAMES } from './apps';
+import { APP_NAMES, appPort, opsPort, type AppName } from './apps';
 import { resolvePort, selects, templateLabels, type Cluster } from './k8s-model';
 import type { K8sObject } from './kustomize';
 import { Problems } from './problems';
 import { isObject, type Json, type JsonObject } from './yaml';
 
 /**
- * NetworkPolicy: ingress is denied by default; only the orchestrator is reachable from outside the
- * namespace; order and inventory gRPC only from the orchestrator; other namespaces (monitoring) reach
- * an app's ops port only. And the traffic the system needs is still allowed.
+ * NetworkPolicy: ingress is denied by default; only the orchestrator's API port is reachable from
+ * anywhere; order and inventory gRPC only from the orchestrator; every app's ops port (the
+ * orchestrator's OPS_PORT, the others' HTTP_PORT: /metrics, /status) only from one other namespace,
+ * the monitoring one. And the traffic the system needs is still allowed.
  */
 
 interface Rule {
   policy: K8sObject;
-  /** `anywhere`: no `from`, an ipBlock or any namespace; else the pod selectors of this namespace. */
+  /** `anywhere`: no `from` or an ipBlock; `namespaces`: a peer selects namespaces; else the pod selectors of this namespace. */
   sources: 'anywhere' | 'namespaces' | JsonObject[];
+  /** The rule's `from` peers. */
+  peers: JsonObject[];
   /** undefined: every port. */
   ports?: Json[];
 }
@@ -26,13 +29,20 @@ function rulesFor(c: Cluster, pod: K8sObject): Rule[] {
     const spec = isObject(policy.spec) ? policy.spec : {};
     if (!selects(spec.podSelector, templateLabels(pod))) return [];
     return ((spec.ingress ?? []) as Json[]).filter(isObject).map((rule): Rule => {
-      const from = ((rule.from ?? []) as Json[]).filter(isObject);
+      const peers = ((rule.from ?? []) as Json[]).filter(isObject);
       const ports = Array.isArray(rule.ports) && rule.ports.length ? rule.ports.filter(isObject).map((p) => p.port ?? null) : undefined;
-      if (from.length === 0 || from.some((peer) => isObject(peer.ipBlock))) return { policy, sources: 'anywhere', ports };
-      if (from.some((peer) => isObject(peer.namespaceSelector))) return { policy, sources: 'namespaces', ports };
-      return { policy, sources: from.map((peer) => (isObject(peer.podSelector) ? peer.podSelector : {})), ports };
+      if (peers.length === 0 || peers.some((peer) => isObject(peer.ipBlock))) return { policy, sources: 'anywhere', peers, ports };
+      if (peers.some((peer) => isObject(peer.namespaceSelector))) return { policy, sources: 'namespaces', peers, ports };
+      return { policy, sources: peers.map((peer) => (isObject(peer.podSelector) ? peer.podSelector : {})), peers, ports };
     });
   });
+}
+
+/** Whether a peer selects exactly one namespace, by name (namespaceSelector on kubernetes.io/metadata.name). */
+function namesOneNamespace(peer: JsonObject): boolean {
+  const selector = isObject(peer.namespaceSelector) ? peer.namespaceSelector : {};
+  const labels = isObject(selector.matchLabels) ? selector.matchLabels : {};
+  return typeof labels['kubernetes.io/metadata.name'] === 'string' && !Array.isArray(selector.matchExpressions);
 }
 
 function covers(rule: Rule, pod: K8sObject, port: number | undefined): boolean {
@@ -53,26 +63,45 @@ export function checkNetworkPolicies(c: Cluster, problems: Problems): void {
     orchestrator !== undefined && selects(selector, templateLabels(orchestrator)) && c.workloads.every((w) => w === orchestrator || w.metadata.namespace !== orchestrator.metadata.namespace || !selects(selector, templateLabels(w)));
 
   for (const pod of apps) {
-    const app = templateLabels(pod)[APP_LABEL];
+    const app = templateLabels(pod)[APP_LABEL] as AppName;
     const rules = rulesFor(c, pod);
-    const http = resolvePort(pod, 'http');
-    const grpc = resolvePort(pod, 'grpc');
+    const portOf = (role: 'api' | 'grpc' | 'ops') => (appPort(app, role) ? resolvePort(pod, appPort(app, role)!.name) : undefined);
+    const [ops, api, grpc] = [portOf('ops'), portOf('api'), portOf('grpc')];
+    const apiName = appPort(app, 'api')?.name;
+    const only = (rule: Rule, allowed: (number | undefined)[]) => rule.ports !== undefined && rule.ports.every((p) => allowed.includes(resolvePort(pod, p)) && resolvePort(pod, p) !== undefined);
     for (const rule of rules) {
       const where = c.where(rule.policy);
-      if (app === 'orchestrator') continue;
-      problems.check(rule.sources !== 'anywhere', where, `lets anyone reach ${app}; only the orchestrator may be reachable from outside`);
-      if (rule.sources === 'namespaces') {
-        problems.check(rule.ports !== undefined && rule.ports.every((p) => resolvePort(pod, p) === http), where, `lets other namespaces reach ${app} beyond its ops port (${http ?? 'http'})`);
+      if (rule.sources === 'anywhere') {
+        if (!apiName) problems.add(where, `lets anyone reach ${app}; only the orchestrator may be reachable from outside`);
+        else problems.check(only(rule, [api, ops]), where, `lets anyone reach ${app} beyond its API port (${api})`);
       }
+      if (rule.sources === 'namespaces') {
+        problems.check(only(rule, [ops, api]), where, `lets other namespaces reach ${app} beyond its ops port (${ops ?? opsPort(app).name})`);
+      }
+      if (covers(rule, pod, ops)) checkOpsRule(problems, where, app, ops!, rule);
       if (Array.isArray(rule.sources) && covers(rule, pod, grpc)) {
         problems.check(rule.sources.every(onlyOrchestrator), where, `lets pods other than the orchestrator reach ${app} gRPC`);
       }
     }
-    if (app === 'orchestrator') {
-      problems.check(rules.some((r) => r.sources === 'anywhere' && covers(r, pod, http)), c.where(pod), 'no NetworkPolicy lets clients reach the orchestrator API');
+    if (apiName) {
+      problems.check(rules.some((r) => r.sources === 'anywhere' && covers(r, pod, api)), c.where(pod), `no NetworkPolicy lets clients reach the ${app} API`);
     }
     if (grpc !== undefined) {
       problems.check(rules.some((r) => Array.isArray(r.sources) && covers(r, pod, grpc) && r.sources.some(onlyOrchestrator)), c.where(pod), `no NetworkPolicy lets the orchestrator reach ${app} gRPC`);
+    }
+    problems.check(rules.some((r) => r.sources === 'namespaces' && covers(r, pod, ops)), c.where(pod), `no NetworkPolicy lets the monitoring namespace reach ${app}'s ops port (${ops ?? opsPort(app).name}): Prometheus scrapes /metrics there`);
+  }
+}
+
+/** The ops port (/metrics, /status) answers the monitoring namespace only: one namespace, named. */
+function checkOpsRule(problems: Problems, where: string, app: AppName, ops: number, rule: Rule): void {
+  const message = `${app}'s ops port ${ops} (/metrics, /status); only the monitoring namespace may`;
+  if (rule.sources === 'anywhere') problems.add(where, `lets anyone reach ${message}`);
+  else if (Array.isArray(rule.sources)) problems.add(where, `lets pods of its own namespace reach ${message}`);
+  else {
+    for (const peer of rule.peers.filter((p) => !namesOneNamespace(p))) {
+      if (!isObject(peer.namespaceSelector)) problems.add(where, `lets pods of its own namespace reach ${message}`);
+      else problems.add(where, `lets every namespace matching ${JSON.stringify(peer.namespaceSelector)} reach ${message} (select it by kubernetes.io/metadata.name)`);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { APP_NAMES, type AppName } from './apps';
+import { APP_NAMES, appPort, opsPort, type AppName } from './apps';
 import { mapSelector, quantity, resolvePort, selects, templateLabels, type Cluster } from './k8s-model';
 import { containersOf, podSpecOf, type K8sObject } from './kustomize';
 import { Problems } from './problems';
@@ -72,7 +72,17 @@ export function checkWiring(c: Cluster, problems: Problems): void {
         'its gRPC port needs a headless Service (clients balance with round_robin over pod IPs)',
       );
     }
-    if (app === 'orchestrator') problems.check(services.length > 0, where, 'the public API needs a Service');
+    const api = appPort(app, 'api');
+    if (api) {
+      const apiPort = resolvePort(deployment, api.name);
+      const ops = resolvePort(deployment, opsPort(app).name);
+      const publicServices = services.filter((s) => portsOf(s).some((p) => resolvePort(deployment, p.targetPort ?? p.port) === apiPort));
+      problems.check(publicServices.length > 0, where, 'the public API needs a Service');
+      // /metrics and /status stay off the network the API is published on; Prometheus scrapes the pods.
+      for (const service of publicServices.filter((s) => ops !== undefined && portsOf(s).some((p) => resolvePort(deployment, p.targetPort ?? p.port) === ops))) {
+        problems.add(c.where(service), `exposes the ${app}'s ops port ${ops!} (/metrics, /status) next to its public API`);
+      }
+    }
   }
 }
 
