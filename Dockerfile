@@ -87,8 +87,9 @@ EXPOSE 8083
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 CMD ["node", "docker/healthcheck.cjs", "/healthz", "8083"]
 CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "dist/notification/main.js"]
 
-# Last, so a plain `docker build .` gives the public API.
+# Last, so a plain `docker build .` gives the public API. 8080 serves the API only; /healthz, /readyz,
+# /status and /metrics are on the ops port 8084 (OPS_PORT).
 FROM runtime AS orchestrator
-EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 CMD ["node", "docker/healthcheck.cjs", "/healthz", "8080"]
+EXPOSE 8080 8084
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 CMD ["node", "docker/healthcheck.cjs", "/healthz", "OPS_PORT=8084"]
 CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "dist/orchestrator/main.js"]

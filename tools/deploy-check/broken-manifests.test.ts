@@ -156,6 +156,11 @@ describe('the compose validation fails, naming the service, when', () => {
     expect(problems).toMatch(/services\.inventory: KAFKA_BROKERS points at 127.0.0.1/);
   });
 
+  it("the orchestrator's healthcheck probes its public port instead of the ops port", () => {
+    const problems = brokenCompose('docker-compose.yml', (t) => t.replace("'/readyz', 'OPS_PORT=8084'", "'/readyz', '8080'"));
+    expect(problems).toMatch(/services\.orchestrator: healthcheck .* should GET \/readyz on OPS_PORT 8084, its ops port/);
+  });
+
   it('a healthcheck probes the wrong port', () => {
     const problems = brokenCompose('docker-compose.yml', (t) => t.replace("'/readyz', '8082'", "'/readyz', '8081'"));
     expect(problems).toMatch(/services\.inventory: healthcheck .* should GET \/readyz on HTTP_PORT 8082/);
@@ -167,6 +172,12 @@ describe('the Dockerfile validation fails when', () => {
     const problems = brokenDockerfile((t) => t.replace('CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "dist/order/main.js"]', 'CMD node dist/order/main.js').replace('USER 1000:1000', 'USER root'));
     expect(problems).toMatch(/Dockerfile target order: CMD must be the exec form of node dist\/order\/main.js/);
     expect(problems).toMatch(/Dockerfile target order: USER root: run as a non-root numeric user/);
+  });
+
+  it("the orchestrator image checks its health on the public port and does not expose the ops port", () => {
+    const problems = brokenDockerfile((t) => t.replace('EXPOSE 8080 8084', 'EXPOSE 8080').replace('"/healthz", "OPS_PORT=8084"', '"/healthz", "8080"'));
+    expect(problems).toMatch(/Dockerfile target orchestrator: EXPOSE 8080 should be the app's ports 8080 8084/);
+    expect(problems).toMatch(/Dockerfile target orchestrator: HEALTHCHECK should GET \/healthz on OPS_PORT 8084, its ops port/);
   });
 
   it('npm ci runs without a workspace manifest', () => {

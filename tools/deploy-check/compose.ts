@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Ajv from 'ajv';
-import { allKnownEnv, appReads, APPS, isAppName, isTracingEnv, TOOL_ENVS, toolOf, type AppName, type DeployedConfig } from './apps';
+import { allKnownEnv, appReads, APPS, isAppName, isTracingEnv, opsPort, portNumber, TOOL_ENVS, toolOf, type AppName, type DeployedConfig } from './apps';
+import { checksOpsPort } from './dockerfile';
 import { configEndpoints, isLoopback } from './endpoints';
 import { Problems } from './problems';
 import { isObject, readYamlObject, type Json, type JsonObject } from './yaml';
@@ -128,10 +129,12 @@ function checkComposeApp(problems: Problems, name: string, app: AppName, service
   }
   const dependsOn = (isObject(service.depends_on) ? service.depends_on : {}) as Record<string, JsonObject>;
   if (migration) problems.check(dependsOn[migration]?.condition === 'service_completed_successfully', where, `must wait for ${migration} with condition service_completed_successfully`);
+  // Healthy = ready: started, not draining, its own database answers (what depends_on waits for).
   const test = isObject(service.healthcheck) && Array.isArray(service.healthcheck.test) ? service.healthcheck.test.map(String) : [];
-  problems.check(test.includes('/readyz') && test.includes(String(config.HTTP_PORT)), where, `healthcheck ${JSON.stringify(test)} should GET /readyz on HTTP_PORT ${config.HTTP_PORT}`);
+  const ops = { variable: opsPort(app).variable, port: portNumber(config, opsPort(app)) };
+  problems.check(checksOpsPort(test, '/readyz', ops), where, `healthcheck ${JSON.stringify(test)} should GET /readyz on ${ops.variable} ${ops.port}, its ops port`);
   const published = ((service.ports ?? []) as Json[]).map((p) => Number(String(isObject(p) ? p.target : p).split(':').pop()));
-  for (const port of [config.HTTP_PORT, config.GRPC_PORT].filter((p): p is number => p !== undefined)) {
+  for (const port of APPS[app].ports.map((p) => portNumber(config, p))) {
     problems.check(published.includes(port), where, `port ${port} (from the app's config) is not published`);
   }
   const grace = durationMs(service.stop_grace_period, 10_000);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from '@orderflow/config';
-import { APP_NAMES, appReads, APPS, isAppCommand } from './apps';
+import { APP_NAMES, appReads, APPS, isAppCommand, opsPort, portNumber } from './apps';
 import { Problems } from './problems';
 
 /** One stage of a multi-stage Dockerfile: its base (an image or an earlier stage) and instructions. */
@@ -70,6 +70,24 @@ function workspaceManifests(root: string): string[] {
 
 export const PROCESS_TARGETS = [...APP_NAMES, 'tools'];
 
+/**
+ * What `node docker/healthcheck.cjs <path> [<VARIABLE>=]<default port>` checks, read as the script reads
+ * its arguments: the variable (HTTP_PORT unless named) overrides the default port at run time.
+ */
+export function healthcheckTarget(command: string[]): { path: string; variable: string; port: number } | undefined {
+  const at = command.indexOf('docker/healthcheck.cjs');
+  if (at < 0) return undefined;
+  const [path = '/healthz', target = '8080'] = command.slice(at + 1);
+  const match = /^(?:([A-Z_][A-Z0-9_]*)=)?(\d+)$/.exec(target);
+  return match ? { path, variable: match[1] ?? 'HTTP_PORT', port: Number(match[2]) } : undefined;
+}
+
+/** Whether a healthcheck command GETs `path` on the app's ops port (by its variable and its configured number). */
+export function checksOpsPort(command: string[], path: string, ops: { variable: string; port: number }): boolean {
+  const target = healthcheckTarget(command);
+  return target?.path === path && target.variable === ops.variable && target.port === ops.port;
+}
+
 /** The Dockerfile builds every process as a target, with the command, ports and health check of its config. */
 export function checkDockerfile(root: string, migrateCommand: string[], dockerfile = join(root, 'Dockerfile')): { problems: Problems; targets: Set<string> } {
   const problems = new Problems();
@@ -128,12 +146,13 @@ export function checkDockerfile(root: string, migrateCommand: string[], dockerfi
         env[name] = value;
       }
     }
-    const defaults = parseEnv(app.env, env) as { HTTP_PORT: number; GRPC_PORT?: number };
+    const defaults = parseEnv(app.env, env) as Record<string, unknown>;
     const exposed = lineage.flatMap((s) => s.instructions.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/).map((p) => Number(p.split('/')[0]))));
-    const ports = [defaults.HTTP_PORT, defaults.GRPC_PORT].filter((p): p is number => p !== undefined);
+    const ports = app.ports.map((p) => portNumber(defaults, p));
     problems.check(ports.every((p) => exposed.includes(p)) && exposed.every((p) => ports.includes(p)), where, `EXPOSE ${exposed.join(' ')} should be the app's ports ${ports.join(' ')}`);
-    const check = execForm(healthcheck.replace(/^.*?CMD\s+/, ''));
-    problems.check(check !== undefined && check.includes('/healthz') && check.includes(String(defaults.HTTP_PORT)), where, `HEALTHCHECK should GET /healthz on ${defaults.HTTP_PORT} (exec form)`);
+    const ops = { variable: opsPort(app.name).variable, port: portNumber(defaults, opsPort(app.name)) };
+    const check = execForm(healthcheck.replace(/^.*?CMD\s+/, '')) ?? [];
+    problems.check(checksOpsPort(check, '/healthz', ops), where, `HEALTHCHECK should GET /healthz on ${ops.variable} ${ops.port}, its ops port (exec form: node docker/healthcheck.cjs /healthz ${ops.variable}=${ops.port})`);
   }
   return { problems, targets };
 }
