@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkBundleDependencies } from './bundle-deps';
-import { checkContainers, checkKubernetes, formatProblems, type Problem } from './index';
+import { checkContainers, checkKubernetes, checkWorkflow, formatProblems, PROCESS_TARGETS, type Problem } from './index';
 
 // Each test breaks one thing in a temporary copy and expects the validation to name it.
 const root = join(__dirname, '..', '..');
@@ -183,6 +183,13 @@ describe('the Dockerfile validation fails when', () => {
   it('npm ci runs without a workspace manifest', () => {
     const problems = brokenDockerfile((t) => t.replace('COPY libs/db/package.json libs/db/\n', ''));
     expect(problems).toMatch(/Dockerfile stage build: npm ci runs before libs\/db\/package.json is copied/);
+  });
+});
+
+describe('the CI workflow check fails when', () => {
+  it("a step waits for the orchestrator's readiness on the public port", () => {
+    const problems = inCopy(['.github'], '.github/workflows/ci.yml', (t) => t.replace('127.0.0.1:8084/readyz', '127.0.0.1:8080/readyz'), (dir) => checkWorkflow(dir, PROCESS_TARGETS).list);
+    expect(problems).toMatch(/\.github\/workflows\/ci.yml: step "Start the stack from the images and wait until the API is ready" GETs \/readyz on port 8080, which is no app's ops port \(8084, 8081, 8082, 8083\)/);
   });
 });
 
