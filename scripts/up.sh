@@ -46,7 +46,8 @@ for app in "${apps[@]}"; do
 done
 
 deadline=$((SECONDS + 60))
-ports=(8081 8082 8083 8080)
+# Each app's ops port, where /readyz is: the orchestrator's OPS_PORT (its 8080 serves only the API).
+ports=(8081 8082 8083 "${OPS_PORT:-8084}")
 for i in "${!apps[@]}"; do
   until curl -fsS -o /dev/null "http://127.0.0.1:${ports[$i]}/readyz"; do
     if ! kill -0 "${pids[$i]}" 2>/dev/null; then echo "up: ${apps[$i]} exited during start-up; see var/log/${apps[$i]}.log" >&2; exit 1; fi
@@ -55,5 +56,5 @@ for i in "${!apps[@]}"; do
   done
 done
 node dist/tools/main.js seed
-echo "up: orderflow is ready: API on http://127.0.0.1:8080 (Ctrl-C or 'make down' stops it)"
+echo "up: orderflow is ready: API on http://127.0.0.1:8080, /status and /metrics on :${OPS_PORT:-8084} (Ctrl-C or 'make down' stops it)"
 wait

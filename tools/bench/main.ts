@@ -35,7 +35,11 @@ async function main(): Promise<void> {
   let prefix = process.env.RESOURCE_PREFIX ?? '';
   let sign = (sub: string, role: string) => jwt.sign({ sub, role }, process.env.JWT_SECRET!, { algorithm: 'HS256', expiresIn: '2h' });
   let stopSystem: (() => Promise<void>) | undefined;
-  const running = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+  // Running: its API answers at `url` and its ops port (OPS_PORT, 8084 on the same host unless
+  // ORCHESTRATOR_OPS_URL says otherwise) reports it ready; the API port serves no /readyz.
+  const opsUrl = process.env.ORCHESTRATOR_OPS_URL ?? Object.assign(new URL(url), { port: '8084' }).origin;
+  const answers = (target: string) => fetch(target).then((r) => r.ok, () => false);
+  const running = (await answers(`${url}/openapi.json`)) && (await answers(`${opsUrl}/readyz`));
   if (!running) {
     console.log('bench: no system answers at', url, '- starting one');
     // BENCH_PROFILE=1: each app writes a V8 CPU profile into var/bench/profiles when it stops.
