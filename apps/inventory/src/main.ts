@@ -48,10 +48,8 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
     checks,
     registry,
     logger,
-    host: config.HTTP_HOST,
+    config,
     port: config.HTTP_PORT,
-    intervalMs: config.STATUS_CHECK_INTERVAL_MS,
-    timeoutMs: config.STATUS_CHECK_TIMEOUT_MS,
     sources: { outbox: () => outboxStatus(pool) },
   });
   logger.info({ grpcPort: grpc.port, httpPort: ops.port }, 'inventory service ready');

@@ -30,10 +30,8 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
     checks: [postgresCheck, { name: 'rabbitmq', check: worker.check }],
     registry,
     logger,
-    host: config.HTTP_HOST,
+    config,
     port: config.HTTP_PORT,
-    intervalMs: config.STATUS_CHECK_INTERVAL_MS,
-    timeoutMs: config.STATUS_CHECK_TIMEOUT_MS,
     sources: { queues: queueDepth.read },
   });
   logger.info({ httpPort: ops.port, mail: config.SMTP_URL ? 'smtp' : config.MAIL_DIR }, 'notification worker ready');

@@ -193,11 +193,9 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     ],
     registry,
     logger,
-    host: config.HTTP_HOST,
+    config,
     port: config.OPS_PORT,
     portVariable: 'OPS_PORT',
-    intervalMs: config.STATUS_CHECK_INTERVAL_MS,
-    timeoutMs: config.STATUS_CHECK_TIMEOUT_MS,
     sources: { breakers: breakers.states, outbox: () => outboxStatus(pool), consumerLag: consumerLag.read },
   });
 

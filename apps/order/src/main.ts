@@ -18,16 +18,7 @@ bootMain('order', loadOrderConfig, async (config, logger) => {
   const orders = createOrderUseCases(createOrderRepository(pool));
   const grpc = await serveGrpc({ logger, registry, host: config.GRPC_HOST, port: config.GRPC_PORT, register: (server) => server.addService(OrderServiceService, createOrderService(orders, logger)) });
 
-  const ops = await serveOps({
-    service: 'order',
-    checks,
-    registry,
-    logger,
-    host: config.HTTP_HOST,
-    port: config.HTTP_PORT,
-    intervalMs: config.STATUS_CHECK_INTERVAL_MS,
-    timeoutMs: config.STATUS_CHECK_TIMEOUT_MS,
-  });
+  const ops = await serveOps({ service: 'order', checks, registry, logger, config, port: config.HTTP_PORT });
   logger.info({ grpcPort: grpc.port, httpPort: ops.port }, 'order service ready');
 
   return {

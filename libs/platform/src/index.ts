@@ -2,7 +2,7 @@
 export { createLogger, type Logger } from './logger';
 export { createMetricsRegistry, cachedCollect } from './metrics';
 export { httpMetrics, LATENCY_BUCKETS } from './http-metrics';
-export { opsRoutes, serveOps, type OpsOptions, type OpsServer, type ServeOpsOptions } from './ops-routes';
+export { opsRoutes, serveOps, type OpsOptions, type OpsServer, type ServeOpsOptions, type OpsConfig } from './ops-routes';
 export { createHealthMonitor, publicError, type HealthMonitor, type HealthMonitorOptions, type DependencyState, type StatusReport, type StatusSources, type BreakerState, type Readiness } from './health-monitor';
 export { appVersion } from './version';
 export { listen, closeServer } from './listen';

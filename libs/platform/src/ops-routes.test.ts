@@ -170,7 +170,8 @@ describe('status', () => {
 describe('ops server', () => {
   it('serves healthz, readyz, status and Prometheus metrics with the process metrics', async () => {
     const registry = createMetricsRegistry('test');
-    const ops = await serveOps({ service: 'test', checks: [up('postgres')], registry, host: '127.0.0.1', port: 0, intervalMs: 1_000, timeoutMs: 100 });
+    const config = { HTTP_HOST: '127.0.0.1', STATUS_CHECK_INTERVAL_MS: 1_000, STATUS_CHECK_TIMEOUT_MS: 100 };
+    const ops = await serveOps({ service: 'test', checks: [up('postgres')], registry, config, port: 0 });
     const url = `http://127.0.0.1:${ops.port}`;
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);

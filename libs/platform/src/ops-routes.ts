@@ -41,9 +41,16 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-export interface ServeOpsOptions extends Omit<HealthMonitorOptions, 'requiredForReadiness' | 'version'> {
+/** The settings every app's config has for its ops server (commonEnv and HTTP_HOST). */
+export interface OpsConfig {
+  HTTP_HOST: string;
+  STATUS_CHECK_INTERVAL_MS: number;
+  STATUS_CHECK_TIMEOUT_MS: number;
+}
+
+export interface ServeOpsOptions extends Omit<HealthMonitorOptions, 'requiredForReadiness' | 'version' | 'intervalMs' | 'timeoutMs'> {
   registry: Registry;
-  host: string;
+  config: OpsConfig;
   port: number;
   /** The env variable of the port, named when it is taken (HTTP_PORT, OPS_PORT). */
   portVariable?: string;
@@ -56,11 +63,17 @@ export interface ServeOpsOptions extends Omit<HealthMonitorOptions, 'requiredFor
  * background checks, then serves the ops routes (with request metrics) on their own port, never the
  * public one.
  */
-export async function serveOps({ host, port, portVariable, requiredForReadiness = ['postgres'], ...options }: ServeOpsOptions): Promise<OpsServer> {
-  const monitor = createHealthMonitor({ ...options, version: appVersion, requiredForReadiness });
+export async function serveOps({ config, port, portVariable, requiredForReadiness = ['postgres'], ...options }: ServeOpsOptions): Promise<OpsServer> {
+  const monitor = createHealthMonitor({
+    ...options,
+    version: appVersion,
+    requiredForReadiness,
+    intervalMs: config.STATUS_CHECK_INTERVAL_MS,
+    timeoutMs: config.STATUS_CHECK_TIMEOUT_MS,
+  });
   await monitor.start();
   const app = express().disable('x-powered-by').use(httpMetrics(options.registry), opsRoutes({ monitor, registry: options.registry }));
-  const { server, port: bound } = await listen(app, host, port, portVariable);
+  const { server, port: bound } = await listen(app, config.HTTP_HOST, port, portVariable);
   monitor.markStarted();
   return {
     port: bound,
