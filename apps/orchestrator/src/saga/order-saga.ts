@@ -96,6 +96,14 @@ export const COMPENSATIONS: Record<Compensation, (s: Saga, ports: SagaPorts) => 
 export const INITIAL_COMPENSATIONS: Compensation[] = ['CLOSE_ORDER', 'RELEASE_STOCK'];
 export const FIRST_STEP: ForwardStep = 'RESERVE_STOCK';
 
+/**
+ * Steps a cancel may no longer overtake (the order they end cannot be cancelled): the saga commits
+ * the move to such a step before running it, so a racing cancel either sees it and is refused, or
+ * wins the version check while the step has not run — never both, which would end a rejected order
+ * as cancelled (saga-repository requestCancel).
+ */
+export const UNCANCELLABLE_STEPS: readonly ForwardStep[] = ['REJECT_ORDER'];
+
 const TEMPLATES = { CONFIRMED: 'order-confirmed', REJECTED: 'order-rejected', CANCELLED: 'order-cancelled' } as const;
 const FACTS = { CONFIRMED: 'order.confirmed', REJECTED: 'order.rejected', CANCELLED: 'order.cancelled' } as const;
 

@@ -93,14 +93,15 @@ describe('saga runner commits', () => {
     expect(commit!.messages?.map((m) => `${m.destination} ${m.topic}`)).toEqual(['kafka order-events', 'rabbitmq notification.send']);
   });
 
-  it('rejects an order that is out of stock in one commit, with the reason on the saga', async () => {
+  it('rejects an order that is out of stock, committing the move to REJECT_ORDER (which a cancel may not overtake) before rejecting it', async () => {
     const store = memoryStore(newSaga());
     const { ports, calls } = fakePorts({ reserved: false });
 
     await runner(store.repo, ports).advance(ORDER_ID);
 
     expect(calls).toEqual(['reserve', 'reject']);
-    expect(store.commits).toHaveLength(1);
+    expect(store.commits.map((c) => `${c.step ?? '-'} ${c.state ?? '-'}`)).toEqual(['REJECT_ORDER -', '- COMPLETED']);
+    expect(store.commits[0]).toMatchObject({ data: { reason: 'OUT_OF_STOCK' }, log: { step: 'RESERVE_STOCK', outcome: 'DONE' } });
     expect(store.current()).toMatchObject({ state: 'COMPLETED', outcome: 'REJECTED', data: { reason: 'OUT_OF_STOCK' } });
   });
 

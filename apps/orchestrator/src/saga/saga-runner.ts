@@ -11,6 +11,7 @@ import {
   type RetryPolicy,
   type Saga,
   type SagaPorts,
+  UNCANCELLABLE_STEPS,
 } from './order-saga';
 import { applyChange, type SagaChange, type SagaRepository, type StepLog } from './saga-repository';
 
@@ -31,8 +32,18 @@ export interface SagaRunnerOptions {
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const MAX_ROUNDS = 20;
 
-/** A change that only moves on to the next step, with nothing to publish, wait for or report. */
-const leadsOn = (c: SagaChange) => c.state === undefined && c.nextAttemptInMs === 0 && !c.messages && !c.deadLetter && c.log.outcome !== 'RETRY' && c.log.outcome !== 'WAITING';
+/**
+ * A change that only moves on to the next step, with nothing to publish, wait for or report, and not
+ * into a step a cancel may no longer overtake (that move commits first: UNCANCELLABLE_STEPS).
+ */
+const leadsOn = (c: SagaChange) =>
+  c.state === undefined &&
+  c.nextAttemptInMs === 0 &&
+  !c.messages &&
+  !c.deadLetter &&
+  c.log.outcome !== 'RETRY' &&
+  c.log.outcome !== 'WAITING' &&
+  !(c.step && UNCANCELLABLE_STEPS.includes(c.step as ForwardStep));
 
 /** The fields by which `now` differs from `loaded`, as the base of the change that commits both. */
 function pending(loaded: Saga, now: Saga): Omit<SagaChange, 'log' | 'nextAttemptInMs'> {
