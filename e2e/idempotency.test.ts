@@ -319,4 +319,36 @@ describe('a placement stopped after CreateOrder, before its answer is stored', (
     await waitFor(() => mails(main.system.mailDir).filter((m) => m.text.includes(orderId)).length === 1, { what: 'the one confirmation e-mail' });
     expectSameAnswer(await place(), retried);
   }, 90_000);
+
+  it('resumes a placement that failed after creating its order at the prices it was created with, though a price changed since', async () => {
+    const sku = await product(main);
+    const hana = customer(main, 'hana');
+    const key = randomUUID();
+    const place = () => main.api.placeOrder(hana.token, [{ sku, quantity: 2 }], key);
+
+    const release = await holdSagas(main);
+    let first: Settled<ApiResponse>;
+    try {
+      first = settle(place());
+      await createdOrder(main, hana.id);
+      // The placement's write (not the saga poller's, also waiting), blocked on the held table, fails.
+      const blocked = await waitFor(
+        async () => (await main.orchestratorDb.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO sagas%'`)).rows[0]?.pid as number | undefined,
+        { what: 'the placement to wait on the sagas table' },
+      );
+      await main.orchestratorDb.query('SELECT pg_cancel_backend($1)', [blocked]);
+    } finally {
+      await release();
+    }
+    const failed = await waitFor(() => first.outcome, { what: 'the first request to fail' });
+    expect(failed.ok && failed.value.status).toBe(500);
+
+    expect((await main.api.putProduct(main.admin, sku, { name: `Tea ${sku}`, priceCents: 950, stock: 1_000 })).status).toBe(200);
+    const retried = await place();
+    expect(retried.status).toBe(202);
+    expect(retried.body.items).toEqual([{ sku, quantity: 2, unitPriceCents: 700 }]);
+    expect(retried.body.totalCents).toBe(1_400);
+    expect(await ordersOf(main, hana.id)).toBe(1);
+    await main.api.settled(hana.token, retried.body.id, 'CONFIRMED', 30_000);
+  }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { AppError, type Order } from '@orderflow/domain';
+import { AppError, isAppError, type Order } from '@orderflow/domain';
 import type { Catalog } from '../catalog/catalog';
 import type { Caller } from '../domain/caller';
 import type { OrderPort } from '../clients/downstream';
@@ -9,6 +9,8 @@ import type { SagaRunner } from '../saga/saga-runner';
 /** How a use case commits its result together with the idempotency record (see idempotent.ts). */
 export interface WriteEffect {
   resourceId: string;
+  /** A retry resuming a request that died after its first effect (the order may exist already). */
+  resumed: boolean;
   beginEffect(): void;
   /** Stores the response as a CTE body of the use case's one-statement write (see IdempotencyClaim), then `committed()`. */
   commitSql(order: Order, params: unknown[], guard?: string): string;
@@ -38,6 +40,16 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
     return orders.getOrder(orderId, caller.role === 'admin' ? undefined : caller.id);
   }
 
+  /** The caller's order `orderId` if the order service has it (a placement that died after creating it). */
+  async function existingOrder(orderId: string, caller: Caller): Promise<Order | undefined> {
+    try {
+      return await orders.getOrder(orderId, caller.id);
+    } catch (error) {
+      if (isAppError(error) && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
   return {
     getOrder,
 
@@ -50,7 +62,10 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
      * steps with the same order id and finishes that one order.
      */
     async placeOrder(caller: Caller, lines: { sku: string; quantity: number }[], effect: WriteEffect, traceparent?: string): Promise<Order> {
-      const items = await catalog.price(lines);
+      // A resumed request finishes the order it already created, at the prices it was created with:
+      // re-pricing after a price change would make CreateOrder refuse every retry (CONFLICT).
+      const created = effect.resumed ? await existingOrder(effect.resourceId, caller) : undefined;
+      const items = created?.items ?? (await catalog.price(lines));
       effect.beginEffect();
       const order = await orders.createOrder({ orderId: effect.resourceId, customerId: caller.id, items }, { traceparent });
       const data: SagaData = { items: order.items, totalCents: order.totalCents, email: emailOf(caller), ...(traceparent ? { traceparent } : {}) };

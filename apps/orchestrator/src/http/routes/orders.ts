@@ -37,7 +37,7 @@ export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Rout
         orders.placeOrder(
           callerOf(req),
           body.items,
-          { resourceId: orderId, beginEffect: claim.beginEffect, commitSql: (o, params, guard) => claim.completeSql(accepted(o), params, guard), committed: claim.completed },
+          { resourceId: orderId, resumed: claim.resumed, beginEffect: claim.beginEffect, commitSql: (o, params, guard) => claim.completeSql(accepted(o), params, guard), committed: claim.completed },
           traceparent,
         ),
       );
@@ -65,6 +65,7 @@ export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Rout
       if (req.res) annotateRequestLog(req.res, { orderId });
       const order = await orders.cancelOrder(callerOf(req), orderId, {
         resourceId: orderId,
+        resumed: claim.resumed,
         beginEffect: claim.beginEffect,
         commitSql: (o, params, guard) => claim.completeSql(accepted(o), params, guard),
         committed: claim.completed,
