@@ -83,4 +83,29 @@ describe('the RabbitMQ outbox publisher', () => {
     }, { what: 'the held task on the queue' });
     expect(ids).toContain(held.messageId); // maybe twice: consumers de-duplicate by message id
   });
+
+  it('keeps a task no queue takes (binding gone) in the outbox and sends it once the queue is bound again', async () => {
+    relay.start();
+    const warm = task();
+    await enqueueOutbox(pool, [warm]);
+    await waitFor(() => publishedAt(warm.messageId), { what: 'a task to be published while the queue is bound' });
+    await delivered();
+
+    const channel = await admin.createChannel();
+    await channel.unbindQueue(topology.queue, topology.exchange, topology.routingKey);
+    const lost = task();
+    await enqueueOutbox(pool, [lost]);
+    // The broker confirms a returned message too: before the fix the row was marked published here.
+    const outcome = await waitFor(
+      async () => ((await publishedAt(lost.messageId)) && 'marked published') || (logLines.some((l) => l.includes('as unroutable')) && 'returned and kept'),
+      { what: 'the relay to publish the task with no queue bound' },
+    );
+    expect(outcome).toBe('returned and kept');
+    expect(await publishedAt(lost.messageId)).toBeUndefined();
+
+    await channel.bindQueue(topology.queue, topology.exchange, topology.routingKey);
+    await channel.close();
+    await waitFor(() => publishedAt(lost.messageId), { what: 'the kept task to be published once the queue is bound' });
+    expect(await delivered()).toContain(lost.messageId);
+  });
 });

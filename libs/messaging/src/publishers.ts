@@ -1,4 +1,4 @@
-import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Message, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { withDeadline } from './deadline';
@@ -25,7 +25,7 @@ export function kafkaOutboxPublisher(producer: Producer): (records: OutboxRecord
 }
 
 export interface RabbitPublisher {
-  /** Publishes outbox rows (routing key = row topic) persistently and waits for the broker's confirms. */
+  /** Publishes outbox rows (routing key = row topic) persistently and waits for the broker's confirms; rejects when one is unroutable. */
   publish(records: OutboxRecord[]): Promise<void>;
   /** Health check over the publishing connection (opened if needed): the broker answers a round trip. */
   check(): Promise<void>;
@@ -41,7 +41,8 @@ export interface RabbitPublisherOptions {
   confirmTimeoutMs?: number;
 }
 
-type Session = { connection: ChannelModel; channel: ConfirmChannel; topology: TaskTopology };
+/** `returned`: message ids the broker sent back (`mandatory`, no queue bound), until their publish checks them. */
+type Session = { connection: ChannelModel; channel: ConfirmChannel; topology: TaskTopology; returned: Set<string> };
 
 /**
  * A confirm channel on the `tasks` exchange that (re)connects on demand: after the broker drops the
@@ -63,8 +64,10 @@ export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPu
       const channel = await connection.createConfirmChannel();
       channel.on('error', (error: Error) => options.logger.warn({ err: error }, 'amqp publish channel error'));
       channel.on('close', reset);
+      const returned = new Set<string>();
+      channel.on('return', (m: ConsumeMessage) => void returned.add(String(m.properties.messageId)));
       const topology = await declareTaskTopology(channel, { prefix: options.prefix });
-      return { connection, channel, topology };
+      return { connection, channel, topology, returned };
     })();
     connecting = opening;
     opening.catch(() => void (connecting === opening && (connecting = undefined)));
@@ -81,7 +84,8 @@ export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPu
     async publish(records) {
       const session = open();
       const confirmed = (async () => {
-        const { channel, topology } = await session;
+        const { channel, topology, returned } = await session;
+        for (const r of records) returned.delete(r.messageId); // left by an earlier attempt that failed before its check
         for (const r of records) {
           channel.publish(topology.exchange, r.topic, Buffer.from(JSON.stringify(r.payload)), {
             persistent: true,
@@ -93,6 +97,12 @@ export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPu
           });
         }
         await channel.waitForConfirms();
+        // The broker sends basic.return before the confirm, so every return of this batch is in by now.
+        // A returned row was not taken by any queue: reject, so it stays in the outbox and is sent again.
+        const unroutable = records.filter((r) => returned.delete(r.messageId));
+        if (unroutable.length) {
+          throw new Error(`RabbitMQ returned ${unroutable.length} of ${records.length} message(s) as unroutable (no queue bound to ${[...new Set(unroutable.map((r) => r.topic))].join(', ')})`);
+        }
       })();
       await withDeadline(confirmed, confirmTimeoutMs, `RabbitMQ did not confirm ${records.length} message(s) within ${confirmTimeoutMs} ms`, () => abandon(session));
     },
