@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { commonEnv } from '@orderflow/config';
-import { inventoryEnv, loadInventoryConfig } from '../../apps/inventory/src/config';
-import { loadNotificationConfig, notificationEnv } from '../../apps/notification/src/config';
-import { loadOrchestratorConfig, orchestratorEnv } from '../../apps/orchestrator/src/config';
-import { loadOrderConfig, orderEnv } from '../../apps/order/src/config';
+import * as inventory from '../../apps/inventory/src/config';
+import * as notification from '../../apps/notification/src/config';
+import * as orchestrator from '../../apps/orchestrator/src/config';
+import * as order from '../../apps/order/src/config';
 
 /** What every app's parsed config has in common, as far as deployment is concerned. */
 export interface DeployedConfig {
@@ -36,6 +36,8 @@ export interface AppSpec {
   load: (env: Record<string, string | undefined>) => DeployedConfig;
   /** Every port it listens on; exactly one is its ops port. A `grpc` port needs a headless Service. */
   ports: AppPort[];
+  /** Postgres connections one replica holds at most with this config (its pool and its own clients). */
+  postgresConnections: (config: DeployedConfig) => number;
 }
 
 export type AppName = 'orchestrator' | 'order' | 'inventory' | 'notification';
@@ -45,19 +47,34 @@ export type AppName = 'orchestrator' | 'order' | 'inventory' | 'notification';
 const GRPC: AppPort = { role: 'grpc', name: 'grpc', variable: 'GRPC_PORT' };
 const OPS_ON_HTTP: AppPort = { role: 'ops', name: 'http', variable: 'HTTP_PORT' };
 
+/** An app's own count of its Postgres connections (apps/<app>/src/config.ts), summed. */
+const connections =
+  <C>(count: (config: C) => { pool: number; dedicated: number }) =>
+  (config: DeployedConfig): number => {
+    const { pool, dedicated } = count(config as C);
+    return pool + dedicated;
+  };
+
 export const APPS: Record<AppName, AppSpec> = {
   orchestrator: {
     name: 'orchestrator',
-    env: orchestratorEnv,
-    load: loadOrchestratorConfig,
+    env: orchestrator.orchestratorEnv,
+    load: orchestrator.loadOrchestratorConfig,
     ports: [
       { role: 'api', name: 'http', variable: 'HTTP_PORT' },
       { role: 'ops', name: 'ops', variable: 'OPS_PORT' },
     ],
+    postgresConnections: connections(orchestrator.postgresConnections),
   },
-  order: { name: 'order', env: orderEnv, load: loadOrderConfig, ports: [GRPC, OPS_ON_HTTP] },
-  inventory: { name: 'inventory', env: inventoryEnv, load: loadInventoryConfig, ports: [GRPC, OPS_ON_HTTP] },
-  notification: { name: 'notification', env: notificationEnv, load: loadNotificationConfig, ports: [OPS_ON_HTTP] },
+  order: { name: 'order', env: order.orderEnv, load: order.loadOrderConfig, ports: [GRPC, OPS_ON_HTTP], postgresConnections: connections(order.postgresConnections) },
+  inventory: { name: 'inventory', env: inventory.inventoryEnv, load: inventory.loadInventoryConfig, ports: [GRPC, OPS_ON_HTTP], postgresConnections: connections(inventory.postgresConnections) },
+  notification: {
+    name: 'notification',
+    env: notification.notificationEnv,
+    load: notification.loadNotificationConfig,
+    ports: [OPS_ON_HTTP],
+    postgresConnections: connections(notification.postgresConnections),
+  },
 };
 
 export const APP_NAMES = Object.keys(APPS) as AppName[];

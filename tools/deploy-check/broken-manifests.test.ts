@@ -64,6 +64,11 @@ describe('the Kubernetes validation fails, naming the object, when', () => {
     expect(problems).toMatch(/Deployment\/orderflow-dev\/inventory .*KAFKA_BROKERS: Service kafka has no port 9093/);
   });
 
+  it('the autoscalers may start more replicas than the dev Postgres has connections for', () => {
+    const problems = brokenK8s('overlays/dev/kustomization.yaml', (t) => t.replace('{ op: replace, path: /spec/maxReplicas, value: 2 }', '{ op: replace, path: /spec/maxReplicas, value: 12 }'));
+    expect(problems).toMatch(/overlays\/dev StatefulSet\/orderflow-dev\/postgres .*max_connections 300 is below what the apps may open at their largest: orchestrator HPA max 12 × 23 \+ .* = \d+/);
+  });
+
   it('an autoscaler targets a Deployment that does not exist', () => {
     const problems = brokenK8s('base/inventory.yaml', (t) => t.replace('kind: Deployment, name: inventory }', 'kind: Deployment, name: inventroy }'));
     expect(problems).toMatch(/HorizontalPodAutoscaler\/inventory .*scaleTargetRef Deployment\/inventroy does not exist/);
@@ -135,6 +140,11 @@ describe('the Kubernetes validation fails, naming the object, when', () => {
 });
 
 describe('the compose validation fails, naming the service, when', () => {
+  it('Postgres has fewer connections than the apps hold', () => {
+    const problems = brokenCompose('docker-compose.yml', (t) => t.replace("'max_connections=300'", "'max_connections=50'"));
+    expect(problems).toMatch(/services\.postgres: Postgres max_connections 50 is below what the apps may open at their largest: .*orchestrator 1 × 23 .* = \d+/);
+  });
+
   it('an app does not wait for the migration', () => {
     const problems = brokenCompose('docker-compose.yml', (t) => t.replace(/(order:\n[\s\S]*?)\n\s+migrate: \{ condition: service_completed_successfully \}/, '$1'));
     expect(problems).toMatch(/services\.order: must wait for migrate with condition service_completed_successfully/);

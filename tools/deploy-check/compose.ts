@@ -4,6 +4,7 @@ import Ajv from 'ajv';
 import { allKnownEnv, appReads, APPS, isAppName, isTracingEnv, opsPort, portNumber, TOOL_ENVS, toolOf, type AppName, type DeployedConfig } from './apps';
 import { checksOpsPort } from './dockerfile';
 import { configEndpoints, isLoopback } from './endpoints';
+import { checkConnectionBudget, isPostgresImage, maxConnectionsOf, type ConnectionUse } from './postgres-budget';
 import { Problems } from './problems';
 import { isObject, readYamlObject, type Json, type JsonObject } from './yaml';
 
@@ -70,6 +71,7 @@ export function checkCompose(root: string, file: string, dockerTargets: Set<stri
   problems.check(migrations.length === 1, 'docker-compose.yml', `expected one service running make migrate's command (${migrateCommand.join(' ')}), found ${migrations.length}`);
   const known = allKnownEnv();
   const checkedFiles = new Set<string>();
+  const uses: ConnectionUse[] = [];
 
   for (const [name, service] of Object.entries(services)) {
     const where = `docker-compose.yml services.${name}`;
@@ -105,7 +107,9 @@ export function checkCompose(root: string, file: string, dockerTargets: Set<stri
     const tool = toolOf(commandOf(service));
     if (isAppName(target)) {
       for (const [key] of own) problems.check(appReads(target, key), where, `environment ${key} is not a variable ${target} reads`);
-      checkComposeApp(problems, name, target, services, env, migrations[0]);
+      const config = checkComposeApp(problems, name, target, services, env, migrations[0]);
+      const replicas = isObject(service.deploy) && typeof service.deploy.replicas === 'number' ? service.deploy.replicas : 1;
+      if (config) uses.push({ what: `${name} ${replicas} × ${APPS[target].postgresConnections(config)}`, replicas, perReplica: APPS[target].postgresConnections(config) });
     } else if (tool) {
       const defaults = TOOL_ENVS[tool] ?? {};
       for (const [key] of own) problems.check(key in defaults, where, `environment ${key} is not read by the ${tool} command`);
@@ -114,10 +118,16 @@ export function checkCompose(root: string, file: string, dockerTargets: Set<stri
     }
   }
   checkNoCycle(problems, services);
+  const postgres = Object.entries(services).find(([, s]) => isPostgresImage(s.image));
+  if (postgres) {
+    const migration = migrations.map((name) => ({ what: `${name} 1`, replicas: 1, perReplica: 1 }));
+    checkConnectionBudget(problems, `docker-compose.yml services.${postgres[0]}`, maxConnectionsOf(commandOf(postgres[1])), [...uses, ...migration]);
+  }
   return problems;
 }
 
-function checkComposeApp(problems: Problems, name: string, app: AppName, services: Record<string, JsonObject>, env: Record<string, string>, migration: string | undefined): void {
+/** Checks one app's service; returns the config its env gives the app, when the app would start with it. */
+function checkComposeApp(problems: Problems, name: string, app: AppName, services: Record<string, JsonObject>, env: Record<string, string>, migration: string | undefined): DeployedConfig | undefined {
   const where = `docker-compose.yml services.${name}`;
   const service = services[name]!;
   let config: DeployedConfig;
@@ -125,7 +135,7 @@ function checkComposeApp(problems: Problems, name: string, app: AppName, service
     config = APPS[app].load(env);
   } catch (error) {
     problems.add(where, `${app} would refuse to start with this env: ${(error as Error).message.replace(/\s+/g, ' ')}`);
-    return;
+    return undefined;
   }
   const dependsOn = (isObject(service.depends_on) ? service.depends_on : {}) as Record<string, JsonObject>;
   if (migration) problems.check(dependsOn[migration]?.condition === 'service_completed_successfully', where, `must wait for ${migration} with condition service_completed_successfully`);
@@ -140,6 +150,7 @@ function checkComposeApp(problems: Problems, name: string, app: AppName, service
   const grace = durationMs(service.stop_grace_period, 10_000);
   problems.check(grace >= config.SHUTDOWN_TIMEOUT_MS + 1_000, where, `stop_grace_period ${grace} ms must exceed SHUTDOWN_TIMEOUT_MS (${config.SHUTDOWN_TIMEOUT_MS} ms), or Docker kills the drain`);
   for (const { name: variable, endpoint } of configEndpoints(config)) checkDependency(problems, where, services, dependsOn, variable, endpoint.host);
+  return config;
 }
 
 /** An app or tool that talks to `host` must start after it is healthy. */

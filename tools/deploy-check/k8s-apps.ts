@@ -3,6 +3,7 @@ import { configEndpoints, isLoopback, type Endpoint } from './endpoints';
 import { envSources, resolveEnv, type EnvSources } from './k8s-env';
 import { quantity, resolvePort, templateLabels, type Cluster } from './k8s-model';
 import { podSpecOf, type K8sObject } from './kustomize';
+import { checkConnectionBudget, isPostgresImage, maxConnectionsOf, type ConnectionUse } from './postgres-budget';
 import { Problems } from './problems';
 import { isObject, type Json, type JsonObject } from './yaml';
 
@@ -18,12 +19,34 @@ export function checkAppWorkloads(c: Cluster, problems: Problems, externalSecret
     const found = deployments.filter((d) => templateLabels(d)['app.kubernetes.io/name'] === app);
     if (found.length !== 1) problems.add(c.rendered.dir, `expected one Deployment for ${app}, found ${found.length}`);
   }
-  for (const deployment of deployments) checkAppDeployment(c, problems, sources, deployment, templateLabels(deployment)['app.kubernetes.io/name'] as AppName);
+  const uses: ConnectionUse[] = [];
+  for (const deployment of deployments) {
+    const app = templateLabels(deployment)['app.kubernetes.io/name'] as AppName;
+    const config = checkAppDeployment(c, problems, sources, deployment, app);
+    if (config) uses.push(connectionUse(c, deployment, app, config));
+  }
 
   const migrations = c.workloads.filter((o) => o.kind === 'Job' && mainContainer(o) && toolOf(commandOf(mainContainer(o)!)) === 'migrate');
   if (problems.check(migrations.length === 1, c.rendered.dir, `expected one migration Job (${migrateCommand.join(' ')}), found ${migrations.length}`)) {
     checkMigrationJob(c, problems, sources, migrations[0]!, migrateCommand);
   }
+  // An overlay that runs its own Postgres (dev) must fit every replica's connections in it; one whose
+  // Postgres is external (prod) is sized by the operator, with the README's budget.
+  const postgres = c.workloads.find((o) => isPostgresImage(mainContainer(o)?.image));
+  if (postgres) {
+    const migration = migrations.map((job) => ({ what: `${job.metadata.name} 1`, replicas: 1, perReplica: 1 }));
+    checkConnectionBudget(problems, c.where(postgres), maxConnectionsOf(commandOf(mainContainer(postgres)!)), [...uses, ...migration]);
+  }
+}
+
+/** A Deployment's share of Postgres connections: as many replicas as its autoscaler may start (else its replicas). */
+function connectionUse(c: Cluster, deployment: K8sObject, app: AppName, config: DeployedConfig): ConnectionUse {
+  const spec = isObject(deployment.spec) ? deployment.spec : {};
+  const hpa = c.rendered.objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && isObject(o.spec) && isObject(o.spec.scaleTargetRef) && o.spec.scaleTargetRef.name === deployment.metadata.name);
+  const max = hpa && isObject(hpa.spec) ? Number(hpa.spec.maxReplicas) : undefined;
+  const replicas = max ?? (typeof spec.replicas === 'number' ? spec.replicas : 1);
+  const perReplica = APPS[app].postgresConnections(config);
+  return { what: `${app} ${max !== undefined ? 'HPA max ' : ''}${replicas} × ${perReplica}`, replicas, perReplica };
 }
 
 function mainContainer(object: K8sObject): JsonObject | undefined {
@@ -35,11 +58,12 @@ function commandOf(container: JsonObject): string[] {
   return [...((container.command ?? []) as Json[]), ...((container.args ?? []) as Json[])].map(String);
 }
 
-function checkAppDeployment(c: Cluster, problems: Problems, sources: EnvSources, deployment: K8sObject, app: AppName): void {
+/** Checks one app's Deployment; returns the config its env gives the app, when the app would start with it. */
+function checkAppDeployment(c: Cluster, problems: Problems, sources: EnvSources, deployment: K8sObject, app: AppName): DeployedConfig | undefined {
   const where = c.where(deployment);
   const pod = podSpecOf(deployment)!;
   const container = mainContainer(deployment);
-  if (!container) return problems.add(where, 'expected exactly one container');
+  if (!container) return void problems.add(where, 'expected exactly one container');
   const spec = APPS[app];
   checkImage(c, problems, where, container, app);
   const command = commandOf(container);
@@ -53,7 +77,7 @@ function checkAppDeployment(c: Cluster, problems: Problems, sources: EnvSources,
     config = spec.load(env.values);
   } catch (error) {
     problems.add(where, `${app} would refuse to start with this env: ${(error as Error).message.replace(/\s+/g, ' ')}`);
-    return;
+    return undefined;
   }
 
   const ports = ((container.ports ?? []) as Json[]).filter(isObject);
@@ -86,6 +110,7 @@ function checkAppDeployment(c: Cluster, problems: Problems, sources: EnvSources,
     `the startupProbe allows ${budget} s, less than STARTUP_TIMEOUT_MS (${config.STARTUP_TIMEOUT_MS} ms) + 30 s: a pod waiting for its dependencies would be killed first`,
   );
   for (const { name, endpoint } of configEndpoints(config)) checkEndpoint(c, problems, where, name, endpoint);
+  return config;
 }
 
 function checkImage(c: Cluster, problems: Problems, where: string, container: JsonObject, target: string): void {

@@ -18,3 +18,8 @@ export function loadInventoryConfig(source: NodeJS.ProcessEnv = process.env) {
   checkKafkaEnv(config);
   return config;
 }
+
+/** Postgres connections one inventory replica holds at most: its pool, the outbox relay's LISTEN client and the health check's own connection. */
+export function postgresConnections(_config: InventoryConfig): { pool: number; dedicated: number } {
+  return { pool: 10, dedicated: 2 };
+}

@@ -18,14 +18,14 @@ import {
 } from '@orderflow/messaging';
 import { bootMain, createMetricsRegistry, serveOps, waitForDependencies } from '@orderflow/platform';
 import { InventoryServiceService, serveGrpc } from '@orderflow/proto';
-import { loadInventoryConfig } from './config';
+import { loadInventoryConfig, postgresConnections } from './config';
 import { createStockRepository } from './db/stock-repository';
 import { createInventoryService } from './grpc/inventory-service';
 import { createStockUseCases } from './stock';
 
 bootMain('inventory', loadInventoryConfig, async (config, logger) => {
   const dbUrl = databaseUrl(config.DATABASE_URL, databaseName('inventory', config.RESOURCE_PREFIX));
-  const pool = createPool(dbUrl, 10, config);
+  const pool = createPool(dbUrl, postgresConnections(config).pool, config);
   const kafkaConn = kafkaConnection(config);
   const kafkaCheck = kafkaHealthCheck(kafkaConn, config.STATUS_CHECK_TIMEOUT_MS);
   const checks = [postgresHealthCheck(pool), kafkaCheck];

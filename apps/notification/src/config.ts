@@ -19,3 +19,11 @@ export type NotificationConfig = ReturnType<typeof loadNotificationConfig>;
 export function loadNotificationConfig(source: NodeJS.ProcessEnv = process.env) {
   return parseEnv(notificationEnv, source);
 }
+
+/**
+ * Postgres connections one notification replica holds at most: a pool with one connection per task
+ * in flight (each holds one while its e-mail goes out) and two for headroom, plus the health check's own.
+ */
+export function postgresConnections(config: Pick<NotificationConfig, 'TASK_PREFETCH'>): { pool: number; dedicated: number } {
+  return { pool: config.TASK_PREFETCH + 2, dedicated: 1 };
+}

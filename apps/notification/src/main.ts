@@ -3,7 +3,7 @@ import { databaseName } from '@orderflow/config';
 import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import { amqpHealthCheck, registerQueueDepthMetrics } from '@orderflow/messaging';
 import { bootMain, createMetricsRegistry, serveOps, waitForDependencies } from '@orderflow/platform';
-import { loadNotificationConfig } from './config';
+import { loadNotificationConfig, postgresConnections } from './config';
 import { createEmailLog } from './db/email-log';
 import { createMailer } from './mail';
 import { createNotificationMetrics } from './metrics';
@@ -11,8 +11,7 @@ import { createSendNotification } from './send-notification';
 import { createNotificationWorker } from './worker';
 
 bootMain('notification', loadNotificationConfig, async (config, logger) => {
-  // Every task in flight holds a connection while its e-mail goes out; two more for headroom (the health check has its own).
-  const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('notification', config.RESOURCE_PREFIX)), config.TASK_PREFETCH + 2, config);
+  const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('notification', config.RESOURCE_PREFIX)), postgresConnections(config).pool, config);
   const postgresCheck = postgresHealthCheck(pool);
   await waitForDependencies([postgresCheck, amqpHealthCheck(config.AMQP_URL), schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
 

@@ -93,3 +93,12 @@ export function loadOrchestratorConfig(source: NodeJS.ProcessEnv = process.env) 
   }
   return config;
 }
+
+/**
+ * Postgres connections one orchestrator replica holds at most: its pool, plus one LISTEN client per
+ * outbox relay (Kafka, RabbitMQ) and the health check's own connection. The budget in the README and
+ * tools/deploy-check (replicas × this, against max_connections) come from here.
+ */
+export function postgresConnections(_config: OrchestratorConfig): { pool: number; dedicated: number } {
+  return { pool: 20, dedicated: 3 };
+}

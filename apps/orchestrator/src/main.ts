@@ -31,7 +31,7 @@ import { createReplay } from './dead-letters/replay';
 import { collectStats } from './stats';
 import { createDownstreamClients } from './clients/downstream';
 import { createRedisClient } from './clients/redis';
-import { downstreamSettings, loadOrchestratorConfig } from './config';
+import { downstreamSettings, loadOrchestratorConfig, postgresConnections } from './config';
 import { createHttpApp } from './http/app';
 import { rateLimit } from './http/rate-limit';
 import { createIdempotencyStore } from './idempotency/idempotency-store';
@@ -45,7 +45,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   const prefix = config.RESOURCE_PREFIX;
   const kafkaConn = kafkaConnection(config);
   const dbUrl = databaseUrl(config.DATABASE_URL, databaseName('orchestrator', prefix));
-  const pool = createPool(dbUrl, 20, config);
+  const pool = createPool(dbUrl, postgresConnections(config).pool, config);
   const redis = createRedisClient(config);
   const redisCheck: DependencyCheck = { name: 'redis', check: async () => void (await redis.ping()) };
   const postgresCheck = postgresHealthCheck(pool);

@@ -15,3 +15,8 @@ export type OrderConfig = ReturnType<typeof loadOrderConfig>;
 export function loadOrderConfig(source: NodeJS.ProcessEnv = process.env) {
   return parseEnv(orderEnv, source);
 }
+
+/** Postgres connections one order replica holds at most: its pool and the health check's own connection. */
+export function postgresConnections(_config: OrderConfig): { pool: number; dedicated: number } {
+  return { pool: 10, dedicated: 1 };
+}

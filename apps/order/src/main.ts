@@ -4,13 +4,13 @@ import { databaseName } from '@orderflow/config';
 import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import { bootMain, createMetricsRegistry, serveOps, waitForDependencies } from '@orderflow/platform';
 import { OrderServiceService, serveGrpc } from '@orderflow/proto';
-import { loadOrderConfig } from './config';
+import { loadOrderConfig, postgresConnections } from './config';
 import { createOrderRepository } from './db/order-repository';
 import { createOrderService } from './grpc/order-service';
 import { createOrderUseCases } from './orders';
 
 bootMain('order', loadOrderConfig, async (config, logger) => {
-  const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('order', config.RESOURCE_PREFIX)), 10, config);
+  const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('order', config.RESOURCE_PREFIX)), postgresConnections(config).pool, config);
   const checks = [postgresHealthCheck(pool)];
   await waitForDependencies([...checks, schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
 
