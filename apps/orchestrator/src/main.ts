@@ -160,6 +160,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     repo: deadLetters,
     logger,
     onRecorded: (source) => metrics.deadLetters.inc({ source }),
+    onUnrecordable: (source, outcome) => metrics.deadLettersUnrecordable.inc({ source, outcome }),
   });
 
   const app = createHttpApp({

@@ -24,6 +24,12 @@ export function createOrchestratorMetrics(registry: Registry, sources: { sagasIn
   // Every series from the start at 0, so an alert's increase() sees the first dead letter too.
   const deadLetters = new Counter({ name: 'dead_letters_total', help: 'Dead letters recorded, by source', labelNames: ['source'], registers });
   for (const source of ['saga', 'kafka', 'rabbitmq']) deadLetters.inc({ source }, 0);
+  const deadLettersUnrecordable = new Counter({
+    name: 'dead_letters_unrecordable_total',
+    help: 'Dead letters Postgres refused as received: kept as a placeholder row, or (not even that) skipped, by source and outcome',
+    labelNames: ['source', 'outcome'],
+    registers,
+  });
   return {
     ordersByOutcome,
     sagaDuration: new Histogram({
@@ -35,6 +41,7 @@ export function createOrchestratorMetrics(registry: Registry, sources: { sagasIn
     }),
     sagaRetries: new Counter({ name: 'saga_step_retries_total', help: 'Saga step attempts that failed transiently and were rescheduled', labelNames: ['step'], registers }),
     deadLetters,
+    deadLettersUnrecordable,
     breakerState: new Gauge({ name: 'circuit_breaker_state', help: 'Circuit breaker per downstream: 0 closed, 1 half-open, 2 open', labelNames: ['downstream'], registers }),
     rateLimiterErrors: new Counter({ name: 'rate_limiter_errors_total', help: 'Requests let through because the rate limiter (Redis) could not decide', registers }),
     breakerTransitions: new Counter({ name: 'circuit_breaker_transitions_total', help: 'Circuit breaker state changes', labelNames: ['downstream', 'state'], registers }),

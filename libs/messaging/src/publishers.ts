@@ -87,7 +87,8 @@ export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPu
         const { channel, topology, returned } = await session;
         for (const r of records) returned.delete(r.messageId); // left by an earlier attempt that failed before its check
         for (const r of records) {
-          channel.publish(topology.exchange, r.topic, Buffer.from(JSON.stringify(r.payload)), {
+          // A Buffer payload goes out byte for byte (a dead letter's replay); anything else as JSON.
+          channel.publish(topology.exchange, r.topic, Buffer.isBuffer(r.payload) ? r.payload : Buffer.from(JSON.stringify(r.payload)), {
             persistent: true,
             mandatory: true,
             contentType: 'application/json',

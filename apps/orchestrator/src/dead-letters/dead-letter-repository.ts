@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { rollbackTransaction } from '@orderflow/db';
+import { cleanText, decodeBytes, encodeBytes, type ByteEncoding } from './encoding';
 
 export type DeadLetterSource = 'kafka' | 'rabbitmq' | 'saga';
 
@@ -9,16 +10,31 @@ export interface DeadLetter {
   source: DeadLetterSource;
   /** Topic, queue or saga step it came from (and goes back to on replay). */
   origin: string;
-  key?: string;
+  /** The message key byte for byte (a Kafka key, the task's correlation id, the saga's order id). */
+  key?: Buffer;
   messageId?: string;
-  payload: string;
-  headers: Record<string, string>;
+  /** The message byte for byte, whatever it is. */
+  payload: Buffer;
+  /** Header values as text, or as their bytes when they are not text (see encoding.ts). */
+  headers: Record<string, string | Buffer>;
   error: string;
   attempts: number;
   firstFailedAt: string;
   lastFailedAt: string;
   replayedAt?: string;
   createdAt?: string;
+}
+
+/** What `record` did: a new row, nothing (already recorded), or a placeholder for a letter Postgres refused. */
+export type RecordOutcome = 'recorded' | 'duplicate' | 'placeholder';
+
+/**
+ * A Postgres error about the data itself (data exception, integrity constraint, a limit): the same
+ * insert would fail again however often it is retried, unlike a lost connection or a timeout.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
 }
 
 /** A stable UUID for a dead letter from where it was seen, so recording it twice keeps one row. */
@@ -32,9 +48,11 @@ interface DeadLetterRow {
   source: DeadLetterSource;
   origin: string;
   message_key: string | null;
+  key_encoding: ByteEncoding;
   message_id: string | null;
-  payload: string;
+  payload: Buffer;
   headers: Record<string, string>;
+  base64_headers: string[];
   error: string;
   attempts: number;
   first_failed_at: Date;
@@ -47,10 +65,10 @@ const toDeadLetter = (r: DeadLetterRow): DeadLetter => ({
   id: r.id,
   source: r.source,
   origin: r.origin,
-  ...(r.message_key ? { key: r.message_key } : {}),
+  ...(r.message_key ? { key: decodeBytes(r.message_key, r.key_encoding) } : {}),
   ...(r.message_id ? { messageId: r.message_id } : {}),
   payload: r.payload,
-  headers: r.headers,
+  headers: Object.fromEntries(Object.entries(r.headers).map(([name, v]) => [name, r.base64_headers.includes(name) ? decodeBytes(v, 'base64') : v])),
   error: r.error,
   attempts: r.attempts,
   firstFailedAt: r.first_failed_at.toISOString(),
@@ -59,17 +77,71 @@ const toDeadLetter = (r: DeadLetterRow): DeadLetter => ({
   createdAt: r.created_at.toISOString(),
 });
 
+type NewDeadLetter = Omit<DeadLetter, 'replayedAt' | 'createdAt'>;
+
+async function insert(pool: Pool, d: NewDeadLetter): Promise<boolean> {
+  const key = d.key && encodeBytes(d.key);
+  const headers = Object.entries(d.headers).map(([name, v]) => [name, Buffer.isBuffer(v) ? v.toString('base64') : v] as const);
+  const { rowCount } = await pool.query(
+    `INSERT INTO dead_letters (id, source, origin, message_key, key_encoding, message_id, payload, headers, base64_headers, error, attempts, first_failed_at, last_failed_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
+    [
+      d.id,
+      d.source,
+      d.origin,
+      key?.text ?? null,
+      key?.encoding ?? 'utf8',
+      d.messageId ?? null,
+      d.payload,
+      JSON.stringify(Object.fromEntries(headers)),
+      Object.entries(d.headers).filter(([, v]) => Buffer.isBuffer(v)).map(([name]) => name),
+      d.error,
+      d.attempts,
+      d.firstFailedAt,
+      d.lastFailedAt,
+    ],
+  );
+  return rowCount === 1;
+}
+
+const validTime = (t: string) => (Number.isNaN(Date.parse(t)) ? new Date().toISOString() : t);
+
+/**
+ * What can be kept of a letter Postgres refused: its id, source and bytes (bytea takes any), its other
+ * fields made safe, no headers, and an error that says why the original could not be stored.
+ */
+function placeholder(d: NewDeadLetter, refusal: unknown): NewDeadLetter {
+  const why = cleanText(refusal instanceof Error ? refusal.message : String(refusal));
+  return {
+    id: d.id,
+    source: d.source,
+    origin: cleanText(d.origin),
+    ...(d.key ? { key: d.key } : {}),
+    ...(d.messageId ? { messageId: cleanText(d.messageId) } : {}),
+    payload: d.payload,
+    headers: {},
+    error: `placeholder: the dead letter could not be stored as received (${why}); its headers are not kept. Error: ${cleanText(d.error).slice(0, 2_000)}`,
+    attempts: Number.isInteger(d.attempts) && d.attempts >= 0 && d.attempts < 2 ** 31 ? d.attempts : 0,
+    firstFailedAt: validTime(d.firstFailedAt),
+    lastFailedAt: validTime(d.lastFailedAt),
+  };
+}
+
 /** Dead letters from every source, in the orchestrator database. */
 export function createDeadLetterRepository(pool: Pool) {
   return {
-    /** Records a dead letter; the same id again is a no-op (redelivered from its DLQ). Returns whether it was new. */
-    async record(d: Omit<DeadLetter, 'replayedAt' | 'createdAt'>): Promise<boolean> {
-      const { rowCount } = await pool.query(
-        `INSERT INTO dead_letters (id, source, origin, message_key, message_id, payload, headers, error, attempts, first_failed_at, last_failed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-        [d.id, d.source, d.origin, d.key ?? null, d.messageId ?? null, d.payload, JSON.stringify(d.headers), d.error, d.attempts, d.firstFailedAt, d.lastFailedAt],
-      );
-      return rowCount === 1;
+    /**
+     * Records a dead letter; the same id again is a no-op (redelivered from its DLQ). A letter Postgres
+     * refuses for its data is recorded as a placeholder instead (a retry would fail the same way, and
+     * would hold up every letter behind it); other errors (connection, timeout) are thrown to be retried.
+     */
+    async record(d: NewDeadLetter): Promise<RecordOutcome> {
+      try {
+        return (await insert(pool, d)) ? 'recorded' : 'duplicate';
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        return (await insert(pool, placeholder(d, error))) ? 'placeholder' : 'duplicate';
+      }
     },
 
     /** Newest first; `before` is the cursor (created_at, id) of the last row of the previous page. */

@@ -74,6 +74,11 @@ const page = (max: number) => [
 const notFound = problem('No such resource (another customer’s order is indistinguishable from a missing one).', 'not-found');
 
 const timestamp = { type: 'string', format: 'date-time' };
+const byteEncoding = {
+  type: 'string',
+  enum: ['utf8', 'base64'],
+  description: '`utf8`: the bytes are UTF-8 text (no control characters but tab, LF, CR), shown as is; `base64`: any other bytes, in base64',
+};
 const schemas = {
   Problem: {
     type: 'object',
@@ -146,16 +151,20 @@ const schemas = {
   },
   DeadLetter: {
     type: 'object',
-    required: ['id', 'source', 'origin', 'payload', 'headers', 'error', 'attempts', 'firstFailedAt', 'lastFailedAt', 'replayable'],
+    additionalProperties: false,
+    required: ['id', 'source', 'origin', 'payload', 'payloadEncoding', 'headers', 'base64Headers', 'error', 'attempts', 'firstFailedAt', 'lastFailedAt', 'createdAt', 'replayable'],
     properties: {
       id: { type: 'string', format: 'uuid' },
       source: { type: 'string', enum: ['kafka', 'rabbitmq', 'saga'] },
       origin: { type: 'string', description: 'Topic, queue or saga step it came from' },
-      key: { type: 'string' },
+      key: { type: 'string', description: 'The message key (Kafka key, task correlation id, saga order id), encoded as `keyEncoding` says' },
+      keyEncoding: byteEncoding,
       messageId: { type: 'string' },
-      payload: { description: 'The message as JSON, or its text when it is not JSON' },
-      headers: { type: 'object', additionalProperties: { type: 'string' } },
-      error: { type: 'string' },
+      payload: { type: 'string', description: 'The message exactly as received, encoded as `payloadEncoding` says; replay sends these bytes' },
+      payloadEncoding: byteEncoding,
+      headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Header values as text; those named in `base64Headers` are base64 of their bytes' },
+      base64Headers: { type: 'array', items: { type: 'string' }, description: 'Headers whose value is not text and is shown as base64' },
+      error: { type: 'string', description: 'Why it was dead-lettered; starts with `placeholder:` when the letter could not be stored as received (its headers are then not kept)' },
       attempts: { type: 'integer' },
       firstFailedAt: timestamp,
       lastFailedAt: timestamp,

@@ -148,7 +148,7 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
       const messages = change.messages ?? [];
       if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, 's')})`);
       if (change.deadLetter) {
-        const n = params.push(`saga:${change.log.step}`, JSON.stringify({ orderId: expected.orderId, step: change.log.step, data: expected.data }), change.deadLetter.error, change.deadLetter.attempts);
+        const n = params.push(`saga:${change.log.step}`, Buffer.from(JSON.stringify({ orderId: expected.orderId, step: change.log.step, data: expected.data })), change.deadLetter.error, change.deadLetter.attempts);
         ctes.push(`d AS (INSERT INTO dead_letters (id, source, origin, message_key, message_id, payload, error, attempts, first_failed_at, last_failed_at)
                SELECT gen_random_uuid(), 'saga', $${n - 3}, s.order_id, s.order_id, $${n - 2}, $${n - 1}, $${n}, now(), now() FROM s)`);
       }

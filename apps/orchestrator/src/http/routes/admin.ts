@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { DeadLetterRepository } from '../../dead-letters/dead-letter-repository';
+import type { DeadLetter, DeadLetterRepository } from '../../dead-letters/dead-letter-repository';
+import { encodeBytes } from '../../dead-letters/encoding';
 import type { SagaRepository } from '../../saga/saga-repository';
 import { HttpProblem } from '../problem';
 import { orderIdParam, parse } from '../schemas';
@@ -47,7 +48,7 @@ export function adminDeadLetterRoutes(repo: DeadLetterRepository, replay: (id: s
     const items = await repo.list(limit, before);
     const last = items.length === limit ? items.at(-1) : undefined;
     res.json({
-      items: items.map((d) => ({ ...d, payload: parsePayload(d.payload), replayable: d.source !== 'saga' })),
+      items: items.map(deadLetterView),
       nextCursor: last ? Buffer.from(`${last.createdAt}|${last.id}`).toString('base64url') : null,
     });
   });
@@ -57,12 +58,23 @@ export function adminDeadLetterRoutes(repo: DeadLetterRepository, replay: (id: s
   return router;
 }
 
-function parsePayload(payload: string): unknown {
-  try {
-    return JSON.parse(payload);
-  } catch {
-    return payload;
-  }
+/**
+ * A dead letter as an operator reads it: payload and key as text when they are text, otherwise base64
+ * (`payloadEncoding`, `keyEncoding`); header values that are not text in base64, named in `base64Headers`.
+ */
+function deadLetterView(d: DeadLetter) {
+  const { key, payload, headers, ...rest } = d;
+  const body = encodeBytes(payload);
+  const shownKey = key && encodeBytes(key);
+  return {
+    ...rest,
+    ...(shownKey ? { key: shownKey.text, keyEncoding: shownKey.encoding } : {}),
+    payload: body.text,
+    payloadEncoding: body.encoding,
+    headers: Object.fromEntries(Object.entries(headers).map(([name, v]) => [name, Buffer.isBuffer(v) ? v.toString('base64') : v])),
+    base64Headers: Object.keys(headers).filter((name) => Buffer.isBuffer(headers[name])),
+    replayable: d.source !== 'saga',
+  };
 }
 
 /** /v1/admin/stats: orders by status, sagas in flight, dead letters, outbox lag. */
