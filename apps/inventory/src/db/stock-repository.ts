@@ -29,6 +29,14 @@ const toProduct = (r: { sku: string; name: string; price_cents: number; on_hand:
   available: r.available,
 });
 
+// The reserve and the release of one order each take this lock first, in a statement of its own, so
+// they run one after the other and each later statement (READ COMMITTED: a snapshot per statement)
+// sees what the other committed. Without it a release could miss a reservation inserted but not yet
+// committed and leave it RESERVED for good, and a repeated reserve holding product locks could
+// deadlock with a release. Two int4 keys: a space apart from the outbox relay's one-key locks.
+const ORDER_LOCK_SPACE = 0x570c;
+const lockOrder = (tx: Tx, orderId: string) => tx.query(`SELECT pg_advisory_xact_lock(${ORDER_LOCK_SPACE}, hashtext($1))`, [orderId]);
+
 /** Runs `work` in one transaction; facts it returns go to the outbox in that same transaction. */
 async function withFacts<T>(pool: Pool, outbox: OutboxWriter, work: (tx: Tx) => Promise<{ result: T; facts: OutboxMessage[] }>): Promise<T> {
   const { result, facts } = await inTransaction(pool, async (tx) => {
@@ -72,10 +80,11 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
     /**
      * All-or-nothing: locks the products in sku order (so concurrent reservations cannot deadlock),
      * checks every line, then moves stock to reserved, or records the shortages and moves nothing.
-     * A concurrent duplicate for the same order loses on the reservations primary key.
+     * A duplicate for the same order, or one arriving after a release, loses on the reservations primary key.
      */
     async reserve(orderId: string, items: { sku: string; quantity: number }[], facts: () => OutboxMessage[]): Promise<ReservationOutcome | 'duplicate'> {
       const outcome = await inTransaction(pool, async (client) => {
+        await lockOrder(client, orderId);
         const skus = items.map((i) => i.sku);
         const quantities = items.map((i) => i.quantity);
         const { rows } = await client.query(`SELECT sku, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
@@ -106,13 +115,14 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
     /** Returns a reservation's stock once; false when it was never reserved or is already released. */
     release: (orderId: string, facts: (items: { sku: string; quantity: number }[]) => OutboxMessage[]) =>
       withFacts<boolean>(pool, outbox, async (tx) => {
+        await lockOrder(tx, orderId); // a reservation of this order still in flight commits or rolls back first
         const { rowCount } = await tx.query(
           `UPDATE reservations SET status = 'RELEASED', released_at = now() WHERE order_id = $1 AND status = 'RESERVED'`,
           [orderId],
         );
         if (!rowCount) {
-          // Nothing reserved yet: leave a RELEASED tombstone, so a reservation for this order that is
-          // still in flight (a cancelled saga's timed-out call) can no longer take stock.
+          // Nothing reserved: leave a RELEASED tombstone, so a reservation for this order arriving later
+          // (a cancelled saga's timed-out call) can no longer take stock.
           await tx.query(`INSERT INTO reservations (order_id, status, released_at) VALUES ($1, 'RELEASED', now()) ON CONFLICT (order_id) DO NOTHING`, [orderId]);
           return { result: false, facts: [] };
         }
