@@ -36,6 +36,21 @@ describe('start-up failures', () => {
     expect(app.output().stderr).not.toMatch(/\n\s+at /); // one clear message, not a stack trace
   });
 
+  it('names a mistyped DATABASE_URL without its password', async () => {
+    const app = spawnApp('order', { DATABASE_URL: 'postgres://u:s3cret@host:notaport/db' });
+    expect(await app.exited).toBe(1);
+    expect(app.output().stderr).toMatch(/DATABASE_URL: expected a URL starting with postgres:\/\/.*postgres:\/\/u:\*\*\*@host:notaport\/db/);
+    expect(app.output().stderr + app.output().stdout).not.toContain('s3cret');
+  });
+
+  it('names a mistyped AMQP_URL and echoes no secret of any variable', async () => {
+    const secrets = { AMQP_URL: 'amqp://guest:amqp-s3cret@rabbit:notaport', JWT_SECRET: 'jwt-s3cret', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'sasl-s3cret' };
+    const app = spawnApp('orchestrator', secrets);
+    expect(await app.exited).toBe(1);
+    expect(app.output().stderr).toMatch(/AMQP_URL: expected a URL starting with amqp:\/\//);
+    expect(app.output().stderr + app.output().stdout).not.toMatch(/s3cret/);
+  });
+
   it('stops naming the dependency it cannot reach', async () => {
     const app = spawnApp('order', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postgres', STARTUP_TIMEOUT_MS: '300', HTTP_PORT: '0', GRPC_PORT: '0' });
     expect(await app.exited).toBe(1);

@@ -5,19 +5,40 @@ export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
 }
 
+/** A variable whose value is a credential, judged by its name: never echoed in an error. */
+export const isSecretName = (name: string): boolean => /SECRET|PASSWORD|KEY|TOKEN/i.test(name);
+
+// scheme://user:password@ — up to the last '@' of the token, since a mistyped password may hold an unescaped '@' or '/'.
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s]*@/gi;
+
+/**
+ * `text` fit for a log or a terminal: URL passwords masked, and the value of every variable of `env`
+ * whose name says SECRET, PASSWORD, KEY or TOKEN replaced (values under 4 characters are left, lest
+ * every digit of the message goes; such a value is no secret anyway).
+ */
+export function redactSecrets(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  let redacted = text.replace(URL_PASSWORD, '$1:***@');
+  for (const [name, value] of Object.entries(env)) {
+    if (value && value.length >= 4 && isSecretName(name)) redacted = redacted.split(value).join('***');
+  }
+  return redacted;
+}
+
 /**
  * Parses env into a typed config once, at start-up. Every field's key is the env variable's name, so
- * a failure names the variable: `HTTP_PORT: expected an integer 0-65535, got "abc"`.
+ * a failure names the variable: `HTTP_PORT: expected an integer 0-65535, got "abc"`. The value is
+ * shown without its secrets (redactSecrets): a secret variable's not at all, a URL without its password.
  */
 export function parseEnv<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodObject<S>> {
   const result = z.object(shape).safeParse(env);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0]);
-    const got = env[name] === undefined ? 'it is not set' : `got ${JSON.stringify(env[name])}`;
+    const value = env[name];
+    const got = value === undefined ? 'it is not set' : isSecretName(name) ? 'its value is not shown' : `got ${JSON.stringify(value)}`;
     return `  ${name}: ${issue.message} (${got})`;
   });
-  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  throw new ConfigError(redactSecrets(`invalid configuration:\n${lines.join('\n')}`, env));
 }
 
 /** Field builders with the messages an operator needs. */

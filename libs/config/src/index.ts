@@ -1,3 +1,3 @@
-export { parseEnv, env, ConfigError } from './env';
+export { parseEnv, env, ConfigError, isSecretName, redactSecrets } from './env';
 export { repoRoot } from './paths';
 export { commonEnv, postgresEnv, drainEnv, kafkaEnv, checkKafkaEnv, amqpEnv, redisEnv, databaseName } from './common';

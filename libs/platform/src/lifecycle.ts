@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { redactSecrets } from '@orderflow/config';
 import { checkDependencies, type DependencyCheck } from './readiness';
 import { createLogger } from './logger';
 import { flushTelemetry } from './trace-context';
@@ -82,7 +83,8 @@ export function bootMain<C extends { LOG_LEVEL: string; SHUTDOWN_TIMEOUT_MS: num
   try {
     config = loadConfig();
   } catch (error) {
-    process.stderr.write(`${service}: ${error instanceof Error ? error.message : String(error)}\n`);
+    // Whatever the loader's message echoes (a mistyped URL, a cross-field check), no secret reaches the terminal.
+    process.stderr.write(`${service}: ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`);
     process.exit(1);
   }
   const logger = createLogger(service, config.LOG_LEVEL);
