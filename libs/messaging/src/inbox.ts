@@ -9,3 +9,16 @@ export async function claimInbox(tx: Pick<PoolClient, 'query'>, consumer: string
   const { rowCount } = await tx.query('INSERT INTO inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [consumer, messageId]);
   return rowCount === 1;
 }
+
+/**
+ * Deletes up to `limit` inbox rows recorded more than `olderThanMs` ago (retention job). The window
+ * must outlast any redelivery: a message re-read after its row is gone would be handled twice.
+ */
+export async function purgeInbox(db: Pick<PoolClient, 'query'>, olderThanMs: number, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM inbox WHERE (consumer, message_id) IN (
+       SELECT consumer, message_id FROM inbox WHERE processed_at < now() - $1 * interval '1 millisecond' ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [olderThanMs, limit],
+  );
+  return rowCount ?? 0;
+}

@@ -19,12 +19,12 @@ export {
   type ConnectAmqpOptions,
 } from './rabbit';
 /** Transactional outbox: enqueue in the writer's transaction; the relay publishes in order. */
-export { enqueueOutbox, outboxInsertSql, readOutboxBatch, markOutboxPublished, outboxBacklog, outboxStatus, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination } from './outbox';
+export { enqueueOutbox, outboxInsertSql, readOutboxBatch, markOutboxPublished, purgePublishedOutbox, outboxBacklog, outboxStatus, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination } from './outbox';
 export { createOutboxRelay, createOutboxWriter, notifyingOutboxWriter, type OutboxRelay, type OutboxRelayOptions, type OutboxWriter } from './outbox-relay';
 /** Broker publishers the relay hands batches to. */
 export { kafkaOutboxPublisher, createRabbitPublisher, ATTEMPT_HEADER, type RabbitPublisher } from './publishers';
 /** Inbox de-duplication for consumers. */
-export { claimInbox } from './inbox';
+export { claimInbox, purgeInbox } from './inbox';
 /** Kafka consumer-group member with in-place retry and dead-lettering. */
 export { createEventConsumer, backoffDelay, FETCH_WAIT_MS, type EventConsumer, type EventConsumerOptions } from './event-consumer';
 export { createTaskWorker, permanentTaskError, type TaskWorker, type TaskWorkerOptions, type TaskFailure } from './task-worker';

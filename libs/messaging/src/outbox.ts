@@ -83,6 +83,19 @@ export async function markOutboxPublished(tx: Queryable, ids: number[]): Promise
   if (ids.length) await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [ids]);
 }
 
+/**
+ * Deletes up to `limit` rows published more than `olderThanMs` ago, oldest first (retention job).
+ * An unpublished row is never touched, whatever its age: it is a message still owed to a broker.
+ */
+export async function purgePublishedOutbox(db: Queryable, olderThanMs: number, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM outbox WHERE id IN (
+       SELECT id FROM outbox WHERE published_at < now() - $1 * interval '1 millisecond' ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [olderThanMs, limit],
+  );
+  return rowCount ?? 0;
+}
+
 /** Unpublished rows and the age of the oldest, for metrics and the admin stats. */
 export async function outboxBacklog(pool: Pool): Promise<{ count: number; oldestAgeSeconds: number }> {
   const { rows } = await pool.query(
