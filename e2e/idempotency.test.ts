@@ -101,8 +101,8 @@ beforeAll(async () => {
   const started = await Promise.allSettled([
     // A short lock, so a killed request's claim may be taken over after 4 s (a live one renews it).
     harness('e2e_idempotency', { IDEMPOTENCY_LOCK_SECONDS: '4' }),
-    // Keys that live 3.6 s, purged every second.
-    harness('e2e_idempotency_ttl', { IDEMPOTENCY_TTL_HOURS: '0.001', IDEMPOTENCY_PURGE_INTERVAL_SECONDS: '1' }),
+    // Keys that live 3.6 s, purged every second (the TTL must exceed the lock, hence a 1 s lock).
+    harness('e2e_idempotency_ttl', { IDEMPOTENCY_TTL_HOURS: '0.001', IDEMPOTENCY_LOCK_SECONDS: '1', IDEMPOTENCY_PURGE_INTERVAL_SECONDS: '1' }),
   ]);
   // Keep whichever started, so afterAll stops it even when the other failed.
   [main, short] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined)) as [Harness, Harness];

@@ -18,6 +18,13 @@ describe('orchestrator config', () => {
     expect(() => loadOrchestratorConfig({ JWT_SECRET: dev })).toThrow(/public development secret/);
     expect(loadOrchestratorConfig({ JWT_SECRET: dev, ALLOW_DEV_SECRET: 'true' }).JWT_SECRET).toBe(dev);
   });
+
+  it('refuses to start when IDEMPOTENCY_TTL_HOURS does not exceed IDEMPOTENCY_LOCK_SECONDS, naming both', () => {
+    const refusal = /IDEMPOTENCY_TTL_HOURS: must exceed IDEMPOTENCY_LOCK_SECONDS/;
+    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, IDEMPOTENCY_TTL_HOURS: '0.001', IDEMPOTENCY_LOCK_SECONDS: '10' })).toThrow(refusal);
+    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, IDEMPOTENCY_TTL_HOURS: '0.001', IDEMPOTENCY_LOCK_SECONDS: '4' })).toThrow(refusal);
+    expect(loadOrchestratorConfig({ JWT_SECRET: secret, IDEMPOTENCY_TTL_HOURS: '0.001', IDEMPOTENCY_LOCK_SECONDS: '3' })).toMatchObject({ IDEMPOTENCY_TTL_HOURS: 0.001, IDEMPOTENCY_LOCK_SECONDS: 3 });
+  });
 });
 
 describe('Kafka connection settings', () => {

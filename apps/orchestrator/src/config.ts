@@ -31,7 +31,7 @@ export const orchestratorEnv = {
   JWT_PUBLIC_KEY: env.optionalString('RS256 public key (PEM) for bearer tokens'),
   JWT_ISSUER: env.optionalString('Expected `iss` claim, checked when set'),
   JWT_AUDIENCE: env.optionalString('Expected `aud` claim, checked when set'),
-  IDEMPOTENCY_TTL_HOURS: env.number(24, 0.0001, 24 * 30, 'How long an Idempotency-Key and its stored response are kept (hours; fractions allowed)'),
+  IDEMPOTENCY_TTL_HOURS: env.number(24, 0.0001, 24 * 30, 'How long an Idempotency-Key and its stored response are kept (hours; fractions allowed); must exceed IDEMPOTENCY_LOCK_SECONDS'),
   IDEMPOTENCY_LOCK_SECONDS: env.int(10, 1, 600, 'How long a request holds its Idempotency-Key before a retry may take over (a crashed request)'),
   IDEMPOTENCY_PURGE_INTERVAL_SECONDS: env.int(300, 1, 86_400, 'How often expired Idempotency-Keys are purged'),
   RATE_LIMIT_PER_MINUTE: env.int(600, 1, 1_000_000, 'Requests per minute per caller'),
@@ -90,6 +90,12 @@ export function loadOrchestratorConfig(source: NodeJS.ProcessEnv = process.env) 
   }
   if (config.JWT_SECRET === DEV_SECRET && config.ALLOW_DEV_SECRET !== 'true') {
     throw new ConfigError('invalid configuration:\n  JWT_SECRET: is the public development secret from .env.example; set a real secret (or ALLOW_DEV_SECRET=true on a dev machine)');
+  }
+  // A key purged while a request still holds its claim would let a retry create a second order.
+  if (config.IDEMPOTENCY_TTL_HOURS * 3_600 <= config.IDEMPOTENCY_LOCK_SECONDS) {
+    throw new ConfigError(
+      `invalid configuration:\n  IDEMPOTENCY_TTL_HOURS: must exceed IDEMPOTENCY_LOCK_SECONDS (${config.IDEMPOTENCY_TTL_HOURS} h is not more than ${config.IDEMPOTENCY_LOCK_SECONDS} s)`,
+    );
   }
   return config;
 }

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Pool } from 'pg';
 
 /** A response as stored for replay: exact status, the headers that matter, and the body bytes. */
@@ -7,8 +9,15 @@ export interface StoredResponse {
   body: Buffer;
 }
 
+/** A claim as one request holds it: `owner` is the token its claim (or takeover) wrote, and proves it is still its. */
+export interface HeldClaim {
+  caller: string;
+  key: string;
+  owner: string;
+}
+
 export type ClaimResult =
-  | { kind: 'claimed'; resourceId: string; resumed: boolean }
+  | { kind: 'claimed'; owner: string; resourceId: string; resumed: boolean }
   | { kind: 'replay'; response: StoredResponse }
   | { kind: 'in-flight' }
   | { kind: 'mismatch' };
@@ -19,39 +28,61 @@ export interface IdempotencyPolicy {
   lockSeconds: number;
 }
 
+/** What became of a key whose request may have lost it: still ours, finished by another request, or not finished. */
+export type KeyOutcome = { kind: 'ours' } | { kind: 'replay'; response: StoredResponse } | { kind: 'in-flight' };
+
+/** Renews a claim while its request runs (see `keepLocked`). */
+export interface ClaimLock {
+  /** False once the lock may have lapsed: no renewal confirmed within the lock time, or one found another owner. */
+  surelyHeld(): boolean;
+  stop(): Promise<void>;
+}
+
 /**
  * Idempotency keys in Postgres. The claim is a unique insert (never check-then-insert); a request
  * whose process died leaves an IN_FLIGHT row whose lock expires, and the next retry takes it over
- * with the same resource id, so it finishes the same order.
+ * with the same resource id, so it finishes the same order. Every claim or takeover writes a fresh
+ * owner token, and every later operation acts only while the row carries it: a request that lost its
+ * claim to a takeover changes nothing (its operations return false).
  */
 export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
   const lock = `${policy.lockSeconds} seconds`;
 
-  async function tryInsert(caller: string, key: string, fingerprint: string, resourceId: string): Promise<boolean> {
+  async function tryInsert(caller: string, key: string, fingerprint: string, resourceId: string, owner: string): Promise<boolean> {
     const { rowCount } = await pool.query(
-      `INSERT INTO idempotency_keys (caller, key, fingerprint, state, resource_id, locked_until, expires_at)
-       VALUES ($1, $2, $3, 'IN_FLIGHT', $4, now() + $5::interval, now() + $6::interval)
+      `INSERT INTO idempotency_keys (caller, key, fingerprint, state, resource_id, locked_until, expires_at, owner)
+       VALUES ($1, $2, $3, 'IN_FLIGHT', $4, now() + $5::interval, now() + $6::interval, $7)
        ON CONFLICT (caller, key) DO NOTHING`,
-      [caller, key, fingerprint, resourceId, lock, `${Math.round(policy.ttlHours * 3_600_000)} milliseconds`],
+      [caller, key, fingerprint, resourceId, lock, `${Math.round(policy.ttlHours * 3_600_000)} milliseconds`, owner],
+    );
+    return rowCount === 1;
+  }
+
+  /** Extends the lock of a claim still held by `held.owner`; false (nothing changed) once another request holds it. */
+  async function renew(held: HeldClaim): Promise<boolean> {
+    const { rowCount } = await pool.query(
+      `UPDATE idempotency_keys SET locked_until = now() + $4::interval WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT' AND owner = $3`,
+      [held.caller, held.key, held.owner, lock],
     );
     return rowCount === 1;
   }
 
   return {
     async claim(caller: string, key: string, fingerprint: string, newResourceId: string): Promise<ClaimResult> {
+      const owner = randomUUID();
       for (let round = 0; round < 3; round++) {
-        if (await tryInsert(caller, key, fingerprint, newResourceId)) return { kind: 'claimed', resourceId: newResourceId, resumed: false };
+        if (await tryInsert(caller, key, fingerprint, newResourceId, owner)) return { kind: 'claimed', owner, resourceId: newResourceId, resumed: false };
         const { rows } = await pool.query(
           `SELECT fingerprint, state, resource_id, response_status, response_headers, response_body,
-                  locked_until <= now() AS lock_expired, expires_at <= now() AS expired
+                  locked_until <= now() AS lock_expired, expires_at <= now() AND locked_until <= now() AS expired
              FROM idempotency_keys WHERE caller = $1 AND key = $2`,
           [caller, key],
         );
         const row = rows[0];
         if (!row) continue; // purged between our insert and read: claim again
         if (row.expired) {
-          // Past its TTL but not purged yet: the key is free again.
-          await pool.query('DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND expires_at <= now()', [caller, key]);
+          // Past its TTL and not locked by a live request, but not purged yet: the key is free again.
+          await pool.query('DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND expires_at <= now() AND locked_until <= now()', [caller, key]);
           continue;
         }
         if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
@@ -60,21 +91,21 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
         }
         if (!row.lock_expired) return { kind: 'in-flight' };
         const takeover = await pool.query(
-          `UPDATE idempotency_keys SET locked_until = now() + $3::interval
+          `UPDATE idempotency_keys SET locked_until = now() + $3::interval, owner = $4
             WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT' AND locked_until <= now() RETURNING resource_id`,
-          [caller, key, lock],
+          [caller, key, lock, owner],
         );
-        if (takeover.rowCount === 1) return { kind: 'claimed', resourceId: takeover.rows[0].resource_id, resumed: true };
+        if (takeover.rowCount === 1) return { kind: 'claimed', owner, resourceId: takeover.rows[0].resource_id, resumed: true };
       }
       return { kind: 'in-flight' };
     },
 
-    /** Stores the response of a request that wrote nothing itself; only the first completion counts. */
-    async complete(caller: string, key: string, response: StoredResponse): Promise<boolean> {
+    /** Stores the response of a request that wrote nothing itself; false, and nothing stored, unless it still holds the claim. */
+    async complete(held: HeldClaim, response: StoredResponse): Promise<boolean> {
       const { rowCount } = await pool.query(
-        `UPDATE idempotency_keys SET state = 'COMPLETED', response_status = $3, response_headers = $4, response_body = $5, locked_until = now()
-          WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT'`,
-        [caller, key, response.status, JSON.stringify(response.headers), response.body],
+        `UPDATE idempotency_keys SET state = 'COMPLETED', response_status = $4, response_headers = $5, response_body = $6, locked_until = now()
+          WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT' AND owner = $3`,
+        [held.caller, held.key, held.owner, response.status, JSON.stringify(response.headers), response.body],
       );
       return rowCount === 1;
     },
@@ -84,44 +115,74 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
      * and the response in one statement; with `guard` (a CTE name) only if that CTE returned a row.
      * Pushes its parameters onto `params`.
      */
-    completeSql(caller: string, key: string, response: StoredResponse, params: unknown[], guard?: string): string {
-      const n = params.push(caller, key, response.status, JSON.stringify(response.headers), response.body);
+    completeSql(held: HeldClaim, response: StoredResponse, params: unknown[], guard?: string): string {
+      const n = params.push(held.caller, held.key, held.owner, response.status, JSON.stringify(response.headers), response.body);
       return `UPDATE idempotency_keys SET state = 'COMPLETED', response_status = $${n - 2}, response_headers = $${n - 1}, response_body = $${n}, locked_until = now()
-               WHERE caller = $${n - 4} AND key = $${n - 3} AND state = 'IN_FLIGHT'${guard ? ` AND EXISTS (SELECT 1 FROM ${guard})` : ''} RETURNING 1`;
+               WHERE caller = $${n - 5} AND key = $${n - 4} AND state = 'IN_FLIGHT' AND owner = $${n - 3}${guard ? ` AND EXISTS (SELECT 1 FROM ${guard})` : ''} RETURNING 1`;
     },
 
-    /** Forgets a claim whose request failed before it changed anything, so the key can be used again. */
-    async release(caller: string, key: string): Promise<void> {
-      await pool.query(`DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT'`, [caller, key]);
+    /** Whether `held` completed its key, else what another request made of it: its stored response, or none yet. */
+    async outcome(held: HeldClaim): Promise<KeyOutcome> {
+      const { rows } = await pool.query(
+        `SELECT state, owner IS NOT DISTINCT FROM $3::uuid AS ours, response_status, response_headers, response_body
+           FROM idempotency_keys WHERE caller = $1 AND key = $2`,
+        [held.caller, held.key, held.owner],
+      );
+      const row = rows[0];
+      if (row?.state !== 'COMPLETED') return { kind: 'in-flight' };
+      return row.ours ? { kind: 'ours' } : { kind: 'replay', response: { status: row.response_status, headers: row.response_headers, body: row.response_body } };
     },
+
+    /** Forgets a claim whose request failed before it changed anything, so the key can be used again; false if it is no longer held. */
+    async release(held: HeldClaim): Promise<boolean> {
+      const { rowCount } = await pool.query(`DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT' AND owner = $3`, [held.caller, held.key, held.owner]);
+      return rowCount === 1;
+    },
+
+    renew,
 
     /**
-     * Renews the lock of a running request's claim every third of the lock time until the returned
-     * stop is awaited, so only a dead process's claim is ever taken over (a slow one stays 409).
+     * Renews the lock of a running request's claim every third of the lock time until stopped, so only
+     * a dead (or stalled) process's claim is ever taken over (a slow one stays 409). `since` is
+     * `performance.now()` from before the claim was sent: the lock runs at least `lockSeconds` from then.
      */
-    keepLocked(caller: string, key: string): () => Promise<void> {
+    keepLocked(held: HeldClaim, since: number): ClaimLock {
+      const lockMs = policy.lockSeconds * 1_000;
+      let heldUntil = since + lockMs;
+      let lost = false;
       let renewing: Promise<unknown> = Promise.resolve();
       const timer = setInterval(() => {
-        renewing = pool
-          .query(`UPDATE idempotency_keys SET locked_until = now() + $3::interval WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT'`, [caller, key, lock])
-          .catch(() => undefined);
-      }, (policy.lockSeconds * 1_000) / 3);
+        const sent = performance.now();
+        renewing = renew(held).then(
+          (ours) => (ours ? (heldUntil = Math.max(heldUntil, sent + lockMs)) : ((lost = true), clearInterval(timer))),
+          () => undefined,
+        );
+      }, lockMs / 3);
       timer.unref();
-      return async () => {
-        clearInterval(timer);
-        await renewing; // so a late renewal cannot undo an unlock that follows
+      return {
+        surelyHeld: () => !lost && performance.now() < heldUntil,
+        async stop() {
+          clearInterval(timer);
+          await renewing; // so a late renewal cannot undo an unlock that follows
+        },
       };
     },
 
-    /** Ends the lock of a claim whose request failed after an effect: a retry may resume it at once. */
-    async unlock(caller: string, key: string): Promise<void> {
-      await pool.query(`UPDATE idempotency_keys SET locked_until = now() WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT'`, [caller, key]);
+    /** Ends the lock of a claim whose request failed after an effect: a retry may resume it at once; false if it is no longer held. */
+    async unlock(held: HeldClaim): Promise<boolean> {
+      const { rowCount } = await pool.query(`UPDATE idempotency_keys SET locked_until = now() WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT' AND owner = $3`, [
+        held.caller,
+        held.key,
+        held.owner,
+      ]);
+      return rowCount === 1;
     },
 
-    /** Deletes keys past their TTL, a batch at a time; returns how many went. */
+    /** Deletes keys past their TTL, a batch at a time, but never a claim a live request still locks; returns how many went. */
     async purgeExpired(batch = 1_000): Promise<number> {
       const { rowCount } = await pool.query(
-        `DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys WHERE expires_at <= now() LIMIT $1))`,
+        `DELETE FROM idempotency_keys
+          WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys WHERE expires_at <= now() AND locked_until <= now() LIMIT $1))`,
         [batch],
       );
       return rowCount ?? 0;

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Request, RequestHandler, Response } from 'express';
 import { callerOf } from '../http/auth';
 import { HttpProblem } from '../http/problem';
 import { parseIdempotencyKey, requestFingerprint } from './fingerprint';
-import type { IdempotencyStore, StoredResponse } from './idempotency-store';
+import type { HeldClaim, IdempotencyStore, StoredResponse } from './idempotency-store';
 
 /** What a write handler gets: the resource id fixed by the key, and how to commit its response. */
 export interface IdempotencyClaim {
@@ -34,7 +35,9 @@ function send(res: Response, response: StoredResponse, replayed: boolean): void 
 /**
  * Wraps a write endpoint in Idempotency-Key semantics (DESIGN §5, IETF draft, Stripe): the key is
  * claimed per caller; a finished request is replayed byte for byte; a different body is 422; a
- * request still running is 409; a request that failed before any effect frees its key.
+ * request still running is 409; a request that failed before any effect frees its key. A request
+ * whose claim was taken over meanwhile (it stalled past its lock) stores and frees nothing: it
+ * answers what the new holder stored, or 409 while that one still runs.
  */
 export function idempotent(store: IdempotencyStore, handler: IdempotentHandler): RequestHandler {
   return async (req, res, next) => {
@@ -49,32 +52,42 @@ export function idempotent(store: IdempotencyStore, handler: IdempotentHandler):
     const caller = callerOf(req).id;
     const key = parsed.key;
     try {
+      const since = performance.now();
       const claimed = await store.claim(caller, key, requestFingerprint(req.method, req.baseUrl + req.path, req.body), randomUUID());
       if (claimed.kind === 'replay') return send(res, claimed.response, true);
       if (claimed.kind === 'in-flight') throw new HttpProblem('idempotency-key-in-use', 'retry when the first request has finished');
       if (claimed.kind === 'mismatch') throw new HttpProblem('idempotency-key-reused', 'this key was used for a different request; use a new key');
 
-      let effect = false;
+      const held: HeldClaim = { caller, key, owner: claimed.owner };
+      // A resumed claim keeps its resource id even if this attempt fails early: the request it took
+      // over may have created the resource already, and a fresh claim would create a second one.
+      let effect = claimed.resumed;
       let completed = false;
       const claim: IdempotencyClaim = {
         resourceId: claimed.resourceId,
         resumed: claimed.resumed,
         beginEffect: () => void (effect = true),
-        completeSql: (response, params, guard) => store.completeSql(caller, key, response, params, guard),
+        completeSql: (response, params, guard) => store.completeSql(held, response, params, guard),
         completed: () => void (completed = true),
       };
       let response: StoredResponse;
-      const stopLocking = store.keepLocked(caller, key);
+      const lock = store.keepLocked(held, since);
       try {
         response = await handler(req, claim);
       } catch (error) {
-        await stopLocking();
-        await (effect ? store.unlock(caller, key) : store.release(caller, key)).catch(() => undefined);
+        await lock.stop();
+        // Changes nothing if another request has taken the claim over meanwhile.
+        await (effect ? store.unlock(held) : store.release(held)).catch(() => undefined);
         throw error;
       }
-      await stopLocking();
-      if (!completed) await store.complete(caller, key, response);
-      send(res, response, false);
+      await lock.stop();
+      // The one-statement completion cannot say whether it stored the response; only a lock that may
+      // have lapsed before it ran makes that worth asking.
+      const stored = completed ? lock.surelyHeld() || (await store.outcome(held)).kind === 'ours' : await store.complete(held, response);
+      if (stored) return send(res, response, false);
+      const outcome = await store.outcome(held);
+      if (outcome.kind === 'replay') return send(res, outcome.response, true);
+      throw new HttpProblem('idempotency-key-in-use', 'another request with this key took over; retry when it has finished');
     } catch (error) {
       next(error);
     }

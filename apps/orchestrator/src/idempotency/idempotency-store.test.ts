@@ -1,0 +1,121 @@
+// Idempotency claims on the real Postgres, each tied to the request holding it (issue 13.6): after a
+// takeover, the former holder's late operations change nothing. A stalled request's lapsed lock is
+// set in the row directly, so no test waits for a clock.
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { createPool } from '@orderflow/db';
+import { createTestDatabase, type TestDatabase } from '@orderflow/testing';
+import { createIdempotencyStore, type HeldClaim, type IdempotencyStore, type StoredResponse } from './idempotency-store';
+
+let db: TestDatabase;
+let pool: pg.Pool;
+let store: IdempotencyStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase('orchestrator', 'idempotency_store');
+  pool = createPool(db.url, 4);
+  store = createIdempotencyStore(pool, { ttlHours: 24, lockSeconds: 10 });
+});
+
+afterAll(async () => {
+  await pool.end();
+  await db.drop();
+});
+
+const response = (text: string): StoredResponse => ({ status: 202, headers: { 'Content-Type': 'text/plain' }, body: Buffer.from(text) });
+const row = async (h: { caller: string; key: string }) =>
+  (await pool.query('SELECT state, resource_id, locked_until, response_body FROM idempotency_keys WHERE caller = $1 AND key = $2', [h.caller, h.key])).rows[0];
+/** The lock of a request that stalled (or died) has run out. */
+const lapse = (h: { caller: string; key: string }) => pool.query(`UPDATE idempotency_keys SET locked_until = now() - interval '1 second' WHERE caller = $1 AND key = $2`, [h.caller, h.key]);
+
+async function claim(caller: string, key: string, resourceId = randomUUID()): Promise<HeldClaim & { resourceId: string; resumed: boolean }> {
+  const claimed = await store.claim(caller, key, 'fingerprint', resourceId);
+  if (claimed.kind !== 'claimed') throw new Error(`expected a claim, got ${claimed.kind}`);
+  return { caller, key, owner: claimed.owner, resourceId: claimed.resourceId, resumed: claimed.resumed };
+}
+
+/** A first request that stalled past its lock, and a retry that took its claim over. */
+async function takenOver() {
+  const first = await claim(`caller-${randomUUID()}`, randomUUID());
+  await lapse(first);
+  const second = await claim(first.caller, first.key);
+  expect(second).toMatchObject({ resumed: true, resourceId: first.resourceId });
+  expect(second.owner).not.toBe(first.owner);
+  return { first, second };
+}
+
+describe('an idempotency claim taken over by a retry', () => {
+  it("a late release after a takeover leaves the new owner's claim", async () => {
+    const { first, second } = await takenOver();
+    expect(await store.release(first)).toBe(false);
+    expect(await row(second)).toMatchObject({ state: 'IN_FLIGHT', resource_id: second.resourceId });
+    // A third retry still meets the running second request, not a free key with a new resource id.
+    expect(await store.claim(first.caller, first.key, 'fingerprint', randomUUID())).toEqual({ kind: 'in-flight' });
+    expect(await store.release(second)).toBe(true);
+  });
+
+  it("a late complete after a takeover does not overwrite the new owner's response", async () => {
+    const { first, second } = await takenOver();
+    expect(await store.complete(first, response('late'))).toBe(false);
+    expect(await row(second)).toMatchObject({ state: 'IN_FLIGHT' });
+    expect(await store.outcome(first)).toEqual({ kind: 'in-flight' });
+
+    expect(await store.complete(second, response('owner'))).toBe(true);
+    expect(await store.complete(first, response('late'))).toBe(false);
+    expect((await row(second)).response_body.toString()).toBe('owner');
+    expect(await store.outcome(second)).toEqual({ kind: 'ours' });
+    expect(await store.outcome(first)).toEqual({ kind: 'replay', response: response('owner') });
+  });
+
+  it('a late one-statement completion after a takeover stores nothing', async () => {
+    const { first, second } = await takenOver();
+    const params: unknown[] = [];
+    const sql = store.completeSql(first, response('late'), params);
+    expect((await pool.query(`WITH a AS (${sql}) SELECT count(*)::int AS stored FROM a`, params)).rows[0].stored).toBe(0);
+    expect(await row(second)).toMatchObject({ state: 'IN_FLIGHT', response_body: null });
+  });
+
+  it("renew by a former owner does not extend the new owner's lock", async () => {
+    const { first, second } = await takenOver();
+    await lapse(second); // the new owner stalled too: its lock has run out
+    const lapsedAt = (await row(second)).locked_until;
+    expect(await store.renew(first)).toBe(false);
+    expect((await row(second)).locked_until).toEqual(lapsedAt);
+    expect(await store.renew(second)).toBe(true);
+    expect((await row(second)).locked_until.getTime()).toBeGreaterThan(lapsedAt.getTime());
+  });
+
+  it("a late unlock after a takeover leaves the new owner's lock", async () => {
+    const { first, second } = await takenOver();
+    expect(await store.unlock(first)).toBe(false);
+    expect(await store.claim(first.caller, first.key, 'fingerprint', randomUUID())).toEqual({ kind: 'in-flight' });
+    expect(await store.unlock(second)).toBe(true);
+  });
+});
+
+describe('expired keys', () => {
+  const expire = (h: { caller: string; key: string }) => pool.query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE caller = $1 AND key = $2`, [h.caller, h.key]);
+
+  it('the purge keeps an expired key whose lock is still live', async () => {
+    const live = await claim(`caller-${randomUUID()}`, randomUUID());
+    const done = await claim(live.caller, randomUUID());
+    await store.complete(done, response('done'));
+    await Promise.all([expire(live), expire(done)]);
+
+    while ((await store.purgeExpired()) > 0); // other files' keys live in other databases
+    expect(await row(done)).toBeUndefined();
+    expect(await row(live)).toMatchObject({ state: 'IN_FLIGHT', resource_id: live.resourceId });
+
+    await lapse(live);
+    await store.purgeExpired();
+    expect(await row(live)).toBeUndefined();
+  });
+
+  it('a retry does not free an expired key whose lock is still live', async () => {
+    const live = await claim(`caller-${randomUUID()}`, randomUUID());
+    await expire(live);
+    expect(await store.claim(live.caller, live.key, 'fingerprint', randomUUID())).toEqual({ kind: 'in-flight' });
+    await lapse(live);
+    expect(await store.claim(live.caller, live.key, 'fingerprint', randomUUID())).toMatchObject({ kind: 'claimed', resumed: false });
+  });
+});
