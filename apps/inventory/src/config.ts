@@ -1,4 +1,4 @@
-import { checkKafkaEnv, commonEnv, drainEnv, env, kafkaEnv, parseEnv } from '@orderflow/config';
+import { checkKafkaEnv, commonEnv, drainEnv, env, kafkaEnv, outboxRetentionEnv, parseEnv, retentionEnv } from '@orderflow/config';
 
 /** Everything the inventory service reads from env, validated once at start-up. */
 export const inventoryEnv = {
@@ -9,6 +9,8 @@ export const inventoryEnv = {
   HTTP_PORT: env.port(8082, 'Ops HTTP port: /healthz, /readyz, /status, /metrics'),
   GRPC_HOST: env.string('0.0.0.0', 'Interface the gRPC server binds'),
   GRPC_PORT: env.port(50052, 'gRPC port of orderflow.inventory.v1.InventoryService'),
+  ...retentionEnv,
+  ...outboxRetentionEnv,
 };
 
 export type InventoryConfig = ReturnType<typeof loadInventoryConfig>;

@@ -2,7 +2,7 @@
 // → outbox relay (stock.* facts) → shutdown.
 import { setTimeout as delay } from 'node:timers/promises';
 import { databaseName } from '@orderflow/config';
-import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
+import { createPool, createRetentionJob, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import {
   createIdempotentProducer,
   createKafka,
@@ -13,6 +13,7 @@ import {
   kafkaHealthCheck,
   kafkaOutboxPublisher,
   outboxStatus,
+  purgePublishedOutbox,
   registerOutboxMetrics,
   topicNames,
 } from '@orderflow/messaging';
@@ -52,6 +53,14 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
     port: config.HTTP_PORT,
     sources: { outbox: () => outboxStatus(pool) },
   });
+  const retention = createRetentionJob({
+    pool,
+    jobs: [{ name: 'outbox', olderThanMs: config.OUTBOX_RETENTION_HOURS * 3_600_000, purge: purgePublishedOutbox }],
+    intervalMs: config.RETENTION_INTERVAL_SECONDS * 1_000,
+    logger,
+    registry,
+  });
+  retention.start();
   logger.info({ grpcPort: grpc.port, httpPort: ops.port }, 'inventory service ready');
 
   return {
@@ -60,6 +69,7 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
       grpc.notServing();
       await delay(config.SHUTDOWN_DRAIN_MS); // not ready meanwhile: clients' name resolution drops this instance first
       await grpc.stop(config.SHUTDOWN_TIMEOUT_MS / 2);
+      await retention.stop();
       await relay.stop();
       await producer.disconnect();
       await ops.close();

@@ -1,12 +1,13 @@
 // Composition root of the notification worker: config → database → mailer → task consumer + ops HTTP → shutdown.
 import { databaseName } from '@orderflow/config';
-import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
+import { createPool, createRetentionJob, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import { amqpHealthCheck, registerQueueDepthMetrics } from '@orderflow/messaging';
 import { bootMain, createMetricsRegistry, serveOps, waitForDependencies } from '@orderflow/platform';
 import { loadNotificationConfig, postgresConnections } from './config';
 import { createEmailLog } from './db/email-log';
 import { createMailer } from './mail';
 import { createNotificationMetrics } from './metrics';
+import { retentionPolicies } from './retention';
 import { createSendNotification } from './send-notification';
 import { createNotificationWorker } from './worker';
 
@@ -22,6 +23,8 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
   const sendNotification = createSendNotification({ emailLog: createEmailLog(pool), mailer, from: config.MAIL_FROM });
   const worker = createNotificationWorker({ amqpUrl: config.AMQP_URL, prefix: config.RESOURCE_PREFIX, prefetch: config.TASK_PREFETCH, logger, sendNotification, metrics });
   await worker.start();
+  const retention = createRetentionJob({ pool, jobs: retentionPolicies(config), intervalMs: config.RETENTION_INTERVAL_SECONDS * 1_000, logger, registry });
+  retention.start();
 
   const ops = await serveOps({
     service: 'notification',
@@ -38,6 +41,7 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
   return {
     async stop() {
       ops.stopAccepting();
+      await retention.stop();
       await worker.stop();
       await ops.close();
       await queueDepth.close();

@@ -2,7 +2,7 @@
 // use cases and saga runner → HTTP API, consumers, outbox relays, purge job → shutdown in reverse.
 import { setTimeout as delay } from 'node:timers/promises';
 import { databaseName } from '@orderflow/config';
-import { createPool, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
+import { createPool, createRetentionJob, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import {
   amqpHealthCheck,
   consumerGroup,
@@ -38,6 +38,7 @@ import { createIdempotencyStore } from './idempotency/idempotency-store';
 import { createOrchestratorMetrics } from './metrics';
 import { staleProducts } from './catalog/stock-facts';
 import { createOrderUseCases, type OrderUseCases } from './orders/orders';
+import { retentionPolicies } from './retention';
 import { createSagaRepository } from './saga/saga-repository';
 import { createSagaRunner } from './saga/saga-runner';
 
@@ -212,12 +213,15 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       (error: unknown) => logger.warn({ err: error }, 'idempotency purge failed'),
     );
   }, config.IDEMPOTENCY_PURGE_INTERVAL_SECONDS * 1_000);
+  const retention = createRetentionJob({ pool, jobs: retentionPolicies(config), intervalMs: config.RETENTION_INTERVAL_SECONDS * 1_000, logger, registry });
+  retention.start();
   logger.info({ httpPort: http.port, opsPort: ops.port }, 'orchestrator ready');
 
   return {
     async stop() {
       ops.stopAccepting();
       clearInterval(purge);
+      await retention.stop();
       await delay(config.SHUTDOWN_DRAIN_MS); // /readyz answers 503 meanwhile: load balancers stop sending
       await closeServer(http.server);
       // Consumers commit what they handled and leave their groups; sagas in hand reach their next commit.

@@ -52,6 +52,23 @@ export const redisEnv = {
   REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis', 'rediss'], 'Redis URL'),
 };
 
+/**
+ * Bounded life of the tables that grow with traffic (libs/db `createRetentionJob`). Each app spreads
+ * the groups its database has; the windows of tables that de-duplicate redeliveries outlast them.
+ */
+export const retentionEnv = {
+  RETENTION_INTERVAL_SECONDS: env.int(300, 1, 86_400, 'How often rows past their retention are purged (in batches; one replica at a time per table)'),
+};
+export const outboxRetentionEnv = {
+  OUTBOX_RETENTION_HOURS: env.number(24, 0.01, 24 * 365, 'How long a published outbox row is kept (hours; fractions allowed); unpublished rows are never purged'),
+};
+// Kafka's default topic retention is 7 days: a consumer group re-reading its topics (a reset offset,
+// a rebalance after a crash) gets nothing older, and RabbitMQ retries end within a minute. A message
+// replayed from a dead letter was never handled, so it has no inbox row to miss.
+export const inboxRetentionEnv = {
+  INBOX_RETENTION_DAYS: env.number(7, 1, 3_650, 'How long a consumer remembers a handled message id (days); keep it above the longest redelivery, e.g. the Kafka topic retention'),
+};
+
 /** The database a service uses on the DATABASE_URL server: `orderflow_<service>`, after the prefix. */
 export function databaseName(service: string, prefix = ''): string {
   return `${prefix}orderflow_${service}`;

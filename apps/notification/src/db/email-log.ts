@@ -49,3 +49,17 @@ export function createEmailLog(pool: Pool): EmailLog {
     },
   };
 }
+
+/**
+ * Deletes up to `limit` e-mail records older than `olderThanMs`, oldest first (retention job). Past
+ * that age a task can no longer be redelivered, so the record has nothing left to de-duplicate; a
+ * claim still being sent is uncommitted, invisible here.
+ */
+export async function purgeEmailLog(db: Pick<Pool, 'query'>, olderThanMs: number, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM emails WHERE message_id IN (
+       SELECT message_id FROM emails WHERE sent_at < now() - $1 * interval '1 millisecond' ORDER BY sent_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [olderThanMs, limit],
+  );
+  return rowCount ?? 0;
+}
