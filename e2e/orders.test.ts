@@ -90,23 +90,27 @@ describe('placing an order', () => {
     expect(broken.body.type).toMatch(/malformed-json$/);
   });
 
-  it('lets exactly 50 of 100 racing customers have the last 50 units, never going below zero', async () => {
+  it('lets exactly 50 of 100 racing customers have the last 50 units: each confirmed order holds one, nothing else is reserved', async () => {
     const s = await product('race', 50);
     const watcher = system.token('watcher');
-    let lowest = Infinity;
-    let racing = true;
-    const watch = (async () => {
-      while (racing) lowest = Math.min(lowest, (await api.product(watcher, s)).body.available);
-    })();
     const placed = await Promise.all(Array.from({ length: 100 }, (_, i) => api.placeOrder(system.token(`racer-${i}-${randomUUID()}`), [{ sku: s, quantity: 1 }])));
     expect(placed.every((r) => r.status === 202)).toBe(true);
     const outcomes = await Promise.all(placed.map((r) => api.settled(admin, r.body.id, undefined, 60_000)));
-    racing = false;
-    await watch;
-    expect(outcomes.filter((o) => o.status === 'CONFIRMED')).toHaveLength(50);
-    expect(outcomes.filter((o) => o.status === 'REJECTED')).toHaveLength(50);
+    const confirmed = outcomes.filter((o) => o.status === 'CONFIRMED').map((o) => o.id as string);
+    expect(confirmed).toHaveLength(50);
+    expect(outcomes.filter((o) => o.status === 'REJECTED' && o.reason === 'OUT_OF_STOCK')).toHaveLength(50);
     await waitFor(async () => (await api.product(watcher, s)).body.available === 0, { timeoutMs: 1_000, what: 'available to reach 0' });
-    expect(lowest).toBeGreaterThanOrEqual(0);
+
+    // The exact stock behind it: 50 on hand, all 50 reserved, one unit by each confirmed order and by no other.
+    const pool = createPool(databaseUrl(testInfra().databaseUrl, `${system.prefix}orderflow_inventory`));
+    try {
+      expect((await pool.query('SELECT on_hand, reserved FROM products WHERE sku = $1', [s])).rows).toEqual([{ on_hand: 50, reserved: 50 }]);
+      const { rows } = await pool.query('SELECT order_id, quantity FROM reservation_items WHERE sku = $1', [s]);
+      expect(rows.map((r) => r.order_id).sort()).toEqual([...confirmed].sort());
+      expect(rows.every((r) => r.quantity === 1)).toBe(true);
+    } finally {
+      await pool.end();
+    }
   }, 120_000);
 });
 
@@ -144,6 +148,35 @@ describe('cancelling an order', () => {
       if (!system.isRunning('inventory')) await system.start('inventory');
     }
   }, 60_000);
+
+  it('answers 404 to a customer cancelling another customer’s order and changes nothing', async () => {
+    const s = await product('foreign', 5);
+    const owner = system.token(`owner-${randomUUID()}`);
+    const placed = await api.placeOrder(owner, [{ sku: s, quantity: 2 }]);
+    const order = await api.settled(owner, placed.body.id, 'CONFIRMED');
+    await waitFor(() => mailsFor(order.id).length === 1, { what: 'the confirmation e-mail' });
+    const sagaOf = async () => (await api.request('GET', `/v1/admin/sagas/${order.id}`, { token: admin })).body;
+    const sagaBefore = await waitFor(async () => {
+      const saga = await sagaOf();
+      return saga.state === 'COMPLETED' && saga;
+    }, { what: 'the saga to complete' });
+
+    const foreign = await api.cancelOrder(system.token(`mallory-${randomUUID()}`), order.id);
+    expect(foreign.status).toBe(404);
+    expect(foreign.headers.get('content-type')).toMatch(/application\/problem\+json/);
+
+    expect(await sagaOf()).toEqual(sagaBefore);
+    expect((await api.getOrder(owner, order.id)).body).toMatchObject({ status: 'CONFIRMED' });
+    expect((await api.product(owner, s)).body.available).toBe(3);
+    // The owner's own cancel is still taken, and its facts and e-mail are the first of their kind.
+    expect(facts.of(order.id).map((f) => f.event.type)).not.toContain('order.cancelled');
+    expect((await api.cancelOrder(owner, order.id)).status).toBe(202);
+    await api.settled(owner, order.id, 'CANCELLED');
+    await waitFor(() => mailsFor(order.id).length === 2, { what: 'the cancellation e-mail' });
+    await waitFor(() => facts.of(order.id).some((f) => f.event.type === 'stock.released'), { what: 'the stock.released fact' });
+    expect(facts.of(order.id).filter((f) => f.event.type === 'stock.released')).toHaveLength(1);
+    expect((await api.product(owner, s)).body.available).toBe(5);
+  });
 
   it('refuses to cancel a rejected order with 409', async () => {
     const s = await product('rejected', 0);

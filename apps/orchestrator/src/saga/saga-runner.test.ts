@@ -47,12 +47,17 @@ function memoryStore(initial: Saga, options: { crashOnCommit?: number } = {}) {
   return { repo: repo as SagaRepository, commits, current: () => saga };
 }
 
-function fakePorts(behaviour: { reserved?: boolean; confirmFailures?: number } = {}) {
+function fakePorts(behaviour: { reserved?: boolean; confirmFailures?: number; releaseFailures?: number } = {}) {
   const calls: string[] = [];
   let confirmFailures = behaviour.confirmFailures ?? 0;
+  let releaseFailures = behaviour.releaseFailures ?? 0;
   const inventory = {
     reserveStock: async () => (calls.push('reserve'), { reserved: behaviour.reserved ?? true, shortages: [] }),
-    releaseStock: async () => (calls.push('release'), { released: true }),
+    releaseStock: async () => {
+      calls.push('release');
+      if (releaseFailures-- > 0) throw new AppError('UNAVAILABLE', 'inventory service unavailable');
+      return { released: true };
+    },
   } as unknown as InventoryPort;
   const orders = {
     confirmOrder: async () => {
@@ -115,8 +120,33 @@ describe('saga runner commits', () => {
     const [retry] = store.commits;
     expect(retry).toMatchObject({ step: 'CONFIRM_ORDER', attempts: 1, log: { step: 'CONFIRM_ORDER', outcome: 'RETRY' } });
     expect(retry!.lines?.map((l) => `${l.step} ${l.outcome} ${l.attempt}`)).toEqual(['RESERVE_STOCK DONE 1', 'CONFIRM_ORDER RETRY 1']);
+    // Full jitter under the first rung: somewhere in [0, baseDelayMs).
     expect(retry!.nextAttemptInMs).toBeGreaterThanOrEqual(0);
+    expect(retry!.nextAttemptInMs).toBeLessThan(200);
     expect(store.current()).toMatchObject({ state: 'RUNNING', step: 'CONFIRM_ORDER', attempts: 1 });
+  });
+
+  describe('spaces retries by full-jitter exponential backoff, capped (base 200 ms, cap 10 s)', () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    it.each([
+      [0, 1, 0, 'the floor'],
+      [0.9999, 1, 199, 'just under base × 2⁰'],
+      [0.9999, 3, 799, 'just under base × 2²'],
+      [0.9999, 4, 1_599, 'just under base × 2³'],
+    ])('random() = %p on attempt %p waits %p ms (%s)', async (random, attempt, delayMs) => {
+      jest.spyOn(Math, 'random').mockReturnValue(random);
+      const store = memoryStore({ ...newSaga(), step: 'CONFIRM_ORDER', attempts: attempt - 1 });
+      await runner(store.repo, fakePorts({ confirmFailures: 1 }).ports).advance(ORDER_ID);
+      expect(store.commits[0]).toMatchObject({ attempts: attempt, log: { outcome: 'RETRY' }, nextAttemptInMs: delayMs });
+    });
+
+    it('keeps a compensation that never gives up at the cap, however many attempts it took', async () => {
+      jest.spyOn(Math, 'random').mockReturnValue(0.9999);
+      const store = memoryStore({ ...newSaga(), state: 'COMPENSATING', cancelRequested: true, attempts: 40 });
+      await runner(store.repo, fakePorts({ releaseFailures: 1 }).ports).advance(ORDER_ID);
+      expect(store.commits[0]).toMatchObject({ attempts: 41, log: { step: 'RELEASE_STOCK', outcome: 'RETRY' }, nextAttemptInMs: 9_999 });
+    });
   });
 
   it('leaves the saga at its last commit when the runner dies before committing, and the next run repeats the steps to the same end', async () => {

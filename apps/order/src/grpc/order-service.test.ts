@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { status, type Server } from '@grpc/grpc-js';
 import type { Pool } from 'pg';
 import { createPool } from '@orderflow/db';
-import { callUnary, createGrpcClient, createGrpcServer, OrderServiceClient, OrderServiceService, OrderStatus, startGrpcServer, stopGrpcServer } from '@orderflow/proto';
+import { callUnary, createGrpcClient, createGrpcServer, errorCodeOf, OrderServiceClient, OrderServiceService, OrderStatus, startGrpcServer, stopGrpcServer } from '@orderflow/proto';
 import { createTestDatabase, type TestDatabase } from '@orderflow/testing';
 import { createOrderRepository } from '../db/order-repository';
 import { createOrderUseCases } from '../orders';
@@ -76,9 +76,16 @@ describe('OrderService over gRPC', () => {
     await expect(callUnary(client.cancelOrder.bind(client), { orderId: id }, opts)).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
   });
 
-  it('hides another customer’s order as NOT_FOUND', async () => {
+  it('hides another customer’s order as NOT_FOUND, not PERMISSION_DENIED, alike to a missing one', async () => {
     const { id } = await create(randomUUID(), 'carol');
-    await expect(callUnary(client.getOrder.bind(client), { orderId: id, customerId: 'mallory' }, opts)).rejects.toMatchObject({ code: status.NOT_FOUND });
+    const foreign = await callUnary(client.getOrder.bind(client), { orderId: id, customerId: 'mallory' }, opts).catch((e: unknown) => e);
+    expect(foreign).toMatchObject({ code: status.NOT_FOUND });
+    expect(errorCodeOf(foreign)).toBe('NOT_FOUND');
+    expect((foreign as Error).message).not.toContain('carol');
+    const missing = randomUUID();
+    const absent = await callUnary(client.getOrder.bind(client), { orderId: missing, customerId: 'mallory' }, opts).catch((e: unknown) => e);
+    expect((foreign as Error).message.replace(id, missing)).toBe((absent as Error).message);
+    expect((await callUnary(client.getOrder.bind(client), { orderId: id, customerId: 'carol' }, opts)).customerId).toBe('carol');
     expect((await callUnary(client.getOrder.bind(client), { orderId: id, customerId: '' }, opts)).customerId).toBe('carol');
   });
 
