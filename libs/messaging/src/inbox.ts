@@ -16,8 +16,8 @@ export async function claimInbox(tx: Pick<PoolClient, 'query'>, consumer: string
  */
 export async function purgeInbox(db: Pick<PoolClient, 'query'>, olderThanMs: number, limit: number): Promise<number> {
   const { rowCount } = await db.query(
-    `DELETE FROM inbox WHERE (consumer, message_id) IN (
-       SELECT consumer, message_id FROM inbox WHERE processed_at < now() - $1 * interval '1 millisecond' ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    `DELETE FROM inbox WHERE ctid = ANY(ARRAY(
+       SELECT ctid FROM inbox WHERE processed_at < now() - $1 * interval '1 millisecond' ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED))`,
     [olderThanMs, limit],
   );
   return rowCount ?? 0;

@@ -89,8 +89,8 @@ export async function markOutboxPublished(tx: Queryable, ids: number[]): Promise
  */
 export async function purgePublishedOutbox(db: Queryable, olderThanMs: number, limit: number): Promise<number> {
   const { rowCount } = await db.query(
-    `DELETE FROM outbox WHERE id IN (
-       SELECT id FROM outbox WHERE published_at < now() - $1 * interval '1 millisecond' ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    `DELETE FROM outbox WHERE id = ANY(ARRAY(
+       SELECT id FROM outbox WHERE published_at < now() - $1 * interval '1 millisecond' ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED))`,
     [olderThanMs, limit],
   );
   return rowCount ?? 0;

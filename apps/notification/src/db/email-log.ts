@@ -57,8 +57,8 @@ export function createEmailLog(pool: Pool): EmailLog {
  */
 export async function purgeEmailLog(db: Pick<Pool, 'query'>, olderThanMs: number, limit: number): Promise<number> {
   const { rowCount } = await db.query(
-    `DELETE FROM emails WHERE message_id IN (
-       SELECT message_id FROM emails WHERE sent_at < now() - $1 * interval '1 millisecond' ORDER BY sent_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    `DELETE FROM emails WHERE message_id = ANY(ARRAY(
+       SELECT message_id FROM emails WHERE sent_at < now() - $1 * interval '1 millisecond' ORDER BY sent_at LIMIT $2 FOR UPDATE SKIP LOCKED))`,
     [olderThanMs, limit],
   );
   return rowCount ?? 0;

@@ -7,8 +7,8 @@ import type { Queryable } from '@orderflow/db';
  */
 export async function purgeReplayedDeadLetters(db: Queryable, olderThanMs: number, limit: number): Promise<number> {
   const { rowCount } = await db.query(
-    `DELETE FROM dead_letters WHERE id IN (
-       SELECT id FROM dead_letters WHERE replayed_at < now() - $1 * interval '1 millisecond' ORDER BY replayed_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    `DELETE FROM dead_letters WHERE id = ANY(ARRAY(
+       SELECT id FROM dead_letters WHERE replayed_at < now() - $1 * interval '1 millisecond' ORDER BY replayed_at LIMIT $2 FOR UPDATE SKIP LOCKED))`,
     [olderThanMs, limit],
   );
   return rowCount ?? 0;

@@ -9,11 +9,11 @@ import type { Queryable } from '@orderflow/db';
  */
 export async function purgeFinishedSagas(db: Queryable, olderThanMs: number, limit: number): Promise<number> {
   const { rowCount } = await db.query(
-    `DELETE FROM sagas WHERE order_id IN (
+    `DELETE FROM sagas WHERE order_id = ANY(ARRAY(
        SELECT s.order_id FROM sagas s
         WHERE s.finished_at < now() - $1 * interval '1 millisecond'
           AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.source = 'saga' AND d.message_key = s.order_id::text AND d.replayed_at IS NULL)
-        ORDER BY s.finished_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED)`,
+        ORDER BY s.finished_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED))`,
     [olderThanMs, limit],
   );
   return rowCount ?? 0;
