@@ -1,4 +1,4 @@
-import { amqpEnv, checkKafkaEnv, commonEnv, drainEnv, ConfigError, env, kafkaEnv, parseEnv, redisEnv } from '@orderflow/config';
+import { amqpEnv, checkKafkaEnv, commonEnv, drainEnv, ConfigError, env, inboxRetentionEnv, kafkaEnv, outboxRetentionEnv, parseEnv, redisEnv, retentionEnv } from '@orderflow/config';
 import type { BreakerOptions, Downstream, RedisBreakerOptions } from './clients/breakers';
 
 /** The development secret published in .env.example; never accepted unless ALLOW_DEV_SECRET=true. */
@@ -49,6 +49,11 @@ export const orchestratorEnv = {
   REDIS_COMMAND_TIMEOUT_MS: env.int(500, 1, 60_000, 'Longest a Redis call (rate limit, catalog cache) may take; the first that does opens the Redis circuit breaker, and the caller goes on without Redis'),
   REDIS_BREAKER_RESET_MS: env.int(2_000, 100, 600_000, 'How long the open Redis circuit fails calls at once before one trial call'),
   PRODUCT_CACHE_TTL_SECONDS: env.int(300, 1, 86_400, 'Longest a product stays in the Redis cache without an invalidation'),
+  ...retentionEnv,
+  ...outboxRetentionEnv,
+  ...inboxRetentionEnv,
+  SAGA_RETENTION_DAYS: env.number(30, 1, 3_650, 'How long a finished saga and its step log are kept (days): its admin view, and the time a confirmed order can still be cancelled; a failed saga stays while its dead letter is pending'),
+  DEAD_LETTER_RETENTION_DAYS: env.number(30, 1, 3_650, 'How long a dead letter is kept once replayed (days); one nobody has dealt with is never purged'),
 };
 
 export type OrchestratorConfig = ReturnType<typeof loadOrchestratorConfig>;
@@ -95,6 +100,12 @@ export function loadOrchestratorConfig(source: NodeJS.ProcessEnv = process.env) 
   if (config.IDEMPOTENCY_TTL_HOURS * 3_600 <= config.IDEMPOTENCY_LOCK_SECONDS) {
     throw new ConfigError(
       `invalid configuration:\n  IDEMPOTENCY_TTL_HOURS: must exceed IDEMPOTENCY_LOCK_SECONDS (${config.IDEMPOTENCY_TTL_HOURS} h is not more than ${config.IDEMPOTENCY_LOCK_SECONDS} s)`,
+    );
+  }
+  // A saga purged while its Idempotency-Key is still kept: a retry resuming that request would find no saga.
+  if (config.SAGA_RETENTION_DAYS * 24 < config.IDEMPOTENCY_TTL_HOURS) {
+    throw new ConfigError(
+      `invalid configuration:\n  SAGA_RETENTION_DAYS: must be at least IDEMPOTENCY_TTL_HOURS (${config.SAGA_RETENTION_DAYS} d is less than ${config.IDEMPOTENCY_TTL_HOURS} h)`,
     );
   }
   return config;
