@@ -16,7 +16,7 @@ export const notificationEnv = {
   ...inboxRetentionEnv,
   // A task is redelivered within a minute (RabbitMQ retries, the orchestrator's outbox re-sending after
   // a crash); one replayed from a dead letter was never sent, so it has no row to miss.
-  EMAIL_LOG_RETENTION_DAYS: env.number(7, 1, 3_650, 'How long the record of a sent e-mail is kept (days); a task redelivered after that would be sent again'),
+  EMAIL_LOG_RETENTION_DAYS: env.number(7, 0.001, 3_650, 'How long the record of a sent e-mail is kept (days); a task redelivered after that would be sent again'),
 };
 
 export type NotificationConfig = ReturnType<typeof loadNotificationConfig>;

@@ -52,8 +52,8 @@ export const orchestratorEnv = {
   ...retentionEnv,
   ...outboxRetentionEnv,
   ...inboxRetentionEnv,
-  SAGA_RETENTION_DAYS: env.number(30, 1, 3_650, 'How long a finished saga and its step log are kept (days): its admin view, and the time a confirmed order can still be cancelled; a failed saga stays while its dead letter is pending'),
-  DEAD_LETTER_RETENTION_DAYS: env.number(30, 1, 3_650, 'How long a dead letter is kept once replayed (days); one nobody has dealt with is never purged'),
+  SAGA_RETENTION_DAYS: env.number(30, 0.001, 3_650, 'How long a finished saga and its step log are kept (days): its admin view, and the time a confirmed order can still be cancelled; a failed saga stays while its dead letter is pending'),
+  DEAD_LETTER_RETENTION_DAYS: env.number(30, 0.001, 3_650, 'How long a dead letter is kept once replayed (days); one nobody has dealt with is never purged'),
 };
 
 export type OrchestratorConfig = ReturnType<typeof loadOrchestratorConfig>;

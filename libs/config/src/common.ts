@@ -66,7 +66,7 @@ export const outboxRetentionEnv = {
 // a rebalance after a crash) gets nothing older, and RabbitMQ retries end within a minute. A message
 // replayed from a dead letter was never handled, so it has no inbox row to miss.
 export const inboxRetentionEnv = {
-  INBOX_RETENTION_DAYS: env.number(7, 1, 3_650, 'How long a consumer remembers a handled message id (days); keep it above the longest redelivery, e.g. the Kafka topic retention'),
+  INBOX_RETENTION_DAYS: env.number(7, 0.001, 3_650, 'How long a consumer remembers a handled message id (days; fractions allowed); keep it above the longest redelivery, e.g. the Kafka topic retention'),
 };
 
 /** The database a service uses on the DATABASE_URL server: `orderflow_<service>`, after the prefix. */
