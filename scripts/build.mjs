@@ -17,6 +17,7 @@ const entries = {
   tools: 'tools/cli/main.ts',
   bench: 'tools/bench/main.ts',
   'bench-loadgen': 'tools/bench/loadgen.ts',
+  soak: 'tools/bench/soak.ts',
   tracing: 'libs/platform/src/tracing-preload.ts',
 };
 const APPS = ['orchestrator', 'order', 'inventory', 'notification'];
