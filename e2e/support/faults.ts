@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
-import { Kafka, logLevel } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
 import { repoRoot } from '@orderflow/config';
 import { testInfra, waitFor } from '@orderflow/testing';
 
@@ -104,6 +104,19 @@ export async function consumerCaughtUp(groupId: string, topic: string): Promise<
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     const ends = await admin.fetchTopicOffsets(topic);
     return ends.every((end) => end.offset === '0' || committed!.partitions.find((p) => p.partition === end.partition)?.offset === end.offset);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The partitions of `topic` each member of consumer group `groupId` holds, one list per member; undefined while the group is not stable. */
+export async function groupAssignment(groupId: string, topic: string): Promise<number[][] | undefined> {
+  const admin = new Kafka({ brokers: testInfra().kafkaBrokers, clientId: 'e2e-faults-group', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const [group] = (await admin.describeGroups([groupId])).groups;
+    if (group?.state !== 'Stable') return undefined;
+    return group.members.map((m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[topic] ?? []);
   } finally {
     await admin.disconnect();
   }

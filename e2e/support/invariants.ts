@@ -102,20 +102,23 @@ export async function checkInvariants(system: System, api: ReturnType<typeof api
 }
 
 /**
- * The closing check of a fault test in which every order should succeed: every request was answered
- * and accepted (at least `atLeast` of them), the invariants hold, and every order ended CONFIRMED.
+ * The closing check of a fault test in which every order should succeed: every request of the load
+ * (or loads) was answered and accepted (at least `atLeast` of them), the invariants hold, and every
+ * order ended CONFIRMED.
  */
 export async function expectEveryOrderConfirmed(
   system: System,
   api: ReturnType<typeof apiClient>,
-  load: OrderLoad,
+  load: OrderLoad | OrderLoad[],
   input: Omit<InvariantInput, 'orders'> & { atLeast?: number },
 ): Promise<void> {
   const { atLeast = 1, ...rest } = input;
-  expect(load.refused).toEqual([]);
-  expect(load.unanswered).toEqual([]);
-  expect(load.accepted.length).toBeGreaterThanOrEqual(atLeast);
-  const orders = await checkInvariants(system, api, { ...rest, orders: load.ids() });
+  const loads = [load].flat();
+  expect(loads.flatMap((l) => l.refused)).toEqual([]);
+  expect(loads.flatMap((l) => l.unanswered)).toEqual([]);
+  const ids = loads.flatMap((l) => l.ids());
+  expect(ids.length).toBeGreaterThanOrEqual(atLeast);
+  const orders = await checkInvariants(system, api, { ...rest, orders: ids });
   expect([...new Set([...orders.values()].map((o) => o.status))]).toEqual(['CONFIRMED']);
 }
 

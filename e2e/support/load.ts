@@ -21,6 +21,13 @@ export interface OrderRequest {
 export interface PlacedOrder extends OrderRequest {
   id: string;
 }
+/** A request answered with another status than 202; `sentAt` in ms since the epoch. */
+export interface Refusal {
+  status: number;
+  body: unknown;
+  key: string;
+  sentAt: number;
+}
 
 /** Creates `count` products with `stock` units each under fresh skus; returns sku → initial stock. */
 export async function createProducts(api: Api, adminToken: string, label: string, count: number, stock: number): Promise<Map<string, number>> {
@@ -61,14 +68,16 @@ export const deadline = (ms: number) => {
 /**
  * Customers (ten per load, unique to it) ordering 1-3 units of the given skus in turn. Every request
  * is recorded: accepted (202), refused (any other status) or unanswered (no HTTP answer at all, e.g.
- * the orchestrator died with it), so the test can assert on each group and retry the unanswered.
+ * the orchestrator died with it), so the test can assert on each group and retry the unanswered (and
+ * chosen refused ones).
  */
 export type OrderLoad = ReturnType<typeof orderLoad>;
 
 export function orderLoad(system: System, api: Api, skus: string[]) {
   const run = randomUUID().slice(0, 8);
   const accepted: PlacedOrder[] = [];
-  const refused: { status: number; body: unknown }[] = [];
+  const refused: Refusal[] = [];
+  const refusedRequests = new Map<string, OrderRequest>();
   const unanswered: (OrderRequest & { error: string })[] = [];
   /** When each request was sent and how long its answer took (ms since the epoch, ms). */
   const timings: { sentAt: number; ms: number }[] = [];
@@ -78,6 +87,30 @@ export function orderLoad(system: System, api: Api, skus: string[]) {
     const i = sent++;
     return { key: randomUUID(), token: system.token(`load-${run}-${i % 10}`), items: [{ sku: skus[i % skus.length]!, quantity: 1 + (i % 3) }] };
   };
+
+  function refuse(request: OrderRequest, res: { status: number; body: unknown }, sentAt: number): void {
+    refused.push({ status: res.status, body: res.body, key: request.key, sentAt });
+    refusedRequests.set(request.key, request);
+  }
+
+  /**
+   * Sends a request again with its own key and body, as a client should, until it gets a final answer:
+   * a 409 means the first attempt still holds the key (until IDEMPOTENCY_LOCK_SECONDS pass) and a 5xx
+   * may pass, so both are retried too. Records and returns the final answer.
+   */
+  async function resend(request: OrderRequest, timeoutMs: number): Promise<{ status: number; replayed: boolean }> {
+    const sentAt = Date.now();
+    const res = await waitFor(
+      async () => {
+        const r = await api.placeOrder(request.token, request.items, request.key);
+        return r.status === 409 || r.status >= 500 ? undefined : r;
+      },
+      { timeoutMs, intervalMs: 250, what: `a retry of key ${request.key} to be answered` },
+    );
+    if (res.status === 202) accepted.push({ ...request, id: res.body.id });
+    else refuse(request, res, sentAt);
+    return { status: res.status, replayed: res.headers.get('idempotent-replayed') === 'true' };
+  }
 
   async function send(request: OrderRequest): Promise<'accepted' | 'refused' | 'unanswered'> {
     let res;
@@ -90,7 +123,7 @@ export function orderLoad(system: System, api: Api, skus: string[]) {
       return 'unanswered';
     }
     if (res.status !== 202) {
-      refused.push({ status: res.status, body: res.body });
+      refuse(request, res, sentAt);
       return 'refused';
     }
     accepted.push({ ...request, id: res.body.id });
@@ -133,25 +166,19 @@ export function orderLoad(system: System, api: Api, skus: string[]) {
       }));
     },
 
-    /**
-     * Retries every unanswered request with its own key and body, as a client should, until it gets a
-     * final answer: a 409 means the first attempt still holds the key (until IDEMPOTENCY_LOCK_SECONDS
-     * pass) and a 5xx may pass, so both are retried too. Returns the final answers.
-     */
+    /** Retries every unanswered request until it gets a final answer (see `resend`); returns the final answers. */
     async retryUnanswered(timeoutMs = 20_000): Promise<{ status: number; replayed: boolean }[]> {
-      const retried = unanswered.splice(0);
-      return Promise.all(retried.map(async (request) => {
-        const res = await waitFor(
-          async () => {
-            const r = await api.placeOrder(request.token, request.items, request.key);
-            return r.status === 409 || r.status >= 500 ? undefined : r;
-          },
-          { timeoutMs, intervalMs: 250, what: `a retry of key ${request.key} to be answered` },
-        );
-        if (res.status === 202) accepted.push({ ...request, id: res.body.id });
-        else refused.push({ status: res.status, body: res.body });
-        return { status: res.status, replayed: res.headers.get('idempotent-replayed') === 'true' };
-      }));
+      return Promise.all(unanswered.splice(0).map((request) => resend(request, timeoutMs)));
+    },
+
+    /**
+     * Takes the refused requests `which` picks (e.g. the 503s of calls in flight on a replica that was
+     * killed) out of `refused` and retries each until it gets a final answer; returns the final answers.
+     */
+    async retryRefused(which: (refusal: Refusal) => boolean, timeoutMs = 20_000): Promise<{ status: number; replayed: boolean }[]> {
+      const picked = refused.filter(which);
+      refused.splice(0, refused.length, ...refused.filter((r) => !picked.includes(r)));
+      return Promise.all(picked.map((r) => resend(refusedRequests.get(r.key)!, timeoutMs)));
     },
   };
 }

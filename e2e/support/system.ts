@@ -12,6 +12,8 @@ import amqp from 'amqplib';
 
 export const APPS = ['order', 'inventory', 'notification', 'orchestrator'] as const;
 export type AppName = (typeof APPS)[number];
+/** One running copy of an app: `order` is its first replica (the only one by default), `order#2` its second. */
+export type Instance = AppName | `${AppName}#${number}`;
 
 const JWT_SECRET = 'e2e-secret-0123456789abcdef0123456789';
 
@@ -28,6 +30,11 @@ export interface SystemOptions {
   /** Extra env for every app, or per app. */
   env?: Record<string, string>;
   appEnv?: Partial<Record<AppName, Record<string, string>>>;
+  /**
+   * Copies of every app (default 1), each on its own ports, sharing one prefix (databases, topics,
+   * consumer groups, queues); the orchestrators reach the order and inventory replicas round-robin.
+   */
+  replicas?: number;
 }
 
 /**
@@ -39,7 +46,8 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
   const infra = testInfra();
   const prefix = `${uniqueName(label)}_`;
   const mailDir = mkdtempSync(join(tmpdir(), 'orderflow-mail-'));
-  const ports = {
+  const replicas = options.replicas ?? 1;
+  const portsOfReplica = async () => ({
     orderGrpc: await freePort(),
     inventoryGrpc: await freePort(),
     order: await freePort(),
@@ -47,7 +55,14 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     notification: await freePort(),
     orchestrator: await freePort(),
     orchestratorOps: await freePort(),
-  };
+  });
+  /** Ports by replica index (0 is the first replica). */
+  const replicaPorts: Awaited<ReturnType<typeof portsOfReplica>>[] = [];
+  for (let i = 0; i < replicas; i++) replicaPorts.push(await portsOfReplica());
+  const ports = replicaPorts[0]!;
+  // grpc-js's ipv4 resolver takes a comma-separated list, which the round_robin policy (libs/proto) spreads calls over.
+  const grpcTarget = (port: 'orderGrpc' | 'inventoryGrpc') =>
+    replicas === 1 ? `127.0.0.1:${ports[port]}` : `ipv4:${replicaPorts.map((p) => `127.0.0.1:${p[port]}`).join(',')}`;
   for (const service of SERVICES) await migrate({ serverUrl: infra.databaseUrl, service, databaseName: databaseName(service, prefix) });
 
   const baseEnv: Record<string, string> = {
@@ -64,53 +79,69 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     MAIL_DIR: mailDir,
     HTTP_HOST: '127.0.0.1',
     GRPC_HOST: '127.0.0.1',
-    ORDER_GRPC_ADDRESS: `127.0.0.1:${ports.orderGrpc}`,
-    INVENTORY_GRPC_ADDRESS: `127.0.0.1:${ports.inventoryGrpc}`,
+    ORDER_GRPC_ADDRESS: grpcTarget('orderGrpc'),
+    INVENTORY_GRPC_ADDRESS: grpcTarget('inventoryGrpc'),
     ...options.env,
   };
-  const appEnv: Record<AppName, Record<string, string>> = {
-    order: { HTTP_PORT: String(ports.order), GRPC_PORT: String(ports.orderGrpc) },
-    inventory: { HTTP_PORT: String(ports.inventory), GRPC_PORT: String(ports.inventoryGrpc) },
-    notification: { HTTP_PORT: String(ports.notification) },
-    orchestrator: { HTTP_PORT: String(ports.orchestrator), OPS_PORT: String(ports.orchestratorOps) },
+  const appEnv = (app: AppName, p: typeof ports): Record<string, string> =>
+    ({
+      order: { HTTP_PORT: String(p.order), GRPC_PORT: String(p.orderGrpc) },
+      inventory: { HTTP_PORT: String(p.inventory), GRPC_PORT: String(p.inventoryGrpc) },
+      notification: { HTTP_PORT: String(p.notification) },
+      orchestrator: { HTTP_PORT: String(p.orchestrator), OPS_PORT: String(p.orchestratorOps) },
+    })[app];
+  /** The app and replica index of an instance name, the name normalised (`order#1` is `order`). */
+  const resolve = (instance: Instance): { app: AppName; index: number; name: Instance } => {
+    const [app, n = '1'] = instance.split('#') as [AppName, string?];
+    const index = Number(n) - 1;
+    if (!APPS.includes(app) || !Number.isInteger(index) || index < 0 || index >= replicas) throw new Error(`no instance ${instance} in a system of ${replicas} replica(s)`);
+    return { app, index, name: index === 0 ? app : `${app}#${index + 1}` };
   };
+  /** Every instance of `app`, or of every app in start-up order: `order`, `order#2`, `inventory`… */
+  const instances = (app?: AppName): Instance[] =>
+    (app ? [app] : APPS).flatMap((a) => Array.from({ length: replicas }, (_, i): Instance => (i === 0 ? a : `${a}#${i + 1}`)));
   // The ops routes: the orchestrator's own port, the other apps' HTTP_PORT.
-  const opsPort = (app: AppName) => Number(app === 'orchestrator' ? ports.orchestratorOps : appEnv[app].HTTP_PORT);
-  const processes = new Map<AppName, ChildProcess>();
-  const logs = new Map<AppName, string[]>();
+  const opsPort = (instance: Instance) => {
+    const { app, index } = resolve(instance);
+    return Number(app === 'orchestrator' ? replicaPorts[index]!.orchestratorOps : appEnv(app, replicaPorts[index]!).HTTP_PORT);
+  };
+  const processes = new Map<Instance, ChildProcess>();
+  /** Output lines by instance (`logs.get('order')` is the first replica's). */
+  const logs = new Map<Instance, string[]>();
 
-  async function start(app: AppName): Promise<void> {
-    const lines: string[] = logs.get(app) ?? [];
-    logs.set(app, lines);
+  async function start(instance: Instance): Promise<void> {
+    const { app, index, name } = resolve(instance);
+    const lines: string[] = logs.get(name) ?? [];
+    logs.set(name, lines);
     const child = spawn(process.execPath, ['--enable-source-maps', ...APP_NODE_FLAGS, ...(options.nodeArgs ?? []), join(repoRoot(), 'dist', app, 'main.js')], {
-      env: { ...baseEnv, ...appEnv[app], ...options.appEnv?.[app] },
+      env: { ...baseEnv, ...appEnv(app, replicaPorts[index]!), ...options.appEnv?.[app] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean));
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    processes.set(app, child);
+    processes.set(name, child);
     // An app that exits during start-up fails the start at once (not at the wait's deadline).
     const gone = new AbortController();
-    const onExit = (code: number | null, sig: string | null) => gone.abort(new Error(`${app} exited with ${code ?? sig}:\n${lines.slice(-20).join('\n')}`));
+    const onExit = (code: number | null, sig: string | null) => gone.abort(new Error(`${name} exited with ${code ?? sig}:\n${lines.slice(-20).join('\n')}`));
     child.once('close', onExit); // after its output is read, so the message carries its last lines
     try {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${opsPort(app)}/healthz`).catch(() => undefined))?.ok, {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${opsPort(name)}/healthz`).catch(() => undefined))?.ok, {
         timeoutMs: 30_000,
         intervalMs: 100,
-        what: `${app} to start`,
+        what: `${name} to start`,
         signal: gone.signal,
       });
       child.off('close', onExit);
     } catch (error) {
-      await kill(app, 'SIGKILL'); // one that hangs in start-up must not outlive the test
+      await kill(name, 'SIGKILL'); // one that hangs in start-up must not outlive the test
       throw error;
     }
   }
 
   /** Ends a process: SIGTERM (graceful) or SIGKILL (crash); resolves with its exit code. */
-  async function kill(app: AppName, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    const child = processes.get(app);
+  async function kill(instance: Instance, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const child = processes.get(resolve(instance).name);
     if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill(signal);
@@ -118,8 +149,8 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
   }
 
   /** Sends a signal and returns at once: SIGSTOP freezes a process (it stops answering), SIGCONT thaws it. */
-  function signal(app: AppName, sig: NodeJS.Signals): void {
-    const child = processes.get(app);
+  function signal(instance: Instance, sig: NodeJS.Signals): void {
+    const child = processes.get(resolve(instance).name);
     if (child && child.exitCode === null && child.signalCode === null) child.kill(sig);
   }
 
@@ -127,43 +158,50 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
   const system = {
     prefix,
     mailDir,
+    /** The first replica's ports. */
     ports,
+    /** Ports of every replica, by index (0 is the first). */
+    replicaPorts,
+    /** The first orchestrator's API. */
     url: orchestratorUrl,
+    /** Every orchestrator replica's API, by index. */
+    urls: replicaPorts.map((p) => `http://127.0.0.1:${p.orchestrator}`),
+    instances,
     topics: topicNames(prefix),
     logs,
     start,
     kill,
     signal,
-    /** The ops HTTP port of an app (`/healthz`, `/readyz`, `/status`, `/metrics`). */
+    /** The ops HTTP port of an app instance (`/healthz`, `/readyz`, `/status`, `/metrics`). */
     opsPort,
-    /** The ops HTTP base URL of an app. */
-    opsUrl: (app: AppName) => `http://127.0.0.1:${opsPort(app)}`,
-    isRunning: (app: AppName) => {
-      const child = processes.get(app);
+    /** The ops HTTP base URL of an app instance. */
+    opsUrl: (instance: Instance) => `http://127.0.0.1:${opsPort(instance)}`,
+    isRunning: (instance: Instance) => {
+      const child = processes.get(resolve(instance).name);
       return !!child && child.exitCode === null && child.signalCode === null;
     },
     token: (sub: string, role: 'customer' | 'admin' = 'customer', claims: Record<string, unknown> = {}) =>
       jwt.sign({ sub, role, ...claims }, JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' }),
     async ready(): Promise<void> {
-      for (const app of APPS) {
-        await waitFor(async () => (await fetch(`http://127.0.0.1:${opsPort(app)}/readyz`).catch(() => undefined))?.status === 200, {
+      for (const instance of instances()) {
+        await waitFor(async () => (await fetch(`http://127.0.0.1:${opsPort(instance)}/readyz`).catch(() => undefined))?.status === 200, {
           timeoutMs: 30_000,
-          what: `${app} /readyz`,
+          what: `${instance} /readyz`,
         });
       }
     },
     async stop(): Promise<void> {
-      await Promise.all(APPS.map((app) => kill(app)));
+      await Promise.all(instances().map((instance) => kill(instance)));
       await cleanup(prefix, infra);
       rmSync(mailDir, { recursive: true, force: true });
     },
   };
   try {
-    for (const app of APPS) await start(app);
+    for (const instance of instances()) await start(instance);
     await system.ready();
   } catch (error) {
     // Nothing of a system that did not come up may stay behind: its processes, databases, topics, queues.
-    await Promise.all(APPS.map((app) => kill(app, 'SIGKILL')));
+    await Promise.all(instances().map((instance) => kill(instance, 'SIGKILL')));
     await cleanup(prefix, infra).catch(() => undefined);
     rmSync(mailDir, { recursive: true, force: true });
     throw error;
