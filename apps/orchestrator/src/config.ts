@@ -34,6 +34,7 @@ export const orchestratorEnv = {
   IDEMPOTENCY_TTL_HOURS: env.number(24, 0.0001, 24 * 30, 'How long an Idempotency-Key and its stored response are kept (hours; fractions allowed); must exceed IDEMPOTENCY_LOCK_SECONDS'),
   IDEMPOTENCY_LOCK_SECONDS: env.int(10, 1, 600, 'How long a request holds its Idempotency-Key before a retry may take over (a crashed request)'),
   IDEMPOTENCY_PURGE_INTERVAL_SECONDS: env.int(300, 1, 86_400, 'How often expired Idempotency-Keys are purged'),
+  ORPHAN_ORDER_SECONDS: env.int(300, 2, 86_400, 'An order whose placement died before its saga existed, and was not retried, is closed (rejected, PROCESSING_FAILED, with its fact and e-mail) this long after the request\'s claim lapsed'),
   RATE_LIMIT_PER_MINUTE: env.int(600, 1, 1_000_000, 'Requests per minute per caller'),
   GRPC_DEADLINE_MS: env.int(3_000, 50, 60_000, 'Deadline of every gRPC call to order and inventory (ORDER_/INVENTORY_GRPC_DEADLINE_MS override it per service)'),
   SAGA_MAX_ATTEMPTS: env.int(5, 1, 100, 'Attempts of a saga step before the saga compensates'),

@@ -38,6 +38,7 @@ import { createIdempotencyStore } from './idempotency/idempotency-store';
 import { createOrchestratorMetrics } from './metrics';
 import { staleProducts } from './catalog/stock-facts';
 import { createOrderUseCases, type OrderUseCases } from './orders/orders';
+import { createOrphanSweeper } from './orders/orphans';
 import { retentionPolicies } from './retention';
 import { createSagaRepository } from './saga/saga-repository';
 import { createSagaRunner } from './saga/saga-runner';
@@ -215,12 +216,15 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   }, config.IDEMPOTENCY_PURGE_INTERVAL_SECONDS * 1_000);
   const retention = createRetentionJob({ pool, jobs: retentionPolicies(config), intervalMs: config.RETENTION_INTERVAL_SECONDS * 1_000, logger, registry });
   retention.start();
+  const orphans = createOrphanSweeper({ pool, orders: downstream.orders, sagas, runner, orphanAfterSeconds: config.ORPHAN_ORDER_SECONDS, watchdogMs: config.SAGA_WATCHDOG_MS, logger });
+  orphans.start(Math.min(60, config.ORPHAN_ORDER_SECONDS / 2) * 1_000);
   logger.info({ httpPort: http.port, opsPort: ops.port }, 'orchestrator ready');
 
   return {
     async stop() {
       ops.stopAccepting();
       clearInterval(purge);
+      orphans.stop();
       await retention.stop();
       await delay(config.SHUTDOWN_DRAIN_MS); // /readyz answers 503 meanwhile: load balancers stop sending
       await closeServer(http.server);

@@ -79,20 +79,22 @@ const toSaga = (r: SagaRow): Saga => ({
 export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyingOutboxWriter) {
   return {
     /**
-     * Inserts a new saga, its first log line and `messages` (the order.placed fact), plus the caller's
-     * own write `also` (a CTE body, e.g. the stored response), in one statement; the saga's part is
-     * skipped when it already exists (a resumed request), and false comes back.
+     * Inserts a new saga (RUNNING, or COMPENSATING for an order to close), its first log line and
+     * `messages` (the order.placed fact), plus the caller's own write `also` (a CTE body, e.g. the
+     * stored response), in one statement; the saga's part is skipped when it already exists (a
+     * resumed request), and false comes back.
      */
     async create(
-      saga: { orderId: string; customerId: string; step: string; compensations: Compensation[]; data: SagaData; watchdogMs: number },
+      saga: { orderId: string; customerId: string; step: string; compensations: Compensation[]; data: SagaData; watchdogMs: number; state?: 'RUNNING' | 'COMPENSATING'; log?: { step: string; outcome: string } },
       messages: OutboxMessage[],
       also?: (params: unknown[]) => string,
     ): Promise<boolean> {
-      const params: unknown[] = [saga.orderId, saga.customerId, saga.step, JSON.stringify(saga.compensations), JSON.stringify(saga.data), saga.watchdogMs];
+      const { state = 'RUNNING', log = { step: 'PLACED', outcome: 'STARTED' } } = saga;
+      const params: unknown[] = [saga.orderId, saga.customerId, saga.step, JSON.stringify(saga.compensations), JSON.stringify(saga.data), saga.watchdogMs, state, log.step, log.outcome];
       const ctes = [
         `s AS (INSERT INTO sagas (order_id, customer_id, state, step, compensations, data, next_attempt_at)
-               VALUES ($1, $2, 'RUNNING', $3, $4, $5, now() + $6 * interval '1 millisecond') ON CONFLICT (order_id) DO NOTHING RETURNING order_id)`,
-        `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT order_id, 'PLACED', 'STARTED', 0 FROM s)`,
+               VALUES ($1, $2, $7, $3, $4, $5, now() + $6 * interval '1 millisecond') ON CONFLICT (order_id) DO NOTHING RETURNING order_id)`,
+        `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT order_id, $8, $9, 0 FROM s)`,
       ];
       if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, 's')})`);
       if (also) ctes.push(`a AS (${also(params)})`);
