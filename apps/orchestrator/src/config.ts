@@ -34,6 +34,7 @@ export const orchestratorEnv = {
   IDEMPOTENCY_TTL_HOURS: env.number(24, 0.0001, 24 * 30, 'How long an Idempotency-Key and its stored response are kept (hours; fractions allowed); must exceed IDEMPOTENCY_LOCK_SECONDS'),
   IDEMPOTENCY_LOCK_SECONDS: env.int(10, 1, 600, 'How long a request holds its Idempotency-Key before a retry may take over (a crashed request)'),
   IDEMPOTENCY_PURGE_INTERVAL_SECONDS: env.int(300, 1, 86_400, 'How often expired Idempotency-Keys are purged'),
+  PG_POOL_SIZE: env.int(20, 1, 1_000, 'Connections in the Postgres pool of each replica (the README budget: replicas × connections must fit max_connections)'),
   ORPHAN_ORDER_SECONDS: env.int(300, 2, 86_400, 'An order whose placement died before its saga existed, and was not retried, is closed (rejected, PROCESSING_FAILED, with its fact and e-mail) this long after the request\'s claim lapsed'),
   RATE_LIMIT_PER_MINUTE: env.int(600, 1, 1_000_000, 'Requests per minute per caller'),
   GRPC_DEADLINE_MS: env.int(3_000, 50, 60_000, 'Deadline of every gRPC call to order and inventory (ORDER_/INVENTORY_GRPC_DEADLINE_MS override it per service)'),
@@ -117,6 +118,6 @@ export function loadOrchestratorConfig(source: NodeJS.ProcessEnv = process.env) 
  * outbox relay (Kafka, RabbitMQ) and the health check's own connection. The budget in the README and
  * tools/deploy-check (replicas × this, against max_connections) come from here.
  */
-export function postgresConnections(_config: OrchestratorConfig): { pool: number; dedicated: number } {
-  return { pool: 20, dedicated: 3 };
+export function postgresConnections(config: Pick<OrchestratorConfig, 'PG_POOL_SIZE'>): { pool: number; dedicated: number } {
+  return { pool: config.PG_POOL_SIZE, dedicated: 3 };
 }
