@@ -1,8 +1,7 @@
 // Pool timeouts against the real Postgres (no schema needed: pg_sleep and pg_stat_activity only); the
 // server that never answers is a local socket, the one fault we cannot make Postgres play.
-import { createServer, type Server, type Socket } from 'node:net';
 import type pg from 'pg';
-import { testInfra, waitFor } from '@orderflow/testing';
+import { startSilentServer, testInfra, waitFor, type SilentServer } from '@orderflow/testing';
 import { createPool, DEFAULT_POOL_TIMEOUTS, inTransaction, type PoolTimeouts } from './pool';
 
 const pools: pg.Pool[] = [];
@@ -75,20 +74,12 @@ describe('a pool', () => {
   });
 
   describe('against a server that accepts connections and never answers', () => {
-    let server: Server;
-    const sockets: Socket[] = [];
-    beforeAll(async () => {
-      server = createServer((socket) => void sockets.push(socket));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    });
-    afterAll(async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    });
+    let server: SilentServer;
+    beforeAll(async () => void (server = await startSilentServer()));
+    afterAll(() => server.close());
 
     it('fails to connect after PG_CONNECT_TIMEOUT_MS', async () => {
-      const { port } = server.address() as { port: number };
-      const db = pool({ PG_CONNECT_TIMEOUT_MS: 200 }, `postgres://postgres@127.0.0.1:${port}/postgres`);
+      const db = pool({ PG_CONNECT_TIMEOUT_MS: 200 }, `postgres://postgres@${server.address}/postgres`);
       const { error, ms } = await failureOf(db.query('SELECT 1'));
       expect(error.message).toMatch(/timeout/i);
       expect(ms).toBeLessThan(2_000);

@@ -6,3 +6,4 @@ export { startSmtpSink, parseRfc5322, type SmtpSink } from './smtp-sink';
 export { rawGrpcClient, CLIENT_STATUSES, fuzzText, fuzzInt32, fuzzInt64 } from './grpc-fuzz';
 export { freePort } from './ports';
 export { startFreezableProxy, type FreezableProxy } from './freezable-proxy';
+export { startSilentServer, type SilentServer } from './silent-server';

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRfc5322, startSmtpSink, type SmtpSink } from '@orderflow/testing';
+import { parseRfc5322, startSilentServer, startSmtpSink, type SilentServer, type SmtpSink } from '@orderflow/testing';
 import { loadNotificationConfig } from '../config';
 import { createMailer, emlStem, messageIdHeader, type Mail } from './index';
 
@@ -95,19 +94,12 @@ describe('SMTP (SMTP_URL set)', () => {
 });
 
 describe('SMTP against a server that accepts connections and never answers', () => {
-  let server: Server;
-  const sockets: Socket[] = [];
-  beforeAll(async () => {
-    server = createServer((socket) => void sockets.push(socket));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  });
-  afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  let server: SilentServer;
+  beforeAll(async () => void (server = await startSilentServer()));
+  afterAll(() => server.close());
 
   it('fails a send after SMTP_TIMEOUT_MS, retryable, instead of waiting for nodemailer\'s minutes', async () => {
-    const { port } = server.address() as AddressInfo;
+    const { port } = server;
     const config = loadNotificationConfig({ SMTP_URL: `smtp://127.0.0.1:${port}`, SMTP_TIMEOUT_MS: '300' });
     const mailer = createMailer(config);
     const started = Date.now();

@@ -1,8 +1,8 @@
 // Per-downstream deadlines and breakers, from env to the clients. The downstream is a socket that
 // accepts and never answers (a hung service: the one fault a real server would not play for us).
-import { createServer, type Server, type Socket } from 'node:net';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import pino from 'pino';
+import { startSilentServer, type SilentServer } from '@orderflow/testing';
 import { loadOrchestratorConfig, downstreamSettings } from '../config';
 import { createBreakers } from './breakers';
 import { createDownstreamClients } from './downstream';
@@ -21,19 +21,12 @@ async function failureOf(promise: Promise<unknown>): Promise<{ error: Error & { 
 }
 
 describe('per-downstream settings', () => {
-  let hung: Server;
-  const sockets: Socket[] = [];
-  beforeAll(async () => {
-    hung = createServer((socket) => void sockets.push(socket));
-    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
-  });
-  afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => hung.close(resolve));
-  });
+  let hung: SilentServer;
+  beforeAll(async () => void (hung = await startSilentServer()));
+  afterAll(() => hung.close());
 
   it('give the inventory client INVENTORY_GRPC_DEADLINE_MS while the order client keeps the shared GRPC_DEADLINE_MS', async () => {
-    const address = `127.0.0.1:${(hung.address() as { port: number }).port}`;
+    const { address } = hung;
     const settings = downstreamSettings(config({ GRPC_DEADLINE_MS: '1500', INVENTORY_GRPC_DEADLINE_MS: '200' }));
     const clients = createDownstreamClients({ orderAddress: address, inventoryAddress: address, deadlineMs: settings.deadlineMs });
     try {
