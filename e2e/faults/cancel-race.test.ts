@@ -1,12 +1,14 @@
 // A customer cancels through one orchestrator replica while the other replica's saga is mid
 // ReserveStock (inventory frozen, so the reservation straggles past its deadline and lands after the
 // cancel): the order, its stock, its facts and its e-mails must all end consistently CANCELLED.
+// Two replicas of every app hold many Postgres connections, so it runs with the serial fault
+// suites, where it cannot exhaust max_connections beside the parallel ones.
 import { waitFor } from '@orderflow/testing';
-import { apiClient } from './support/client';
-import { queryDb } from './support/db';
-import { checkInvariants } from './support/invariants';
-import { createProducts, warmCatalog, type Api } from './support/load';
-import { startSystem, type System } from './support/system';
+import { apiClient } from '../support/client';
+import { queryDb } from '../support/db';
+import { checkInvariants } from '../support/invariants';
+import { createProducts, warmCatalog, type Api } from '../support/load';
+import { startSystem, type System } from '../support/system';
 
 let system: System;
 let first: Api;
