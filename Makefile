@@ -1,4 +1,4 @@
-# orderflow developer interface (DESIGN §13). `make up` runs the system, `make test` runs what CI runs.
+# orderflow developer interface (README, Make targets). `make up` runs the system, `make test` runs what CI runs.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export NX_DAEMON := false

@@ -1,5 +1,5 @@
 // `make bench` end to end, small: the real bench program starts its own system, drives it, waits for
-// every saga and writes the report the issue fixes (DESIGN §17). Speed is not judged here, only that
+// every saga and writes the report docs/benchmarks.md describes. Speed is not judged here, only that
 // the bench runs, measures what it must and finds every invariant true.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Idempotency-Key end to end (issue 4, DESIGN §5): the four apps as processes, checked over REST and
+// Idempotency-Key end to end (issue 4; README, Idempotency-Key): the four apps as processes, checked over REST and
 // in the real databases. One system with the default TTL hosts everything but the expiry test, which
 // gets a second one (started alongside) whose keys live 3.6 s.
 import { randomUUID } from 'node:crypto';

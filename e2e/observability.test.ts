@@ -1,5 +1,5 @@
 // What an operator sees of a running system: metrics that move with an order, one trace id through
-// the logs of all four processes, and readiness that follows a frozen downstream (DESIGN §11).
+// the logs of all four processes, and /status following a frozen downstream while readiness holds.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

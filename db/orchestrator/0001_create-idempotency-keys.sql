@@ -1,5 +1,5 @@
 -- Up Migration
--- Idempotency-Key records (DESIGN §5). The primary key is the claim: the first request inserts, any
+-- Idempotency-Key records (README, Idempotency-Key). The primary key is the claim: the first request inserts, any
 -- concurrent or later one conflicts, so there is no check-then-insert window.
 CREATE TABLE idempotency_keys (
   caller            text        NOT NULL,

@@ -30,7 +30,7 @@ const ALLOWED_FACTS: Record<Outcome, string[][]> = {
 };
 
 /**
- * Asserts the system's invariants over the given orders (DESIGN §1, §17):
+ * Asserts the system's invariants over the given orders:
  * 1. every accepted order reaches CONFIRMED, REJECTED or CANCELLED and its saga ends;
  * 2. stock is conserved per sku: initial = available + units of CONFIRMED orders, never negative;
  * 3. every fact and task left the outboxes, and no order has an outcome fact twice;

@@ -12,7 +12,7 @@ export const postgresEnv = {
   PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: env.int(60_000, 1, 3_600_000, 'Postgres ends a session whose transaction sits idle longer (idle_in_transaction_session_timeout), releasing its locks'),
 };
 
-/** Variables every app reads the same way (DESIGN §3). */
+/** Variables every app reads the same way (README, Configuration). */
 export const commonEnv = {
   LOG_LEVEL: env.logLevel(),
   DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/postgres', ['postgres', 'postgresql'], 'PostgreSQL server URL; each service uses its own database on it'),

@@ -3,4 +3,4 @@ export { createPool, DEFAULT_POOL_TIMEOUTS, inTransaction, postgresHealthCheck, 
 export { ensureDatabase, dropDatabase, databaseUrl } from './databases';
 export { migrate, SERVICES, type Service, type MigrateOptions } from './migrate';
 /** Bounded life for tables that grow with traffic: batched purges, one replica at a time. */
-export { createRetentionJob, type RetentionJob, type RetentionJobOptions, type RetentionPolicy, type RetentionRound, type Queryable } from './retention';
+export { createRetentionJob, purgeByAge, type RetentionJob, type RetentionJobOptions, type RetentionPolicy, type RetentionRound, type Queryable } from './retention';

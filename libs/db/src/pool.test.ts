@@ -1,7 +1,7 @@
 // Pool timeouts against the real Postgres (no schema needed: pg_sleep and pg_stat_activity only); the
 // server that never answers is a local socket, the one fault we cannot make Postgres play.
 import type pg from 'pg';
-import { startSilentServer, testInfra, waitFor, type SilentServer } from '@orderflow/testing';
+import { failureOf, startSilentServer, testInfra, waitFor, type SilentServer } from '@orderflow/testing';
 import { createPool, DEFAULT_POOL_TIMEOUTS, inTransaction, type PoolTimeouts } from './pool';
 
 const pools: pg.Pool[] = [];
@@ -14,16 +14,6 @@ function pool(timeouts: Partial<PoolTimeouts>, url = testInfra().databaseUrl): p
   const created = createPool(url, 1, { ...DEFAULT_POOL_TIMEOUTS, ...timeouts });
   pools.push(created);
   return created;
-}
-
-/** How long `promise` takes to settle, and its error. */
-async function failureOf(promise: Promise<unknown>): Promise<{ error: Error & { code?: string }; ms: number }> {
-  const started = Date.now();
-  const error = await promise.then(
-    () => new Error('expected a failure, got a result'),
-    (e: Error) => e,
-  );
-  return { error, ms: Date.now() - started };
 }
 
 describe('a pool', () => {

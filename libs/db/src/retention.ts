@@ -18,6 +18,17 @@ export interface RetentionPolicy {
   purge(db: Queryable, olderThanMs: number, limit: number): Promise<number>;
 }
 
+/**
+ * The purge of a table whose row is done once its `finishedAt` column is set: deletes up to `limit`
+ * rows finished more than `olderThanMs` ago, oldest first, by `key`, skipping rows someone holds
+ * locked (index `finishedAt`). The names are the owning module's constants, never input.
+ */
+export function purgeByAge(table: string, key: string, finishedAt: string): RetentionPolicy['purge'] {
+  const sql = `DELETE FROM ${table} WHERE ${key} = ANY(ARRAY(
+       SELECT ${key} FROM ${table} WHERE ${finishedAt} < now() - $1 * interval '1 millisecond' ORDER BY ${finishedAt} LIMIT $2 FOR UPDATE SKIP LOCKED))`;
+  return async (db, olderThanMs, limit) => (await db.query(sql, [olderThanMs, limit])).rowCount ?? 0;
+}
+
 export interface RetentionJobOptions {
   pool: Pool;
   jobs: RetentionPolicy[];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Every business fact the system records on Kafka (DESIGN §8); the set is closed on purpose. */
+/** Every business fact the system records on Kafka; the set is closed on purpose. */
 export const FACT_TYPES = [
   'order.placed',
   'order.confirmed',

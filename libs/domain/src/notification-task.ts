@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The three e-mails the notification worker can send (DESIGN §6). */
+/** The three e-mails the notification worker can send. */
 export const EMAIL_TEMPLATES = ['order-confirmed', 'order-rejected', 'order-cancelled'] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 

@@ -18,7 +18,7 @@ export interface EventConsumerOptions {
   /** Producer for `<topic>.dlq`. */
   producer: Producer;
   logger: Logger;
-  /** Attempts before a message is dead-lettered (DESIGN §6 defaults). */
+  /** Attempts before a message is dead-lettered. */
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;

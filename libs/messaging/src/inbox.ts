@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { purgeByAge } from '@orderflow/db';
 
 /**
  * Records that `consumer` handled `messageId`, inside the transaction that applies the effect.
@@ -14,11 +15,4 @@ export async function claimInbox(tx: Pick<PoolClient, 'query'>, consumer: string
  * Deletes up to `limit` inbox rows recorded more than `olderThanMs` ago (retention job). The window
  * must outlast any redelivery: a message re-read after its row is gone would be handled twice.
  */
-export async function purgeInbox(db: Pick<PoolClient, 'query'>, olderThanMs: number, limit: number): Promise<number> {
-  const { rowCount } = await db.query(
-    `DELETE FROM inbox WHERE ctid = ANY(ARRAY(
-       SELECT ctid FROM inbox WHERE processed_at < now() - $1 * interval '1 millisecond' ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED))`,
-    [olderThanMs, limit],
-  );
-  return rowCount ?? 0;
-}
+export const purgeInbox = purgeByAge('inbox', 'ctid', 'processed_at');

@@ -83,7 +83,7 @@ export interface EnsureTopicsOptions {
 }
 
 /**
- * Creates the four topics (DESIGN §8) if missing and waits until every partition has a leader, so
+ * Creates the four topics (topics.ts) if missing and waits until every partition has a leader, so
  * producing right after works. Safe to run concurrently and repeatedly. Returns the topic names.
  */
 export async function ensureTopics(kafka: Kafka, options: EnsureTopicsOptions = {}): Promise<string[]> {
@@ -149,29 +149,39 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
  * the connection and the next one reconnects, so a recovered broker answers on the next round.
  */
 export function kafkaHealthCheck(connection: KafkaConnection, timeoutMs = 2_000): DependencyCheck & { close(): Promise<void> } {
-  const kafka = new Kafka({ ...connection, clientId: 'orderflow-health', connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 }, logLevel: logLevel.NOTHING });
+  const admin = reusableAdmin(new Kafka({ ...connection, clientId: 'orderflow-health', connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 }, logLevel: logLevel.NOTHING }));
+  return {
+    name: 'kafka',
+    check: () => admin.use(async (a) => void (await a.describeCluster())),
+    close: admin.close,
+  };
+}
+
+/**
+ * One admin connection, opened on first use and kept between uses; a request that fails drops it,
+ * so the next use connects afresh (after a broker restart, or a frozen broker's timeout).
+ */
+export function reusableAdmin(kafka: Kafka): { use<T>(request: (admin: Admin) => Promise<T>): Promise<T>; close(): Promise<void> } {
   let admin: Promise<Admin> | undefined;
-  const connected = () =>
-    (admin ??= (async () => {
-      const a = kafka.admin();
-      await a.connect();
-      return a;
-    })());
-  const drop = async () => {
+  const close = async () => {
     const current = admin;
     admin = undefined;
     await (await current?.catch(() => undefined))?.disconnect().catch(() => undefined);
   };
+  const connect = async () => {
+    const a = kafka.admin();
+    await a.connect();
+    return a;
+  };
   return {
-    name: 'kafka',
-    async check() {
+    async use(request) {
       try {
-        await (await connected()).describeCluster();
+        return await request(await (admin ??= connect()));
       } catch (error) {
-        await drop();
+        await close();
         throw error;
       }
     },
-    close: drop,
+    close,
   };
 }

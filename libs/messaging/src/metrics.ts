@@ -1,10 +1,10 @@
 import type { Channel, ChannelModel } from 'amqplib';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import type { Pool } from 'pg';
 import { Gauge, type Registry } from 'prom-client';
 import { cachedCollect } from '@orderflow/platform';
 import { outboxBacklog } from './outbox';
-import type { KafkaConnection } from './kafka';
+import { reusableAdmin, type KafkaConnection } from './kafka';
 import { connectAmqp, taskTopology } from './rabbit';
 
 // Gauges read on scrape (prom-client `collect`), through `cachedCollect`: bounded in time, cached for
@@ -46,22 +46,13 @@ export interface ConsumerGroupWatch {
 export function registerConsumerLagMetrics(registry: Registry, options: KafkaConnection & { clientId: string; groups: ConsumerGroupWatch[]; timeoutMs?: number }) {
   const { clientId, groups, timeoutMs = 2_000, ...connection } = options;
   const kafka = new Kafka({ ...connection, clientId: `${clientId}-metrics`, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 500 }, logLevel: logLevel.NOTHING });
-  let admin: Promise<Admin> | undefined;
-  const connect = () =>
-    (admin ??= (async () => {
-      const a = kafka.admin();
-      await a.connect();
-      return a;
-    })().catch((error: unknown) => {
-      admin = undefined;
-      throw error;
-    }));
+  // A broken connection is not reused: the next scrape connects afresh.
+  const admin = reusableAdmin(kafka);
 
   const read = cachedCollect(
-    async () => {
-      const client = await connect();
-      const rows: { group: string; topic: string; lag: number }[] = [];
-      try {
+    () =>
+      admin.use(async (client) => {
+        const rows: { group: string; topic: string; lag: number }[] = [];
         for (const { groupId, topics } of groups) {
           for (const committed of await client.fetchOffsets({ groupId, topics })) {
             const ends = new Map((await client.fetchTopicOffsets(committed.topic)).map((p) => [p.partition, p]));
@@ -75,14 +66,8 @@ export function registerConsumerLagMetrics(registry: Registry, options: KafkaCon
             rows.push({ group: groupId, topic: committed.topic, lag });
           }
         }
-      } catch (error) {
-        // A broken connection is not reused: the next scrape connects afresh.
-        admin = undefined;
-        await client.disconnect().catch(() => undefined);
-        throw error;
-      }
-      return rows;
-    },
+        return rows;
+      }),
     { ttlMs: 5_000, timeoutMs },
   );
   new Gauge({
@@ -97,11 +82,7 @@ export function registerConsumerLagMetrics(registry: Registry, options: KafkaCon
   return {
     /** The latest lag per group and topic (cached like the gauge; undefined before the first read). */
     read,
-    async close() {
-      const current = admin;
-      admin = undefined;
-      await (await current?.catch(() => undefined))?.disconnect().catch(() => undefined);
-    },
+    close: admin.close,
   };
 }
 

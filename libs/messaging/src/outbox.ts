@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { purgeByAge } from '@orderflow/db';
 
 /** Where an outbox row goes: a Kafka topic (facts) or a RabbitMQ routing key on `tasks` (work). */
 export type OutboxDestination = 'kafka' | 'rabbitmq';
@@ -87,14 +88,7 @@ export async function markOutboxPublished(tx: Queryable, ids: number[]): Promise
  * Deletes up to `limit` rows published more than `olderThanMs` ago, oldest first (retention job).
  * An unpublished row is never touched, whatever its age: it is a message still owed to a broker.
  */
-export async function purgePublishedOutbox(db: Queryable, olderThanMs: number, limit: number): Promise<number> {
-  const { rowCount } = await db.query(
-    `DELETE FROM outbox WHERE id = ANY(ARRAY(
-       SELECT id FROM outbox WHERE published_at < now() - $1 * interval '1 millisecond' ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED))`,
-    [olderThanMs, limit],
-  );
-  return rowCount ?? 0;
-}
+export const purgePublishedOutbox = purgeByAge('outbox', 'id', 'published_at');
 
 /** Unpublished rows and the age of the oldest, for metrics and the admin stats. */
 export async function outboxBacklog(pool: Pool): Promise<{ count: number; oldestAgeSeconds: number }> {

@@ -4,7 +4,7 @@ import type { DependencyCheck } from '@orderflow/platform';
 
 /** Routing keys are fixed contract names; exchange and queue names carry the resource prefix. */
 export const NOTIFICATION_SEND = 'notification.send';
-/** Delay before retry 1, 2 and 3 of a notification task (DESIGN §9). */
+/** Delay before retry 1, 2 and 3 of a notification task (the `notification.send.retry.N` queues' TTLs). */
 export const RETRY_DELAYS_MS = [1_000, 4_000, 16_000] as const;
 
 export interface TaskTopology {
@@ -49,7 +49,7 @@ const deadLetterTo = (exchange: string, routingKey: string): Options.AssertQueue
 });
 
 /**
- * Declares the task topology of DESIGN §9 (idempotent: re-declaring with the same arguments is a
+ * Declares the task topology above (idempotent: re-declaring with the same arguments is a
  * no-op). The work queue dead-letters rejected messages and crash loops (delivery limit) to the DLQ.
  */
 export async function declareTaskTopology(channel: Channel, { prefix = '' }: { prefix?: string } = {}): Promise<TaskTopology> {

@@ -1,4 +1,4 @@
-/** Kafka topic and consumer-group names (DESIGN §8). The prefix (RESOURCE_PREFIX) isolates test runs. */
+/** Kafka topic and consumer-group names. The prefix (RESOURCE_PREFIX) isolates test runs. */
 
 export const ORDER_EVENTS = 'order-events';
 export const INVENTORY_EVENTS = 'inventory-events';

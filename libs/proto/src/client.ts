@@ -42,7 +42,7 @@ export type UnaryMethod<Req, Res> = (
 ) => grpc.ClientUnaryCall;
 
 export interface UnaryCallOptions {
-  /** Every call has a deadline (DESIGN §6); there is deliberately no default. */
+  /** Every call has a deadline; there is deliberately no default. */
   timeoutMs: number;
   /** Trace context and the like. */
   metadata?: grpc.Metadata;

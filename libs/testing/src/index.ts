@@ -1,6 +1,6 @@
 export { testInfra, type TestInfra } from './infra';
 export { uniqueName } from './isolation';
-export { waitFor, type WaitOptions } from './wait';
+export { failureOf, waitFor, type WaitOptions } from './wait';
 export { createTestDatabase, type TestDatabase } from './database';
 export { startSmtpSink, parseRfc5322, type SmtpSink } from './smtp-sink';
 export { rawGrpcClient, CLIENT_STATUSES, fuzzText, fuzzInt32, fuzzInt64 } from './grpc-fuzz';

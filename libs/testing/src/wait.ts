@@ -33,3 +33,13 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T
     await delay(intervalMs, undefined, signal ? { signal } : {}).catch(() => signal?.throwIfAborted());
   }
 }
+
+/** How long `promise` takes to fail, and its error (a result instead of a failure becomes the error). */
+export async function failureOf(promise: Promise<unknown>): Promise<{ error: Error & { code?: string }; ms: number }> {
+  const started = Date.now();
+  const error = await promise.then(
+    () => new Error('expected a failure, got a result'),
+    (e: Error) => e,
+  );
+  return { error, ms: Date.now() - started };
+}

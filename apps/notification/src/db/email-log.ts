@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { rollbackTransaction } from '@orderflow/db';
+import { purgeByAge, rollbackTransaction } from '@orderflow/db';
 import type { EmailTemplate } from '@orderflow/domain';
 
 export interface EmailRecord {
@@ -55,11 +55,4 @@ export function createEmailLog(pool: Pool): EmailLog {
  * that age a task can no longer be redelivered, so the record has nothing left to de-duplicate; a
  * claim still being sent is uncommitted, invisible here.
  */
-export async function purgeEmailLog(db: Pick<Pool, 'query'>, olderThanMs: number, limit: number): Promise<number> {
-  const { rowCount } = await db.query(
-    `DELETE FROM emails WHERE message_id = ANY(ARRAY(
-       SELECT message_id FROM emails WHERE sent_at < now() - $1 * interval '1 millisecond' ORDER BY sent_at LIMIT $2 FOR UPDATE SKIP LOCKED))`,
-    [olderThanMs, limit],
-  );
-  return rowCount ?? 0;
-}
+export const purgeEmailLog = purgeByAge('emails', 'message_id', 'sent_at');

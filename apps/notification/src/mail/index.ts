@@ -7,7 +7,7 @@ export { createFileMailer, emlStem } from './file-mailer';
 export { createSmtpMailer } from './smtp-mailer';
 export { messageIdHeader, type Mail, type Mailer } from './mailer';
 
-/** SMTP when `SMTP_URL` is set, otherwise one `.eml` file per e-mail in `MAIL_DIR` (DESIGN §9). */
+/** SMTP when `SMTP_URL` is set, otherwise one `.eml` file per e-mail in `MAIL_DIR`. */
 export function createMailer(config: Pick<NotificationConfig, 'SMTP_URL' | 'MAIL_DIR'> & Partial<Pick<NotificationConfig, 'SMTP_TIMEOUT_MS'>>): Mailer {
   return config.SMTP_URL ? createSmtpMailer(config.SMTP_URL, config.SMTP_TIMEOUT_MS) : createFileMailer(config.MAIL_DIR);
 }

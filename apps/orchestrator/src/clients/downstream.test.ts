@@ -2,23 +2,13 @@
 // accepts and never answers (a hung service: the one fault a real server would not play for us).
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import pino from 'pino';
-import { startSilentServer, type SilentServer } from '@orderflow/testing';
+import { failureOf, startSilentServer, type SilentServer } from '@orderflow/testing';
 import { loadOrchestratorConfig, downstreamSettings } from '../config';
 import { createBreakers } from './breakers';
 import { createDownstreamClients } from './downstream';
 
 const secret = 'a-real-secret-of-at-least-32-characters!';
 const config = (env: NodeJS.ProcessEnv) => loadOrchestratorConfig({ JWT_SECRET: secret, ...env });
-
-/** How long `promise` takes to fail, and its error. */
-async function failureOf(promise: Promise<unknown>): Promise<{ error: Error & { code?: string }; ms: number }> {
-  const started = Date.now();
-  const error = await promise.then(
-    () => new Error('expected a failure, got a result'),
-    (e: Error) => e,
-  );
-  return { error, ms: Date.now() - started };
-}
 
 describe('per-downstream settings', () => {
   let hung: SilentServer;

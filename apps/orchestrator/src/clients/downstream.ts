@@ -78,7 +78,7 @@ function metadataOf(options?: CallOptions): Metadata {
   return metadata;
 }
 
-/** Every call has its service's deadline (DESIGN §6); `wrap` adds the circuit breaker around each call. */
+/** Every call has its service's deadline; `wrap` adds the circuit breaker around each call. */
 export function createDownstreamClients(options: {
   orderAddress: string;
   inventoryAddress: string;

@@ -33,7 +33,7 @@ function send(res: Response, response: StoredResponse, replayed: boolean): void 
 }
 
 /**
- * Wraps a write endpoint in Idempotency-Key semantics (DESIGN §5, IETF draft, Stripe): the key is
+ * Wraps a write endpoint in Idempotency-Key semantics (IETF draft, Stripe; README, Idempotency-Key): the key is
  * claimed per caller; a finished request is replayed byte for byte; a different body is 422; a
  * request still running is 409; a request that failed before any effect frees its key. A request
  * whose claim was taken over meanwhile (it stalled past its lock) stores and frees nothing: it

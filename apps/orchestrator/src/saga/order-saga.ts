@@ -1,4 +1,4 @@
-// The order saga (DESIGN §6) in one place: its forward steps, its compensations, what the saga emits when it ends, and the retry policy. saga-runner.ts executes it durably.
+// The order saga in one place: its forward steps, its compensations, what the saga emits when it ends, and the retry policy. saga-runner.ts executes it durably.
 import { createEvent, type NotificationTask, type Order, type OrderItem } from '@orderflow/domain';
 import type { OutboxMessage } from '@orderflow/messaging';
 import type { CallOptions, InventoryPort, OrderPort } from '../clients/downstream';
@@ -40,7 +40,7 @@ export interface SagaPorts {
   inventory: InventoryPort;
 }
 
-/** Backoff for a transiently failing step: full jitter, exponential, capped (DESIGN §6 defaults). */
+/** Backoff for a transiently failing step: full jitter, exponential, capped (defaults: 5 attempts, 200 ms base, 10 s cap). */
 export interface RetryPolicy {
   maxAttempts: number;
   baseDelayMs: number;

@@ -113,16 +113,17 @@ describe('saga runner commits', () => {
   it('commits a retry of a failing step together with the steps that succeeded before it', async () => {
     const store = memoryStore(newSaga());
     const { ports } = fakePorts({ confirmFailures: 1 });
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
 
     await runner(store.repo, ports).advance(ORDER_ID);
+    jest.restoreAllMocks();
 
     expect(store.commits).toHaveLength(1);
     const [retry] = store.commits;
     expect(retry).toMatchObject({ step: 'CONFIRM_ORDER', attempts: 1, log: { step: 'CONFIRM_ORDER', outcome: 'RETRY' } });
     expect(retry!.lines?.map((l) => `${l.step} ${l.outcome} ${l.attempt}`)).toEqual(['RESERVE_STOCK DONE 1', 'CONFIRM_ORDER RETRY 1']);
-    // Full jitter under the first rung: somewhere in [0, baseDelayMs).
-    expect(retry!.nextAttemptInMs).toBeGreaterThanOrEqual(0);
-    expect(retry!.nextAttemptInMs).toBeLessThan(200);
+    // Full jitter under the first rung: random × baseDelayMs (0.5 × 200 ms).
+    expect(retry!.nextAttemptInMs).toBe(100);
     expect(store.current()).toMatchObject({ state: 'RUNNING', step: 'CONFIRM_ORDER', attempts: 1 });
   });
 

@@ -7,7 +7,7 @@ import type { OrderUseCases } from '../../orders/orders';
 import { callerOf } from '../auth';
 import { listQuery, orderIdParam, parse, placeOrderBody, traceparentOf } from '../schemas';
 
-/** The order representation of DESIGN §4. */
+/** The order as the API shows it (the `Order` schema of openapi.ts). */
 export function orderJson(order: Order) {
   const { id, customerId, status, items, totalCents, reason, createdAt, updatedAt } = order;
   return { id, customerId, status, items, totalCents, ...(reason ? { reason } : {}), createdAt, updatedAt };
