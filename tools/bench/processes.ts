@@ -34,7 +34,7 @@ const INFRA: Record<string, string> = { postgres: 'postgres', java: 'kafka', 'be
 /**
  * CPU time (user + system, in seconds) used so far by the apps of `apps` and by the infrastructure
  * processes on this machine, grouped by what they are; everything else is `other`. A difference of two
- * readings shows where the cores went during a phase (processes that ended in between are missed).
+ * readings shows where the cores went during a phase (a process that ended in between counts in its parent's group).
  */
 export function cpuSecondsByGroup(apps: Map<string, number>): Record<string, number> {
   const ticksPerSecond = 100; // USER_HZ on Linux
@@ -46,7 +46,9 @@ export function cpuSecondsByGroup(apps: Map<string, number>): Record<string, num
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond; // utime, stime
+      // utime, stime, and cutime, cstime: what its exited children used, so the Postgres backends that
+      // ended during a phase still count (the postmaster reaps them).
+      const seconds = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticksPerSecond;
       const group = appOf.get(Number(entry)) ?? INFRA[comm] ?? 'other';
       totals[group] = (totals[group] ?? 0) + seconds;
     } catch {

@@ -1,6 +1,12 @@
 // Turning raw bench samples into the report's numbers, Markdown and chart. Pure functions.
 
-export function percentiles(values: number[]): { p50: number; p95: number; p99: number } {
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export function percentiles(values: number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! : 0);
   return { p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)) };

@@ -22,8 +22,10 @@ declare module 'express-serve-static-core' {
 /**
  * Verifies `Authorization: Bearer <jwt>` with an explicit algorithm allow-list: RS256 with a public key
  * or HS256 with a secret, never `none` and never HS256 keyed by a public key. `exp` is required.
+ * Returns the caller, or throws a 401/403 HttpProblem. Framework-free, so the benchmark's peers
+ * (tools/bench/peers) check tokens exactly as the API does.
  */
-export function authenticate(config: AuthConfig): RequestHandler {
+export function createTokenVerifier(config: AuthConfig): (authorization: string | undefined) => Caller {
   // Parsed once: given a string, jsonwebtoken would build a KeyObject on every request (5 % of the CPU under load).
   const key = config.JWT_PUBLIC_KEY ? createPublicKey(config.JWT_PUBLIC_KEY) : createSecretKey(Buffer.from(config.JWT_SECRET!, 'utf8'));
   const options: jwt.VerifyOptions = {
@@ -32,9 +34,9 @@ export function authenticate(config: AuthConfig): RequestHandler {
     ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
     ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
   };
-  return (req, _res, next) => {
-    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.get('authorization') ?? '');
-    if (!match) return next(new HttpProblem('unauthorized', 'a bearer token is required'));
+  return (authorization) => {
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization ?? '');
+    if (!match) throw new HttpProblem('unauthorized', 'a bearer token is required');
     let claims: jwt.JwtPayload;
     try {
       const decoded = jwt.verify(match[1]!, key, options);
@@ -42,14 +44,26 @@ export function authenticate(config: AuthConfig): RequestHandler {
       claims = decoded;
     } catch (error) {
       const reason = error instanceof jwt.TokenExpiredError ? 'token expired' : 'token is not valid';
-      return next(new HttpProblem('unauthorized', reason));
+      throw new HttpProblem('unauthorized', reason);
     }
     const role = claims.role;
-    if (typeof claims.exp !== 'number') return next(new HttpProblem('unauthorized', 'token has no exp claim'));
-    if (typeof claims.sub !== 'string' || !claims.sub || claims.sub.length > 128) return next(new HttpProblem('unauthorized', 'token has no valid sub claim'));
-    if (role !== 'customer' && role !== 'admin') return next(new HttpProblem('forbidden', 'token role is not customer or admin'));
-    req.caller = { id: claims.sub, role, ...(typeof claims.email === 'string' ? { email: claims.email } : {}) };
-    next();
+    if (typeof claims.exp !== 'number') throw new HttpProblem('unauthorized', 'token has no exp claim');
+    if (typeof claims.sub !== 'string' || !claims.sub || claims.sub.length > 128) throw new HttpProblem('unauthorized', 'token has no valid sub claim');
+    if (role !== 'customer' && role !== 'admin') throw new HttpProblem('forbidden', 'token role is not customer or admin');
+    return { id: claims.sub, role, ...(typeof claims.email === 'string' ? { email: claims.email } : {}) };
+  };
+}
+
+/** Express middleware: `createTokenVerifier` on every request, the caller on `req.caller`. */
+export function authenticate(config: AuthConfig): RequestHandler {
+  const verify = createTokenVerifier(config);
+  return (req, _res, next) => {
+    try {
+      req.caller = verify(req.get('authorization'));
+      next();
+    } catch (error) {
+      next(error);
+    }
   };
 }
 
