@@ -7,7 +7,7 @@ export NX_NO_CLOUD := true
 APPS := orchestrator order inventory notification
 ENV := source scripts/env.sh &&
 
-.PHONY: help install system-deps audit proto build typecheck lint test test-faults infra-up infra-down migrate seed up down run token bench soak clean
+.PHONY: help install system-deps audit proto build typecheck lint test test-faults infra-up infra-down migrate seed up down run token bench bench-compare soak clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ test-faults: install proto infra-up ## Only the fault tests (they stop and resta
 
 bench: build infra-up ## Load-test the system over REST (starts one if none runs); report in var/bench/
 	@$(ENV) node dist/bench/main.js
+
+bench-compare: build infra-up ## orderflow beside the floor and DBOS Transact, interleaved rounds (BENCH_ROUNDS, 3) and a SIGKILL round each; report in var/bench/compare.*
+	@$(ENV) node dist/bench-compare/main.js
 
 soak: build infra-up ## A steady order rate for SOAK_MINUTES (10) with table rows and RSS sampled; report in var/soak/
 	@$(ENV) node dist/soak/main.js

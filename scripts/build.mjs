@@ -18,6 +18,9 @@ const entries = {
   bench: 'tools/bench/main.ts',
   'bench-loadgen': 'tools/bench/loadgen.ts',
   soak: 'tools/bench/soak.ts',
+  'bench-compare': 'tools/bench/peers/compare.ts',
+  'bench-floor': 'tools/bench/peers/floor/server.ts',
+  'bench-dbos': 'tools/bench/peers/dbos/server.ts',
   tracing: 'libs/platform/src/tracing-preload.ts',
 };
 const APPS = ['orchestrator', 'order', 'inventory', 'notification'];
