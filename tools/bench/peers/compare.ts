@@ -118,7 +118,7 @@ async function main(): Promise<void> {
             .filter(([group]) => group !== 'other' && !unused.includes(group))
             .map(([group, seconds]) => [group, result!.allOrders ? round((seconds * 1_000) / result!.allOrders, 2) : 0]),
         ),
-        idleInfrastructureCores: Object.fromEntries(unused.map((group) => [group, result!.cpuCores[group] ?? 0])),
+        idleInfrastructureCores: Object.fromEntries(unused.map((group) => [group, round((result!.cpuSeconds[group] ?? 0) / result!.cpuWallSeconds, 3)])),
         commitsPerSaga: perOrder(after.commits - before!.commits),
         walBytesPerSaga: perOrder(after.walBytes - before!.walBytes),
       });

@@ -167,6 +167,6 @@ async function startDbos({ label, env }: RoundOptions): Promise<RunningTarget> {
 
 export const dbosTarget: BenchTarget = {
   name: 'dbos',
-  description: `DBOS Transact ${dbosVersion()} (TypeScript): the order as a durable workflow of four DBOS transactions on plain node:http, app and system databases on the same Postgres; PG_POOL_SIZE=16 for both pools`,
+  description: `DBOS Transact ${dbosVersion()} (TypeScript): the order as a durable workflow of three DBOS transactions (reserve with the order record, confirm or reject, e-mail) on plain node:http, app and system databases on the same Postgres; PG_POOL_SIZE=16 for both pools`,
   start: startDbos,
 };
