@@ -10,3 +10,4 @@ export { bootMain, runApp, waitForDependencies, type RunningApp, type RunOptions
 export { checkDependencies, withTimeout, type DependencyCheck } from './readiness';
 export { requestLog, annotateRequestLog } from './request-log';
 export { withLogFields, logContextMixin, currentTraceparent, inRemoteTrace, inStoredTrace, flushTelemetry, type LogFields, type HeaderCarrier } from './trace-context';
+export { isTransientInfrastructureError } from './transient-errors';

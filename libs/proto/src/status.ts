@@ -1,4 +1,5 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { isTransientInfrastructureError } from '@orderflow/platform';
 
 /** Trailer that carries the domain error code next to the gRPC status, so clients can map it back exactly. */
 export const ERROR_CODE_TRAILER = 'error-code';
@@ -37,19 +38,8 @@ export function grpcError(code: status | string, message: string): ServiceError 
   return Object.assign(new Error(message), { code: grpcCode, details: message, metadata });
 }
 
-// A service whose database is unreachable, full or restarting is unavailable, not broken: SQLSTATE
-// classes 08 (connection), 53 (insufficient resources, e.g. too many clients), 57P01-03 (shutdown),
-// 40001/40P01 (serialization failure, deadlock), socket errors and pg-pool's connect timeout. As
-// INTERNAL these failed sagas for good (PROCESSING_FAILED) on a database blip; UNAVAILABLE is retried.
-const TRANSIENT_SQLSTATE = /^(08[0-9A-Z]{3}|53[0-9A-Z]{3}|57P0[1-3]|40001|40P01)$/;
-const TRANSIENT_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
-const TRANSIENT_MESSAGE = /^(timeout exceeded when trying to connect|Connection terminated)/;
-
-function isTransientInfrastructureError(error: unknown, code: unknown): boolean {
-  if (typeof code === 'string' && (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_SOCKET.has(code))) return true;
-  return error instanceof Error && TRANSIENT_MESSAGE.test(error.message);
-}
-
+// A service whose database is unreachable, full or restarting is unavailable, not broken: as INTERNAL
+// these failed sagas for good (PROCESSING_FAILED) on a database blip; UNAVAILABLE is retried.
 /**
  * Any thrown value as a ServiceError: gRPC errors pass through, errors with a string `code` (AppError)
  * are mapped, a transient database or network failure is UNAVAILABLE, and anything else becomes
@@ -59,7 +49,7 @@ export function toGrpcError(error: unknown): ServiceError {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'number' && code in status) return error as ServiceError;
   if (typeof code === 'string' && STATUS_BY_CODE.has(code) && code !== 'INTERNAL') return grpcError(code, (error as Error).message);
-  if (isTransientInfrastructureError(error, code)) return grpcError('UNAVAILABLE', 'temporarily unavailable');
+  if (isTransientInfrastructureError(error)) return grpcError('UNAVAILABLE', 'temporarily unavailable');
   return grpcError('INTERNAL', 'internal error');
 }
 

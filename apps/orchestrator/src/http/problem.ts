@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { isAppError, type ErrorCode } from '@orderflow/domain';
+import { isTransientInfrastructureError } from '@orderflow/platform';
 
 /** One problem type per error the API can answer with (RFC 9457); `type` is a stable URI. */
 export const PROBLEMS = {
@@ -70,6 +71,8 @@ export function toProblem(error: unknown): { problem: ProblemType; detail?: stri
   if (e.type === 'entity.parse.failed') return { problem: 'malformed-json' };
   if (e.type === 'entity.too.large') return { problem: 'payload-too-large', detail: 'the body limit is 64 KiB' };
   if (e.status === 400 || e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return { problem: 'validation-failed', detail: 'body could not be read' };
+  // The database restarting or out of reach: retry later (503, Retry-After), not a bug (500).
+  if (isTransientInfrastructureError(error)) return { problem: 'unavailable' };
   return { problem: 'internal' };
 }
 
