@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
+import pg from 'pg';
 import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
 import { repoRoot } from '@orderflow/config';
 import { testInfra, waitFor } from '@orderflow/testing';
@@ -121,3 +122,46 @@ export async function groupAssignment(groupId: string, topic: string): Promise<n
     await admin.disconnect();
   }
 }
+
+/**
+ * The shared Postgres server, which the database fault suites crash, restart and stop. By default the
+ * local cluster's control command (`pg_ctlcluster`, as `make infra-up` starts it); where Postgres is a
+ * container, FAULTS_POSTGRES_STOP / _START / _CRASH replace it (e.g. `docker stop`, `docker start`,
+ * `docker kill`).
+ */
+export interface PostgresServer extends Broker {
+  /** An immediate stop (no checkpoint, crash recovery on the next start) and waits until clients cannot connect. */
+  crash(): Promise<void>;
+}
+
+const PG_CLUSTER = `pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main`;
+
+async function postgresReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: testInfra().databaseUrl, connectionTimeoutMillis: 1_000, query_timeout: 2_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export const postgresServer: PostgresServer = (() => {
+  const commands = {
+    stop: process.env.FAULTS_POSTGRES_STOP ?? `${PG_CLUSTER} stop -m fast`,
+    start: process.env.FAULTS_POSTGRES_START ?? `${PG_CLUSTER} start`,
+    crash: process.env.FAULTS_POSTGRES_CRASH ?? `${PG_CLUSTER} stop -m immediate`,
+  };
+  const control = broker('Postgres', commands, postgresReachable);
+  return {
+    ...control,
+    async crash() {
+      await sh('bash', ['-c', commands.crash], { cwd: repoRoot(), timeout: 120_000 });
+      await waitFor(async () => !(await postgresReachable()), { timeoutMs: 30_000, intervalMs: 200, what: `Postgres to be down after \`${commands.crash}\`` });
+    },
+  };
+})();

@@ -6,9 +6,9 @@ import type { ChannelModel, ConfirmChannel, GetMessage } from 'amqplib';
 import type { Pool } from 'pg';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { createPool } from '@orderflow/db';
+import { createPool, DEFAULT_POOL_TIMEOUTS } from '@orderflow/db';
 import { connectAmqp, declareTaskTopology, type TaskTopology, type TaskWorker } from '@orderflow/messaging';
-import { createTestDatabase, testInfra, uniqueName, waitFor, type TestDatabase } from '@orderflow/testing';
+import { createTestDatabase, startFreezableProxy, testInfra, uniqueName, waitFor, type FreezableProxy, type TestDatabase } from '@orderflow/testing';
 import { createEmailLog } from './db/email-log';
 import { createFileMailer, type Mail, type Mailer } from './mail';
 import { createNotificationMetrics, type NotificationMetrics } from './metrics';
@@ -163,5 +163,58 @@ describe('notification worker', () => {
     expect(msg.properties.headers).toMatchObject({ 'x-attempts': 4, 'x-last-error': 'smtp unavailable' });
     expect(await emailRows(taskId)).toEqual([]);
     expect(await readdir(mailDir)).toEqual([]);
+  });
+});
+
+describe('notification worker while its database is out of reach', () => {
+  const outagePrefix = `${uniqueName('notification_outage')}_`;
+  let proxy: FreezableProxy;
+  let proxiedPool: Pool;
+  let outageTopology: TaskTopology;
+  let outageWorker: TaskWorker;
+
+  beforeAll(async () => {
+    // The e-mail log reaches the test database through a proxy the test can freeze; short bounds so an attempt fails fast.
+    const target = new URL(db.url);
+    proxy = await startFreezableProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const viaProxy = new URL(db.url);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    proxiedPool = createPool(viaProxy.toString(), 2, { ...DEFAULT_POOL_TIMEOUTS, PG_CONNECT_TIMEOUT_MS: 300, PG_QUERY_TIMEOUT_MS: 500 });
+    outageTopology = await declareTaskTopology(channel, { prefix: outagePrefix });
+    const sendNotification = createSendNotification({ emailLog: createEmailLog(proxiedPool), mailer, from: 'orderflow <orders@orderflow.local>' });
+    outageWorker = createNotificationWorker({ amqpUrl, prefix: outagePrefix, prefetch: 4, logger, sendNotification, metrics });
+    await outageWorker.start();
+  });
+
+  afterAll(async () => {
+    proxy.thaw();
+    await outageWorker.stop();
+    for (const queue of [outageTopology.queue, ...outageTopology.retryQueues.map((q) => q.name), outageTopology.dlq.name]) await channel.deleteQueue(queue);
+    await channel.deleteExchange(outageTopology.exchange);
+    await proxiedPool.end();
+    await proxy.close();
+  });
+
+  it('puts a task on its last attempt back without spending it while the database is down, and sends it once the database answers', async () => {
+    const taskId = randomUUID();
+    const task = buildTask();
+    proxy.freeze();
+    // The fourth delivery is the last one the retry ladder allows: a failure that spent it would dead-letter the task.
+    channel.publish(outageTopology.exchange, outageTopology.routingKey, Buffer.from(JSON.stringify(task)), {
+      persistent: true,
+      messageId: taskId,
+      contentType: 'application/json',
+      headers: { 'x-attempt': 4 },
+    });
+    await channel.waitForConfirms();
+    const requeued = () => logs.filter((l) => l.messageId === taskId && l.msg === 'handler failed; requeueing without spending a retry').length;
+    await waitFor(() => requeued() >= 2, { timeoutMs: 20_000, what: 'the task put back twice while the database is down' });
+    proxy.thaw();
+
+    await waitFor(async () => (await emailRows(taskId)).length === 1, { timeoutMs: 20_000, what: 'the e-mail recorded once the database answers' });
+    expect(await readdir(mailDir)).toEqual([`${taskId}.eml`]);
+    expect(await channel.checkQueue(outageTopology.dlq.name)).toMatchObject({ messageCount: 0 });
+    expect(logs.filter((l) => l.messageId === taskId && l.msg === 'task dead-lettered')).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { LogFields } from '@orderflow/platform';
 import { notificationTaskSchema, type NotificationTask } from '@orderflow/domain';
 import { ATTEMPT_HEADER, createTaskWorker, permanentTaskError, type TaskWorker } from '@orderflow/messaging';
+import { EmailLogUnavailableError } from './db/email-log';
 import type { NotificationMetrics } from './metrics';
 import type { SendNotification } from './send-notification';
 
@@ -42,6 +43,7 @@ export function createNotificationWorker(options: NotificationWorkerOptions): Ta
     prefetch: options.prefetch,
     logger,
     name: 'orderflow-notification',
+    isOutage: (error) => error instanceof EmailLogUnavailableError,
     // The task's trace (its `traceparent` header) gives `traceId`/`spanId`; its correlation id is the order.
     logFields: (message): LogFields => (message.properties.correlationId ? { orderId: String(message.properties.correlationId) } : {}),
     async handle(_body, message) {

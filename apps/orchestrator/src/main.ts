@@ -21,7 +21,7 @@ import {
   registerOutboxMetrics,
   topicNames,
 } from '@orderflow/messaging';
-import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, requestLog, serveOps, waitForDependencies, type DependencyCheck, type LogFields } from '@orderflow/platform';
+import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, requestLog, serveOps, waitForDependencies, type DependencyCheck, type HealthMonitor, type LogFields, isTransientInfrastructureError } from '@orderflow/platform';
 import { grpcHealthCheck } from '@orderflow/proto';
 import { createCatalog } from './catalog/catalog';
 import { createBreakers } from './clients/breakers';
@@ -140,6 +140,8 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       handle: async (event) => {
         if (event.type === 'order.placed' && event.subject) await runner.begin(event.subject);
       },
+      // begin() fails only when the saga cannot be loaded or committed: the database, not the fact.
+      isOutage: isTransientInfrastructureError,
     }),
     createEventConsumer({
       kafka,
@@ -165,6 +167,8 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     onUnrecordable: (source, outcome) => metrics.deadLettersUnrecordable.inc({ source, outcome }),
   });
 
+  // The ops server (and its health monitor) starts after the API; until then the database counts as up.
+  const health: { monitor?: HealthMonitor } = {};
   const app = createHttpApp({
     auth: config,
     orders,
@@ -178,6 +182,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     rateLimit: rateLimit(redis, { perMinute: config.RATE_LIMIT_PER_MINUTE, keyPrefix: prefix, logger, errors: metrics.rateLimiterErrors, guard: breakers.redis }),
     requestLog: requestLog(logger),
     httpMetrics: httpMetrics(registry),
+    databaseDown: () => health.monitor?.readiness().down.includes(postgresCheck.name) ?? false,
     logger,
   });
   const http = await listen(app, config.HTTP_HOST, config.HTTP_PORT);
@@ -201,6 +206,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     portVariable: 'OPS_PORT',
     sources: { breakers: breakers.states, outbox: () => outboxStatus(pool), consumerLag: consumerLag.read },
   });
+  health.monitor = ops.monitor;
 
   for (const relay of relays) relay.start();
   // Before the consumers: their start() waits to join the group, which after a crash takes until the

@@ -33,6 +33,12 @@ export interface TaskWorkerOptions {
    * the DLQ; `requeue` puts the message back after a pause (for consumers of the DLQ itself).
    */
   onFailure?: 'retry-ladder' | 'requeue';
+  /**
+   * Failures that say a dependency is down rather than that the task failed (e.g. the handler's own
+   * database is unreachable): the task is put back after a pause without spending a retry, however
+   * long the outage lasts.
+   */
+  isOutage?: (error: unknown) => boolean;
   maxReconnectDelayMs?: number;
   /** Fields for every log line while a task is handled, e.g. `{ orderId }` from its correlation id. */
   logFields?: (message: ConsumeMessage) => LogFields;
@@ -111,8 +117,8 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
       try {
         await handle(msg.content, msg);
       } catch (error) {
-        if (options.onFailure === 'requeue') {
-          logger.warn({ err: error, messageId: msg.properties.messageId }, 'handler failed; requeueing');
+        if (options.onFailure === 'requeue' || options.isOutage?.(error)) {
+          logger.warn({ err: error, messageId: msg.properties.messageId }, 'handler failed; requeueing without spending a retry');
           await delay(1_000);
           return s.channel.nack(msg, false, true);
         }

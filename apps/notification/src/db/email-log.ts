@@ -1,6 +1,21 @@
 import type { Pool } from 'pg';
 import { purgeByAge, rollbackTransaction } from '@orderflow/db';
 import type { EmailTemplate } from '@orderflow/domain';
+import { isTransientInfrastructureError } from '@orderflow/platform';
+
+/**
+ * The e-mail log's database is out of reach (down, restarting, stalled): nothing was sent, and the
+ * task is fine. The worker puts such a task back without spending one of its retries, so an outage
+ * longer than the retry ladder does not dead-letter every e-mail in flight.
+ */
+export class EmailLogUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('the e-mail log database is unavailable', { cause });
+    this.name = 'EmailLogUnavailableError';
+  }
+}
+
+const unavailable = (error: unknown) => (isTransientInfrastructureError(error) ? new EmailLogUnavailableError(error) : error);
 
 export interface EmailRecord {
   taskId: string;
@@ -22,8 +37,12 @@ export interface EmailLog {
 export function createEmailLog(pool: Pool): EmailLog {
   return {
     async sendOnce(record, send) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((error: unknown) => {
+        throw unavailable(error);
+      });
       let broken: Error | undefined;
+      // A failure of `send` is the mail server's, whatever its code: that one spends a retry.
+      let sending = false;
       try {
         await client.query('BEGIN');
         // The primary key decides: a concurrent delivery of the same task waits here until this
@@ -37,12 +56,14 @@ export function createEmailLog(pool: Pool): EmailLog {
           await client.query('ROLLBACK');
           return 'duplicate';
         }
+        sending = true;
         await send();
+        sending = false;
         await client.query('COMMIT');
         return 'sent';
       } catch (error) {
         broken = await rollbackTransaction(client, error);
-        throw error;
+        throw sending ? error : unavailable(error);
       } finally {
         client.release(broken);
       }

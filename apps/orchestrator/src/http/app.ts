@@ -28,7 +28,18 @@ export interface HttpAppDeps {
   requestLog: RequestHandler;
   /** Request duration histogram (mounted first, so it sees every request). */
   httpMetrics?: RequestHandler;
+  /** Whether the background health checks currently find this process's database down (see `failFastWhileDatabaseDown`). */
+  databaseDown?: () => boolean;
   logger: Logger;
+}
+
+/**
+ * Order writes while the database is known to be down (the health monitor's last rounds failed)
+ * answer 503 with Retry-After at once, instead of each waiting out the pool's connect or query timeout
+ * (up to PG_QUERY_TIMEOUT_MS when the server stalls). Reads pass: some are served without it.
+ */
+export function failFastWhileDatabaseDown(databaseDown: () => boolean): RequestHandler {
+  return (req, _res, next) => next(req.method !== 'GET' && req.method !== 'HEAD' && databaseDown() ? new HttpProblem('unavailable', 'the database is unreachable; retry later with the same Idempotency-Key') : undefined);
 }
 
 // Keys that could reach Object.prototype through a careless merge; no request ever needs them.
@@ -56,7 +67,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   const v1 = express.Router();
   v1.use(authenticate(deps.auth), deps.rateLimit, requireJsonBody, express.json({ limit: '64kb', strict: true, reviver: rejectPollution }));
-  v1.use('/orders', orderRoutes(deps.orders, deps.idempotency));
+  v1.use('/orders', failFastWhileDatabaseDown(deps.databaseDown ?? (() => false)), orderRoutes(deps.orders, deps.idempotency));
   v1.use('/products', productRoutes(deps.catalog));
   v1.use('/admin', requireRole('admin'));
   v1.use('/admin/products', adminProductRoutes(deps.inventory, deps.catalog));
