@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { repoRoot } from '@orderflow/config';
 import { startFreezableProxy, testInfra, waitFor, type FreezableProxy } from '@orderflow/testing';
 import { apiClient } from '../support/client';
@@ -82,6 +83,19 @@ interface Fault {
   recover(): Promise<void>;
   /** How long it stays away (the load keeps running meanwhile). */
   downMs: number;
+  /** Whether the server process restarts (crash, restart) or stays up unreachable (stall). */
+  restarts: boolean;
+}
+
+/** When the Postgres server process started: a crash or restart that really happened moves it. */
+async function serverStartedAt(): Promise<number> {
+  const client = new pg.Client({ connectionString: testInfra().databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query('SELECT pg_postmaster_start_time() AS at')).rows[0].at.getTime();
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -98,6 +112,7 @@ async function survives(fault: Fault): Promise<void> {
   let result: Record<string, number> = {};
   try {
     await waitFor(() => load.accepted.length >= 15, { timeoutMs: 30_000, what: '15 orders before the fault' });
+    const startedBefore = await serverStartedAt();
     const outageStart = Date.now();
     await fault.inject();
     // Readiness follows the database: every app stops taking traffic within a few check rounds.
@@ -110,6 +125,8 @@ async function survives(fault: Fault): Promise<void> {
     const recoveredAt = Date.now();
     await waitFor(() => everyApp(200), { timeoutMs: 30_000, intervalMs: 250, what: 'every app to be ready again' });
     const readyAfterMs = Date.now() - recoveredAt;
+    // The fault was real: the server went through a start (crash recovery after the immediate stop), or for the stall it never left.
+    expect((await serverStartedAt()) > startedBefore).toBe(fault.restarts);
     const acceptedBefore = load.accepted.length;
     await waitFor(() => load.accepted.length >= acceptedBefore + 15, { timeoutMs: 60_000, what: '15 orders accepted after the recovery' });
     result = { downMs: recoveredAt - outageStart, notReadyAfterMs, readyAfterMs, firstAcceptedAfterMs: Date.now() - recoveredAt };
@@ -157,12 +174,13 @@ async function expectAnsweredOrdersDurable(load: OrderLoad): Promise<void> {
 }
 
 it('keeps every acknowledged order through a Postgres crash (immediate stop, started again after 5 s) under load', async () => {
-  await survives({ name: 'crash', downMs: 5_000, inject: () => postgresServer.crash(), recover: () => postgresServer.start() });
+  await survives({ name: 'crash', downMs: 5_000, restarts: true, inject: () => postgresServer.crash(), recover: () => postgresServer.start() });
 }, 300_000);
 
 it('keeps every acknowledged order through a fast restart of Postgres under load', async () => {
   await survives({
     name: 'restart',
+    restarts: true,
     downMs: 0, // started again as soon as it is down and one write has been refused
     inject: () => postgresServer.stop(),
     recover: () => postgresServer.start(),
@@ -172,6 +190,7 @@ it('keeps every acknowledged order through a fast restart of Postgres under load
 it('keeps every acknowledged order through a 20 s stall (connections open, nothing answers) under load', async () => {
   await survives({
     name: 'stall',
+    restarts: false,
     downMs: 20_000,
     inject: async () => proxy.freeze(),
     recover: async () => proxy.thaw(),
