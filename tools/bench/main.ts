@@ -4,7 +4,8 @@ import { cpus, totalmem } from 'node:os';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
-import { repoRoot } from '@orderflow/config';
+import { databaseName, repoRoot } from '@orderflow/config';
+import { SERVICES } from '@orderflow/db';
 import { startSystem } from '../../e2e/support/system';
 import { orderflowQueries } from './peers/orderflow';
 import type { RunningTarget } from './peers/target';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
   const pids = findAppPids(prefix);
   const target: RunningTarget = {
     url,
+    databases: SERVICES.map((service) => databaseName(service, prefix)),
     sign,
     appPids: () => pids,
     killAndRestart: () => Promise.reject(new Error('make bench does not kill the system')),

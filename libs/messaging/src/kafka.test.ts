@@ -122,6 +122,7 @@ describe('Kafka plumbing', () => {
       isOutage: isTransientInfrastructureError,
       onDeadLetter: (_topic, error) => deadLettered.push(error),
       handle: async (event) => {
+        if (event.subject !== outageFact && event.subject !== poisonFact) return; // another test's fact on the shared topic
         const failed = (failures.get(event.subject!) ?? 0) + 1;
         failures.set(event.subject!, failed);
         // Six failures of the database, three times the attempts allowed, then it answers.

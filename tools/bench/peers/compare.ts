@@ -42,8 +42,13 @@ async function main(): Promise<void> {
 
   const admin = new pg.Client({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
   await admin.connect();
-  const counters = async (): Promise<PgCounters> => {
-    const { rows } = await admin.query('SELECT (SELECT sum(xact_commit) FROM pg_stat_database)::bigint AS commits, (SELECT wal_bytes FROM pg_stat_wal)::bigint AS wal');
+  // Commits of the system's own databases (other databases come and go: a dropped one leaves the
+  // sum); WAL is one stream for the whole server.
+  const counters = async (databases: string[]): Promise<PgCounters> => {
+    const { rows } = await admin.query(
+      'SELECT (SELECT COALESCE(sum(xact_commit), 0) FROM pg_stat_database WHERE datname = ANY($1))::bigint AS commits, (SELECT wal_bytes FROM pg_stat_wal)::bigint AS wal',
+      [databases],
+    );
     return { commits: Number(rows[0].commits), walBytes: Number(rows[0].wal) };
   };
   // The same durable Postgres for every system; a run on a server that cheats says so in the report.
@@ -95,13 +100,13 @@ async function main(): Promise<void> {
           maxOrders,
           workDir: join(dir, 'work'),
           ...(step.kill ? (maxOrders ? { killAfterOrders: Math.ceil(maxOrders / 2) } : { killAfterMs: durationMs / 2 }) : {}),
-          onLoadStart: async () => void (before = await counters()),
+          onLoadStart: async () => void (before = await counters(running.databases)),
         });
       } finally {
         // Stopped before the counters are read: a backend flushes its statistics when it exits.
         await running.stop();
       }
-      const after = await counters();
+      const after = await counters(running.databases);
       await running.cleanup();
       const uses = new Set(['postgres', ...(system.infrastructure ?? [])]);
       const unused = SHARED_INFRASTRUCTURE.filter((group) => !uses.has(group));

@@ -1,7 +1,7 @@
 // orderflow as the benchmark drives it: the four built apps (dist/) with their own databases, topics and
 // queues, started by the e2e harness; or, for `make bench`, a system that is already running.
 import { databaseName } from '@orderflow/config';
-import { createPool, databaseUrl } from '@orderflow/db';
+import { createPool, databaseUrl, SERVICES } from '@orderflow/db';
 import { startSystem, type System } from '../../../e2e/support/system';
 import { findAppPids } from '../processes';
 import type { BenchTarget, OrderLine, OrderTiming, RunningTarget, StockRow } from './target';
@@ -47,6 +47,7 @@ export function asRunningTarget(system: System, serverUrl: string): RunningTarge
   const apps = system.instances();
   return {
     url: system.url,
+    databases: SERVICES.map((service) => databaseName(service, system.prefix)),
     sign: (sub, role) => system.token(sub, role),
     appPids: () => pids,
     async killAndRestart() {

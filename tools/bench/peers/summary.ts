@@ -14,7 +14,7 @@ export interface ComparedRound extends Omit<RoundResult, 'series'> {
   cpuMsPerSaga: number;
   /** Cores used by shared infrastructure this system does not use (idling beside it; not in `cpuMsPerSaga`). */
   idleInfrastructureCores: Record<string, number>;
-  /** Cluster-wide `pg_stat_database` commits and `pg_stat_wal` bytes over the round, per accepted order. */
+  /** Commits of the system's own databases (`pg_stat_database`) and the server's `pg_stat_wal` bytes over the round, per accepted order. */
   commitsPerSaga: number;
   walBytesPerSaga: number;
 }

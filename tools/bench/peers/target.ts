@@ -50,6 +50,8 @@ export interface BenchTarget {
 export interface RunningTarget {
   /** Base URL of the REST API. */
   url: string;
+  /** The round's Postgres databases: their commits are the system's (other databases on the server are not). */
+  databases: string[];
   /** A JWT the system accepts (HS256 with the round's secret). */
   sign(sub: string, role: Role): string;
   /** Live app processes: report group name → pid (Postgres and the brokers are found by the harness). */

@@ -115,6 +115,7 @@ async function startDbos({ label, env }: RoundOptions): Promise<RunningTarget> {
 
   return {
     url,
+    databases: [names.app, names.system],
     sign: (sub, role) => jwt.sign({ sub, role }, secret, { algorithm: 'HS256', expiresIn: '24h' }),
     appPids: () => new Map(child?.pid ? [['dbos', child.pid]] : []),
     async killAndRestart() {

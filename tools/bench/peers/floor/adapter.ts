@@ -90,6 +90,7 @@ async function startFloor({ label, env }: RoundOptions): Promise<RunningTarget> 
 
   return {
     url,
+    databases: [dbName],
     sign: (sub, role) => jwt.sign({ sub, role }, secret, { algorithm: 'HS256', expiresIn: '24h' }),
     appPids: () => new Map(child?.pid ? [['floor', child.pid]] : []),
     async killAndRestart() {
