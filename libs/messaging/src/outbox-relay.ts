@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { rollbackTransaction } from '@orderflow/db';
 import { withDeadline } from './deadline';
-import { enqueueOutbox, markOutboxPublished, outboxInsertSql, OUTBOX_CHANNEL, readOutboxBatch, type OutboxDestination, type OutboxMessage, type OutboxRecord } from './outbox';
+import { beginOutboxBatch, commitOutboxBatch, enqueueOutbox, outboxInsertSql, OUTBOX_CHANNEL, type OutboxDestination, type OutboxMessage, type OutboxRecord } from './outbox';
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
@@ -41,7 +41,7 @@ const LOCK_KEYS: Record<OutboxDestination, number> = { kafka: 0x0b0c1, rabbitmq:
 
 /**
  * Moves committed outbox rows to their broker: reads a batch in id order, publishes it, marks it
- * published, in one transaction. A failed publish rolls back and is retried with capped exponential
+ * published, in one transaction of two round trips (outbox.ts beginOutboxBatch). A failed publish rolls back and is retried with capped exponential
  * backoff, so nothing is lost while a broker is down; a crash after publishing re-sends the batch,
  * which consumers absorb by message id.
  */
@@ -97,15 +97,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const { rows } = await client.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [LOCK_KEYS[destination]]);
-      active = rows[0].locked;
-      const batch = active ? await readOutboxBatch(client, destination, batchSize) : [];
-      if (batch.length) {
-        await withDeadline(publish(batch), publishTimeoutMs, `${destination} did not take ${batch.length} row(s) within ${publishTimeoutMs} ms`);
-        await markOutboxPublished(client, batch.map((r) => r.id));
-      }
-      await client.query('COMMIT');
+      const { locked, batch } = await beginOutboxBatch(client, destination, LOCK_KEYS[destination], batchSize);
+      active = locked;
+      if (batch.length) await withDeadline(publish(batch), publishTimeoutMs, `${destination} did not take ${batch.length} row(s) within ${publishTimeoutMs} ms`);
+      await commitOutboxBatch(client, batch.map((r) => r.id));
       return batch.length;
     } catch (error) {
       broken = await rollbackTransaction(client, error);

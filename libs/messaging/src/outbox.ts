@@ -61,27 +61,46 @@ export function outboxInsertSql(messages: OutboxMessage[], params: unknown[], gu
       AS m(destination, topic, message_key, message_id, payload, headers)`;
 }
 
-/** Reads the next unpublished rows for one destination in id order (commit order, per key). */
-export async function readOutboxBatch(tx: Queryable, destination: OutboxDestination, limit: number): Promise<OutboxRecord[]> {
-  const { rows } = await tx.query(
-    `SELECT id, destination, topic, message_key, message_id, payload, headers FROM outbox
-      WHERE destination = $1 AND published_at IS NULL ORDER BY id LIMIT $2`,
-    [destination, limit],
-  );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    destination: r.destination,
-    topic: r.topic,
-    key: r.message_key,
-    messageId: r.message_id,
-    payload: r.payload,
-    headers: r.headers,
-  }));
+const DESTINATIONS: readonly OutboxDestination[] = ['kafka', 'rabbitmq'];
+const OUTBOX_COLUMNS = 'id, destination, topic, message_key, message_id, payload, headers';
+
+const toRecord = (r: Record<string, unknown>): OutboxRecord => ({
+  id: Number(r.id),
+  destination: r.destination as OutboxDestination,
+  topic: r.topic as string,
+  key: r.message_key as string,
+  messageId: r.message_id as string,
+  payload: r.payload,
+  headers: r.headers as Record<string, string>,
+});
+
+/**
+ * A relay's batch in two round trips instead of five. This one opens the transaction, takes the
+ * destination's lock (transaction-scoped: it goes with a dead relay's connection) and, if it got it,
+ * reads the next rows in id order. Every value is the relay's own constant, checked here, so the
+ * statements travel as one simple query. The transaction commits asynchronously: all it does is
+ * mark rows published, and a mark lost in a crash only sends them again, which consumers absorb by
+ * message id; nothing that must survive a crash is written here.
+ */
+export async function beginOutboxBatch(tx: Queryable, destination: OutboxDestination, lockKey: number, limit: number): Promise<{ locked: boolean; batch: OutboxRecord[] }> {
+  if (!DESTINATIONS.includes(destination) || !Number.isSafeInteger(lockKey) || !Number.isSafeInteger(limit) || limit < 1) {
+    throw new Error(`beginOutboxBatch: invalid destination ${destination}, lock ${lockKey} or limit ${limit}`);
+  }
+  const results = (await tx.query(
+    `BEGIN; SET LOCAL synchronous_commit = off;
+     WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(${lockKey}) AS locked)
+     SELECT lock.locked, o.* FROM lock LEFT JOIN LATERAL (
+       SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE lock.locked AND destination = '${destination}' AND published_at IS NULL ORDER BY id LIMIT ${limit}
+     ) o ON true`,
+  )) as unknown as { rows: Record<string, unknown>[] }[];
+  const rows = results.at(-1)!.rows;
+  return { locked: rows[0]?.locked === true, batch: rows.filter((r) => r.id !== null).map(toRecord) };
 }
 
-/** Marks rows published (the relay calls this after the broker confirmed them). */
-export async function markOutboxPublished(tx: Queryable, ids: number[]): Promise<void> {
-  if (ids.length) await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [ids]);
+/** The second round trip: marks the published rows and commits (see beginOutboxBatch). */
+export async function commitOutboxBatch(tx: Queryable, ids: number[]): Promise<void> {
+  if (!ids.every(Number.isSafeInteger)) throw new Error('commitOutboxBatch: ids must be integers');
+  await tx.query(ids.length ? `UPDATE outbox SET published_at = now() WHERE id = ANY('{${ids.join(',')}}'::bigint[]); COMMIT` : 'COMMIT');
 }
 
 /**
