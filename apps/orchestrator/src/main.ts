@@ -140,7 +140,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       handle: async (event) => {
         if (event.type === 'order.placed' && event.subject) await runner.begin(event.subject);
       },
-      // begin() fails only when the saga cannot be loaded or committed: the database, not the fact.
+      // Should starting a saga fail, it is the database, not the fact: never a reason to dead-letter it.
       isOutage: isTransientInfrastructureError,
     }),
     createEventConsumer({

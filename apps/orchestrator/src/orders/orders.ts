@@ -75,6 +75,9 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
         effect.commitSql(order, params),
       );
       effect.committed();
+      // Started here, not by the order.placed fact coming back through Kafka (which still does it if
+      // this process dies first, as does the poller).
+      void runner.begin(order.id);
       return order;
     },
 

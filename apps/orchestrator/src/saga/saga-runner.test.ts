@@ -31,8 +31,9 @@ function memoryStore(initial: Saga, options: { crashOnCommit?: number } = {}) {
   let saga = initial;
   const commits: SagaChange[] = [];
   let attempts = 0;
+  let loads = 0;
   const repo: Pick<SagaRepository, 'load' | 'apply' | 'claimDue' | 'resumeNow'> = {
-    load: async () => saga,
+    load: async () => (loads++, saga),
     async apply(expected, change) {
       attempts++;
       if (attempts === options.crashOnCommit) throw new Error('connection terminated'); // the runner dies before its commit lands
@@ -44,7 +45,7 @@ function memoryStore(initial: Saga, options: { crashOnCommit?: number } = {}) {
     claimDue: async () => [],
     resumeNow: async () => undefined,
   };
-  return { repo: repo as SagaRepository, commits, current: () => saga };
+  return { repo: repo as SagaRepository, commits, current: () => saga, loads: () => loads };
 }
 
 function fakePorts(behaviour: { reserved?: boolean; confirmFailures?: number; releaseFailures?: number } = {}) {
@@ -172,5 +173,20 @@ describe('saga runner commits', () => {
 
     expect(calls).toEqual(['release', 'cancel']);
     expect(store.current()).toMatchObject({ state: 'COMPLETED', outcome: 'CANCELLED', compensations: [] });
+  });
+
+  it('loads a saga once for a run that ends it, and not at all when its order.placed fact arrives after that', async () => {
+    const store = memoryStore(newSaga());
+    const { ports, calls } = fakePorts();
+    const sagaRunner = runner(store.repo, ports);
+
+    await sagaRunner.advance(ORDER_ID); // started in-process at placement
+    expect(store.loads()).toBe(1);
+    await sagaRunner.begin(ORDER_ID); // the fact, consumed later
+    await sagaRunner.stop();
+
+    expect(store.loads()).toBe(1);
+    expect(calls).toEqual(['reserve', 'confirm']);
+    expect(store.commits).toHaveLength(1);
   });
 });

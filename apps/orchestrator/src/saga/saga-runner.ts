@@ -176,9 +176,20 @@ export function createSagaRunner(options: SagaRunnerOptions) {
       const saga = await repo.load(orderId);
       if (!saga || saga.state === 'COMPLETED' || saga.state === 'FAILED') return;
       const { change, applied } = await runSteps(saga);
+      // Ended: nothing to reload. (A cancel reopening it calls advance itself.)
+      if (applied && (change.state === 'COMPLETED' || change.state === 'FAILED')) return remember(orderId);
       // Stop after scheduling a retry; otherwise keep going (and reload if someone else moved it).
       if (applied && (change.log.outcome === 'RETRY' || change.log.outcome === 'WAITING')) return;
     }
+  }
+
+  // Sagas this process saw end, newest last: the order.placed fact of a saga started in-process at
+  // placement arrives after it has usually ended, and must not cost a load to find that out.
+  const ended = new Set<string>();
+  const ENDED_REMEMBERED = 10_000;
+  function remember(orderId: string): void {
+    ended.add(orderId);
+    if (ended.size > ENDED_REMEMBERED) ended.delete(ended.values().next().value!);
   }
 
   /** Drives one saga; concurrent calls for the same order in this process share one run. */
@@ -197,10 +208,11 @@ export function createSagaRunner(options: SagaRunnerOptions) {
 
   /**
    * Starts driving a saga without waiting for it to finish: its state is durable, so the caller (the
-   * order.placed consumer) may commit at once, and sagas of one partition run side by side. Waits only
+   * placement right after its commit, or the order.placed consumer as the backstop) may go on at once, and sagas of one partition run side by side. Waits only
    * while `maxConcurrent` sagas are already running here.
    */
   async function begin(orderId: string): Promise<void> {
+    if (ended.has(orderId)) return;
     while (running.size >= maxConcurrent && !running.has(orderId)) await new Promise<void>((resolve) => slotWaiters.push(resolve));
     void advance(orderId).finally(() => slotWaiters.shift()?.());
   }
