@@ -16,16 +16,34 @@ export function emlStem(taskId: string): string {
  */
 export function createFileMailer(dir: string): Mailer {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  // The directory is made once, not per e-mail; should it vanish later, the first write that misses it makes it again.
+  let made: Promise<unknown> | undefined;
+  const ensureDir = (again = false) => {
+    if (again) made = undefined;
+    return (made ??= mkdir(dir, { recursive: true }).catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    }));
+  };
+  const openTemp = async (tmp: string) => {
+    await ensureDir();
+    try {
+      return await open(tmp, 'w');
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ENOENT') throw error;
+      await ensureDir(true);
+      return open(tmp, 'w');
+    }
+  };
   return {
     async send(mail: Mail) {
       // RFC 5322 lines end in CRLF. nodemailer applies `newline` per message (its types list it only on the transport).
       const options = { ...toMessage(mail), newline: 'windows' };
       const { message } = await transport.sendMail(options);
-      await mkdir(dir, { recursive: true });
       const target = join(dir, `${emlStem(mail.messageId)}.eml`);
       const tmp = join(dir, `.${emlStem(mail.messageId)}.${randomBytes(6).toString('hex')}.tmp`);
       try {
-        const file = await open(tmp, 'w');
+        const file = await openTemp(tmp);
         try {
           await file.writeFile(message as Buffer);
           // The e-mail counts as sent once the transaction commits, so it must be on disk by then.

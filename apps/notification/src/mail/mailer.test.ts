@@ -53,6 +53,15 @@ describe('mail directory (SMTP_URL unset)', () => {
     expect(await readFile(join(dir, `${m.messageId}.eml`), 'utf8')).toContain('second rendering');
   });
 
+  it('makes the directory again when it vanished after the first e-mail', async () => {
+    const mailer = createMailer({ MAIL_DIR: dir, SMTP_URL: undefined });
+    await mailer.send(mail());
+    await rm(dir, { recursive: true });
+    const m = mail();
+    await mailer.send(m);
+    expect(await readdir(dir)).toEqual([`${m.messageId}.eml`]);
+  });
+
   it('never lets a task id choose a path outside the directory', () => {
     expect(emlStem('../../etc/passwd')).toMatch(/^[0-9a-f]{64}$/);
     expect(emlStem('.hidden')).toMatch(/^[0-9a-f]{64}$/);
