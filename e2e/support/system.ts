@@ -35,6 +35,8 @@ export interface SystemOptions {
    * consumer groups, queues); the orchestrators reach the order and inventory replicas round-robin.
    */
   replicas?: number;
+  /** Where the built apps are (default `dist/` of this checkout): the bench compares a baseline build this way. */
+  distDir?: string;
 }
 
 /**
@@ -113,7 +115,7 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     const { app, index, name } = resolve(instance);
     const lines: string[] = logs.get(name) ?? [];
     logs.set(name, lines);
-    const child = spawn(process.execPath, ['--enable-source-maps', ...APP_NODE_FLAGS, ...(options.nodeArgs ?? []), join(repoRoot(), 'dist', app, 'main.js')], {
+    const child = spawn(process.execPath, ['--enable-source-maps', ...APP_NODE_FLAGS, ...(options.nodeArgs ?? []), join(options.distDir ?? join(repoRoot(), 'dist'), app, 'main.js')], {
       env: { ...baseEnv, ...appEnv(app, replicaPorts[index]!), ...options.appEnv?.[app] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,5 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
+// An app's bundle: dist/<app>/main.js, or in a baseline build's copy such as var/dist-base/<app>/main.js.
+const APP_SCRIPT = /dist[^/]*\/(orchestrator|order|inventory|notification)\/main\.js$/;
+
 /** Pids of running app processes (`dist/<app>/main.js`) whose RESOURCE_PREFIX is `prefix`. */
 export function findAppPids(prefix: string): Map<string, number> {
   const found = new Map<string, number>();
@@ -7,11 +10,11 @@ export function findAppPids(prefix: string): Map<string, number> {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const script = cmdline.find((arg) => /dist\/(orchestrator|order|inventory|notification)\/main\.js$/.test(arg));
+      const script = cmdline.find((arg) => APP_SCRIPT.test(arg));
       if (!script) continue;
       const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
       const processPrefix = env.find((v) => v.startsWith('RESOURCE_PREFIX='))?.slice('RESOURCE_PREFIX='.length) ?? '';
-      if (processPrefix === prefix) found.set(/dist\/(\w+)\/main\.js$/.exec(script)![1]!, Number(entry));
+      if (processPrefix === prefix) found.set(APP_SCRIPT.exec(script)![1]!, Number(entry));
     } catch {
       // the process ended while we looked
     }

@@ -11,12 +11,20 @@ import { round } from '../report';
 import { cpuMsPerOrder, measureRound } from '../round';
 import { dbosTarget } from './dbos/adapter';
 import { floorTarget } from './floor/adapter';
-import { orderflowTarget } from './orderflow';
+import { orderflowBuild, orderflowTarget } from './orderflow';
 import { compareChart, compareMarkdown, ratios, summarize, type ComparedRound } from './summary';
 import type { BenchTarget } from './target';
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const ALL: BenchTarget[] = [orderflowTarget, floorTarget, dbosTarget];
+// BENCH_BASELINE_DIST: another build of orderflow (e.g. main's dist/, copied aside) as the system
+// `baseline`, for measuring a change against what it changes: BENCH_SYSTEMS=orderflow,baseline.
+const baselineDist = process.env.BENCH_BASELINE_DIST;
+const ALL: BenchTarget[] = [
+  orderflowTarget,
+  floorTarget,
+  dbosTarget,
+  ...(baselineDist ? [orderflowBuild('baseline', `orderflow as built in ${baselineDist}`, baselineDist)] : []),
+];
 /** Shared infrastructure besides Postgres; a system that does not use one gets its CPU reported apart. */
 const SHARED_INFRASTRUCTURE = ['kafka', 'rabbitmq', 'redis'];
 /** Every system runs like this: what a production deployment would log, and no tracing export. */
@@ -28,7 +36,7 @@ interface PgCounters {
 }
 
 async function main(): Promise<void> {
-  const wanted = (process.env.BENCH_SYSTEMS ?? ALL.map((s) => s.name).join(',')).split(',').map((s) => s.trim());
+  const wanted = (process.env.BENCH_SYSTEMS ?? ALL.filter((s) => s.name !== 'baseline').map((s) => s.name).join(',')).split(',').map((s) => s.trim());
   const systems = ALL.filter((s) => wanted.includes(s.name));
   if (!systems.length || systems.length !== wanted.length) throw new Error(`BENCH_SYSTEMS: expected a comma-separated subset of ${ALL.map((s) => s.name).join(', ')}`);
   const rounds = num('BENCH_ROUNDS', 3);

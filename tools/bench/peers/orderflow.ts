@@ -70,12 +70,20 @@ export function asRunningTarget(system: System, serverUrl: string): RunningTarge
   };
 }
 
-export const orderflowTarget: BenchTarget = {
-  name: 'orderflow',
-  description: 'the four apps as built (orchestrator, order, inventory, notification) with Kafka, RabbitMQ, Redis and Postgres; production defaults',
-  infrastructure: ['kafka', 'rabbitmq', 'redis'],
-  async start({ label, env }) {
-    const system = await startSystem(label, { env });
-    return asRunningTarget(system, process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  },
-};
+/** orderflow built into `distDir` (default this checkout's dist/), as the target `name`. */
+export function orderflowBuild(name: string, description: string, distDir?: string): BenchTarget {
+  return {
+    name,
+    description,
+    infrastructure: ['kafka', 'rabbitmq', 'redis'],
+    async start({ label, env }) {
+      const system = await startSystem(label, { env, ...(distDir ? { distDir } : {}) });
+      return asRunningTarget(system, process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+    },
+  };
+}
+
+export const orderflowTarget = orderflowBuild(
+  'orderflow',
+  'the four apps as built (orchestrator, order, inventory, notification) with Kafka, RabbitMQ, Redis and Postgres; production defaults',
+);
