@@ -1,19 +1,11 @@
-// The DBOS peer's application database, created at start-up. Idempotent (IF NOT EXISTS), so a restart
-// after a SIGKILL finds its data as the last commit left it. The constraints are orderflow's where the
-// same fact is stored (db/inventory, db/order): stock can never go negative or be over-reserved.
+// The DBOS peer's application database, created at start-up; idempotent, with orderflow's constraints,
+// like the tables it shares with the floor (../peer-schema.ts).
 // DBOS keeps its own tables: workflow state in the system database, and the transaction checkpoints
 // (dbos.transaction_completion) here, created by the data source (pg-datasource.ts).
-export const SCHEMA_SQL = `
-CREATE TABLE IF NOT EXISTS products (
-  sku          text        PRIMARY KEY,
-  name         text        NOT NULL,
-  price_cents  bigint      NOT NULL CHECK (price_cents >= 0),
-  on_hand      integer     NOT NULL CHECK (on_hand >= 0),
-  reserved     integer     NOT NULL DEFAULT 0 CHECK (reserved >= 0),
-  updated_at   timestamptz NOT NULL DEFAULT now(),
-  CHECK (reserved <= on_hand)
-);
+import { ORDER_ITEMS_TABLE, PRODUCTS_TABLE } from '../peer-schema';
 
+export const SCHEMA_SQL = `
+${PRODUCTS_TABLE}
 -- One order per workflow (workflow_id = caller + Idempotency-Key). placed_at is the time of the POST,
 -- a workflow input; finished_at is set with the terminal status.
 CREATE TABLE IF NOT EXISTS orders (
@@ -28,16 +20,7 @@ CREATE TABLE IF NOT EXISTS orders (
   CHECK ((status = 'PENDING') = (finished_at IS NULL)),
   CHECK (status <> 'REJECTED' OR reason IS NOT NULL)
 );
-
-CREATE TABLE IF NOT EXISTS order_items (
-  order_id          uuid    NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
-  line              integer NOT NULL CHECK (line >= 0),
-  sku               text    NOT NULL,
-  quantity          integer NOT NULL CHECK (quantity > 0),
-  unit_price_cents  bigint  NOT NULL CHECK (unit_price_cents >= 0),
-  PRIMARY KEY (order_id, line)
-);
-
+${ORDER_ITEMS_TABLE}
 -- One row per e-mail file written (the primary key: one per order), committed after its file is on disk.
 CREATE TABLE IF NOT EXISTS emails (
   order_id    uuid        PRIMARY KEY REFERENCES orders (id) ON DELETE CASCADE,

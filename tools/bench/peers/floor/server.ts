@@ -8,18 +8,19 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import pino, { type Logger } from 'pino';
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
-import { ConfigError, env, parseEnv, postgresEnv } from '@orderflow/config';
+import { ConfigError, env, parseEnv } from '@orderflow/config';
 import { createPool, rollbackTransaction } from '@orderflow/db';
 import { orderTotal, type NotificationTask, type Order, type OrderItem } from '@orderflow/domain';
 import { createTokenVerifier } from '../../../../apps/orchestrator/src/http/auth';
 import type { Caller } from '../../../../apps/orchestrator/src/domain/caller';
-import { HttpProblem, problemBody } from '../../../../apps/orchestrator/src/http/problem';
-import { parse, placeOrderBody, skuParam, upsertProductBody } from '../../../../apps/orchestrator/src/http/schemas';
-import { parseIdempotencyKey, requestFingerprint } from '../../../../apps/orchestrator/src/idempotency/fingerprint';
+import { HttpProblem } from '../../../../apps/orchestrator/src/http/problem';
+import { parse, placeOrderBody } from '../../../../apps/orchestrator/src/http/schemas';
+import { requestFingerprint } from '../../../../apps/orchestrator/src/idempotency/fingerprint';
+import { emailOf, requireIdempotencyKey, upsertProduct } from '../peer-api';
+import { peerEnv, postgresUrl } from '../peer-config';
+import { headerOf, json, jsonBody, listenOnLoopback, problemAnswer, problemOf, type Answer } from '../peer-http';
 import { createMailWriter } from './mail-writer';
 import { SCHEMA_SQL } from './schema';
-
-const required = (description: string) => z.string({ required_error: 'is required' }).min(1, 'is required').describe(description);
 
 const floorEnv = {
   PORT: z
@@ -28,37 +29,22 @@ const floorEnv = {
     .transform(Number)
     .refine((port) => port <= 65535, 'expected a port number 0-65535')
     .describe('HTTP port'),
-  DATABASE_URL: required('URL of the floor’s own database (created by the adapter)').refine((v) => /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// URL'),
-  JWT_SECRET: required('HS256 secret of the bearer tokens'),
-  MAIL_DIR: required('Directory the .eml files are written to'),
-  LOG_LEVEL: env.logLevel().default('warn'),
+  DATABASE_URL: postgresUrl('URL of the floor’s own database (created by the adapter)'),
   PG_POOL_SIZE: env.int(16, 1, 1_000, 'Postgres connections: the floor’s one documented tuning'),
-  MAIL_FROM: env.string('orderflow <orders@orderflow.local>', 'From address of every e-mail'),
-  ...postgresEnv,
+  ...peerEnv,
 };
 type FloorConfig = z.infer<z.ZodObject<typeof floorEnv>>;
 
-const BODY_LIMIT = 64 * 1024; // express.json({ limit: '64kb' }) in the orchestrator
 const MAIL_BATCH = 64;
 const MAIL_POLL_MS = 1_000;
 const SHUTDOWN_TIMEOUT_MS = 10_000;
+const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'; // as express sends the orchestrator's
 // Advisory-lock space of the idempotency claim (two int4 keys: hashtext(caller), hashtext(key)).
 const CLAIM_SQL = `
   WITH l AS (SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS got),
        ins AS (INSERT INTO idempotency_keys (caller, key, fingerprint, order_id)
                  SELECT $1, $2, $3, $4 FROM l WHERE got ON CONFLICT (caller, key) DO NOTHING RETURNING 1)
   SELECT got, EXISTS (SELECT 1 FROM ins) AS claimed FROM l`;
-
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** Where a customer's e-mails go: as the orchestrator's `emailOf` (apps/orchestrator/src/orders/orders.ts). */
-function emailOf(caller: Caller): string {
-  return caller.email ?? `${caller.id.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'customer'}@customers.orderflow.local`;
-}
 
 /** One reservation line per sku, in sku order (the lock order), as orderflow's inventory merges them. */
 function mergeLines(items: { sku: string; quantity: number }[]) {
@@ -67,73 +53,9 @@ function mergeLines(items: { sku: string; quantity: number }[]) {
   return [...merged].map(([sku, quantity]) => ({ sku, quantity })).sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
 }
 
-// As the orchestrator's JSON parser: no key that could reach Object.prototype.
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-function rejectPollution(key: string, value: unknown): unknown {
-  if (FORBIDDEN_KEYS.has(key)) throw new SyntaxError(`forbidden key ${key}`);
-  return value;
-}
-
-const json = (status: number, value: unknown, headers: Record<string, string> = {}): Answer => ({
-  status,
-  headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers },
-  body: Buffer.from(JSON.stringify(value)),
-});
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > BODY_LIMIT) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new HttpProblem('payload-too-large', 'the body limit is 64 KiB'));
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/** The body as the orchestrator's express.json sees it: undefined without one, 415/400 for what it refuses. */
-async function jsonBody(req: IncomingMessage): Promise<unknown> {
-  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (!hasBody) return undefined;
-  if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) throw new HttpProblem('unsupported-media-type');
-  const text = (await readBody(req)).toString('utf8');
-  if (text.length === 0) return {};
-  // strict: only an object or an array at the top
-  if (!/^[\s]*[{[]/.test(text)) throw new HttpProblem('malformed-json');
-  try {
-    return JSON.parse(text, rejectPollution);
-  } catch {
-    throw new HttpProblem('malformed-json');
-  }
-}
-
 export function createFloor(config: FloorConfig, pool: Pool, logger: Logger) {
   const verify = createTokenVerifier({ JWT_SECRET: config.JWT_SECRET });
   const mail = createMailWriter({ pool, dir: config.MAIL_DIR, from: config.MAIL_FROM, logger, batch: MAIL_BATCH, pollMs: MAIL_POLL_MS });
-
-  async function upsertProduct(rawSku: string, body: unknown): Promise<Answer> {
-    const sku = parse(skuParam, rawSku, 'path');
-    const p = parse(upsertProductBody, body, 'body');
-    try {
-      const { rows } = await pool.query(
-        `INSERT INTO products (sku, name, price_cents, on_hand) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents, on_hand = EXCLUDED.on_hand, updated_at = now()
-         RETURNING sku, name, price_cents, on_hand - reserved AS available, (xmax = 0) AS created`,
-        [sku, p.name, p.priceCents, p.stock],
-      );
-      const r = rows[0];
-      return json(r.created ? 201 : 200, { sku: r.sku, name: r.name, priceCents: r.price_cents, available: r.available });
-    } catch (error) {
-      if ((error as { code?: string }).code === '23514') throw new HttpProblem('conflict', `stock of ${sku} cannot be set below what is already reserved`);
-      throw error;
-    }
-  }
 
   /** The key's stored answer after a lost claim: the replay, 422 for another body, 409 while it runs. */
   async function storedAnswer(client: PoolClient, caller: string, key: string, fingerprint: string, got: boolean): Promise<Answer> {
@@ -151,13 +73,7 @@ export function createFloor(config: FloorConfig, pool: Pool, logger: Logger) {
    * writes the reservation, the order, its lines, its e-mail and the stored response; commit.
    */
   async function placeOrder(caller: Caller, rawKey: string | undefined, body: unknown): Promise<Answer> {
-    const parsedKey = parseIdempotencyKey(rawKey);
-    if (!parsedKey.ok) {
-      throw parsedKey.missing
-        ? new HttpProblem('idempotency-key-missing', 'send an Idempotency-Key header (1-255 printable ASCII characters) with every write')
-        : new HttpProblem('idempotency-key-invalid', 'Idempotency-Key must be 1-255 printable ASCII characters');
-    }
-    const key = parsedKey.key;
+    const key = requireIdempotencyKey(rawKey);
     const fingerprint = requestFingerprint('POST', '/v1/orders', body);
     const orderId = randomUUID();
     const client = await pool.connect();
@@ -248,7 +164,7 @@ export function createFloor(config: FloorConfig, pool: Pool, logger: Logger) {
   async function route(req: IncomingMessage, path: string): Promise<Answer> {
     if (!path.startsWith('/v1/')) throw new HttpProblem('not-found', 'no such endpoint');
     const caller = verify(req.headers.authorization);
-    const body = await jsonBody(req);
+    const body = await jsonBody(req, { emptyAsObject: true });
     if (req.method === 'POST' && path === '/v1/orders') return placeOrder(caller, headerOf(req, 'idempotency-key'), body);
     if (path.startsWith('/v1/admin/') && caller.role !== 'admin') throw new HttpProblem('forbidden', 'requires role admin');
     const product = /^\/v1\/admin\/products\/([^/]+)$/.exec(path);
@@ -259,17 +175,12 @@ export function createFloor(config: FloorConfig, pool: Pool, logger: Logger) {
       } catch {
         throw new HttpProblem('not-found');
       }
-      return upsertProduct(sku, body);
+      return upsertProduct(pool, sku, body);
     }
     throw new HttpProblem('not-found', 'no such endpoint');
   }
 
   return { route, mail };
-}
-
-function headerOf(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 async function main(): Promise<void> {
@@ -299,10 +210,9 @@ async function main(): Promise<void> {
       if (path === '/readyz' && req.method === 'GET') answer = draining ? json(503, { status: 'draining' }) : json(200, { status: 'ok' });
       else answer = await floor.route(req, path);
     } catch (error) {
-      const problem = error instanceof HttpProblem ? error : new HttpProblem('internal');
+      const problem = problemOf(error);
       if (!(error instanceof HttpProblem)) logger.error({ err: error, method: req.method, path }, 'request failed');
-      const body = problemBody(problem.problem, problem.detail, problem.extra, url);
-      answer = { status: body.status, headers: { 'Content-Type': 'application/problem+json; charset=utf-8' }, body: Buffer.from(JSON.stringify(body)) };
+      answer = problemAnswer(problem, url, PROBLEM_CONTENT_TYPE);
       if (problem.problem === 'payload-too-large') answer.headers.Connection = 'close';
     }
     // While draining, every answer closes its connection, so keep-alive clients let go.
@@ -310,7 +220,7 @@ async function main(): Promise<void> {
     res.end(answer.body);
   }
 
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.PORT, '127.0.0.1', resolve));
+  await listenOnLoopback(server, config.PORT);
   logger.info({ port: config.PORT, pool: config.PG_POOL_SIZE }, 'bench-floor ready');
 
   const shutdown = async () => {
