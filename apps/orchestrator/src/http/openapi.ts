@@ -241,7 +241,7 @@ export const openApiDocument = {
         operationId: 'cancelOrder',
         summary: 'Cancel a PENDING or CONFIRMED order (compensations release its stock)',
         parameters: [uuidParam('id'), idempotencyKey],
-        responses: { '202': accepted('Accepted: the order becomes CANCELLED.'), '404': notFound, ...writeResponses, ...common, ...downstream },
+        responses: { '202': accepted('Accepted: the order as it was when the cancel was taken (PENDING or CONFIRMED); it becomes CANCELLED once its stock is released — poll GET /v1/orders/{id}.'), '404': notFound, ...writeResponses, ...common, ...downstream },
       },
     },
     '/v1/products': {
