@@ -116,4 +116,17 @@ describe('the orphan sweeper', () => {
     expect(await sweeper(service.port).sweep()).toEqual([]);
     expect(service.calls).toEqual([]);
   });
+
+  it('reaches an orphan behind more non-orphans than one sweep looks at, by going on where the last sweep stopped', async () => {
+    // Placements that died before creating their order stay candidates until their key expires.
+    const neverCreated = Array.from({ length: 5 }, () => randomUUID()).sort();
+    const orphan = 'ffffffff-ffff-4fff-bfff-ffffffffffff'; // after all of them in the sweep's order
+    const service = orderService(new Map([[orphan, order(orphan)]]));
+    for (const id of [...neverCreated, orphan]) await abandonedKey(id, 3_600);
+    const sweep = sweeper(service.port).sweep;
+
+    expect(await sweep(5)).toEqual([]); // the five that never created their order
+    expect(await sweep(5)).toEqual([orphan]);
+    expect(service.calls).toEqual([`reject ${orphan} PROCESSING_FAILED`]);
+  });
 });

@@ -30,15 +30,25 @@ export function createOrphanSweeper(options: OrphanSweeperOptions) {
   const { pool, orders, sagas, runner, logger } = options;
   let timer: NodeJS.Timeout | undefined;
 
+  // Where the last sweep stopped: placements that died before creating their order stay candidates
+  // until their key expires, and without going on from here more of them than one sweep looks at
+  // would hide a real orphan behind them every time.
+  let after = '00000000-0000-0000-0000-000000000000';
+
   async function candidates(limit: number): Promise<string[]> {
     const { rows } = await pool.query(
       `SELECT DISTINCT k.resource_id AS order_id FROM idempotency_keys k
         WHERE k.state = 'IN_FLIGHT' AND k.resource_id IS NOT NULL AND k.locked_until < now() - $1 * interval '1 second'
+          AND k.resource_id > $3::uuid
           AND NOT EXISTS (SELECT 1 FROM sagas s WHERE s.order_id = k.resource_id)
+        ORDER BY k.resource_id
         LIMIT $2`,
-      [options.orphanAfterSeconds, limit],
+      [options.orphanAfterSeconds, limit, after],
     );
-    return rows.map((r) => r.order_id as string);
+    const ids = rows.map((r) => r.order_id as string);
+    // A short page reached the end: the next sweep starts from the beginning again.
+    after = ids.length < limit ? '00000000-0000-0000-0000-000000000000' : ids.at(-1)!;
+    return ids;
   }
 
   /** Closes the orphans found now; returns the order ids it gave a closing saga. */
