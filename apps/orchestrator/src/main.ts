@@ -106,8 +106,9 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       onFinished: (outcome, state, startedAt) => {
         metrics.ordersByOutcome.inc({ outcome });
         metrics.sagaDuration.observe({ outcome, state }, (Date.now() - Date.parse(startedAt)) / 1_000);
-        if (state === 'FAILED') metrics.deadLetters.inc({ source: 'saga' });
       },
+      // Counted where one is recorded: a saga closed by the orphan sweeper ends FAILED without one.
+      onDeadLetter: () => metrics.deadLetters.inc({ source: 'saga' }),
     },
   });
   const idempotency = createIdempotencyStore(pool, { ttlHours: config.IDEMPOTENCY_TTL_HOURS, lockSeconds: config.IDEMPOTENCY_LOCK_SECONDS });

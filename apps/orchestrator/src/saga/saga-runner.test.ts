@@ -189,4 +189,29 @@ describe('saga runner commits', () => {
     expect(calls).toEqual(['reserve', 'confirm']);
     expect(store.commits).toHaveLength(1);
   });
+
+  it('counts a saga dead letter when a step gives up, and none for a saga closed without one (an orphan)', async () => {
+    const deadLetters: string[] = [];
+    const counting = (repo: SagaRepository, ports: ReturnType<typeof fakePorts>['ports']) =>
+      createSagaRunner({
+        repo,
+        ports,
+        destinations: { orderEventsTopic: 'order-events', source: '/test' },
+        retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+        watchdogMs: 30_000,
+        pollIntervalMs: 60_000,
+        logger: pino({ level: 'silent' }),
+        metrics: { onDeadLetter: () => deadLetters.push('saga') },
+      });
+
+    const giving = memoryStore(newSaga());
+    await counting(giving.repo, fakePorts({ confirmFailures: 1 }).ports).advance(ORDER_ID);
+    expect(giving.current()).toMatchObject({ state: 'FAILED', outcome: 'REJECTED' });
+    expect(deadLetters).toEqual(['saga']);
+
+    const orphan = memoryStore({ ...newSaga(), state: 'COMPENSATING', step: 'ABANDONED' });
+    await counting(orphan.repo, fakePorts().ports).advance(ORDER_ID);
+    expect(orphan.current()).toMatchObject({ state: 'FAILED', outcome: 'REJECTED' });
+    expect(deadLetters).toEqual(['saga']);
+  });
 });

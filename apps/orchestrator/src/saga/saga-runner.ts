@@ -26,7 +26,7 @@ export interface SagaRunnerOptions {
   /** Sagas driven at once by this process; `start` waits for a free slot beyond that (backpressure). */
   maxConcurrent?: number;
   logger: Logger;
-  metrics?: { onFinished?(outcome: string, state: string, startedAt: string): void; onRetry?(step: string): void };
+  metrics?: { onFinished?(outcome: string, state: string, startedAt: string): void; onRetry?(step: string): void; onDeadLetter?(): void };
 }
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -160,6 +160,7 @@ export function createSagaRunner(options: SagaRunnerOptions) {
       }
       lines.push({ ...change.log, attempt: saga.attempts + 1 });
       const applied = await repo.apply(loaded, { ...change, lines });
+      if (applied && change.deadLetter) options.metrics?.onDeadLetter?.();
       logger.debug({ steps: lines.map((l) => `${l.step} ${l.outcome}`), applied }, 'saga steps');
       if (applied && (change.state === 'COMPLETED' || change.state === 'FAILED')) {
         options.metrics?.onFinished?.(change.outcome ?? 'UNKNOWN', change.state, loaded.createdAt);
