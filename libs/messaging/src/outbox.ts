@@ -77,10 +77,13 @@ const toRecord = (r: Record<string, unknown>): OutboxRecord => ({
 /**
  * A relay's batch in two round trips instead of five. This one opens the transaction, takes the
  * destination's lock (transaction-scoped: it goes with a dead relay's connection) and, if it got it,
- * reads the next rows in id order. Every value is the relay's own constant, checked here, so the
- * statements travel as one simple query. The transaction commits asynchronously: all it does is
- * mark rows published, and a mark lost in a crash only sends them again, which consumers absorb by
- * message id; nothing that must survive a crash is written here.
+ * reads the next rows in id order. The lock is taken by a statement of its own, before the read: under
+ * READ COMMITTED each statement reads from a snapshot taken when it starts, so a read in the same
+ * statement as the lock could start before the previous holder committed its marks, get the lock once
+ * it has, and send its rows again. The read repeats the (re-entrant) lock call and counts only if the
+ * first got it. Every value is the relay's own constant, checked here, so the statements travel as one
+ * simple query. The transaction commits asynchronously: all it does is mark rows published, and a mark
+ * lost in a crash only sends them again, which consumers absorb by message id.
  */
 export async function beginOutboxBatch(tx: Queryable, destination: OutboxDestination, lockKey: number, limit: number): Promise<{ locked: boolean; batch: OutboxRecord[] }> {
   if (!DESTINATIONS.includes(destination) || !Number.isSafeInteger(lockKey) || !Number.isSafeInteger(limit) || limit < 1) {
@@ -88,13 +91,14 @@ export async function beginOutboxBatch(tx: Queryable, destination: OutboxDestina
   }
   const results = (await tx.query(
     `BEGIN; SET LOCAL synchronous_commit = off;
-     WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(${lockKey}) AS locked)
-     SELECT lock.locked, o.* FROM lock LEFT JOIN LATERAL (
-       SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE lock.locked AND destination = '${destination}' AND published_at IS NULL ORDER BY id LIMIT ${limit}
-     ) o ON true`,
+     SELECT pg_try_advisory_xact_lock(${lockKey}) AS locked;
+     WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(${lockKey}) AS held)
+     SELECT o.* FROM lock, LATERAL (
+       SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE lock.held AND destination = '${destination}' AND published_at IS NULL ORDER BY id LIMIT ${limit}
+     ) o`,
   )) as unknown as { rows: Record<string, unknown>[] }[];
-  const rows = results.at(-1)!.rows;
-  return { locked: rows[0]?.locked === true, batch: rows.filter((r) => r.id !== null).map(toRecord) };
+  const locked = results[2]!.rows[0]?.locked === true;
+  return { locked, batch: locked ? results[3]!.rows.map(toRecord) : [] };
 }
 
 /** The second round trip: marks the published rows and commits (see beginOutboxBatch). */
