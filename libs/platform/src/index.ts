@@ -6,7 +6,7 @@ export { opsRoutes, serveOps, type OpsOptions, type OpsServer, type ServeOpsOpti
 export { createHealthMonitor, type HealthMonitor, type HealthMonitorOptions, type DependencyState, type StatusReport, type StatusSources, type BreakerState, type Readiness } from './health-monitor';
 export { appVersion } from './version';
 export { listen, closeServer } from './listen';
-export { bootMain, runApp, waitForDependencies, type RunningApp, type RunOptions } from './lifecycle';
+export { bootMain, logProcessWarnings, runApp, waitForDependencies, type RunningApp, type RunOptions } from './lifecycle';
 export { checkDependencies, withTimeout, type DependencyCheck } from './readiness';
 export { requestLog, annotateRequestLog } from './request-log';
 export { withLogFields, logContextMixin, currentTraceparent, inRemoteTrace, inStoredTrace, flushTelemetry, type LogFields, type HeaderCarrier } from './trace-context';

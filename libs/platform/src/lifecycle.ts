@@ -16,10 +16,25 @@ export interface RunOptions {
 }
 
 /**
+ * Process warnings (a deprecation, a negative timer delay a dependency asked for…) as lines of the
+ * app's JSON log instead of Node's plain-text lines on stderr, which log pipelines cannot parse.
+ * kafkajs 2.2.4 arms its throttle timer with a negative delay whenever nothing is pending (Node 22+
+ * warns and waits 1 ms): known and harmless, so at debug.
+ */
+export function logProcessWarnings(logger: Logger): void {
+  process.removeAllListeners('warning'); // Node's own printer
+  process.on('warning', (warning) => {
+    const known = warning.name === 'TimeoutNegativeWarning';
+    logger[known ? 'debug' : 'warn']({ warning: { name: warning.name, message: warning.message } }, 'process warning');
+  });
+}
+
+/**
  * Runs an app's start function and owns the process from then on: a start-up failure prints one
  * clear line and exits 1; SIGTERM/SIGINT stop the app (bounded by the timeout) and exit 0.
  */
 export async function runApp(start: () => Promise<RunningApp>, { logger, shutdownTimeoutMs }: RunOptions): Promise<void> {
+  logProcessWarnings(logger);
   let app: RunningApp;
   try {
     app = await start();
