@@ -6,8 +6,8 @@
 # five costs one build and they share every layer. tools/deploy-check checks this file against the
 # apps' config, docker-compose.yml, k8s/ and CI.
 
-ARG BUILD_IMAGE=node:20-bookworm-slim
-ARG RUNTIME_IMAGE=node:20-alpine
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=node:24-alpine
 
 # ---- build: install everything, generate the proto code, bundle the apps with esbuild -------------
 FROM ${BUILD_IMAGE} AS build

@@ -1,6 +1,10 @@
 # orderflow developer interface (README, Make targets). `make up` runs the system, `make test` runs what CI runs.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+# Every target runs on the Node.js release .nvmrc pins, fetched once into var/node/ from the npm
+# registry (scripts/pinned-node.sh); the machine's own Node and npm only bootstrap it.
+PINNED_NODE_BIN := $(shell bash scripts/pinned-node.sh)
+export PATH := $(if $(PINNED_NODE_BIN),$(PINNED_NODE_BIN):)$(PATH)
 export NX_DAEMON := false
 export NX_NO_CLOUD := true
 

@@ -48,7 +48,7 @@ await Promise.all(
       outfile: `dist/${name}/main.js`,
       bundle: true,
       platform: 'node',
-      target: 'node20',
+      target: 'node24',
       format: 'cjs',
       sourcemap: true,
       external: external.flatMap((d) => [d, `${d}/*`]),
