@@ -57,6 +57,8 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no
 # nx.json marks /app as the repository root, so db/ and var/ resolve whatever the working directory.
 COPY nx.json ./
 COPY db/ db/
+# The .proto files: the gRPC servers offer them through the reflection service (grpcurl list/describe).
+COPY proto/ proto/
 COPY docker/healthcheck.cjs docker/
 COPY --from=build /src/dist/ dist/
 # The only directory the apps write to (notification's .eml files when SMTP_URL is unset); a volume

@@ -1,3 +1,7 @@
+import { join } from 'node:path';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { repoRoot } from '@orderflow/config';
 import * as grpc from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@orderflow/platform';
@@ -92,6 +96,17 @@ export interface GrpcServiceOptions {
   port: number;
   /** Adds the app's service(s); the standard health service is added alongside. */
   register(server: grpc.Server): void;
+  /** The .proto files (under proto/) of the app's services, offered by the reflection service with health's. */
+  protoFiles?: string[];
+}
+
+/**
+ * The gRPC server reflection service (grpc.reflection.v1 and v1alpha) over the repository's .proto
+ * files, so `grpcurl localhost:50051 list` and `describe` work without a copy of them.
+ */
+function addReflection(server: grpc.Server, protoFiles: string[]): void {
+  const definition = loadSync([...protoFiles, 'grpc/health/v1/health.proto'], { includeDirs: [join(repoRoot(), 'proto')], keepCase: true });
+  new ReflectionService(definition).addToServer(server);
 }
 
 export interface RunningGrpcService {
@@ -108,6 +123,7 @@ export async function serveGrpc(options: GrpcServiceOptions): Promise<RunningGrp
   const server = createGrpcServer({ logger: options.logger, interceptors: [grpcServerMetrics(options.registry)] });
   options.register(server);
   server.addService(HealthService, health.implementation);
+  addReflection(server, options.protoFiles ?? []);
   const port = await startGrpcServer(server, options.host, options.port);
   return { port, notServing: () => health.shutdown(), stop: (timeoutMs) => stopGrpcServer(server, timeoutMs) };
 }
