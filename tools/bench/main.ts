@@ -4,10 +4,9 @@ import { cpus, totalmem } from 'node:os';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
-import { databaseName, repoRoot } from '@orderflow/config';
-import { SERVICES } from '@orderflow/db';
+import { repoRoot } from '@orderflow/config';
 import { startSystem } from '../../e2e/support/system';
-import { orderflowQueries } from './peers/orderflow';
+import { orderflowDatabases, orderflowQueries } from './peers/orderflow';
 import type { RunningTarget } from './peers/target';
 import { summarizeProfileFile } from './profile';
 import { findAppPids } from './processes';
@@ -55,7 +54,7 @@ async function main(): Promise<void> {
   const pids = findAppPids(prefix);
   const target: RunningTarget = {
     url,
-    databases: SERVICES.map((service) => databaseName(service, prefix)),
+    databases: orderflowDatabases(prefix),
     sign,
     appPids: () => pids,
     killAndRestart: () => Promise.reject(new Error('make bench does not kill the system')),

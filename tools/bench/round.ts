@@ -183,15 +183,21 @@ export async function measureRound(target: RunningTarget, plan: RoundPlan): Prom
 }
 
 /**
- * CPU milliseconds per accepted order, summed over the process groups that serve it (everything but
- * `other`, which holds the harness and unrelated processes, and the `exclude`d groups, e.g. brokers a
- * system does not use), over the window from the start of the load until the last order ended.
+ * CPU milliseconds per accepted order of each process group that serves it (everything but `other`,
+ * which holds the harness and unrelated processes, and the `exclude`d groups, e.g. brokers a system
+ * does not use), over the window from the start of the load until the last order ended.
  */
+export function cpuMsPerOrderByGroup(result: Pick<RoundResult, 'cpuSeconds' | 'allOrders'>, exclude: string[] = []): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(result.cpuSeconds)
+      .filter(([group]) => group !== 'other' && !exclude.includes(group))
+      .map(([group, seconds]) => [group, result.allOrders ? (seconds * 1_000) / result.allOrders : 0]),
+  );
+}
+
+/** The groups of `cpuMsPerOrderByGroup` summed: all the CPU one order costs. */
 export function cpuMsPerOrder(result: Pick<RoundResult, 'cpuSeconds' | 'allOrders'>, exclude: string[] = []): number {
-  const seconds = Object.entries(result.cpuSeconds)
-    .filter(([group]) => group !== 'other' && !exclude.includes(group))
-    .reduce((sum, [, s]) => sum + s, 0);
-  return result.allOrders ? round((seconds * 1_000) / result.allOrders, 2) : 0;
+  return round(Object.values(cpuMsPerOrderByGroup(result, exclude)).reduce((sum, ms) => sum + ms, 0), 2);
 }
 
 interface InvariantInput {

@@ -21,7 +21,7 @@ import {
   registerOutboxMetrics,
   topicNames,
 } from '@orderflow/messaging';
-import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, requestLog, serveOps, waitForDependencies, type DependencyCheck, type HealthMonitor, type LogFields, isTransientInfrastructureError } from '@orderflow/platform';
+import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, requestLog, serveOps, waitForDependencies, type DependencyCheck, type HealthMonitor, type LogFields } from '@orderflow/platform';
 import { grpcHealthCheck } from '@orderflow/proto';
 import { createCatalog } from './catalog/catalog';
 import { createBreakers } from './clients/breakers';
@@ -141,8 +141,6 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       handle: async (event) => {
         if (event.type === 'order.placed' && event.subject) await runner.begin(event.subject);
       },
-      // Should starting a saga fail, it is the database, not the fact: never a reason to dead-letter it.
-      isOutage: isTransientInfrastructureError,
     }),
     createEventConsumer({
       kafka,

@@ -24,12 +24,6 @@ export interface EventConsumerOptions {
   maxDelayMs?: number;
   partitionsConsumedConcurrently?: number;
   onDeadLetter?: (topic: string, error: string) => void;
-  /**
-   * Failures that say a dependency is down rather than that the fact cannot be applied (e.g. the
-   * handler's own database is unreachable): retried with the same backoff without spending an
-   * attempt, so an outage longer than the attempts dead-letters nothing.
-   */
-  isOutage?: (error: unknown) => boolean;
   /** Fields for every log line while the event is handled, e.g. `{ orderId: event.subject }`. */
   logFields?: (event: CloudEvent) => LogFields;
 }
@@ -94,7 +88,6 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
           const event = decoded.event;
           // Continues the producer's trace (the `traceparent` header), so this hop's logs share its trace id.
           await inRemoteTrace(message.headers, `${topic} process`, options.logFields?.(event) ?? {}, async () => {
-            let outageRetries = 0;
             for (let attempt = 1; ; attempt++) {
               try {
                 await handle(event, message);
@@ -103,14 +96,6 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
                 const reason = error instanceof Error ? error.message : String(error);
                 // While stopping, leave the offset uncommitted: the next member of the group retries it.
                 if (stopping) throw error;
-                if (options.isOutage?.(error)) {
-                  outageRetries++;
-                  attempt--;
-                  logger.warn({ topic, partition, offset: message.offset, err: error }, 'dependency unavailable; retrying without spending an attempt');
-                  await delay(backoffDelay(Math.min(outageRetries, 10), baseDelayMs, maxDelayMs));
-                  await heartbeat();
-                  continue;
-                }
                 if (attempt >= maxAttempts) return deadLetter(topic, partition, message, reason, attempt);
                 logger.warn({ topic, partition, offset: message.offset, attempt, err: error }, 'handler failed; retrying');
                 await delay(backoffDelay(attempt, baseDelayMs, maxDelayMs));

@@ -6,8 +6,6 @@ import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
 import { createIdempotentProducer, createKafka, ensureTopics, kafkaHealthCheck } from './kafka';
 import { decodeCloudEvent, headerValue, toKafkaMessage } from './event-codec';
 import { consumerGroup, topicNames } from './topics';
-import { createEventConsumer } from './event-consumer';
-import { isTransientInfrastructureError } from '@orderflow/platform';
 
 describe('Kafka plumbing', () => {
   const { kafkaBrokers } = testInfra();
@@ -96,54 +94,6 @@ describe('Kafka plumbing', () => {
     } finally {
       await producer.disconnect();
       await consumer.disconnect();
-    }
-  });
-
-  it('an event consumer retries a fact through a database outage without spending its attempts, and dead-letters one that keeps failing', async () => {
-    await ensureTopics(kafka, { prefix });
-    const groupId = consumerGroup('outage-test', prefix);
-    groups.push(groupId);
-    const outageFact = randomUUID();
-    const poisonFact = randomUUID();
-    const failures = new Map<string, number>();
-    const handled: string[] = [];
-    const deadLettered: string[] = [];
-    const producer = createIdempotentProducer(kafka);
-    await producer.connect();
-    const consumer = createEventConsumer({
-      kafka,
-      groupId,
-      topics: [topics.orderEvents],
-      producer,
-      logger: pino({ level: 'silent' }),
-      maxAttempts: 2,
-      baseDelayMs: 10,
-      maxDelayMs: 20,
-      isOutage: isTransientInfrastructureError,
-      onDeadLetter: (_topic, error) => deadLettered.push(error),
-      handle: async (event) => {
-        if (event.subject !== outageFact && event.subject !== poisonFact) return; // another test's fact on the shared topic
-        const failed = (failures.get(event.subject!) ?? 0) + 1;
-        failures.set(event.subject!, failed);
-        // Six failures of the database, three times the attempts allowed, then it answers.
-        if (event.subject === outageFact && failed <= 6) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-        if (event.subject === poisonFact) throw new Error('cannot apply this fact');
-        handled.push(event.subject!);
-      },
-    });
-    try {
-      await consumer.start();
-      for (const subject of [outageFact, poisonFact]) {
-        await producer.send({ topic: topics.orderEvents, messages: [toKafkaMessage(createEvent({ type: 'order.placed', source: '/orderflow/test', subject, data: { orderId: subject, totalCents: 100 } }))] });
-      }
-      await waitFor(() => handled.includes(outageFact) && deadLettered.length === 1, { timeoutMs: 30_000, what: 'the outage fact handled and the poison fact dead-lettered' });
-      expect(failures.get(outageFact)).toBe(7);
-      expect(handled).toEqual([outageFact]);
-      expect(deadLettered).toEqual(['cannot apply this fact']);
-      expect(failures.get(poisonFact)).toBe(2);
-    } finally {
-      await consumer.stop();
-      await producer.disconnect();
     }
   });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { repoRoot } from '@orderflow/config';
 import { round } from '../report';
-import { cpuMsPerOrder, measureRound } from '../round';
+import { cpuMsPerOrder, cpuMsPerOrderByGroup, measureRound } from '../round';
 import { dbosTarget } from './dbos/adapter';
 import { floorTarget } from './floor/adapter';
 import { orderflowBuild, orderflowTarget } from './orderflow';
@@ -126,11 +126,7 @@ async function main(): Promise<void> {
         round: step.round,
         killRound: step.kill,
         cpuMsPerSaga: cpuMsPerOrder(result, unused),
-        cpuMsPerSagaByGroup: Object.fromEntries(
-          Object.entries(result.cpuSeconds)
-            .filter(([group]) => group !== 'other' && !unused.includes(group))
-            .map(([group, seconds]) => [group, result!.allOrders ? round((seconds * 1_000) / result!.allOrders, 2) : 0]),
-        ),
+        cpuMsPerSagaByGroup: Object.fromEntries(Object.entries(cpuMsPerOrderByGroup(result, unused)).map(([group, ms]) => [group, round(ms, 2)])),
         idleInfrastructureCores: Object.fromEntries(unused.map((group) => [group, round((result!.cpuSeconds[group] ?? 0) / result!.cpuWallSeconds, 3)])),
         commitsPerSaga: perOrder(after.commits - before!.commits),
         walBytesPerSaga: perOrder(after.walBytes - before!.walBytes),

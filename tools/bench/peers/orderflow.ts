@@ -6,6 +6,9 @@ import { startSystem, type System } from '../../../e2e/support/system';
 import { findAppPids } from '../processes';
 import type { BenchTarget, OrderLine, OrderTiming, RunningTarget, StockRow } from './target';
 
+/** orderflow's four databases under `prefix`: the commits a bench counts as the system's. */
+export const orderflowDatabases = (prefix: string) => SERVICES.map((service) => databaseName(service, prefix));
+
 /** The read side every system offers the invariant checks, here from orderflow's four databases. */
 export type OrderflowQueries = Pick<RunningTarget, 'timings' | 'orderLines' | 'stock' | 'emailsPerOrder' | 'idempotencyKeys'> & { close(): Promise<void> };
 
@@ -47,7 +50,7 @@ export function asRunningTarget(system: System, serverUrl: string): RunningTarge
   const apps = system.instances();
   return {
     url: system.url,
-    databases: SERVICES.map((service) => databaseName(service, system.prefix)),
+    databases: orderflowDatabases(system.prefix),
     sign: (sub, role) => system.token(sub, role),
     appPids: () => pids,
     async killAndRestart() {

@@ -72,7 +72,7 @@ function fakePorts(behaviour: { reserved?: boolean; confirmFailures?: number; re
   return { ports: { inventory, orders }, calls };
 }
 
-function runner(repo: SagaRepository, ports: ReturnType<typeof fakePorts>['ports']) {
+function runner(repo: SagaRepository, ports: ReturnType<typeof fakePorts>['ports'], overrides: Partial<Parameters<typeof createSagaRunner>[0]> = {}) {
   return createSagaRunner({
     repo,
     ports,
@@ -81,6 +81,7 @@ function runner(repo: SagaRepository, ports: ReturnType<typeof fakePorts>['ports
     watchdogMs: 30_000,
     pollIntervalMs: 60_000,
     logger: pino({ level: 'silent' }),
+    ...overrides,
   });
 }
 
@@ -193,16 +194,7 @@ describe('saga runner commits', () => {
   it('counts a saga dead letter when a step gives up, and none for a saga closed without one (an orphan)', async () => {
     const deadLetters: string[] = [];
     const counting = (repo: SagaRepository, ports: ReturnType<typeof fakePorts>['ports']) =>
-      createSagaRunner({
-        repo,
-        ports,
-        destinations: { orderEventsTopic: 'order-events', source: '/test' },
-        retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
-        watchdogMs: 30_000,
-        pollIntervalMs: 60_000,
-        logger: pino({ level: 'silent' }),
-        metrics: { onDeadLetter: () => deadLetters.push('saga') },
-      });
+      runner(repo, ports, { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 }, metrics: { onDeadLetter: () => deadLetters.push('saga') } });
 
     const giving = memoryStore(newSaga());
     await counting(giving.repo, fakePorts({ confirmFailures: 1 }).ports).advance(ORDER_ID);
