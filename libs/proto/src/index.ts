@@ -13,6 +13,11 @@ export {
   ConfirmOrderRequest,
   RejectOrderRequest,
   CancelOrderRequest,
+  CreateOrdersRequest,
+  ConfirmOrdersRequest,
+  OrderError,
+  OrderResult,
+  OrderResults,
 } from './gen/orderflow/order/v1/order';
 export {
   InventoryServiceService,
@@ -29,6 +34,9 @@ export {
   Shortage,
   ReleaseStockRequest,
   ReleaseStockResponse,
+  Reservation,
+  ReserveStockBatchRequest,
+  ReserveStockBatchResponse,
 } from './gen/orderflow/inventory/v1/inventory';
 export {
   HealthService,

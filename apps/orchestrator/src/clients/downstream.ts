@@ -10,6 +10,7 @@ import {
   OrderServiceClient,
   OrderStatus as WireStatus,
   type Order as WireOrder,
+  type OrderResult as WireOrderResult,
   type Product as WireProduct,
   type Shortage,
   type UnaryMethod,
@@ -22,6 +23,16 @@ export interface CallOptions {
   traceparent?: string;
 }
 
+/** One order's outcome in a batched call: the calls answer per order, in request order. */
+export type BatchOutcome<T> = { orderId: string; ok: true; value: T } | { orderId: string; ok: false; error: AppError };
+
+/** A reservation in a batch: the order's lines, and its own trace for the fact it leads to. */
+export interface ReservationRequest {
+  orderId: string;
+  items: { sku: string; quantity: number }[];
+  traceparent?: string;
+}
+
 /** The order service as the orchestrator uses it (a port; gRPC is the adapter below). */
 export interface OrderPort {
   createOrder(input: { orderId: string; customerId: string; items: OrderItem[] }, options?: CallOptions): Promise<Order>;
@@ -30,6 +41,10 @@ export interface OrderPort {
   confirmOrder(orderId: string, options?: CallOptions): Promise<Order>;
   rejectOrder(orderId: string, reason: string, options?: CallOptions): Promise<Order>;
   cancelOrder(orderId: string, options?: CallOptions): Promise<Order>;
+  /** createOrder for many orders in one call; a rejected promise means none was answered. */
+  createOrders(inputs: { orderId: string; customerId: string; items: OrderItem[] }[], options?: CallOptions): Promise<BatchOutcome<Order>[]>;
+  /** confirmOrder for many orders in one call; a rejected promise means none was answered. */
+  confirmOrders(orderIds: string[], options?: CallOptions): Promise<BatchOutcome<Order>[]>;
 }
 
 /** The inventory service as the orchestrator uses it. */
@@ -38,6 +53,8 @@ export interface InventoryPort {
   upsertProduct(input: { sku: string; name: string; priceCents: number; stock: number }): Promise<{ product: Product; created: boolean }>;
   reserveStock(orderId: string, items: { sku: string; quantity: number }[], options?: CallOptions): Promise<{ reserved: boolean; shortages: Shortage[] }>;
   releaseStock(orderId: string, options?: CallOptions): Promise<{ released: boolean }>;
+  /** reserveStock for many orders in one call, decided in request order; a rejected promise reserved nothing. */
+  reserveStockBatch(reservations: ReservationRequest[], options?: CallOptions): Promise<{ orderId: string; reserved: boolean; shortages: Shortage[] }[]>;
 }
 
 const STATUS_NAMES: Record<number, OrderStatus> = {
@@ -72,6 +89,13 @@ export function fromGrpcError(error: unknown, service: string): AppError {
   return new AppError(code, message, { cause: error, retryable: false });
 }
 
+/** One order's result of a batched order call as a BatchOutcome; its error is an AppError like a single call's. */
+function fromWireResult(r: WireOrderResult): BatchOutcome<Order> {
+  if (r.order && !r.error) return { orderId: r.orderId, ok: true, value: fromWireOrder(r.order) };
+  const code = (r.error?.code || 'INTERNAL') as ErrorCode;
+  return { orderId: r.orderId, ok: false, error: new AppError(code, r.error?.message || 'order call failed', { retryable: code === 'UNAVAILABLE' }) };
+}
+
 function metadataOf(options?: CallOptions): Metadata {
   const metadata = new Metadata();
   if (options?.traceparent) metadata.set('traceparent', options.traceparent);
@@ -103,6 +127,8 @@ export function createDownstreamClients(options: {
     confirmOrder: async (orderId, o) => fromWireOrder(await call('order', orderClient.confirmOrder.bind(orderClient), { orderId }, o)),
     rejectOrder: async (orderId, reason, o) => fromWireOrder(await call('order', orderClient.rejectOrder.bind(orderClient), { orderId, reason }, o)),
     cancelOrder: async (orderId, o) => fromWireOrder(await call('order', orderClient.cancelOrder.bind(orderClient), { orderId }, o)),
+    createOrders: async (orders, o) => (await call('order', orderClient.createOrders.bind(orderClient), { orders }, o)).results.map(fromWireResult),
+    confirmOrders: async (orderIds, o) => (await call('order', orderClient.confirmOrders.bind(orderClient), { orderIds }, o)).results.map(fromWireResult),
   };
   const inventory: InventoryPort = {
     getProducts: async (skus) => (await call('inventory', inventoryClient.getProducts.bind(inventoryClient), { skus })).products.map(toProduct),
@@ -112,6 +138,10 @@ export function createDownstreamClients(options: {
     },
     reserveStock: (orderId, items, o) => call('inventory', inventoryClient.reserveStock.bind(inventoryClient), { orderId, items }, o),
     releaseStock: (orderId, o) => call('inventory', inventoryClient.releaseStock.bind(inventoryClient), { orderId }, o),
+    async reserveStockBatch(reservations, o) {
+      const request = { reservations: reservations.map((r) => ({ orderId: r.orderId, items: r.items, traceparent: r.traceparent ?? '' })) };
+      return (await call('inventory', inventoryClient.reserveStockBatch.bind(inventoryClient), request, o)).results;
+    },
   };
   return {
     orders,
