@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { rollbackTransaction } from '@orderflow/db';
 import { withDeadline } from './deadline';
-import { beginOutboxBatch, commitOutboxBatch, enqueueOutbox, outboxInsertSql, OUTBOX_CHANNEL, type OutboxDestination, type OutboxMessage, type OutboxRecord } from './outbox';
+import { beginOutboxBatch, commitOutboxBatch, enqueueOutbox, outboxInsertSql, OUTBOX_CHANNEL, type OutboxDestination, type OutboxGuard, type OutboxMessage, type OutboxRecord } from './outbox';
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
@@ -155,7 +155,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 export interface OutboxWriter {
   enqueue(tx: Pick<pg.PoolClient, 'query'>, messages: OutboxMessage[]): Promise<void>;
   /** For one-statement writes: the insert as a CTE body (see outboxInsertSql)... */
-  insertSql(messages: OutboxMessage[], params: unknown[], guard?: string): string;
+  insertSql(messages: OutboxMessage[], params: unknown[], guard?: OutboxGuard): string;
   /** ...and what to add to that statement's select list: a NOTIFY when another process publishes. */
   notifySelect(): string;
   /** Call after the transaction or statement that enqueued committed. */

@@ -40,12 +40,18 @@ export async function enqueueOutbox(tx: Queryable, messages: OutboxMessage[], { 
 }
 
 /**
- * The outbox insert as the body of a data-modifying CTE, for a writer that commits its change and its
- * messages in one statement (one round trip instead of a transaction's five). With `guard` (the name
- * of a CTE returning one row when the change happened), the rows are inserted only if it did. Pushes
- * its parameters onto `params`.
+ * Which rows of a one-statement write's outbox insert happen: all, only if a CTE returned a row (the
+ * name of a CTE returning one row when the change happened), or, for a statement writing many changes,
+ * only the messages whose key is among those a subquery returns (e.g. the order ids whose change applied).
  */
-export function outboxInsertSql(messages: OutboxMessage[], params: unknown[], guard?: string): string {
+export type OutboxGuard = string | { keysIn: string };
+
+/**
+ * The outbox insert as the body of a data-modifying CTE, for a writer that commits its change and its
+ * messages in one statement (one round trip instead of a transaction's five), guarded as `guard` says.
+ * Pushes its parameters onto `params`.
+ */
+export function outboxInsertSql(messages: OutboxMessage[], params: unknown[], guard?: OutboxGuard): string {
   const first =
     params.push(
       messages.map((m) => m.destination),
@@ -56,9 +62,12 @@ export function outboxInsertSql(messages: OutboxMessage[], params: unknown[], gu
       messages.map((m) => JSON.stringify(m.headers ?? {})),
     ) - 5;
   const p = (i: number) => `$${first + i}`;
-  return `INSERT INTO outbox (destination, topic, message_key, message_id, payload, headers)
-    SELECT m.* FROM ${guard ? `${guard}, ` : ''}unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::uuid[], ${p(4)}::jsonb[], ${p(5)}::jsonb[])
-      AS m(destination, topic, message_key, message_id, payload, headers)`;
+  const columns = 'destination, topic, message_key, message_id, payload, headers';
+  const selected = 'm.destination, m.topic, m.message_key, m.message_id, m.payload, m.headers';
+  const rows = `unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::uuid[], ${p(4)}::jsonb[], ${p(5)}::jsonb[]) WITH ORDINALITY AS m(${columns}, n)`;
+  // In the messages' order (WITH ORDINALITY), so the relay publishes them as they were given.
+  if (typeof guard === 'object') return `INSERT INTO outbox (${columns}) SELECT ${selected} FROM ${rows} WHERE m.message_key IN (${guard.keysIn}) ORDER BY m.n`;
+  return `INSERT INTO outbox (${columns}) SELECT ${selected} FROM ${guard ? `${guard}, ` : ''}${rows} ORDER BY m.n`;
 }
 
 const DESTINATIONS: readonly OutboxDestination[] = ['kafka', 'rabbitmq'];
