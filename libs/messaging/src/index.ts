@@ -19,7 +19,7 @@ export {
   type ConnectAmqpOptions,
 } from './rabbit';
 /** Transactional outbox: enqueue in the writer's transaction; the relay publishes in order. */
-export { enqueueOutbox, outboxInsertSql, purgePublishedOutbox, outboxBacklog, outboxStatus, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination } from './outbox';
+export { enqueueOutbox, outboxInsertSql, purgePublishedOutbox, outboxBacklog, outboxStatus, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination, type OutboxGuard } from './outbox';
 export { createOutboxRelay, createOutboxWriter, notifyingOutboxWriter, type OutboxRelay, type OutboxRelayOptions, type OutboxWriter } from './outbox-relay';
 /** Broker publishers the relay hands batches to. */
 export { kafkaOutboxPublisher, createRabbitPublisher, ATTEMPT_HEADER, type RabbitPublisher } from './publishers';
@@ -27,6 +27,16 @@ export { kafkaOutboxPublisher, createRabbitPublisher, ATTEMPT_HEADER, type Rabbi
 export { claimInbox, purgeInbox } from './inbox';
 /** Kafka consumer-group member with in-place retry and dead-lettering. */
 export { createEventConsumer, backoffDelay, FETCH_WAIT_MS, type EventConsumer, type EventConsumerOptions } from './event-consumer';
-export { createTaskWorker, permanentTaskError, type TaskWorker, type TaskWorkerOptions, type TaskFailure } from './task-worker';
+export {
+  createTaskWorker,
+  permanentTaskError,
+  type TaskWorker,
+  type TaskWorkerOptions,
+  type TaskWorkerSettings,
+  type SingleTaskHandler,
+  type BatchTaskHandler,
+  type TaskBatch,
+  type TaskFailure,
+} from './task-worker';
 /** Scrape-time gauges: outbox backlog and age, Kafka consumer lag, RabbitMQ queue depth. */
 export { registerOutboxMetrics, registerConsumerLagMetrics, registerQueueDepthMetrics, type ConsumerGroupWatch } from './metrics';

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace';
 import pino from 'pino';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage } from 'amqplib';
+import { logContextMixin } from '@orderflow/platform';
 import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
 import { connectAmqp, declareTaskTopology, type TaskTopology } from './rabbit';
-import { createTaskWorker, permanentTaskError, type TaskFailure, type TaskWorker, type TaskWorkerOptions } from './task-worker';
+import { createTaskWorker, permanentTaskError, type BatchTaskHandler, type SingleTaskHandler, type TaskFailure, type TaskWorker, type TaskWorkerSettings } from './task-worker';
 
 const { amqpUrl } = testInfra();
 const prefix = `${uniqueName('task_worker')}_`;
@@ -47,13 +51,23 @@ async function publish(headers: Record<string, unknown> = { 'x-attempt': 1 }, ro
   return messageId;
 }
 
-async function startWorker(handle: TaskWorkerOptions['handle'], overrides: Partial<TaskWorkerOptions> = {}) {
+async function startWorker(handle: SingleTaskHandler['handle'], overrides: Partial<TaskWorkerSettings> = {}) {
   const retries: TaskFailure[] = [];
   const deadLetters: TaskFailure[] = [];
   worker = createTaskWorker({ url: amqpUrl, prefix, logger, handle, onRetry: (f) => retries.push(f), onDeadLetter: (f) => deadLetters.push(f), ...overrides });
   await worker.start();
   return { retries, deadLetters };
 }
+
+async function startBatchWorker(handleBatch: BatchTaskHandler['handleBatch'], overrides: Partial<TaskWorkerSettings> = {}) {
+  const retries: TaskFailure[] = [];
+  const deadLetters: TaskFailure[] = [];
+  worker = createTaskWorker({ url: amqpUrl, prefix, logger, handleBatch, onRetry: (f) => retries.push(f), onDeadLetter: (f) => deadLetters.push(f), ...overrides });
+  await worker.start();
+  return { retries, deadLetters };
+}
+
+const idOf = (msg: ConsumeMessage) => msg.properties.messageId as string;
 
 const getOne = (queue: string) => waitFor(() => channel.get(queue, { noAck: false }), { what: `a message on ${queue}` }) as Promise<GetMessage>;
 const readyCount = async (queue: string) => (await channel.checkQueue(queue)).messageCount;
@@ -192,6 +206,159 @@ describe('task worker', () => {
     await worker!.stop();
     worker = undefined;
     await proxy.close();
+  });
+});
+
+describe('task worker in batch mode', () => {
+  it('hands the deliveries that arrive while a batch runs to the next batch, up to the prefetch, and acks each', async () => {
+    const batches: string[][] = [];
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((r) => (releaseFirst = r));
+    await startBatchWorker(
+      async (messages) => {
+        batches.push(messages.map(idOf));
+        if (batches.length === 1) await firstHeld;
+        return messages.map(() => undefined);
+      },
+      { prefetch: 4 },
+    );
+    const first = await publish();
+    await waitFor(() => batches.length === 1, { what: 'the first batch' });
+    const later = [];
+    for (let i = 0; i < 6; i++) later.push(await publish());
+    // 1 unacked + 3 more fill the prefetch of 4; the other 3 stay ready in the queue.
+    await waitFor(async () => (await readyCount(topology.queue)) === 3, { what: 'the prefetch filled' });
+    releaseFirst();
+    await waitFor(() => batches.flat().length === 7, { what: 'every task handled' });
+    await worker!.stop();
+    worker = undefined;
+
+    expect(batches[0]).toEqual([first]);
+    expect(batches[1]).toEqual(later.slice(0, 3)); // all that arrived while the first batch ran, together
+    expect(batches.flat()).toEqual([first, ...later]);
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(4);
+    expect(await readyCount(topology.queue)).toBe(0); // all acked
+  });
+
+  it('settles each message of a batch from its own result: ack, retry ladder, dead letter', async () => {
+    const seen: ConsumeMessage[] = [];
+    let ids: string[] = [];
+    let release!: () => void;
+    const published = new Promise<void>((r) => (release = r));
+    const { retries, deadLetters } = await startBatchWorker(async (messages) => {
+      await published; // the three tasks of the test arrive before the first batch is handled, or in later ones
+      seen.push(...messages);
+      return messages.map((m) => {
+        if (idOf(m) === ids[1] && m.properties.headers?.['x-attempt'] === 1) return new Error('smtp down');
+        if (idOf(m) === ids[2]) return permanentTaskError('body is not a task');
+        return undefined;
+      });
+    });
+    ids = [await publish(), await publish(), await publish()];
+    release();
+
+    const dead = await getOne(topology.dlq.name);
+    channel.ack(dead);
+    expect(dead.properties).toMatchObject({ messageId: ids[2], headers: { 'x-attempts': 1, 'x-error': 'body is not a task' } });
+    const retried = await waitFor(() => seen.find((m) => idOf(m) === ids[1] && m.properties.headers?.['x-attempt'] === 2), { what: 'the failed task back from retry.1' });
+    expect(retried.properties.headers).toMatchObject({ 'x-last-error': 'smtp down' });
+    expect(seen.filter((m) => idOf(m) === ids[0])).toHaveLength(1); // acked once, not redelivered
+    expect(retries).toEqual([{ messageId: ids[1], attempt: 1, routingKey: 'notification.send.retry.1', error: 'smtp down' }]);
+    expect(deadLetters).toMatchObject([{ messageId: ids[2], routingKey: 'notification.send.dlq' }]);
+  });
+
+  it('a batch handler that throws fails every message of its batch with that error', async () => {
+    const handled: string[] = [];
+    let release!: () => void;
+    const published = new Promise<void>((r) => (release = r));
+    const { retries } = await startBatchWorker(async (messages) => {
+      await published;
+      handled.push(...messages.map(idOf));
+      throw new Error('mail server gone');
+    });
+    const ids = [await publish(), await publish()];
+    release();
+    await waitFor(() => retries.length === 2, { what: 'both tasks scheduled for a retry' });
+    expect(retries.map((r) => r.messageId).sort()).toEqual([...ids].sort());
+    expect(retries.every((r) => r.error === 'mail server gone' && r.attempt === 1)).toBe(true);
+  });
+
+  it('an outage result puts only that message back, without spending a retry', async () => {
+    const outage = Object.assign(new Error('database down'), { outage: true });
+    const deliveries: ConsumeMessage[] = [];
+    let ids: string[] = [];
+    let release!: () => void;
+    const published = new Promise<void>((r) => (release = r));
+    const { retries, deadLetters } = await startBatchWorker(
+      async (messages) => {
+        await published;
+        deliveries.push(...messages);
+        // The last attempt the ladder allows: spending it would dead-letter the task.
+        return messages.map((m) => (idOf(m) === ids[0] && !m.fields.redelivered ? outage : undefined));
+      },
+      { isOutage: (error) => error === outage },
+    );
+    ids = [await publish({ 'x-attempt': 4 }), await publish({ 'x-attempt': 4 })];
+    release();
+    const again = await waitFor(() => deliveries.find((m) => idOf(m) === ids[0] && m.fields.redelivered), { timeoutMs: 5_000, what: 'the task put back' });
+    expect(again.properties.headers).toMatchObject({ 'x-attempt': 4 });
+    expect(deliveries.filter((m) => idOf(m) === ids[1])).toHaveLength(1);
+    await worker!.stop();
+    worker = undefined;
+    expect(retries).toEqual([]);
+    expect(deadLetters).toEqual([]);
+    expect(await readyCount(topology.queue)).toBe(0);
+  });
+
+  it('rejects options with both or neither of handle and handleBatch', () => {
+    const handle = async () => undefined;
+    const handleBatch = async (messages: ConsumeMessage[]) => messages.map(() => undefined);
+    expect(() => createTaskWorker({ url: amqpUrl, logger, handle, handleBatch } as never)).toThrow(/exactly one of handle and handleBatch/);
+    expect(() => createTaskWorker({ url: amqpUrl, logger } as never)).toThrow(/exactly one of handle and handleBatch/);
+  });
+
+  describe('trace and log context', () => {
+    // The SDK as the apps start it (dist/tracing): without its context manager no log fields apply at all.
+    const sdk = new NodeSDK({ spanProcessors: [new NoopSpanProcessor()], metricReaders: [], logRecordProcessors: [], autoDetectResources: false });
+    const lines: Record<string, unknown>[] = [];
+    const contextLogger = pino({ mixin: (_merge, _level, l) => logContextMixin(l) }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+
+    beforeAll(() => sdk.start());
+    afterAll(async () => {
+      await sdk.shutdown();
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    });
+
+    it("runs the batch handler in no task's context, withinTask and each settle log line in the task's own", async () => {
+      let ids: string[] = [];
+      let release!: () => void;
+      const published = new Promise<void>((r) => (release = r));
+      await startBatchWorker(
+        async (messages, batch) => {
+          await published;
+          contextLogger.info({ size: messages.length }, 'batch');
+          for (const m of messages) batch.withinTask(m, () => contextLogger.info('one task'));
+          return messages.map((m) => (idOf(m) === ids[1] ? permanentTaskError('bad task') : undefined));
+        },
+        { logger: contextLogger, logFields: (m) => ({ taskId: idOf(m) }) },
+      );
+      ids = [await publish(), await publish()];
+      release();
+      await waitFor(() => lines.some((l) => l.msg === 'task dead-lettered'), { what: 'the dead letter logged' });
+      const dead = await getOne(topology.dlq.name);
+      channel.ack(dead);
+
+      const batchLines = lines.filter((l) => l.msg === 'batch');
+      expect(batchLines.length).toBeGreaterThan(0);
+      for (const l of batchLines) expect(l).not.toHaveProperty('taskId');
+      for (const l of batchLines) expect(l).not.toHaveProperty('spanId');
+      const perTask = lines.filter((l) => l.msg === 'one task');
+      expect(new Set(perTask.map((l) => l.taskId))).toEqual(new Set(ids));
+      for (const l of perTask) expect(l).toMatchObject({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: expect.stringMatching(/^[0-9a-f]{16}$/) });
+      expect(lines.find((l) => l.msg === 'task dead-lettered')).toMatchObject({ taskId: ids[1], messageId: ids[1], traceId: '0af7651916cd43dd8448eb211c80319c' });
+    });
   });
 });
 

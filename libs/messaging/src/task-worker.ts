@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
@@ -14,14 +15,46 @@ export interface TaskFailure {
   error: string;
 }
 
-export interface TaskWorkerOptions {
+/** What a batch handler gets besides its messages. */
+export interface TaskBatch {
+  /**
+   * Runs `fn` in `message`'s own trace span and log fields (the batch handler itself runs in none),
+   * e.g. for a log line about that one task.
+   */
+  withinTask<T>(message: ConsumeMessage, fn: () => T): T;
+}
+
+/** One task at a time: the handler resolves (ack) or throws (retry ladder, DLQ, or outage requeue). */
+export interface SingleTaskHandler {
+  /** Applies one task; must be idempotent on message_id. Throw `{ permanent: true }` / `{ nonRetryable: true }` to skip retries. */
+  handle(body: Buffer, message: ConsumeMessage): Promise<void>;
+  handleBatch?: never;
+}
+
+/**
+ * Tasks in batches ("natural batching"): the first delivery after idle is handled on the next
+ * setImmediate with whatever else arrived by then; deliveries arriving while a batch is handled
+ * form the next batch, started as soon as that one settles. No timer, so no added latency at low
+ * load; a batch holds at most `prefetch` messages.
+ */
+export interface BatchTaskHandler {
+  /**
+   * Applies the tasks of a batch; must be idempotent on message_id. Answers one entry per message,
+   * in order: `undefined` when that task succeeded, otherwise its error, which is settled as a
+   * `handle` throwing it would be. Throwing fails every message of the batch with that error.
+   */
+  handleBatch(messages: ConsumeMessage[], batch: TaskBatch): Promise<unknown[]>;
+  handle?: never;
+}
+
+export type TaskWorkerOptions = TaskWorkerSettings & (SingleTaskHandler | BatchTaskHandler);
+
+export interface TaskWorkerSettings {
   url: string;
   prefix?: string;
   logger: Logger;
-  /** Unacked deliveries in flight at once (default 16). */
+  /** Unacked deliveries in flight at once (default 16); also the largest batch. */
   prefetch?: number;
-  /** Applies one task; must be idempotent on message_id. Throw `{ permanent: true }` / `{ nonRetryable: true }` to skip retries. */
-  handle(body: Buffer, message: ConsumeMessage): Promise<void>;
   onRetry?(failure: TaskFailure): void;
   onDeadLetter?(failure: TaskFailure): void;
   /** Connection name shown by the broker. */
@@ -72,13 +105,84 @@ interface Session {
   returned: Set<string>;
 }
 
+type TaskOutcome = { ok: true } | { ok: false; error: unknown };
+
+const SUCCEEDED: TaskOutcome = { ok: true };
+
+async function outcomeOf(run: () => Promise<unknown>): Promise<TaskOutcome> {
+  try {
+    await run();
+    return SUCCEEDED;
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+interface QueuedDelivery {
+  message: ConsumeMessage;
+  runInTaskContext: <R>(fn: () => R) => R;
+  resolve(outcome: TaskOutcome): void;
+}
+
+/**
+ * Natural batching: `add` queues a delivery, `wake` makes sure a batch runs on the next setImmediate
+ * if none is running; while one runs, new deliveries wait and form the next batch, which starts as
+ * soon as the current one settles. Every queued delivery is resolved exactly once.
+ */
+function createBatcher(handleBatch: BatchTaskHandler['handleBatch'], maxBatch: number) {
+  const queued: QueuedDelivery[] = [];
+  let running = false;
+
+  async function run(batch: QueuedDelivery[]): Promise<TaskOutcome[]> {
+    const contexts = new Map(batch.map((d) => [d.message, d.runInTaskContext]));
+    const withinTask = <T>(message: ConsumeMessage, fn: () => T): T => {
+      const runInTaskContext = contexts.get(message);
+      return runInTaskContext ? runInTaskContext(fn) : fn();
+    };
+    try {
+      const results = await handleBatch(batch.map((d) => d.message), { withinTask });
+      if (!Array.isArray(results) || results.length !== batch.length) throw new Error(`handleBatch answered ${Array.isArray(results) ? results.length : typeof results} results for ${batch.length} tasks`);
+      return results.map((error): TaskOutcome => (error === undefined ? SUCCEEDED : { ok: false, error }));
+    } catch (error) {
+      return batch.map(() => ({ ok: false, error }));
+    }
+  }
+
+  async function drain() {
+    try {
+      while (queued.length > 0) {
+        const batch = queued.splice(0, maxBatch);
+        const outcomes = await run(batch);
+        batch.forEach((d, i) => d.resolve(outcomes[i]!));
+      }
+    } finally {
+      running = false;
+    }
+  }
+
+  return {
+    add(delivery: QueuedDelivery) {
+      queued.push(delivery);
+    },
+    wake() {
+      if (running || queued.length === 0) return;
+      running = true;
+      setImmediate(() => void drain());
+    },
+  };
+}
+
 /**
  * Consumes the `notification.send` queue with manual acks. A failed task is re-published (confirmed)
  * to its retry queue or the DLQ *before* the original is acked, so a crash in between duplicates it,
  * never loses it. Attempts travel in headers; survives broker restarts by reconnecting with backoff.
  */
 export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
-  const { url, prefix = '', logger, prefetch = 16, handle, maxReconnectDelayMs = 10_000 } = options;
+  const { url, prefix = '', logger, prefetch = 16, maxReconnectDelayMs = 10_000 } = options;
+  if (!options.handle === !options.handleBatch) throw new Error('createTaskWorker needs exactly one of handle and handleBatch');
+  // One batcher per worker, not per session: a batch may still hold deliveries of a session that has
+  // since dropped; each is settled on its own session's channel (and fails there like a late single ack).
+  const batches = options.handleBatch ? createBatcher(options.handleBatch, prefetch) : undefined;
   const inFlight = new Set<Promise<void>>();
   const stopping = new AbortController();
   let session: Session | undefined;
@@ -112,11 +216,11 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
     logger[dead ? 'error' : 'warn']({ ...failure, err: error }, dead ? 'task dead-lettered' : 'task failed; scheduled a retry');
   }
 
-  async function settle(s: Session, topology: TaskTopology, msg: ConsumeMessage) {
+  /** Acks a task that succeeded; a failed one is requeued (outage), retried or dead-lettered, then acked. */
+  async function settle(s: Session, topology: TaskTopology, msg: ConsumeMessage, outcome: TaskOutcome) {
     try {
-      try {
-        await handle(msg.content, msg);
-      } catch (error) {
+      if (!outcome.ok) {
+        const { error } = outcome;
         if (options.onFailure === 'requeue' || options.isOutage?.(error)) {
           logger.warn({ err: error, messageId: msg.properties.messageId }, 'handler failed; requeueing without spending a retry');
           await delay(1_000);
@@ -130,6 +234,15 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
       logger.error({ err: error, messageId: msg.properties.messageId }, 'could not settle task; reconnecting');
       await s.connection.close().catch(() => undefined);
     }
+  }
+
+  /** Handles and settles one delivery; runs inside the delivery's trace span and log fields. */
+  async function handleDelivery(s: Session, topology: TaskTopology, msg: ConsumeMessage): Promise<void> {
+    if (options.handle) return settle(s, topology, msg, await outcomeOf(() => options.handle!(msg.content, msg)));
+    // Snapshot taken here, inside the delivery's span: the batch handler's `withinTask` runs in it.
+    const runInTaskContext = AsyncLocalStorage.snapshot();
+    const outcome = await new Promise<TaskOutcome>((resolve) => batches!.add({ message: msg, runInTaskContext, resolve }));
+    return settle(s, topology, msg, outcome);
   }
 
   async function connect(): Promise<void> {
@@ -152,8 +265,10 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
         if (!msg) return void connection.close().catch(() => undefined); // consumer cancelled by the broker
         // Continues the publisher's trace (the `traceparent` header) while the task is handled and settled.
         const fields = options.logFields?.(msg) ?? {};
-        const p = inRemoteTrace(msg.properties.headers, `${queue} process`, fields, () => settle(s, topology, msg)).finally(() => inFlight.delete(p));
+        const p = inRemoteTrace(msg.properties.headers, `${queue} process`, fields, () => handleDelivery(s, topology, msg)).finally(() => inFlight.delete(p));
         inFlight.add(p);
+        // Scheduled from here, outside the delivery's span: a batch runs in no single task's context.
+        batches?.wake();
       }, { noAck: false });
       s.consumerTag = consumer.consumerTag;
       // Registered last (no event can interleave since the await): a failed start throws instead of looping.
