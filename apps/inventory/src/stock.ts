@@ -1,6 +1,6 @@
 import { AppError, createEvent, type FactType } from '@orderflow/domain';
 import type { OutboxMessage } from '@orderflow/messaging';
-import type { ReservationOutcome, StockRepository } from './db/stock-repository';
+import { storedOutcome, type ReservationOutcome, type StockRepository } from './db/stock-repository';
 
 const SOURCE = '/orderflow/inventory';
 const CHECK_VIOLATION = '23514';
@@ -41,10 +41,20 @@ export function createStockUseCases(repo: StockRepository, options: { topic: str
       const outcome = await repo.reserve(orderId, lines, () => [fact('stock.reserved', orderId, { orderId, items: lines }, traceparent)]);
       if (outcome !== 'duplicate') return outcome;
       const stored = await repo.findReservation(orderId);
-      if (stored?.status === 'REJECTED') return { reserved: false, shortages: stored.shortages ?? [] };
-      // RESERVED, or RELEASED since (or released before it could happen): either way no stock moves now.
-      return { reserved: true };
+      return stored ? storedOutcome(stored) : { reserved: true };
     },
+
+    /**
+     * reserveStock for many orders in one transaction, decided in request order (each all-or-nothing);
+     * outcomes in request order. Each reserved order's fact carries that order's own traceparent.
+     */
+    reserveStockBatch: (reservations: { orderId: string; items: { sku: string; quantity: number }[]; traceparent?: string }[]): Promise<ReservationOutcome[]> =>
+      repo.reserveBatch(
+        reservations.map(({ orderId, items, traceparent }) => {
+          const lines = mergeLines(items);
+          return { orderId, items: lines, facts: () => [fact('stock.reserved', orderId, { orderId, items: lines }, traceparent)] };
+        }),
+      ),
 
     /** Returns the order's stock at most once. */
     releaseStock: (orderId: string, traceparent?: string) =>

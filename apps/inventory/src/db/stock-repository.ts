@@ -18,7 +18,21 @@ export interface Shortage {
 
 export type ReservationOutcome = { reserved: true } | { reserved: false; shortages: Shortage[] };
 
+/** One order of a batch: its merged lines (one per sku), and its fact if it reserves. */
+export interface BatchReservation {
+  orderId: string;
+  items: { sku: string; quantity: number }[];
+  facts: () => OutboxMessage[];
+}
+
 type Tx = Pick<PoolClient, 'query'>;
+
+/** What a stored reservation answers to a repeated request, as a reservation: see reserveStock in stock.ts. */
+export function storedOutcome(stored: { status: string; shortages: Shortage[] | null }): ReservationOutcome {
+  if (stored.status === 'REJECTED') return { reserved: false, shortages: stored.shortages ?? [] };
+  // RESERVED, or RELEASED since (or released before it could happen): either way no stock moves now.
+  return { reserved: true };
+}
 
 const PRODUCT_COLUMNS = 'sku, name, price_cents, on_hand, on_hand - reserved AS available';
 const toProduct = (r: { sku: string; name: string; price_cents: number; on_hand: number; available: number }): Product => ({
@@ -110,6 +124,88 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
       if (outcome.shortages.length) return { reserved: false, shortages: outcome.shortages };
       outbox.committed();
       return { reserved: true };
+    },
+
+    /**
+     * ReserveStock for many orders in one transaction, decided in request order against the stock
+     * still available after the ones before. Takes the same per-order locks as reserve and release
+     * (all of them, sorted by key, so two batches cannot deadlock on them), then the products in sku
+     * order as reserve does. An order that already has a reservation (or appeared earlier in the
+     * batch) answers from it and moves nothing. `facts` of an order is called only if it reserves.
+     */
+    async reserveBatch(requests: BatchReservation[]): Promise<ReservationOutcome[]> {
+      if (!requests.length) return [];
+      const { outcomes, messages } = await inTransaction(pool, async (client) => {
+        const orderIds = requests.map((r) => r.orderId);
+        await client.query(
+          `SELECT pg_advisory_xact_lock(${ORDER_LOCK_SPACE}, k.key)
+             FROM (SELECT DISTINCT hashtext(id) AS key FROM unnest($1::text[]) AS id ORDER BY key) AS k`,
+          [orderIds],
+        );
+        // A statement of its own after the locks, so it sees every reservation of these orders committed before.
+        const skus = [...new Set(requests.flatMap((r) => r.items.map((i) => i.sku)))].sort();
+        const { rows } = await client.query(
+          `WITH locked AS MATERIALIZED (SELECT sku, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE)
+           SELECT (SELECT coalesce(json_agg(json_build_object('sku', sku, 'available', available)), '[]') FROM locked) AS products,
+                  (SELECT coalesce(json_agg(json_build_object('orderId', order_id, 'status', status, 'shortages', shortages)), '[]')
+                     FROM reservations WHERE order_id = ANY($2::uuid[])) AS stored`,
+          [skus, orderIds],
+        );
+        const available = new Map<string, number>((rows[0].products as { sku: string; available: number }[]).map((p) => [p.sku, p.available]));
+        // Keyed by the lower-case id: Postgres prints uuids in lower case, a caller may not.
+        const decided = new Map<string, ReservationOutcome>(
+          (rows[0].stored as { orderId: string; status: string; shortages: Shortage[] | null }[]).map((r) => [r.orderId, storedOutcome(r)]),
+        );
+
+        const claims: { orderId: string; status: 'RESERVED' | 'REJECTED'; shortages: string | null }[] = [];
+        const lines: { orderId: string; sku: string; quantity: number }[] = [];
+        const reservedBySku = new Map<string, number>();
+        const messages: OutboxMessage[] = [];
+        const outcomes = requests.map(({ orderId, items, facts }) => {
+          const key = orderId.toLowerCase();
+          const earlier = decided.get(key);
+          if (earlier) return earlier;
+          const shortages = items
+            .filter((i) => (available.get(i.sku) ?? 0) < i.quantity)
+            .map((i) => ({ sku: i.sku, requested: i.quantity, available: available.get(i.sku) ?? 0 }));
+          const outcome: ReservationOutcome = shortages.length ? { reserved: false, shortages } : { reserved: true };
+          decided.set(key, outcome);
+          claims.push({ orderId, status: shortages.length ? 'REJECTED' : 'RESERVED', shortages: shortages.length ? JSON.stringify(shortages) : null });
+          if (!shortages.length) {
+            for (const { sku, quantity } of items) {
+              available.set(sku, available.get(sku)! - quantity);
+              reservedBySku.set(sku, (reservedBySku.get(sku) ?? 0) + quantity);
+              lines.push({ orderId, sku, quantity });
+            }
+            messages.push(...facts());
+          }
+          return outcome;
+        });
+        if (!claims.length) return { outcomes, messages };
+
+        // Everything new in one statement. No ON CONFLICT: the order locks make a conflict impossible,
+        // and if one happened anyway the error rolls the whole batch back rather than move stock unclaimed.
+        const params: unknown[] = [
+          claims.map((c) => c.orderId),
+          claims.map((c) => c.status),
+          claims.map((c) => c.shortages),
+          [...reservedBySku.keys()],
+          [...reservedBySku.values()],
+          lines.map((l) => l.orderId),
+          lines.map((l) => l.sku),
+          lines.map((l) => l.quantity),
+        ];
+        const ctes = [
+          `r AS (INSERT INTO reservations (order_id, status, shortages) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[]))`,
+          `p AS (UPDATE products p SET reserved = p.reserved + t.quantity, updated_at = now() FROM unnest($4::text[], $5::int[]) AS t(sku, quantity) WHERE p.sku = t.sku)`,
+          `i AS (INSERT INTO reservation_items (order_id, sku, quantity) SELECT * FROM unnest($6::uuid[], $7::text[], $8::int[]))`,
+        ];
+        if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params)})`);
+        await client.query(`WITH ${ctes.join(',\n')} SELECT 1${messages.length ? outbox.notifySelect() : ''}`, params);
+        return { outcomes, messages };
+      });
+      if (messages.length) outbox.committed();
+      return outcomes;
     },
 
     /** Returns a reservation's stock once; false when it was never reserved or is already released. */

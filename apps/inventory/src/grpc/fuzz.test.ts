@@ -4,7 +4,17 @@ import { status, type Server } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import type { Pool } from 'pg';
 import { createPool } from '@orderflow/db';
-import { createGrpcServer, InventoryServiceService, GetProductsRequest, ReleaseStockRequest, ReserveStockRequest, UpsertProductRequest, startGrpcServer, stopGrpcServer } from '@orderflow/proto';
+import {
+  createGrpcServer,
+  InventoryServiceService,
+  GetProductsRequest,
+  ReleaseStockRequest,
+  ReserveStockBatchRequest,
+  ReserveStockRequest,
+  UpsertProductRequest,
+  startGrpcServer,
+  stopGrpcServer,
+} from '@orderflow/proto';
 import { CLIENT_STATUSES, createTestDatabase, fuzzInt64, fuzzText, rawGrpcClient, type TestDatabase } from '@orderflow/testing';
 import { createStockRepository } from '../db/stock-repository';
 import { createStockUseCases } from '../stock';
@@ -39,6 +49,12 @@ const methods: [string, fc.Arbitrary<Uint8Array>][] = [
     fc.record({ orderId: fuzzText, items: fc.array(fc.record({ sku: fuzzText, quantity: fuzzInt64 }), { maxLength: 120 }) }).map((r) => ReserveStockRequest.encode(r).finish()),
   ],
   ['ReleaseStock', fc.record({ orderId: fuzzText }).map((r) => ReleaseStockRequest.encode(r).finish())],
+  [
+    'ReserveStockBatch',
+    fc
+      .array(fc.record({ orderId: fuzzText, items: fc.array(fc.record({ sku: fuzzText, quantity: fuzzInt64 }), { maxLength: 8 }), traceparent: fuzzText }), { maxLength: 300 })
+      .map((reservations) => ReserveStockBatchRequest.encode({ reservations }).finish()),
+  ],
 ];
 
 describe('InventoryService under generated garbage', () => {
