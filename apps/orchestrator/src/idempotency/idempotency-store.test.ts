@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { createPool } from '@orderflow/db';
 import { createTestDatabase, type TestDatabase } from '@orderflow/testing';
+import { INITIAL_COMPENSATIONS } from '../saga/order-saga';
+import { createSagaRepository } from '../saga/saga-repository';
 import { createIdempotencyStore, type HeldClaim, type IdempotencyStore, type StoredResponse } from './idempotency-store';
 
 let db: TestDatabase;
@@ -67,12 +69,16 @@ describe('an idempotency claim taken over by a retry', () => {
     expect(await store.outcome(first)).toEqual({ kind: 'replay', response: response('owner') });
   });
 
-  it('a late one-statement completion after a takeover stores nothing', async () => {
+  it('a late placement after a takeover stores no response under the key', async () => {
     const { first, second } = await takenOver();
-    const params: unknown[] = [];
-    const sql = store.completeSql(first, response('late'), params);
-    expect((await pool.query(`WITH a AS (${sql}) SELECT count(*)::int AS stored FROM a`, params)).rows[0].stored).toBe(0);
+    const sagas = createSagaRepository(pool);
+    const saga = { orderId: first.resourceId, customerId: first.caller, step: 'RESERVE_STOCK', compensations: INITIAL_COMPENSATIONS, data: { items: [], totalCents: 0, email: 'a@example.com' }, watchdogMs: 30_000 };
+    expect(await sagas.createMany([{ saga, messages: [], completion: { ...first, response: response('late') } }])).toEqual([true]);
     expect(await row(second)).toMatchObject({ state: 'IN_FLIGHT', response_body: null });
+    // The holder's own completion in the same kind of statement is stored (the saga part is skipped: it exists).
+    expect(await sagas.createMany([{ saga, messages: [], completion: { ...second, response: response('ours') } }])).toEqual([false]);
+    expect(await row(second)).toMatchObject({ state: 'COMPLETED' });
+    expect((await row(second)).response_body.toString()).toBe('ours');
   });
 
   it("renew by a former owner does not extend the new owner's lock", async () => {

@@ -9,6 +9,14 @@ export interface StoredResponse {
   body: Buffer;
 }
 
+/**
+ * The response a write stores under its key in the same statement as its change (saga-repository.ts):
+ * stored only while the request still holds the key (IN_FLIGHT with its owner token), as `complete`.
+ */
+export interface KeyCompletion extends HeldClaim {
+  response: StoredResponse;
+}
+
 /** A claim as one request holds it: `owner` is the token its claim (or takeover) wrote, and proves it is still its. */
 export interface HeldClaim {
   caller: string;
@@ -108,17 +116,6 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
         [held.caller, held.key, held.owner, response.status, JSON.stringify(response.headers), response.body],
       );
       return rowCount === 1;
-    },
-
-    /**
-     * The same completion as the body of a data-modifying CTE, for a use case that commits its change
-     * and the response in one statement; with `guard` (a CTE name) only if that CTE returned a row.
-     * Pushes its parameters onto `params`.
-     */
-    completeSql(held: HeldClaim, response: StoredResponse, params: unknown[], guard?: string): string {
-      const n = params.push(held.caller, held.key, held.owner, response.status, JSON.stringify(response.headers), response.body);
-      return `UPDATE idempotency_keys SET state = 'COMPLETED', response_status = $${n - 2}, response_headers = $${n - 1}, response_body = $${n}, locked_until = now()
-               WHERE caller = $${n - 5} AND key = $${n - 4} AND state = 'IN_FLIGHT' AND owner = $${n - 3}${guard ? ` AND EXISTS (SELECT 1 FROM ${guard})` : ''} RETURNING 1`;
     },
 
     /** Whether `held` completed its key, else what another request made of it: its stored response, or none yet. */

@@ -4,7 +4,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { callerOf } from '../http/auth';
 import { HttpProblem } from '../http/problem';
 import { parseIdempotencyKey, requestFingerprint } from './fingerprint';
-import type { HeldClaim, IdempotencyStore, StoredResponse } from './idempotency-store';
+import type { HeldClaim, IdempotencyStore, KeyCompletion, StoredResponse } from './idempotency-store';
 
 /** What a write handler gets: the resource id fixed by the key, and how to commit its response. */
 export interface IdempotencyClaim {
@@ -15,10 +15,10 @@ export interface IdempotencyClaim {
   /** Call before the first side effect: from then on a failure keeps the claim for a retry to resume. */
   beginEffect(): void;
   /**
-   * Stores the response together with the change it describes: a CTE body for the handler's
-   * one-statement write (only if `guard` returned a row, when given); call `completed()` once it committed.
+   * The response to store together with the change it describes, for the repository that commits that
+   * change in one statement (saga-repository.ts); call `completed()` once it committed.
    */
-  completeSql(response: StoredResponse, params: unknown[], guard?: string): string;
+  completion(response: StoredResponse): KeyCompletion;
   completed(): void;
 }
 
@@ -67,7 +67,7 @@ export function idempotent(store: IdempotencyStore, handler: IdempotentHandler):
         resourceId: claimed.resourceId,
         resumed: claimed.resumed,
         beginEffect: () => void (effect = true),
-        completeSql: (response, params, guard) => store.completeSql(held, response, params, guard),
+        completion: (response) => ({ ...held, response }),
         completed: () => void (completed = true),
       };
       let response: StoredResponse;

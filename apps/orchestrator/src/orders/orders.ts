@@ -1,4 +1,6 @@
-import { AppError, isAppError, type Order } from '@orderflow/domain';
+import { AppError, isAppError, type Order, type OrderItem } from '@orderflow/domain';
+import { createGroupCommit } from '@orderflow/platform';
+import type { KeyCompletion } from '../idempotency/idempotency-store';
 import type { Catalog } from '../catalog/catalog';
 import type { Caller } from '../domain/caller';
 import type { OrderPort } from '../clients/downstream';
@@ -12,9 +14,17 @@ export interface WriteEffect {
   /** A retry resuming a request that died after its first effect (the order may exist already). */
   resumed: boolean;
   beginEffect(): void;
-  /** Stores the response as a CTE body of the use case's one-statement write (see IdempotencyClaim), then `committed()`. */
-  commitSql(order: Order, params: unknown[], guard?: string): string;
+  /** The response to store with the write that commits the change (see KeyCompletion), then `committed()`. */
+  completion(order: Order): KeyCompletion;
   committed(): void;
+}
+
+/** One placement as it joins a group commit: the order to create, and what its saga and response need. */
+interface Placement {
+  order: { orderId: string; customerId: string; items: OrderItem[] };
+  email: string;
+  traceparent?: string;
+  effect: WriteEffect;
 }
 
 export interface OrderUseCaseDeps {
@@ -24,6 +34,8 @@ export interface OrderUseCaseDeps {
   runner: SagaRunner;
   destinations: Destinations;
   watchdogMs: number;
+  /** Placements committed together at most (group commit); default 64. */
+  maxPlacementBatch?: number;
 }
 
 /** Where a customer's e-mails go: the token's `email` claim, else a mailbox derived from the customer id. */
@@ -50,6 +62,42 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
     }
   }
 
+  /**
+   * Placements of concurrent requests, committed together: one CreateOrders call for their orders,
+   * then one statement for their sagas, order.placed facts and stored responses. Each request is
+   * answered once the statement holding its rows has committed; one order failing (e.g. its id reused
+   * with other contents) fails only its own request.
+   */
+  const placements = createGroupCommit<Placement, Order>({
+    maxBatch: deps.maxPlacementBatch ?? 64,
+    maxConcurrent: 2,
+    async run(batch) {
+      const created = await orders.createOrders(batch.map((p) => p.order));
+      const placed = batch.flatMap((p, i) => {
+        const outcome = created[i]!;
+        return outcome.ok ? [{ p, order: outcome.value }] : [];
+      });
+      const sagasOf = placed.map(({ p, order }) => {
+        const data: SagaData = { items: order.items, totalCents: order.totalCents, email: p.email, ...(p.traceparent ? { traceparent: p.traceparent } : {}) };
+        return { orderId: order.id, customerId: order.customerId, data };
+      });
+      const fresh = await sagas.createMany(
+        placed.map(({ p, order }, i) => ({
+          saga: { ...sagasOf[i]!, step: FIRST_STEP, compensations: INITIAL_COMPENSATIONS, watchdogMs: deps.watchdogMs },
+          messages: [placedMessage(sagasOf[i]!, deps.destinations)],
+          completion: p.effect.completion(order),
+        })),
+      );
+      // Started here with the sagas in hand, not by the order.placed fact coming back through Kafka
+      // (which still does it if this process dies first, as does the poller). A resumed request's
+      // saga existed already: it is driven from what is stored.
+      const now = new Date().toISOString();
+      runner.startPlaced(sagasOf.filter((_, i) => fresh[i]).map((s) => ({ ...s, state: 'RUNNING', step: FIRST_STEP, attempts: 0, compensations: INITIAL_COMPENSATIONS, cancelRequested: false, version: 0, createdAt: now, updatedAt: now })));
+      sagasOf.forEach((s, i) => fresh[i] || void runner.begin(s.orderId));
+      return created.map((outcome) => (outcome.ok ? outcome.value : outcome.error));
+    },
+  });
+
   return {
     getOrder,
 
@@ -57,9 +105,10 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
       orders.listOrders({ customerId: caller.role === 'admin' ? undefined : caller.id, limit: page.limit, cursor: page.cursor }),
 
     /**
-     * Prices the lines, creates the order (idempotent on the key's order id), then in one transaction
-     * the saga, the `order.placed` fact and the stored response. A retry after a crash repeats the same
-     * steps with the same order id and finishes that one order.
+     * Prices the lines, then (group-committed with concurrent placements) creates the order, idempotent
+     * on the key's order id, and in one statement the saga, the `order.placed` fact and the stored
+     * response. A retry after a crash repeats the same steps with the same order id and finishes that
+     * one order.
      */
     async placeOrder(caller: Caller, lines: { sku: string; quantity: number }[], effect: WriteEffect, traceparent?: string): Promise<Order> {
       // A resumed request finishes the order it already created, at the prices it was created with:
@@ -67,17 +116,8 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
       const created = effect.resumed ? await existingOrder(effect.resourceId, caller) : undefined;
       const items = created?.items ?? (await catalog.price(lines));
       effect.beginEffect();
-      const order = await orders.createOrder({ orderId: effect.resourceId, customerId: caller.id, items }, { traceparent });
-      const data: SagaData = { items: order.items, totalCents: order.totalCents, email: emailOf(caller), ...(traceparent ? { traceparent } : {}) };
-      // The saga, its order.placed fact and the stored response: one statement, one round trip.
-      const saga = { orderId: order.id, customerId: caller.id, data };
-      await sagas.create({ ...saga, step: FIRST_STEP, compensations: INITIAL_COMPENSATIONS, watchdogMs: deps.watchdogMs }, [placedMessage(saga, deps.destinations)], (params) =>
-        effect.commitSql(order, params),
-      );
+      const order = await placements.add({ order: { orderId: effect.resourceId, customerId: caller.id, items }, email: emailOf(caller), ...(traceparent ? { traceparent } : {}), effect });
       effect.committed();
-      // Started here, not by the order.placed fact coming back through Kafka (which still does it if
-      // this process dies first, as does the poller).
-      void runner.begin(order.id);
       return order;
     },
 
@@ -85,7 +125,7 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
     async cancelOrder(caller: Caller, orderId: string, effect: WriteEffect): Promise<Order> {
       const order = await getOrder(caller, orderId);
       // The cancel request and the stored response in one statement; the response only if the cancel was taken.
-      const accepted = await sagas.requestCancel(orderId, (params, guard) => effect.commitSql(order, params, guard));
+      const accepted = await sagas.requestCancel(orderId, effect.completion(order));
       if (accepted) effect.committed();
       if (!accepted) throw new AppError('INVALID_TRANSITION', `order ${orderId} is ${order.status === 'PENDING' || order.status === 'CONFIRMED' ? 'already being rejected or cancelled' : order.status} and cannot be cancelled`);
       void runner.advance(orderId);

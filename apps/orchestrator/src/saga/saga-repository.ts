@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { notifyingOutboxWriter, type OutboxMessage, type OutboxWriter } from '@orderflow/messaging';
+import type { KeyCompletion } from '../idempotency/idempotency-store';
 import type { Compensation, Outcome, Saga, SagaData, SagaState } from './order-saga';
 
 export interface SagaChange {
@@ -75,97 +76,156 @@ const toSaga = (r: SagaRow): Saga => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
+/** A saga as placement (or the orphan sweeper) creates it. */
+export interface NewSaga {
+  orderId: string;
+  customerId: string;
+  step: string;
+  compensations: Compensation[];
+  data: SagaData;
+  watchdogMs: number;
+  state?: 'RUNNING' | 'COMPENSATING';
+  log?: { step: string; outcome: string };
+}
+
+/** The key completions of a statement (stored only while the request still holds the key, as idempotency-store.ts `complete`) as a CTE body over parameter arrays pushed onto `params`. */
+function completeKeysSql(completions: KeyCompletion[], params: unknown[], guard?: string): string {
+  const n =
+    params.push(
+      completions.map((c) => c.caller),
+      completions.map((c) => c.key),
+      completions.map((c) => c.owner),
+      completions.map((c) => c.response.status),
+      completions.map((c) => JSON.stringify(c.response.headers)),
+      completions.map((c) => c.response.body),
+    ) - 5;
+  return `UPDATE idempotency_keys k SET state = 'COMPLETED', response_status = c.status, response_headers = c.headers, response_body = c.body, locked_until = now()
+            FROM unnest($${n}::text[], $${n + 1}::text[], $${n + 2}::uuid[], $${n + 3}::int[], $${n + 4}::jsonb[], $${n + 5}::bytea[]) AS c(caller, key, owner, status, headers, body)
+           WHERE k.caller = c.caller AND k.key = c.key AND k.state = 'IN_FLIGHT' AND k.owner = c.owner${guard ? ` AND EXISTS (SELECT 1 FROM ${guard})` : ''} RETURNING 1`;
+}
+
 /** Saga rows, their step log and the saga's dead letters. */
 export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyingOutboxWriter) {
+  /**
+   * Inserts new sagas (RUNNING, or COMPENSATING for an order to close) with their first log line and
+   * their messages (the order.placed fact), and stores the given responses under their keys, all in
+   * one statement (group commit: many placements share it). A saga that exists already (a resumed
+   * request) is skipped with its messages, and answers false; its response is stored all the same.
+   */
+  async function createMany(entries: { saga: NewSaga; messages: OutboxMessage[]; completion?: KeyCompletion }[]): Promise<boolean[]> {
+    if (!entries.length) return [];
+    const sagas = entries.map((e) => e.saga);
+    const params: unknown[] = [
+      sagas.map((s) => s.orderId),
+      sagas.map((s) => s.customerId),
+      sagas.map((s) => s.state ?? 'RUNNING'),
+      sagas.map((s) => s.step),
+      sagas.map((s) => JSON.stringify(s.compensations)),
+      sagas.map((s) => JSON.stringify(s.data)),
+      sagas.map((s) => s.watchdogMs),
+      sagas.map((s) => s.log?.step ?? 'PLACED'),
+      sagas.map((s) => s.log?.outcome ?? 'STARTED'),
+    ];
+    const ctes = [
+      `i AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::double precision[], $8::text[], $9::text[])
+               AS t(order_id, customer_id, state, step, compensations, data, watchdog_ms, log_step, log_outcome))`,
+      `s AS (INSERT INTO sagas (order_id, customer_id, state, step, compensations, data, next_attempt_at)
+               SELECT order_id, customer_id, state, step, compensations, data, now() + watchdog_ms * interval '1 millisecond' FROM i
+             ON CONFLICT (order_id) DO NOTHING RETURNING order_id)`,
+      `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT i.order_id, i.log_step, i.log_outcome, 0 FROM i JOIN s USING (order_id))`,
+    ];
+    const messages = entries.flatMap((e) => e.messages);
+    if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, { keysIn: 'SELECT order_id::text FROM s' })})`);
+    const completions = entries.flatMap((e) => (e.completion ? [e.completion] : []));
+    if (completions.length) ctes.push(`k AS (${completeKeysSql(completions, params)})`);
+    const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT order_id FROM s${messages.length ? outbox.notifySelect() : ''}`, params);
+    const created = new Set(rows.map((r) => r.order_id as string));
+    if (created.size && messages.length) outbox.committed();
+    return sagas.map((s) => created.has(s.orderId));
+  }
+
+  /**
+   * Applies each change if its saga is still at the version it was loaded with, in one statement: the
+   * guarded updates, their step-log lines, and (only for the changes that applied) their messages and
+   * dead letters. A change that did not apply (another runner or a cancel got there first) answers
+   * false and wrote nothing: reload and decide again.
+   */
+  async function applyMany(entries: { expected: Saga; change: SagaChange }[]): Promise<boolean[]> {
+    if (!entries.length) return [];
+    const changes = entries.map((e) => e.change);
+    const params: unknown[] = [
+      entries.map((e) => e.expected.orderId),
+      entries.map((e) => e.expected.version),
+      changes.map((c) => c.state ?? null),
+      changes.map((c) => c.step ?? null),
+      changes.map((c) => c.attempts ?? null),
+      changes.map((c) => (c.compensations ? JSON.stringify(c.compensations) : null)),
+      changes.map((c) => (c.data ? JSON.stringify(c.data) : null)),
+      changes.map((c) => c.outcome ?? null),
+      changes.map((c) => c.lastError !== undefined),
+      changes.map((c) => c.lastError ?? null),
+      changes.map((c) => c.nextAttemptInMs),
+      changes.map((c) => c.state === 'COMPLETED' || c.state === 'FAILED'),
+    ];
+    const lines = entries.flatMap(({ expected, change }) => (change.lines ?? [{ ...change.log, attempt: expected.attempts + 1 }]).map((l) => ({ orderId: expected.orderId, ...l })));
+    const l = params.push(lines.map((x) => x.orderId), lines.map((x) => x.step), lines.map((x) => x.outcome), lines.map((x) => x.attempt), lines.map((x) => x.detail ?? null)) - 4;
+    const ctes = [
+      `c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[], $9::boolean[], $10::text[], $11::double precision[], $12::boolean[])
+               AS t(order_id, version, state, step, attempts, compensations, data, outcome, set_error, last_error, next_in_ms, finished))`,
+      `s AS (UPDATE sagas SET state = COALESCE(c.state, sagas.state), step = COALESCE(c.step, sagas.step), attempts = COALESCE(c.attempts, sagas.attempts),
+                  compensations = COALESCE(c.compensations, sagas.compensations), data = COALESCE(c.data, sagas.data), outcome = COALESCE(c.outcome, sagas.outcome),
+                  last_error = CASE WHEN c.set_error THEN c.last_error ELSE sagas.last_error END,
+                  next_attempt_at = CASE WHEN c.next_in_ms IS NULL THEN NULL ELSE now() + c.next_in_ms * interval '1 millisecond' END,
+                  finished_at = CASE WHEN c.finished THEN now() ELSE sagas.finished_at END,
+                  version = sagas.version + 1, updated_at = now()
+               FROM c WHERE sagas.order_id = c.order_id AND sagas.version = c.version RETURNING sagas.order_id)`,
+      `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt, detail)
+               SELECT t.order_id, t.step, t.outcome, t.attempt, t.detail FROM unnest($${l}::uuid[], $${l + 1}::text[], $${l + 2}::text[], $${l + 3}::int[], $${l + 4}::text[]) WITH ORDINALITY AS t(order_id, step, outcome, attempt, detail, n)
+                WHERE t.order_id IN (SELECT order_id FROM s) ORDER BY t.n)`,
+    ];
+    const messages = changes.flatMap((c) => c.messages ?? []);
+    if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, { keysIn: 'SELECT order_id::text FROM s' })})`);
+    const dead = entries.filter((e) => e.change.deadLetter);
+    if (dead.length) {
+      const d =
+        params.push(
+          dead.map((e) => e.expected.orderId),
+          dead.map((e) => `saga:${e.change.log.step}`),
+          dead.map((e) => Buffer.from(JSON.stringify({ orderId: e.expected.orderId, step: e.change.log.step, data: e.expected.data }))),
+          dead.map((e) => e.change.deadLetter!.error),
+          dead.map((e) => e.change.deadLetter!.attempts),
+        ) - 4;
+      ctes.push(`d AS (INSERT INTO dead_letters (id, source, origin, message_key, message_id, payload, error, attempts, first_failed_at, last_failed_at)
+               SELECT gen_random_uuid(), 'saga', t.origin, t.order_id, t.order_id, t.payload, t.error, t.attempts, now(), now()
+                 FROM unnest($${d}::uuid[], $${d + 1}::text[], $${d + 2}::bytea[], $${d + 3}::text[], $${d + 4}::int[]) AS t(order_id, origin, payload, error, attempts)
+                WHERE t.order_id IN (SELECT order_id FROM s))`);
+    }
+    const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT order_id FROM s${messages.length ? outbox.notifySelect() : ''}`, params);
+    const applied = new Set(rows.map((r) => r.order_id as string));
+    if (messages.length && applied.size) outbox.committed();
+    return entries.map((e) => applied.has(e.expected.orderId));
+  }
+
   return {
-    /**
-     * Inserts a new saga (RUNNING, or COMPENSATING for an order to close), its first log line and
-     * `messages` (the order.placed fact), plus the caller's own write `also` (a CTE body, e.g. the
-     * stored response), in one statement; the saga's part is skipped when it already exists (a
-     * resumed request), and false comes back.
-     */
-    async create(
-      saga: { orderId: string; customerId: string; step: string; compensations: Compensation[]; data: SagaData; watchdogMs: number; state?: 'RUNNING' | 'COMPENSATING'; log?: { step: string; outcome: string } },
-      messages: OutboxMessage[],
-      also?: (params: unknown[]) => string,
-    ): Promise<boolean> {
-      const { state = 'RUNNING', log = { step: 'PLACED', outcome: 'STARTED' } } = saga;
-      const params: unknown[] = [saga.orderId, saga.customerId, saga.step, JSON.stringify(saga.compensations), JSON.stringify(saga.data), saga.watchdogMs, state, log.step, log.outcome];
-      const ctes = [
-        `s AS (INSERT INTO sagas (order_id, customer_id, state, step, compensations, data, next_attempt_at)
-               VALUES ($1, $2, $7, $3, $4, $5, now() + $6 * interval '1 millisecond') ON CONFLICT (order_id) DO NOTHING RETURNING order_id)`,
-        `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT order_id, $8, $9, 0 FROM s)`,
-      ];
-      if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, 's')})`);
-      if (also) ctes.push(`a AS (${also(params)})`);
-      const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM s)::int AS created${outbox.notifySelect()}`, params);
-      const created = rows[0].created === 1;
-      if (created) outbox.committed();
-      return created;
-    },
+    createMany,
+    /** One saga, as createMany. */
+    create: async (saga: NewSaga, messages: OutboxMessage[]): Promise<boolean> => (await createMany([{ saga, messages }]))[0]!,
 
     async load(orderId: string): Promise<Saga | undefined> {
       const { rows } = await pool.query<SagaRow>('SELECT * FROM sagas WHERE order_id = $1', [orderId]);
       return rows[0] && toSaga(rows[0]);
     },
 
-    /**
-     * Applies `change` if the saga is still at `expected.version`; otherwise nothing happens and false
-     * comes back (another runner or a cancel got there first: reload and decide again).
-     */
-    async apply(expected: Saga, change: SagaChange): Promise<boolean> {
-      // One statement, so one round trip and one implicit transaction: the guarded update, its step log
-      // lines, and (only if the update happened) its messages and dead letter.
-      const finished = change.state === 'COMPLETED' || change.state === 'FAILED';
-      const lines: StepLog[] = change.lines ?? [{ ...change.log, attempt: expected.attempts + 1 }];
-      const params: unknown[] = [
-        expected.orderId,
-        expected.version,
-        change.state ?? null,
-        change.step ?? null,
-        change.attempts ?? null,
-        change.compensations ? JSON.stringify(change.compensations) : null,
-        change.data ? JSON.stringify(change.data) : null,
-        change.outcome ?? null,
-        change.lastError !== undefined,
-        change.lastError ?? null,
-        change.nextAttemptInMs,
-        finished,
-        lines.map((l) => l.step),
-        lines.map((l) => l.outcome),
-        lines.map((l) => l.attempt),
-        lines.map((l) => l.detail ?? null),
-      ];
-      const ctes = [
-        `s AS (UPDATE sagas SET state = COALESCE($3, state), step = COALESCE($4, step), attempts = COALESCE($5, attempts),
-                  compensations = COALESCE($6, compensations), data = COALESCE($7, data), outcome = COALESCE($8, outcome),
-                  last_error = CASE WHEN $9::boolean THEN $10 ELSE last_error END,
-                  next_attempt_at = CASE WHEN $11::double precision IS NULL THEN NULL ELSE now() + $11 * interval '1 millisecond' END,
-                  finished_at = CASE WHEN $12::boolean THEN now() ELSE finished_at END,
-                  version = version + 1, updated_at = now()
-            WHERE order_id = $1 AND version = $2 RETURNING order_id)`,
-        `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt, detail)
-               SELECT s.order_id, t.* FROM s, unnest($13::text[], $14::text[], $15::int[], $16::text[]) AS t)`,
-      ];
-      const messages = change.messages ?? [];
-      if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, 's')})`);
-      if (change.deadLetter) {
-        const n = params.push(`saga:${change.log.step}`, Buffer.from(JSON.stringify({ orderId: expected.orderId, step: change.log.step, data: expected.data })), change.deadLetter.error, change.deadLetter.attempts);
-        ctes.push(`d AS (INSERT INTO dead_letters (id, source, origin, message_key, message_id, payload, error, attempts, first_failed_at, last_failed_at)
-               SELECT gen_random_uuid(), 'saga', $${n - 3}, s.order_id, s.order_id, $${n - 2}, $${n - 1}, $${n}, now(), now() FROM s)`);
-      }
-      const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM s)::int AS applied${messages.length ? outbox.notifySelect() : ''}`, params);
-      const applied = rows[0].applied === 1;
-      if (applied && messages.length) outbox.committed();
-      return applied;
-    },
+    applyMany,
+    /** One change, as applyMany. */
+    apply: async (expected: Saga, change: SagaChange): Promise<boolean> => (await applyMany([{ expected, change }]))[0]!,
 
     /**
-     * Marks a cancel request, with its log line and the caller's own write `also` (a CTE body given the
-     * guard CTE, e.g. the stored response), in one statement; false, and nothing written, when the saga
-     * cannot be cancelled (already rejected, cancelled or failing).
+     * Marks a cancel request, with its log line and (only if the cancel was taken) the response under
+     * its key, in one statement; false, and nothing written, when the saga cannot be cancelled (already
+     * rejected, cancelled or failing).
      */
-    async requestCancel(orderId: string, also?: (params: unknown[], guard: string) => string): Promise<boolean> {
+    async requestCancel(orderId: string, completion?: KeyCompletion): Promise<boolean> {
       const params: unknown[] = [orderId];
       const ctes = [
         `s AS (UPDATE sagas SET cancel_requested = true, state = 'COMPENSATING', attempts = 0, finished_at = NULL, next_attempt_at = now(),
@@ -175,7 +235,7 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
             RETURNING order_id)`,
         `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT order_id, 'CANCEL', 'REQUESTED', 0 FROM s)`,
       ];
-      if (also) ctes.push(`a AS (${also(params, 's')})`);
+      if (completion) ctes.push(`k AS (${completeKeysSql([completion], params, 's')})`);
       const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM s)::int AS accepted`, params);
       return rows[0].accepted === 1;
     },

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { isAppError } from '@orderflow/domain';
-import { inStoredTrace } from '@orderflow/platform';
+import { createGroupCommit, inStoredTrace } from '@orderflow/platform';
 import {
   COMPENSATIONS,
+  FIRST_STEP,
   FORWARD_STEPS,
   outcomeMessages,
   retryDelayMs,
@@ -25,6 +26,8 @@ export interface SagaRunnerOptions {
   pollIntervalMs: number;
   /** Sagas driven at once by this process; `start` waits for a free slot beyond that (backpressure). */
   maxConcurrent?: number;
+  /** Fresh sagas advanced together by one batch (startPlaced); default 64. */
+  maxBatch?: number;
   logger: Logger;
   metrics?: { onFinished?(outcome: string, state: string, startedAt: string): void; onRetry?(step: string): void; onDeadLetter?(): void };
 }
@@ -218,6 +221,69 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     void advance(orderId).finally(() => slotWaiters.shift()?.());
   }
 
+  /**
+   * The common path of fresh sagas, many at a time: one ReserveStockBatch call for all of them, one
+   * ConfirmOrders call for those reserved, one statement committing every confirmed saga's end with
+   * its fact and e-mail task (version-guarded per saga, as `apply`). Anything off that path (stock
+   * refused, a failed or unanswered call, a saga changed meanwhile) goes to `advance`, which repeats
+   * the saga from its last commit one by one: every step is idempotent on the order id, so repeating a
+   * reservation or confirmation the batch made has no second effect.
+   */
+  async function runPlaced(batch: Saga[]): Promise<void[]> {
+    const aside = (sagas: Saga[]) => sagas.forEach((s) => void advance(s.orderId));
+    const reservations = await ports.inventory
+      .reserveStockBatch(batch.map((s) => ({ orderId: s.orderId, items: s.data.items.map(({ sku, quantity }) => ({ sku, quantity })), traceparent: s.data.traceparent })))
+      .catch((error: unknown) => void logger.debug({ err: error, sagas: batch.length }, 'batched reservation failed; sagas go on one by one'));
+    if (!reservations) return (aside(batch), batch.map(() => undefined));
+    const reserved = batch.filter((_, i) => reservations[i]?.reserved === true);
+    aside(batch.filter((_, i) => reservations[i]?.reserved !== true));
+    const confirmations = reserved.length
+      ? await ports.orders.confirmOrders(reserved.map((s) => s.orderId)).catch((error: unknown) => void logger.debug({ err: error, sagas: reserved.length }, 'batched confirmation failed; sagas go on one by one'))
+      : [];
+    if (!confirmations) return (aside(reserved), batch.map(() => undefined));
+    const confirmed = reserved.filter((_, i) => confirmations[i]?.ok === true);
+    aside(reserved.filter((_, i) => confirmations[i]?.ok !== true));
+    const ends = confirmed.map((saga) => ({
+      expected: saga,
+      change: {
+        state: 'COMPLETED',
+        step: 'CONFIRM_ORDER',
+        attempts: 0,
+        outcome: 'CONFIRMED',
+        nextAttemptInMs: null,
+        messages: outcomeMessages(saga, 'CONFIRMED', destinations),
+        log: { step: 'CONFIRM_ORDER', outcome: 'CONFIRMED' },
+        lines: [
+          { step: FIRST_STEP, outcome: 'DONE', attempt: saga.attempts + 1 },
+          { step: 'CONFIRM_ORDER', outcome: 'CONFIRMED', attempt: 1 },
+        ],
+      } satisfies SagaChange,
+    }));
+    const applied = await repo.applyMany(ends).catch((error: unknown) => void logger.warn({ err: error, sagas: ends.length }, 'batched saga commit failed; sagas go on one by one'));
+    if (!applied) return (aside(confirmed), batch.map(() => undefined));
+    confirmed.forEach((saga, i) => {
+      if (!applied[i]) return void advance(saga.orderId);
+      remember(saga.orderId);
+      options.metrics?.onFinished?.('CONFIRMED', 'COMPLETED', saga.createdAt);
+      logger.info({ orderId: saga.orderId, state: 'COMPLETED', outcome: 'CONFIRMED' }, 'saga finished');
+    });
+    return batch.map(() => undefined);
+  }
+
+  const placedBatches = createGroupCommit<Saga, void>({ run: runPlaced, maxBatch: options.maxBatch ?? 64, maxConcurrent: 2 });
+
+  /**
+   * Starts sagas just created at their first step, with the sagas in hand (no load): they join the
+   * next batch (runPlaced). Not awaited by the placement: their state is durable, and the poller
+   * resumes any this process does not finish.
+   */
+  function startPlaced(sagas: Saga[]): void {
+    for (const saga of sagas) {
+      if (stopped || saga.state !== 'RUNNING' || saga.step !== FIRST_STEP) void advance(saga.orderId);
+      else void placedBatches.add(saga).catch((error: unknown) => logger.error({ err: error, orderId: saga.orderId }, 'saga batch failed; the poller will resume it'));
+    }
+  }
+
   async function poll(): Promise<void> {
     if (stopped) return;
     try {
@@ -233,6 +299,7 @@ export function createSagaRunner(options: SagaRunnerOptions) {
   return {
     advance,
     begin,
+    startPlaced,
     start() {
       stopped = false;
       timer = setTimeout(() => void poll(), options.pollIntervalMs);
@@ -241,6 +308,7 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      await placedBatches.drain();
       await Promise.all(running.values());
     },
   };

@@ -37,7 +37,7 @@ export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Rout
         orders.placeOrder(
           callerOf(req),
           body.items,
-          { resourceId: orderId, resumed: claim.resumed, beginEffect: claim.beginEffect, commitSql: (o, params, guard) => claim.completeSql(accepted(o), params, guard), committed: claim.completed },
+          { resourceId: orderId, resumed: claim.resumed, beginEffect: claim.beginEffect, completion: (o) => claim.completion(accepted(o)), committed: claim.completed },
           traceparent,
         ),
       );
@@ -67,7 +67,7 @@ export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Rout
         resourceId: orderId,
         resumed: claim.resumed,
         beginEffect: claim.beginEffect,
-        commitSql: (o, params, guard) => claim.completeSql(accepted(o), params, guard),
+        completion: (o) => claim.completion(accepted(o)),
         committed: claim.completed,
       });
       return accepted(order);
