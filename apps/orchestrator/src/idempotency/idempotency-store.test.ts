@@ -81,6 +81,18 @@ describe('an idempotency claim taken over by a retry', () => {
     expect((await row(second)).response_body.toString()).toBe('ours');
   });
 
+  it('claims of concurrent requests share one insert, and of two with the same key exactly one wins', async () => {
+    let statements = 0;
+    const counting = { query: (...args: Parameters<pg.Pool['query']>) => (statements++, pool.query(...args)) } as unknown as pg.Pool;
+    const grouped = createIdempotencyStore(counting, { ttlHours: 24, lockSeconds: 10 });
+    const caller = `caller-${randomUUID()}`;
+    const keys = [randomUUID(), randomUUID(), randomUUID()];
+    const results = await Promise.all([...keys, keys[0]!].map((key) => grouped.claim(caller, key, 'fingerprint', randomUUID())));
+    expect(results.map((r) => r.kind)).toEqual(['claimed', 'claimed', 'claimed', 'in-flight']);
+    // One insert for the four, then the loser's read of the row that beat it.
+    expect(statements).toBe(2);
+  });
+
   it("renew by a former owner does not extend the new owner's lock", async () => {
     const { first, second } = await takenOver();
     await lapse(second); // the new owner stalled too: its lock has run out

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'pg';
+import { createGroupCommit } from '@orderflow/platform';
 
 /** A response as stored for replay: exact status, the headers that matter, and the body bytes. */
 export interface StoredResponse {
@@ -55,16 +56,36 @@ export interface ClaimLock {
  */
 export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
   const lock = `${policy.lockSeconds} seconds`;
+  const ttl = `${Math.round(policy.ttlHours * 3_600_000)} milliseconds`;
 
-  async function tryInsert(caller: string, key: string, fingerprint: string, resourceId: string, owner: string): Promise<boolean> {
-    const { rowCount } = await pool.query(
-      `INSERT INTO idempotency_keys (caller, key, fingerprint, state, resource_id, locked_until, expires_at, owner)
-       VALUES ($1, $2, $3, 'IN_FLIGHT', $4, now() + $5::interval, now() + $6::interval, $7)
-       ON CONFLICT (caller, key) DO NOTHING`,
-      [caller, key, fingerprint, resourceId, lock, `${Math.round(policy.ttlHours * 3_600_000)} milliseconds`, owner],
-    );
-    return rowCount === 1;
+  interface NewClaim {
+    caller: string;
+    key: string;
+    fingerprint: string;
+    resourceId: string;
+    owner: string;
   }
+
+  /**
+   * Claims of concurrent requests in one insert (group commit): each request learns whether its own
+   * row went in (its owner token came back) once the statement holding it has committed. The unique
+   * key decides between requests as before, also between two with the same key in one batch.
+   */
+  const inserts = createGroupCommit<NewClaim, boolean>({
+    maxBatch: 128,
+    maxConcurrent: 2,
+    async run(claims) {
+      const { rows } = await pool.query(
+        `INSERT INTO idempotency_keys (caller, key, fingerprint, state, resource_id, locked_until, expires_at, owner)
+         SELECT c.caller, c.key, c.fingerprint, 'IN_FLIGHT', c.resource_id, now() + $6::interval, now() + $7::interval, c.owner
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::uuid[]) AS c(caller, key, fingerprint, resource_id, owner)
+         ON CONFLICT (caller, key) DO NOTHING RETURNING owner`,
+        [claims.map((c) => c.caller), claims.map((c) => c.key), claims.map((c) => c.fingerprint), claims.map((c) => c.resourceId), claims.map((c) => c.owner), lock, ttl],
+      );
+      const inserted = new Set(rows.map((r) => r.owner as string));
+      return claims.map((c) => inserted.has(c.owner));
+    },
+  });
 
   /** Extends the lock of a claim still held by `held.owner`; false (nothing changed) once another request holds it. */
   async function renew(held: HeldClaim): Promise<boolean> {
@@ -79,7 +100,7 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
     async claim(caller: string, key: string, fingerprint: string, newResourceId: string): Promise<ClaimResult> {
       const owner = randomUUID();
       for (let round = 0; round < 3; round++) {
-        if (await tryInsert(caller, key, fingerprint, newResourceId, owner)) return { kind: 'claimed', owner, resourceId: newResourceId, resumed: false };
+        if (await inserts.add({ caller, key, fingerprint, resourceId: newResourceId, owner })) return { kind: 'claimed', owner, resourceId: newResourceId, resumed: false };
         const { rows } = await pool.query(
           `SELECT fingerprint, state, resource_id, response_status, response_headers, response_body,
                   locked_until <= now() AS lock_expired, expires_at <= now() AND locked_until <= now() AS expired
