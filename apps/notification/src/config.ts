@@ -11,7 +11,7 @@ export const notificationEnv = {
   SMTP_TIMEOUT_MS: env.int(15_000, 1, 600_000, 'Longest the SMTP client waits to connect, for the greeting, or for any one reply (an SMTP_URL query option such as socketTimeout overrides it)'),
   MAIL_DIR: env.string(join(repoRoot(), 'var', 'mail'), 'Directory for one .eml file per e-mail when SMTP_URL is unset'),
   MAIL_FROM: env.string('orderflow <orders@orderflow.local>', 'From address of every e-mail'),
-  TASK_PREFETCH: env.int(16, 1, 1_000, 'Tasks handled at once (RabbitMQ prefetch); each holds a database connection while its e-mail is sent'),
+  TASK_PREFETCH: env.int(16, 1, 1_000, 'Tasks in flight at once (RabbitMQ prefetch), also the largest batch; a batch holds one database connection while its e-mails are sent'),
   ...retentionEnv,
   ...inboxRetentionEnv,
   // A task is redelivered within a minute (RabbitMQ retries, the orchestrator's outbox re-sending after
@@ -26,9 +26,10 @@ export function loadNotificationConfig(source: NodeJS.ProcessEnv = process.env) 
 }
 
 /**
- * Postgres connections one notification replica holds at most: a pool with one connection per task
- * in flight (each holds one while its e-mail goes out) and two for headroom, plus the health check's own.
+ * Postgres connections one notification replica holds at most: a pool of 3 — the batch in flight
+ * (batches run one at a time, each on one connection whatever TASK_PREFETCH is), the retention job,
+ * one spare — plus the health check's own.
  */
-export function postgresConnections(config: Pick<NotificationConfig, 'TASK_PREFETCH'>): { pool: number; dedicated: number } {
-  return { pool: config.TASK_PREFETCH + 2, dedicated: 1 };
+export function postgresConnections(): { pool: number; dedicated: number } {
+  return { pool: 3, dedicated: 1 };
 }

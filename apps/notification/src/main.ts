@@ -8,11 +8,11 @@ import { createEmailLog } from './db/email-log';
 import { createMailer } from './mail';
 import { createNotificationMetrics } from './metrics';
 import { retentionPolicies } from './retention';
-import { createSendNotification } from './send-notification';
+import { createSendNotifications } from './send-notification';
 import { createNotificationWorker } from './worker';
 
 bootMain('notification', loadNotificationConfig, async (config, logger) => {
-  const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('notification', config.RESOURCE_PREFIX)), postgresConnections(config).pool, config);
+  const pool = createPool(databaseUrl(config.DATABASE_URL, databaseName('notification', config.RESOURCE_PREFIX)), postgresConnections().pool, config);
   const postgresCheck = postgresHealthCheck(pool);
   await waitForDependencies([postgresCheck, amqpHealthCheck(config.AMQP_URL), schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
 
@@ -20,8 +20,8 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
   const metrics = createNotificationMetrics(registry);
   const queueDepth = registerQueueDepthMetrics(registry, { url: config.AMQP_URL, prefix: config.RESOURCE_PREFIX });
   const mailer = createMailer(config);
-  const sendNotification = createSendNotification({ emailLog: createEmailLog(pool), mailer, from: config.MAIL_FROM });
-  const worker = createNotificationWorker({ amqpUrl: config.AMQP_URL, prefix: config.RESOURCE_PREFIX, prefetch: config.TASK_PREFETCH, logger, sendNotification, metrics });
+  const sendNotifications = createSendNotifications({ emailLog: createEmailLog(pool), mailer, from: config.MAIL_FROM });
+  const worker = createNotificationWorker({ amqpUrl: config.AMQP_URL, prefix: config.RESOURCE_PREFIX, prefetch: config.TASK_PREFETCH, logger, sendNotifications, metrics });
   await worker.start();
   const retention = createRetentionJob({ pool, jobs: retentionPolicies(config), intervalMs: config.RETENTION_INTERVAL_SECONDS * 1_000, logger, registry });
   retention.start();

@@ -28,7 +28,7 @@ const runRound = () => createRetentionJob({ pool, jobs: retentionPolicies(defaul
 /** An e-mail sent through the log, then dated `sentAgoMs` back. */
 async function sentEmail(sentAgoMs: number): Promise<string> {
   const taskId = randomUUID();
-  await createEmailLog(pool).sendOnce({ taskId, orderId: randomUUID(), template: 'order-confirmed', recipient: 'a@example.com', subject: 's' }, async () => undefined);
+  await createEmailLog(pool).sendBatch([{ taskId, orderId: randomUUID(), template: 'order-confirmed', recipient: 'a@example.com', subject: 's' }], async () => undefined);
   await pool.query(`UPDATE emails SET sent_at = now() - $2 * interval '1 millisecond' WHERE message_id = $1`, [taskId, sentAgoMs]);
   return taskId;
 }
@@ -50,7 +50,7 @@ describe('notification retention', () => {
 
     expect(await emailIds()).toEqual(kept.sort());
     const resend = (taskId: string) =>
-      createEmailLog(pool).sendOnce({ taskId, orderId: randomUUID(), template: 'order-confirmed', recipient: 'a@example.com', subject: 's' }, async () => undefined);
-    expect(await resend(kept[0]!)).toBe('duplicate');
+      createEmailLog(pool).sendBatch([{ taskId, orderId: randomUUID(), template: 'order-confirmed', recipient: 'a@example.com', subject: 's' }], async () => undefined);
+    expect(await resend(kept[0]!)).toEqual(['duplicate']);
   });
 });
