@@ -38,6 +38,8 @@ function tinyOrderService(): OrderServiceServer {
     confirmOrder: unimplemented,
     rejectOrder: unimplemented,
     cancelOrder: unimplemented,
+    createOrders: unimplemented,
+    confirmOrders: unimplemented,
   };
 }
 

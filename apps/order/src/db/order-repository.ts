@@ -15,13 +15,22 @@ export interface OrderPage {
 
 /** Orders in the order service database. Writes are single statements or one short transaction. */
 export interface OrderRepository {
-  /** Inserts a PENDING order; returns false (and changes nothing) when the id already exists. */
-  insert(order: NewOrder): Promise<boolean>;
+  /**
+   * Inserts, as PENDING and with their lines, those of `orders` whose id does not exist yet, in one
+   * statement; returns the stored order of every requested id, new or not. An order inserted by a
+   * transaction still uncommitted when the statement began is not returned (the caller reads it).
+   */
+  insertAll(orders: NewOrder[]): Promise<Order[]>;
   get(id: string): Promise<Order | undefined>;
   /** Newest first; `after` continues a previous page. */
   list(filter: { customerId?: string; limit: number; after?: { createdAt: string; id: string } }): Promise<OrderPage>;
   /** Moves the order to `to` only if it is currently in one of `from`; returns the order as it is afterwards. */
   transition(id: string, from: readonly OrderStatus[], to: OrderStatus, reason?: string): Promise<{ changed: boolean; order?: Order }>;
+  /**
+   * transition for many orders in one statement: every one of `ids` in one of `from` moves to `to`;
+   * returns every existing one of them as it is afterwards, `changed` when this statement moved it.
+   */
+  transitionAll(ids: string[], from: readonly OrderStatus[], to: OrderStatus): Promise<{ changed: boolean; order: Order }[]>;
 }
 
 const ORDER_COLUMNS = `o.id, o.customer_id, o.status, o.reason, o.total_cents, o.created_at, o.updated_at,
@@ -60,16 +69,39 @@ export function createOrderRepository(pool: Pool): OrderRepository {
 
   return {
     get,
-    // One statement (one round trip, one implicit transaction): the order and its lines, or nothing.
-    async insert(order) {
-      const { rows } = await pool.query(
-        `WITH o AS (INSERT INTO orders (id, customer_id, status, total_cents) VALUES ($1, $2, 'PENDING', $3) ON CONFLICT (id) DO NOTHING RETURNING id),
-              i AS (INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents)
-                    SELECT o.id, t.line - 1, t.sku, t.quantity, t.price FROM o, unnest($4::text[], $5::int[], $6::bigint[]) WITH ORDINALITY AS t(sku, quantity, price, line))
-         SELECT count(*)::int AS inserted FROM o`,
-        [order.id, order.customerId, order.totalCents, order.items.map((i) => i.sku), order.items.map((i) => i.quantity), order.items.map((i) => i.unitPriceCents)],
+    // One statement (one round trip, one implicit transaction): the new orders and their lines, and the
+    // stored rows answered without a read-back. All parts of a statement share one snapshot, so the
+    // SELECT of existing orders cannot see the rows inserted here: those come from RETURNING instead.
+    async insertAll(orders) {
+      if (!orders.length) return [];
+      const lines = orders.flatMap((o) => o.items.map((item, line) => ({ orderId: o.id, line, ...item })));
+      const { rows } = await pool.query<OrderRow>(
+        `WITH new AS (INSERT INTO orders (id, customer_id, status, total_cents)
+                      SELECT t.id, t.customer_id, 'PENDING', t.total_cents FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS t(id, customer_id, total_cents)
+                      ON CONFLICT (id) DO NOTHING
+                      RETURNING id, customer_id, status, reason, total_cents, created_at, updated_at),
+              lines AS (INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents)
+                        SELECT t.* FROM unnest($4::uuid[], $5::int[], $6::text[], $7::int[], $8::bigint[]) AS t(order_id, line, sku, quantity, price)
+                         WHERE t.order_id IN (SELECT id FROM new)
+                        RETURNING order_id, line, sku, quantity, unit_price_cents)
+         SELECT n.*, COALESCE(l.items, '[]') AS items
+           FROM new n
+           LEFT JOIN (SELECT order_id, json_agg(json_build_object('sku', sku, 'quantity', quantity, 'unitPriceCents', unit_price_cents) ORDER BY line) AS items
+                        FROM lines GROUP BY order_id) l ON l.order_id = n.id
+         UNION ALL
+         SELECT ${ORDER_COLUMNS} FROM orders o WHERE o.id = ANY($1::uuid[])`,
+        [
+          orders.map((o) => o.id),
+          orders.map((o) => o.customerId),
+          orders.map((o) => o.totalCents),
+          lines.map((l) => l.orderId),
+          lines.map((l) => l.line),
+          lines.map((l) => l.sku),
+          lines.map((l) => l.quantity),
+          lines.map((l) => l.unitPriceCents),
+        ],
       );
-      return rows[0].inserted === 1;
+      return rows.map(toOrder);
     },
     async list({ customerId, limit, after }) {
       const params: unknown[] = [limit + 1];
@@ -92,6 +124,18 @@ export function createOrderRepository(pool: Pool): OrderRepository {
       );
       // Not changed (a repeat, or a forbidden move): the caller decides from the order as it is.
       return rows[0] ? { changed: true, order: toOrder(rows[0]) } : { changed: false, order: await get(id) };
+    },
+    // The unchanged ones are read in the same statement, from its snapshot: as they were when it began.
+    async transitionAll(ids, from, to) {
+      if (!ids.length) return [];
+      const { rows } = await pool.query<OrderRow & { changed: boolean }>(
+        `WITH moved AS (UPDATE orders o SET status = $2, updated_at = now() WHERE o.id = ANY($1::uuid[]) AND o.status = ANY($3::text[]) RETURNING ${ORDER_COLUMNS})
+         SELECT true AS changed, moved.* FROM moved
+         UNION ALL
+         SELECT false AS changed, ${ORDER_COLUMNS} FROM orders o WHERE o.id = ANY($1::uuid[]) AND o.id NOT IN (SELECT id FROM moved)`,
+        [ids, to, from],
+      );
+      return rows.map((row) => ({ changed: row.changed, order: toOrder(row) }));
     },
   };
 }

@@ -7,8 +7,10 @@ import { createPool } from '@orderflow/db';
 import {
   CancelOrderRequest,
   ConfirmOrderRequest,
+  ConfirmOrdersRequest,
   createGrpcServer,
   CreateOrderRequest,
+  CreateOrdersRequest,
   GetOrderRequest,
   ListOrdersRequest,
   OrderServiceService,
@@ -50,6 +52,13 @@ const methods: [string, fc.Arbitrary<Uint8Array>][] = [
   ['ConfirmOrder', fc.record({ orderId: fuzzText }).map((r) => ConfirmOrderRequest.encode(r).finish())],
   ['RejectOrder', fc.record({ orderId: fuzzText, reason: fuzzText }).map((r) => RejectOrderRequest.encode(r).finish())],
   ['CancelOrder', fc.record({ orderId: fuzzText }).map((r) => CancelOrderRequest.encode(r).finish())],
+  [
+    'CreateOrders',
+    fc
+      .array(fc.record({ orderId: fuzzText, customerId: fuzzText, items: fc.array(fc.record({ sku: fuzzText, quantity: fuzzInt64, unitPriceCents: fuzzInt64 }), { maxLength: 8 }) }), { maxLength: 300 })
+      .map((orders) => CreateOrdersRequest.encode({ orders }).finish()),
+  ],
+  ['ConfirmOrders', fc.array(fuzzText, { maxLength: 300 }).map((orderIds) => ConfirmOrdersRequest.encode({ orderIds }).finish())],
 ];
 
 describe('OrderService under generated garbage', () => {

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { AppError, type Order } from '@orderflow/domain';
 import { unaryHandler as unary, OrderStatus, type OrderServiceServer, type Order as OrderMessage } from '@orderflow/proto';
-import type { OrderUseCases } from '../orders';
-import { createOrderRequest, getOrderRequest, listOrdersRequest, orderIdRequest, rejectOrderRequest } from './validation';
+import type { OrderResult, OrderUseCases } from '../orders';
+import { confirmOrdersRequest, createOrderRequest, createOrdersRequest, getOrderRequest, listOrdersRequest, orderIdRequest, rejectOrderRequest } from './validation';
 
 const DEFAULT_PAGE = 20;
 
@@ -23,12 +23,20 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } | undef
   return { createdAt, id };
 }
 
-/** The gRPC OrderService: a thin edge over the use cases; each command logs one line with the order id. */
+/** The gRPC OrderService: a thin edge over the use cases; each command logs one line with the order id, a batch one line in all. */
 export function createOrderService(orders: OrderUseCases, logger?: Logger): OrderServiceServer {
   const command = async (what: string, work: Promise<Order>) => {
     const order = await work;
     logger?.info({ orderId: order.id, status: order.status }, what);
     return toMessage(order);
+  };
+  const batch = async (what: string, work: Promise<OrderResult[]>) => {
+    const results = await work;
+    const failed = results.filter((r) => r.error).length;
+    if (results.length) logger?.info({ orders: results.length, failed }, what);
+    return {
+      results: results.map((r) => (r.error ? { orderId: r.orderId, error: { code: r.error.code, message: r.error.message } } : { orderId: r.orderId, order: toMessage(r.order) })),
+    };
   };
   return {
     createOrder: unary(createOrderRequest, (r) => command('order created', orders.createOrder(r))),
@@ -40,5 +48,7 @@ export function createOrderService(orders: OrderUseCases, logger?: Logger): Orde
     confirmOrder: unary(orderIdRequest, (r) => command('order confirmed', orders.confirmOrder(r.orderId))),
     rejectOrder: unary(rejectOrderRequest, (r) => command('order rejected', orders.rejectOrder(r.orderId, r.reason))),
     cancelOrder: unary(orderIdRequest, (r) => command('order cancelled', orders.cancelOrder(r.orderId))),
+    createOrders: unary(createOrdersRequest, (r) => batch('orders created', orders.createOrders(r.orders))),
+    confirmOrders: unary(confirmOrdersRequest, (r) => batch('orders confirmed', orders.confirmOrders(r.orderIds))),
   };
 }

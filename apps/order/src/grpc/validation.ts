@@ -14,6 +14,10 @@ export const createOrderRequest = z.object({
     .max(ORDER_LIMITS.maxLines, `at most ${ORDER_LIMITS.maxLines} items`),
 });
 export const orderIdRequest = z.object({ orderId: id });
+/** Orders per CreateOrders or ConfirmOrders call: bounds one statement's size. */
+export const MAX_BATCH = 256;
+export const createOrdersRequest = z.object({ orders: z.array(createOrderRequest).max(MAX_BATCH, `at most ${MAX_BATCH} orders`) });
+export const confirmOrdersRequest = z.object({ orderIds: z.array(id).max(MAX_BATCH, `at most ${MAX_BATCH} orders`) });
 export const getOrderRequest = z.object({ orderId: id, customerId: z.string().max(128) });
 export const rejectOrderRequest = z.object({ orderId: id, reason: z.string().min(1, 'reason is required').max(64) });
 export const listOrdersRequest = z.object({ customerId: z.string().max(128), limit: z.number().int().min(0).max(100), cursor: z.string().max(200) });
