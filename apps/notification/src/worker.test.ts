@@ -120,12 +120,15 @@ async function asOneBatch(publishAll: () => Promise<void>): Promise<string> {
   const holder = randomUUID();
   let release!: () => void;
   holds.set(holder, new Promise<void>((resolve) => (release = resolve)));
-  await publish(buildTask(), { messageId: holder });
-  await waitFor(() => attempts.some((m) => m.messageId === holder), { what: 'the holding task being sent' });
-  await publishAll();
-  await waitFor(async () => (await channel.checkQueue(topology.queue)).messageCount === 0, { what: 'the tasks delivered to the worker' });
-  release();
-  return holder;
+  try {
+    await publish(buildTask(), { messageId: holder });
+    await waitFor(() => attempts.some((m) => m.messageId === holder), { what: 'the holding task being sent' });
+    await publishAll();
+    await waitFor(async () => (await channel.checkQueue(topology.queue)).messageCount === 0, { what: 'the tasks delivered to the worker' });
+    return holder;
+  } finally {
+    release(); // also when the test fails: a worker held in its batch would fail every later test
+  }
 }
 
 const eml = (taskIds: string[]) => taskIds.map((id) => `${id}.eml`).sort();
