@@ -146,6 +146,21 @@ describe('fresh sagas advanced in batches', () => {
     expect((await ended(ids)).every((r) => r.outcome === 'CONFIRMED')).toBe(true);
   });
 
+  it('start no second run of a saga in a batch when its order.placed fact comes back meanwhile', async () => {
+    const sagas = await placed(2);
+    const ids = sagas.map((s) => s.orderId);
+    let statements = 0;
+    const counting = { query: (...args: Parameters<pg.Pool['query']>) => (statements++, pool.query(...args)) } as unknown as pg.Pool;
+    let runner: ReturnType<typeof createSagaRunner> | undefined;
+    const { ports, calls } = services({ onReserveBatch: async () => void (await Promise.all(ids.map((id) => runner!.begin(id)))) });
+    runner = createSagaRunner({ ...runnerOptions(ports), repo: createSagaRepository(counting) });
+    runner.startPlaced(sagas);
+    await waitFor(async () => (await ended(ids)).length === 2, { timeoutMs: 10_000 });
+    await runner.stop();
+    expect(calls).toEqual(['reserveBatch 2', 'confirmBatch 2']);
+    expect(statements).toBe(1); // the batch's commit: no load for a second run
+  });
+
   it('let a cancel that lands while the batch is under way win: the order ends CANCELLED, with one outcome fact', async () => {
     const sagas = await placed(2);
     const cancelled = sagas[0]!.orderId;

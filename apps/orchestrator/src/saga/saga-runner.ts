@@ -216,7 +216,7 @@ export function createSagaRunner(options: SagaRunnerOptions) {
    * while `maxConcurrent` sagas are already running here.
    */
   async function begin(orderId: string): Promise<void> {
-    if (ended.has(orderId)) return;
+    if (ended.has(orderId) || inBatch.has(orderId)) return;
     while (running.size >= maxConcurrent && !running.has(orderId)) await new Promise<void>((resolve) => slotWaiters.push(resolve));
     void advance(orderId).finally(() => slotWaiters.shift()?.());
   }
@@ -271,6 +271,9 @@ export function createSagaRunner(options: SagaRunnerOptions) {
   }
 
   const placedBatches = createGroupCommit<Saga, void>({ run: runPlaced, maxBatch: options.maxBatch ?? 64, maxConcurrent: 2 });
+  // Sagas in a batch: their order.placed fact, back through Kafka, must not start a second run of them
+  // (`begin` skips them; the batch ends them or hands them to `advance`).
+  const inBatch = new Set<string>();
 
   /**
    * Starts sagas just created at their first step, with the sagas in hand (no load): they join the
@@ -280,7 +283,13 @@ export function createSagaRunner(options: SagaRunnerOptions) {
   function startPlaced(sagas: Saga[]): void {
     for (const saga of sagas) {
       if (stopped || saga.state !== 'RUNNING' || saga.step !== FIRST_STEP) void advance(saga.orderId);
-      else void placedBatches.add(saga).catch((error: unknown) => logger.error({ err: error, orderId: saga.orderId }, 'saga batch failed; the poller will resume it'));
+      else {
+        inBatch.add(saga.orderId);
+        void placedBatches
+          .add(saga)
+          .catch((error: unknown) => logger.error({ err: error, orderId: saga.orderId }, 'saga batch failed; the poller will resume it'))
+          .finally(() => inBatch.delete(saga.orderId));
+      }
     }
   }
 
