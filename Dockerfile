@@ -76,22 +76,22 @@ CMD ["node", "dist/tools/main.js", "migrate"]
 FROM runtime AS order
 EXPOSE 50051 8081
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 CMD ["node", "docker/healthcheck.cjs", "/healthz", "8081"]
-CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "dist/order/main.js"]
+CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "--max-semi-space-size=16", "dist/order/main.js"]
 
 FROM runtime AS inventory
 EXPOSE 50052 8082
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 CMD ["node", "docker/healthcheck.cjs", "/healthz", "8082"]
-CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "dist/inventory/main.js"]
+CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "--max-semi-space-size=16", "dist/inventory/main.js"]
 
 FROM runtime AS notification
 ENV MAIL_DIR=/app/var/mail
 EXPOSE 8083
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 CMD ["node", "docker/healthcheck.cjs", "/healthz", "8083"]
-CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "dist/notification/main.js"]
+CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "--max-semi-space-size=16", "dist/notification/main.js"]
 
 # Last, so a plain `docker build .` gives the public API. 8080 serves the API only; /healthz, /readyz,
 # /status and /metrics are on the ops port 8084 (OPS_PORT).
 FROM runtime AS orchestrator
 EXPOSE 8080 8084
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 CMD ["node", "docker/healthcheck.cjs", "/healthz", "OPS_PORT=8084"]
-CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "dist/orchestrator/main.js"]
+CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "--max-semi-space-size=16", "dist/orchestrator/main.js"]

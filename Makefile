@@ -61,7 +61,7 @@ down: ## Stop a `make up` running elsewhere
 
 run: build ## Run one app in the foreground: make run APP=order
 	@case "$(APP)" in orchestrator|order|inventory|notification) ;; *) echo "run: APP must be one of: $(APPS)" >&2; exit 2;; esac
-	@$(ENV) exec node --enable-source-maps --max-old-space-size=160 dist/$(APP)/main.js
+	@$(ENV) exec node --enable-source-maps --max-old-space-size=160 --max-semi-space-size=16 dist/$(APP)/main.js
 
 token: build ## Print a dev JWT: make token SUB=alice ROLE=customer
 	@$(ENV) node dist/tools/main.js token --sub "$(SUB)" --role "$(or $(ROLE),customer)"

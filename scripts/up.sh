@@ -40,7 +40,7 @@ node dist/tools/main.js migrate
 for app in "${apps[@]}"; do
   : > "var/log/$app.log"
   # Each app's output goes to its log file and, prefixed, to this terminal.
-  node --enable-source-maps --max-old-space-size=160 "dist/$app/main.js" \
+  node --enable-source-maps --max-old-space-size=160 --max-semi-space-size=16 "dist/$app/main.js" \
     > >(tee -a "var/log/$app.log" | sed -u "s/^/[$app] /") 2>&1 &
   pids+=($!)
 done

@@ -179,7 +179,7 @@ describe('the compose validation fails, naming the service, when', () => {
 
 describe('the Dockerfile validation fails when', () => {
   it('an app runs through a shell (which does not pass SIGTERM on) or as root', () => {
-    const problems = brokenDockerfile((t) => t.replace('CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "dist/order/main.js"]', 'CMD node dist/order/main.js').replace('USER 1000:1000', 'USER root'));
+    const problems = brokenDockerfile((t) => t.replace('CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "--max-semi-space-size=16", "dist/order/main.js"]', 'CMD node dist/order/main.js').replace('USER 1000:1000', 'USER root'));
     expect(problems).toMatch(/Dockerfile target order: CMD must be the exec form of node dist\/order\/main.js/);
     expect(problems).toMatch(/Dockerfile target order: USER root: run as a non-root numeric user/);
   });

@@ -73,20 +73,24 @@ export function asRunningTarget(system: System, serverUrl: string): RunningTarge
   };
 }
 
-/** orderflow built into `distDir` (default this checkout's dist/), as the target `name`. */
-export function orderflowBuild(name: string, description: string, distDir?: string): BenchTarget {
+/** orderflow built into `distDir` (default this checkout's dist/), as the target `name`; `nodeArgs` go to each app's node. */
+export function orderflowBuild(name: string, description: string, distDir?: string, nodeArgs?: string[]): BenchTarget {
   return {
     name,
     description,
     infrastructure: ['kafka', 'rabbitmq', 'redis'],
     async start({ label, env }) {
-      const system = await startSystem(label, { env, ...(distDir ? { distDir } : {}) });
+      const system = await startSystem(label, { env, ...(distDir ? { distDir } : {}), ...(nodeArgs?.length ? { nodeArgs } : {}) });
       return asRunningTarget(system, process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
     },
   };
 }
 
+// BENCH_NODE_ARGS: extra node flags for orderflow's apps (not the baseline's), e.g. to measure a GC setting.
+const extraNodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 export const orderflowTarget = orderflowBuild(
   'orderflow',
-  'the four apps as built (orchestrator, order, inventory, notification) with Kafka, RabbitMQ, Redis and Postgres; production defaults',
+  `the four apps as built (orchestrator, order, inventory, notification) with Kafka, RabbitMQ, Redis and Postgres; production defaults${extraNodeArgs.length ? `, node ${extraNodeArgs.join(' ')}` : ''}`,
+  undefined,
+  extraNodeArgs,
 );
