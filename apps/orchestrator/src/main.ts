@@ -148,7 +148,9 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       topics: [topics.inventoryEvents],
       producer,
       logger,
-      handle: (event) => catalog.invalidate(staleProducts(event)),
+      // Not awaited: this replica bypasses the stale keys at once, and one Redis DEL then takes the keys
+      // of every fact consumed meanwhile instead of one DEL per fact (catalog.ts `invalidate`).
+      handle: async (event) => void catalog.invalidate(staleProducts(event)),
     }),
   ];
 

@@ -1,5 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { toMessage, type Mail, type Mailer } from './mailer';
@@ -25,32 +27,32 @@ export function createFileMailer(dir: string): Mailer {
       throw error;
     }));
   };
-  const openTemp = async (tmp: string) => {
+  // The callback form with `flush` (write, fsync, close in one call, no FileHandle object per e-mail)
+  // costs a fraction of open/writeFile/sync/close on the promise API, which was most of this worker's CPU.
+  const writeFlushed = promisify(writeFile);
+  const writeTemp = async (tmp: string, message: Buffer) => {
     await ensureDir();
     try {
-      return await open(tmp, 'w');
+      await writeFlushed(tmp, message, { flush: true });
     } catch (error) {
       if ((error as { code?: string }).code !== 'ENOENT') throw error;
       await ensureDir(true);
-      return open(tmp, 'w');
+      await writeFlushed(tmp, message, { flush: true });
     }
   };
+  // Temporary names unique per process without drawing random bytes per e-mail.
+  const tmpPrefix = `${process.pid}.${Date.now().toString(36)}`;
+  let written = 0;
   return {
     async send(mail: Mail) {
       // RFC 5322 lines end in CRLF. nodemailer applies `newline` per message (its types list it only on the transport).
       const options = { ...toMessage(mail), newline: 'windows' };
       const { message } = await transport.sendMail(options);
       const target = join(dir, `${emlStem(mail.messageId)}.eml`);
-      const tmp = join(dir, `.${emlStem(mail.messageId)}.${randomBytes(6).toString('hex')}.tmp`);
+      const tmp = join(dir, `.${emlStem(mail.messageId)}.${tmpPrefix}.${(written++).toString(36)}.tmp`);
       try {
-        const file = await openTemp(tmp);
-        try {
-          await file.writeFile(message as Buffer);
-          // The e-mail counts as sent once the transaction commits, so it must be on disk by then.
-          await file.sync();
-        } finally {
-          await file.close();
-        }
+        // The e-mail counts as sent once the transaction commits, so it must be on disk by then (flush: fsync).
+        await writeTemp(tmp, message as Buffer);
         await rename(tmp, target);
       } catch (error) {
         await rm(tmp, { force: true });

@@ -61,6 +61,22 @@ async function priceChangeMissedByFrozenRedis(c: ReturnType<typeof catalog>) {
 }
 
 describe('the catalog', () => {
+  it('deletes the keys of invalidations that arrive while a delete is under way with one more DEL', async () => {
+    const dels: string[][] = [];
+    const counting = new Proxy(redis, { get: (target, name) => (name === 'del' ? (...keys: string[]) => (dels.push(keys), target.del(...keys)) : Reflect.get(target, name, target)) });
+    const c = createCatalog(inventory, counting, { keyPrefix, ttlSeconds: 60, logger, guard: breakers.redis });
+    expect(await priceOf(c)).toBe(4_500); // cached
+    product.priceCents = 4_900;
+    const first = c.invalidate({ skus: [sku], definitionChanged: true });
+    const more = [c.invalidate({ skus: ['A-1'], definitionChanged: true }), c.invalidate({ skus: ['B-2'], definitionChanged: false })];
+    expect(await priceOf(c)).toBe(4_900); // the new price at once
+    await Promise.all([first, ...more]);
+    expect(dels).toEqual([
+      [`${keyPrefix}product:${sku}`, `${keyPrefix}price:${sku}`],
+      [`${keyPrefix}product:A-1`, `${keyPrefix}price:A-1`, `${keyPrefix}product:B-2`],
+    ]);
+  });
+
   it('keeps pricing from inventory after an invalidation Redis did not take, even once Redis answers again with the old price', async () => {
     const c = catalog({ retryInvalidationMs: 60_000 }); // no retry during this test
     await priceChangeMissedByFrozenRedis(c);

@@ -44,21 +44,39 @@ export function createCatalog(inventory: InventoryPort, redis: Redis, options: C
   // cache here (this replica prices from inventory) and deleted again until Redis takes the delete.
   // Other replicas reading Redis in between, or a crash before then, are bounded by the TTL.
   const undeleted = new Set<string>();
+  // Of those, the ones no DEL under way covers yet. Invalidations arriving while a DEL is under way
+  // join the next one (one DEL for many facts instead of one per fact); until then their keys are
+  // bypassed like any other undeleted key, so the caller need not wait for Redis.
+  const toDelete = new Set<string>();
   let retrying: NodeJS.Timeout | undefined;
+  let deleting: Promise<void> | undefined;
 
-  async function deleteKeys(keys: string[]): Promise<void> {
-    for (const k of keys) undeleted.add(k);
-    const pending = [...undeleted];
-    try {
-      await guard(() => redis.del(...pending));
-      for (const k of pending) undeleted.delete(k);
-    } catch (error) {
-      if (keys.length) options.logger.warn({ err: error, keys: pending.length }, 'product cache invalidation failed; its entries are bypassed and retried');
-      retrying ??= setTimeout(() => {
-        retrying = undefined;
-        if (undeleted.size) void deleteKeys([]);
-      }, retryMs).unref();
+  async function deleteRounds(): Promise<void> {
+    while (toDelete.size && !retrying) {
+      const pending = [...toDelete];
+      toDelete.clear();
+      try {
+        await guard(() => redis.del(...pending));
+        // A key invalidated again meanwhile stays bypassed until its own DEL.
+        for (const k of pending) if (!toDelete.has(k)) undeleted.delete(k);
+      } catch (error) {
+        for (const k of pending) toDelete.add(k);
+        options.logger[level(error)]({ err: error, keys: toDelete.size }, 'product cache invalidation failed; its entries are bypassed and retried');
+        retrying = setTimeout(() => {
+          retrying = undefined;
+          void deleteKeys([]);
+        }, retryMs).unref();
+      }
     }
+  }
+
+  /** Bypasses `keys` here at once and deletes them from Redis soon (see `toDelete`); never fails. */
+  function deleteKeys(keys: string[]): Promise<void> {
+    for (const k of keys) {
+      undeleted.add(k);
+      toDelete.add(k);
+    }
+    return (deleting ??= deleteRounds().finally(() => (deleting = undefined)));
   }
 
   /** Cached entries of `skus`; pricing also accepts a whole-product entry, which holds the price too. */
@@ -117,7 +135,12 @@ export function createCatalog(inventory: InventoryPort, redis: Redis, options: C
       if (unknown.length) throw new AppError('UNKNOWN_SKU', `unknown sku: ${[...new Set(unknown)].join(', ')}`, { details: { skus: unknown } });
       return lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceCents: products.get(l.sku)!.priceCents }));
     },
-    /** Drops the views a fact made stale; never fails (see `undeleted`), and costs at most one Redis timeout. */
+    /**
+     * Drops the views a fact made stale: at once on this replica (it reads them from inventory from
+     * now on), and in Redis with the next DEL, which covers the invalidations of every fact that came
+     * meanwhile. Resolves once Redis took the delete or it was put aside for a retry; never fails.
+     * A caller that does not wait leaves other replicas bounded by the TTL until then, as a crash would.
+     */
     async invalidate({ skus, definitionChanged }: StaleProducts): Promise<void> {
       if (skus.length === 0) return;
       const views: View[] = definitionChanged ? ['product', 'price'] : ['product'];
