@@ -61,6 +61,16 @@ async function priceChangeMissedByFrozenRedis(c: ReturnType<typeof catalog>) {
 }
 
 describe('the catalog', () => {
+  it('prices concurrent orders with one MGET', async () => {
+    const mgets: string[][] = [];
+    const counting = new Proxy(redis, { get: (target, name) => (name === 'mget' ? (...keys: string[]) => (mgets.push(keys), target.mget(...keys)) : Reflect.get(target, name, target)) });
+    const c = createCatalog(inventory, counting, { keyPrefix, ttlSeconds: 60, logger, guard: breakers.redis });
+    await priceOf(c); // fills the cache
+    mgets.length = 0;
+    expect(await Promise.all([priceOf(c), priceOf(c), priceOf(c)])).toEqual([4_500, 4_500, 4_500]);
+    expect(mgets).toEqual([[`${keyPrefix}price:${sku}`, `${keyPrefix}product:${sku}`]]);
+  });
+
   it('deletes the keys of invalidations that arrive while a delete is under way with one more DEL', async () => {
     const dels: string[][] = [];
     const counting = new Proxy(redis, { get: (target, name) => (name === 'del' ? (...keys: string[]) => (dels.push(keys), target.del(...keys)) : Reflect.get(target, name, target)) });

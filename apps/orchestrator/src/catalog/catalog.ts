@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { createGroupCommit } from '@orderflow/platform';
 import type { Logger } from 'pino';
 import { AppError, type OrderItem } from '@orderflow/domain';
 import type { RedisGuard } from '../clients/breakers';
@@ -79,6 +80,18 @@ export function createCatalog(inventory: InventoryPort, redis: Redis, options: C
     return (deleting ??= deleteRounds().finally(() => (deleting = undefined)));
   }
 
+  // Reads of concurrent requests share one MGET (group commit): pricing is on every placement.
+  const reads = createGroupCommit<string[], (string | null)[]>({
+    maxBatch: 64,
+    maxConcurrent: 2,
+    async run(requests) {
+      const keys = [...new Set(requests.flat())];
+      const values = await guard(() => redis.mget(...keys));
+      const byKey = new Map(keys.map((k, i) => [k, values[i] ?? null]));
+      return requests.map((wanted) => wanted.map((k) => byKey.get(k) ?? null));
+    },
+  });
+
   /** Cached entries of `skus`; pricing also accepts a whole-product entry, which holds the price too. */
   async function cached(view: View, skus: string[]): Promise<Map<string, Product>> {
     const found = new Map<string, Product>();
@@ -86,7 +99,7 @@ export function createCatalog(inventory: InventoryPort, redis: Redis, options: C
     const views: View[] = view === 'price' ? ['price', 'product'] : ['product'];
     const keys = views.flatMap((v) => skus.map((sku) => key(v, sku)));
     try {
-      const values = await guard(() => redis.mget(...keys));
+      const values = await reads.add(keys);
       values.forEach((v, i) => v && !undeleted.has(keys[i]!) && !found.has(skus[i % skus.length]!) && found.set(skus[i % skus.length]!, JSON.parse(v) as Product));
     } catch (error) {
       options.logger[level(error)]({ err: error }, 'product cache read failed; reading from inventory');
