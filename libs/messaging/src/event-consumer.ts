@@ -26,6 +26,11 @@ export interface EventConsumerOptions {
   onDeadLetter?: (topic: string, error: string) => void;
   /** Fields for every log line while the event is handled, e.g. `{ orderId: event.subject }`. */
   logFields?: (event: CloudEvent) => LogFields;
+  /**
+   * Bytes a fetch waits for (up to FETCH_WAIT_MS) before it answers; default 1, i.e. at once. A
+   * consumer that need not be prompt (a backstop) takes larger, fewer fetches with a larger value.
+   */
+  fetchMinBytes?: number;
 }
 
 export interface EventConsumer {
@@ -49,7 +54,14 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const { kafka, groupId, topics, handle, producer, logger, maxAttempts = 5, baseDelayMs = 200, maxDelayMs = 10_000 } = options;
   // A fetch waits at most 1 s for data (kafkajs' default is 5 s): stop() waits for the fetch in hand,
   // so this bounds how long a SIGTERM takes; a busy topic answers at once either way.
-  const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: FETCH_WAIT_MS, allowAutoTopicCreation: false });
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    maxWaitTimeInMs: FETCH_WAIT_MS,
+    minBytes: options.fetchMinBytes ?? 1,
+    allowAutoTopicCreation: false,
+  });
   let stopping = false;
 
   async function deadLetter(topic: string, partition: number, message: KafkaMessage, error: string, attempts: number) {
