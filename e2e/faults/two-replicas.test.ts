@@ -20,9 +20,9 @@ beforeAll(async () => {
     // As in process-crashes: quick retries, a watchdog that resumes a dead runner's sagas within
     // seconds, and a key lock that lets a request that died with its orchestrator be retried soon.
     env: { SAGA_RETRY_BASE_MS: '100', SAGA_RETRY_MAX_MS: '1000', SAGA_MAX_ATTEMPTS: '10', SAGA_WATCHDOG_MS: '3000', BREAKER_RESET_MS: '1000', IDEMPOTENCY_LOCK_SECONDS: '2' },
-    // Two full sets with the default pools hold up to 2 × 66 Postgres connections (each app's
-    // postgresConnections), past a default max_connections of 100: smaller pools (2 × 34) leave room
-    // for the test's own connections; a worker with fewer tasks in flight needs fewer (TASK_PREFETCH + 2).
+    // Two full sets with the default pools hold up to 2 × 50 Postgres connections (each app’s
+    // postgresConnections), a default max_connections of 100: smaller pools (2 × 26) leave room
+    // for the test's own connections; the notification worker needs 4 whatever TASK_PREFETCH is.
     appEnv: { orchestrator: { PG_POOL_SIZE: '8' }, order: { PG_POOL_SIZE: '4' }, inventory: { PG_POOL_SIZE: '4' }, notification: { TASK_PREFETCH: '4' } },
   });
   [first, second] = system.urls.map(apiClient) as [Api, Api];
