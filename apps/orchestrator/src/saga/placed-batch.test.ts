@@ -151,9 +151,9 @@ describe('fresh sagas advanced in batches', () => {
     const ids = sagas.map((s) => s.orderId);
     let statements = 0;
     const counting = { query: (...args: Parameters<pg.Pool['query']>) => (statements++, pool.query(...args)) } as unknown as pg.Pool;
-    let runner: ReturnType<typeof createSagaRunner> | undefined;
-    const { ports, calls } = services({ onReserveBatch: async () => void (await Promise.all(ids.map((id) => runner!.begin(id)))) });
-    runner = createSagaRunner({ ...runnerOptions(ports), repo: createSagaRepository(counting) });
+    const late: { runner?: ReturnType<typeof createSagaRunner> } = {}; // the fact comes back to the runner under test
+    const { ports, calls } = services({ onReserveBatch: async () => void (await Promise.all(ids.map((id) => late.runner!.begin(id)))) });
+    const runner = (late.runner = createSagaRunner({ ...runnerOptions(ports), repo: createSagaRepository(counting) }));
     runner.startPlaced(sagas);
     await waitFor(async () => (await ended(ids)).length === 2, { timeoutMs: 10_000 });
     await runner.stop();
