@@ -55,9 +55,10 @@ describe('metrics', () => {
     ['orchestrator', 'saga_duration_seconds_count', { outcome: 'CONFIRMED' }],
     ['orchestrator', 'http_request_duration_seconds_count', { method: 'POST', route: '/v1/orders', status_code: '202' }],
     ['orchestrator', 'http_request_duration_seconds_count', { method: 'GET', route: '/v1/orders/:id', status_code: '200' }],
-    ['order', 'grpc_server_request_duration_seconds_count', { method: `${ORDER}/CreateOrder`, code: 'OK' }],
-    ['order', 'grpc_server_request_duration_seconds_count', { method: `${ORDER}/ConfirmOrder`, code: 'OK' }],
-    ['inventory', 'grpc_server_request_duration_seconds_count', { method: `${INVENTORY}/ReserveStock`, code: 'OK' }],
+    // Placements and fresh sagas go through the batched calls.
+    ['order', 'grpc_server_request_duration_seconds_count', { method: `${ORDER}/CreateOrders`, code: 'OK' }],
+    ['order', 'grpc_server_request_duration_seconds_count', { method: `${ORDER}/ConfirmOrders`, code: 'OK' }],
+    ['inventory', 'grpc_server_request_duration_seconds_count', { method: `${INVENTORY}/ReserveStockBatch`, code: 'OK' }],
     ['notification', 'notification_emails_sent_total', { template: 'order-confirmed' }],
   ];
 

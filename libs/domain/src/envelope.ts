@@ -59,6 +59,10 @@ export function createEvent<T>(input: CreateEventInput<T>): CloudEvent<T> {
 }
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+/** A W3C traceparent header value. */
+export const traceparentSchema = z.string().regex(TRACEPARENT, 'expected a W3C traceparent');
+/** A traceparent as a proto3 string field carries it: empty for none. */
+export const wireTraceparentSchema = z.union([z.literal(''), traceparentSchema]);
 
 const envelopeShape = {
   specversion: z.literal('1.0'),
@@ -68,7 +72,7 @@ const envelopeShape = {
   time: z.string().datetime({ offset: true }),
   subject: z.string().min(1).optional(),
   datacontenttype: z.literal('application/json'),
-  traceparent: z.string().regex(TRACEPARENT, 'expected a W3C traceparent').optional(),
+  traceparent: traceparentSchema.optional(),
 };
 
 /**

@@ -4,6 +4,8 @@ export {
   createEvent,
   cloudEventSchema,
   cloudEventSchemaOf,
+  traceparentSchema,
+  wireTraceparentSchema,
   type FactType,
   type CloudEvent,
   type CreateEventInput,

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { inRemoteTrace, type LogFields } from '@orderflow/platform';
+import { createGroupCommit, inRemoteTrace, type LogFields } from '@orderflow/platform';
 import { ATTEMPT_HEADER } from './publishers';
 import { connectAmqp, declareTaskTopology, failureRoutingKey, type TaskTopology } from './rabbit';
 
@@ -121,55 +121,31 @@ async function outcomeOf(run: () => Promise<unknown>): Promise<TaskOutcome> {
 interface QueuedDelivery {
   message: ConsumeMessage;
   runInTaskContext: <R>(fn: () => R) => R;
-  resolve(outcome: TaskOutcome): void;
 }
 
 /**
- * Natural batching: `add` queues a delivery, `wake` makes sure a batch runs on the next setImmediate
- * if none is running; while one runs, new deliveries wait and form the next batch, which starts as
- * soon as the current one settles. Every queued delivery is resolved exactly once.
+ * Natural batching (libs/platform group commit, one batch at a time, at most `maxBatch`): a delivery
+ * joins the batch that runs on the next turn of the event loop; while one runs, new deliveries wait
+ * and form the next batch, which starts as soon as the current one settles.
  */
 function createBatcher(handleBatch: BatchTaskHandler['handleBatch'], maxBatch: number) {
-  const queued: QueuedDelivery[] = [];
-  let running = false;
-
-  async function run(batch: QueuedDelivery[]): Promise<TaskOutcome[]> {
-    const contexts = new Map(batch.map((d) => [d.message, d.runInTaskContext]));
-    const withinTask = <T>(message: ConsumeMessage, fn: () => T): T => {
-      const runInTaskContext = contexts.get(message);
-      return runInTaskContext ? runInTaskContext(fn) : fn();
-    };
-    try {
-      const results = await handleBatch(batch.map((d) => d.message), { withinTask });
-      if (!Array.isArray(results) || results.length !== batch.length) throw new Error(`handleBatch answered ${Array.isArray(results) ? results.length : typeof results} results for ${batch.length} tasks`);
-      return results.map((error): TaskOutcome => (error === undefined ? SUCCEEDED : { ok: false, error }));
-    } catch (error) {
-      return batch.map(() => ({ ok: false, error }));
-    }
-  }
-
-  async function drain() {
-    try {
-      while (queued.length > 0) {
-        const batch = queued.splice(0, maxBatch);
-        const outcomes = await run(batch);
-        batch.forEach((d, i) => d.resolve(outcomes[i]!));
+  return createGroupCommit<QueuedDelivery, TaskOutcome>({
+    maxBatch,
+    async run(batch) {
+      const contexts = new Map(batch.map((d) => [d.message, d.runInTaskContext]));
+      const withinTask = <T>(message: ConsumeMessage, fn: () => T): T => {
+        const runInTaskContext = contexts.get(message);
+        return runInTaskContext ? runInTaskContext(fn) : fn();
+      };
+      try {
+        const results = await handleBatch(batch.map((d) => d.message), { withinTask });
+        if (!Array.isArray(results) || results.length !== batch.length) throw new Error(`handleBatch answered ${Array.isArray(results) ? results.length : typeof results} results for ${batch.length} tasks`);
+        return results.map((error): TaskOutcome => (error === undefined ? SUCCEEDED : { ok: false, error }));
+      } catch (error) {
+        return batch.map(() => ({ ok: false, error }));
       }
-    } finally {
-      running = false;
-    }
-  }
-
-  return {
-    add(delivery: QueuedDelivery) {
-      queued.push(delivery);
     },
-    wake() {
-      if (running || queued.length === 0) return;
-      running = true;
-      setImmediate(() => void drain());
-    },
-  };
+  });
 }
 
 /**
@@ -241,7 +217,7 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
     if (options.handle) return settle(s, topology, msg, await outcomeOf(() => options.handle!(msg.content, msg)));
     // Snapshot taken here, inside the delivery's span: the batch handler's `withinTask` runs in it.
     const runInTaskContext = AsyncLocalStorage.snapshot();
-    const outcome = await new Promise<TaskOutcome>((resolve) => batches!.add({ message: msg, runInTaskContext, resolve }));
+    const outcome = await batches!.add({ message: msg, runInTaskContext }).catch((error: unknown): TaskOutcome => ({ ok: false, error }));
     return settle(s, topology, msg, outcome);
   }
 
@@ -267,8 +243,6 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
         const fields = options.logFields?.(msg) ?? {};
         const p = inRemoteTrace(msg.properties.headers, `${queue} process`, fields, () => handleDelivery(s, topology, msg)).finally(() => inFlight.delete(p));
         inFlight.add(p);
-        // Scheduled from here, outside the delivery's span: a batch runs in no single task's context.
-        batches?.wake();
       }, { noAck: false });
       s.consumerTag = consumer.consumerTag;
       // Registered last (no event can interleave since the await): a failed start throws instead of looping.

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createGroupCommit } from './group-commit';
 
 /** A run whose batches stay open until released, recording what each batch held. */
@@ -79,6 +80,14 @@ describe('group commit', () => {
   it('rejects every caller when the run answers the wrong number of results', async () => {
     const group = createGroupCommit({ run: async () => [1], maxBatch: 10 });
     await expect(Promise.all([group.add(1), group.add(2)])).rejects.toThrow('1 results for 2 inputs');
+  });
+
+  it("runs a batch in its creator's async context, not in the first caller's", async () => {
+    const store = new AsyncLocalStorage<string>();
+    const seen: (string | undefined)[] = [];
+    const group = store.run('creator', () => createGroupCommit({ run: async (inputs: number[]) => (seen.push(store.getStore()), inputs), maxBatch: 10 }));
+    await store.run('first caller', () => group.add(1));
+    expect(seen).toEqual(['creator']);
   });
 
   it('drain waits for the batches under way', async () => {

@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 /**
  * Group commit in the application: callers add one item each and get its own result, while the work
  * runs for many items at once (one statement, one transaction, one batched call). Batching is
@@ -36,6 +38,9 @@ export function createGroupCommit<In, Out>(options: GroupCommitOptions<In, Out>)
   let underWay = 0;
   let scheduled = false;
   const batches = new Set<Promise<void>>();
+  // A batch serves many callers: it runs in the context (trace, log fields) of whoever made the group
+  // commit, not in that of the caller who happened to come first.
+  const inOwnContext = AsyncLocalStorage.snapshot();
 
   async function runBatch(batch: Waiting<In, Out>[]): Promise<void> {
     try {
@@ -68,7 +73,7 @@ export function createGroupCommit<In, Out>(options: GroupCommitOptions<In, Out>)
         queue.push({ input, resolve, reject });
         if (!scheduled && underWay < maxConcurrent) {
           scheduled = true;
-          setImmediate(flush);
+          setImmediate(() => inOwnContext(flush));
         }
       });
     },

@@ -59,7 +59,7 @@ describe('OrderService stubs over a real port', () => {
 
   test('a generated client creates an order and reads it back with int64 cents as plain numbers', async () => {
     const items = [{ sku: 'BEAN-1KG', quantity: 2, unitPriceCents: 2_450 }];
-    const created = await callUnary(client.createOrder.bind(client), { orderId: 'o-1', customerId: 'alice', items }, { timeoutMs: 2_000 });
+    const created = await callUnary(client.createOrder.bind(client), { orderId: 'o-1', customerId: 'alice', items, traceparent: '' }, { timeoutMs: 2_000 });
     const read = await callUnary(client.getOrder.bind(client), { orderId: 'o-1', customerId: 'alice' }, { timeoutMs: 2_000 });
 
     expect(created).toMatchObject({ id: 'o-1', status: OrderStatus.PENDING, items, totalCents: 4_900 });

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ORDER_LIMITS, orderLineSchema, skuSchema as sku } from '@orderflow/domain';
+import { ORDER_LIMITS, orderLineSchema, skuSchema as sku, wireTraceparentSchema } from '@orderflow/domain';
+import { inStoredTrace } from '@orderflow/platform';
 import { unaryHandler as unary, type InventoryServiceServer } from '@orderflow/proto';
 import type { StockUseCases } from '../stock';
 
 const orderId = z.string().uuid('order_id must be a UUID');
 const reserveItems = z.array(orderLineSchema).min(1).max(ORDER_LIMITS.maxLines);
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 /** Reservations per ReserveStockBatch call: bounds one transaction's locks and one statement's size. */
 export const MAX_BATCH = 256;
 const schemas = {
@@ -26,14 +26,17 @@ const schemas = {
           orderId,
           items: reserveItems,
           // Stored in the order's stock.reserved fact, whose consumers refuse a malformed one; empty means none.
-          traceparent: z.union([z.literal(''), z.string().regex(TRACEPARENT, 'traceparent must be a W3C traceparent')]),
+          traceparent: wireTraceparentSchema,
         }),
       )
       .max(MAX_BATCH, `at most ${MAX_BATCH} reservations`),
   }),
 };
 
-/** The gRPC InventoryService: a thin edge over the stock use cases; stock movements log one line each (a batch one in all). */
+/** Runs `log` in the trace of `traceparent` (an order's own, sent with it in a batch) with its order id. */
+const inOrderTrace = (traceparent: string, orderId: string, log: () => void) => void inStoredTrace(traceparent || undefined, 'order', { orderId }, async () => log());
+
+/** The gRPC InventoryService: a thin edge over the stock use cases; stock movements log one line each, in their order's trace. */
 export function createInventoryService(stock: StockUseCases, logger?: Logger): InventoryServiceServer {
   return {
     getProducts: unary(schemas.getProducts, async (r) => ({ products: await stock.getProducts(r.skus) })),
@@ -43,12 +46,17 @@ export function createInventoryService(stock: StockUseCases, logger?: Logger): I
       logger?.info({ orderId: r.orderId, reserved: outcome.reserved }, outcome.reserved ? 'stock reserved' : 'stock reservation refused: not enough stock');
       return { reserved: outcome.reserved, orderId: r.orderId, shortages: outcome.reserved ? [] : outcome.shortages };
     }),
-    // One log line per batch, not per order: the point of a batch is to spend less per order.
     reserveStockBatch: unary(schemas.reserveStockBatch, async (r) => {
       const outcomes = await stock.reserveStockBatch(r.reservations.map((x) => ({ orderId: x.orderId, items: x.items, traceparent: x.traceparent || undefined })));
       const results = outcomes.map((outcome, n) => ({ reserved: outcome.reserved, orderId: r.reservations[n]!.orderId, shortages: outcome.reserved ? [] : outcome.shortages }));
-      const reserved = results.filter((x) => x.reserved).length;
-      if (results.length) logger?.info({ reservations: results.length, reserved, refused: results.length - reserved }, 'stock reservation batch decided');
+      // Each order's line in its own trace, as a single call logs it; skipped whole below info level.
+      if (logger?.isLevelEnabled('info')) {
+        results.forEach((x, n) =>
+          inOrderTrace(r.reservations[n]!.traceparent, x.orderId, () =>
+            logger.info({ orderId: x.orderId, reserved: x.reserved }, x.reserved ? 'stock reserved' : 'stock reservation refused: not enough stock'),
+          ),
+        );
+      }
       return { results };
     }),
     releaseStock: unary(schemas.releaseStock, async (r, { traceparent }) => {

@@ -41,10 +41,10 @@ export interface OrderPort {
   confirmOrder(orderId: string, options?: CallOptions): Promise<Order>;
   rejectOrder(orderId: string, reason: string, options?: CallOptions): Promise<Order>;
   cancelOrder(orderId: string, options?: CallOptions): Promise<Order>;
-  /** createOrder for many orders in one call; a rejected promise means none was answered. */
-  createOrders(inputs: { orderId: string; customerId: string; items: OrderItem[] }[], options?: CallOptions): Promise<BatchOutcome<Order>[]>;
-  /** confirmOrder for many orders in one call; a rejected promise means none was answered. */
-  confirmOrders(orderIds: string[], options?: CallOptions): Promise<BatchOutcome<Order>[]>;
+  /** createOrder for many orders in one call, each with its own trace; a rejected promise means none was answered. */
+  createOrders(inputs: { orderId: string; customerId: string; items: OrderItem[]; traceparent?: string }[]): Promise<BatchOutcome<Order>[]>;
+  /** confirmOrder for many orders in one call, each with its own trace; a rejected promise means none was answered. */
+  confirmOrders(orders: { orderId: string; traceparent?: string }[]): Promise<BatchOutcome<Order>[]>;
 }
 
 /** The inventory service as the orchestrator uses it. */
@@ -54,7 +54,7 @@ export interface InventoryPort {
   reserveStock(orderId: string, items: { sku: string; quantity: number }[], options?: CallOptions): Promise<{ reserved: boolean; shortages: Shortage[] }>;
   releaseStock(orderId: string, options?: CallOptions): Promise<{ released: boolean }>;
   /** reserveStock for many orders in one call, decided in request order; a rejected promise reserved nothing. */
-  reserveStockBatch(reservations: ReservationRequest[], options?: CallOptions): Promise<{ orderId: string; reserved: boolean; shortages: Shortage[] }[]>;
+  reserveStockBatch(reservations: ReservationRequest[]): Promise<{ orderId: string; reserved: boolean; shortages: Shortage[] }[]>;
 }
 
 const STATUS_NAMES: Record<number, OrderStatus> = {
@@ -118,7 +118,7 @@ export function createDownstreamClients(options: {
     });
 
   const orders: OrderPort = {
-    createOrder: async (input, o) => fromWireOrder(await call('order', orderClient.createOrder.bind(orderClient), input, o)),
+    createOrder: async (input, o) => fromWireOrder(await call('order', orderClient.createOrder.bind(orderClient), { ...input, traceparent: '' }, o)),
     getOrder: async (orderId, customerId = '') => fromWireOrder(await call('order', orderClient.getOrder.bind(orderClient), { orderId, customerId })),
     async listOrders({ customerId = '', limit, cursor = '' }) {
       const page = await call('order', orderClient.listOrders.bind(orderClient), { customerId, limit, cursor });
@@ -127,8 +127,12 @@ export function createDownstreamClients(options: {
     confirmOrder: async (orderId, o) => fromWireOrder(await call('order', orderClient.confirmOrder.bind(orderClient), { orderId }, o)),
     rejectOrder: async (orderId, reason, o) => fromWireOrder(await call('order', orderClient.rejectOrder.bind(orderClient), { orderId, reason }, o)),
     cancelOrder: async (orderId, o) => fromWireOrder(await call('order', orderClient.cancelOrder.bind(orderClient), { orderId }, o)),
-    createOrders: async (orders, o) => (await call('order', orderClient.createOrders.bind(orderClient), { orders }, o)).results.map(fromWireResult),
-    confirmOrders: async (orderIds, o) => (await call('order', orderClient.confirmOrders.bind(orderClient), { orderIds }, o)).results.map(fromWireResult),
+    createOrders: async (orders) =>
+      (await call('order', orderClient.createOrders.bind(orderClient), { orders: orders.map((x) => ({ ...x, traceparent: x.traceparent ?? '' })) })).results.map(fromWireResult),
+    async confirmOrders(orders) {
+      const request = { orderIds: orders.map((x) => x.orderId), traceparents: orders.map((x) => x.traceparent ?? '') };
+      return (await call('order', orderClient.confirmOrders.bind(orderClient), request)).results.map(fromWireResult);
+    },
   };
   const inventory: InventoryPort = {
     getProducts: async (skus) => (await call('inventory', inventoryClient.getProducts.bind(inventoryClient), { skus })).products.map(toProduct),
@@ -138,9 +142,9 @@ export function createDownstreamClients(options: {
     },
     reserveStock: (orderId, items, o) => call('inventory', inventoryClient.reserveStock.bind(inventoryClient), { orderId, items }, o),
     releaseStock: (orderId, o) => call('inventory', inventoryClient.releaseStock.bind(inventoryClient), { orderId }, o),
-    async reserveStockBatch(reservations, o) {
+    async reserveStockBatch(reservations) {
       const request = { reservations: reservations.map((r) => ({ orderId: r.orderId, items: r.items, traceparent: r.traceparent ?? '' })) };
-      return (await call('inventory', inventoryClient.reserveStockBatch.bind(inventoryClient), request, o)).results;
+      return (await call('inventory', inventoryClient.reserveStockBatch.bind(inventoryClient), request)).results;
     },
   };
   return {

@@ -72,7 +72,7 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
     maxBatch: deps.maxPlacementBatch ?? 64,
     maxConcurrent: 2,
     async run(batch) {
-      const created = await orders.createOrders(batch.map((p) => p.order));
+      const created = await orders.createOrders(batch.map((p) => ({ ...p.order, ...(p.traceparent ? { traceparent: p.traceparent } : {}) })));
       const placed = batch.flatMap((p, i) => {
         const outcome = created[i]!;
         return outcome.ok ? [{ p, order: outcome.value }] : [];

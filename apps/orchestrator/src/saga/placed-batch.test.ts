@@ -58,9 +58,9 @@ function services(behaviour: { refuse?: Set<string>; reserveBatchFails?: boolean
     return { id: orderId } as Order;
   };
   const orders = {
-    async confirmOrders(orderIds: string[]): Promise<BatchOutcome<Order>[]> {
-      calls.push(`confirmBatch ${orderIds.length}`);
-      return orderIds.map((orderId) =>
+    async confirmOrders(confirmations: { orderId: string }[]): Promise<BatchOutcome<Order>[]> {
+      calls.push(`confirmBatch ${confirmations.length}`);
+      return confirmations.map(({ orderId }) =>
         behaviour.confirmRefused?.has(orderId) ? { orderId, ok: false, error: new AppError('INVALID_TRANSITION', 'no') } : { orderId, ok: true, value: move(orderId, 'CONFIRMED') },
       );
     },

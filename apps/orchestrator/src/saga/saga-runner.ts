@@ -238,7 +238,7 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     const reserved = batch.filter((_, i) => reservations[i]?.reserved === true);
     aside(batch.filter((_, i) => reservations[i]?.reserved !== true));
     const confirmations = reserved.length
-      ? await ports.orders.confirmOrders(reserved.map((s) => s.orderId)).catch((error: unknown) => void logger.debug({ err: error, sagas: reserved.length }, 'batched confirmation failed; sagas go on one by one'))
+      ? await ports.orders.confirmOrders(reserved.map((s) => ({ orderId: s.orderId, traceparent: s.data.traceparent }))).catch((error: unknown) => void logger.debug({ err: error, sagas: reserved.length }, 'batched confirmation failed; sagas go on one by one'))
       : [];
     if (!confirmations) return (aside(reserved), batch.map(() => undefined));
     const confirmed = reserved.filter((_, i) => confirmations[i]?.ok === true);

@@ -46,7 +46,7 @@ afterAll(async () => {
 const path = (method: string) => `/orderflow.order.v1.OrderService/${method}`;
 const items = fc.array(fc.record({ sku: fuzzText, quantity: fuzzInt64, unitPriceCents: fuzzInt64 }), { maxLength: 120 });
 const methods: [string, fc.Arbitrary<Uint8Array>][] = [
-  ['CreateOrder', fc.record({ orderId: fuzzText, customerId: fuzzText, items }).map((r) => CreateOrderRequest.encode(r).finish())],
+  ['CreateOrder', fc.record({ orderId: fuzzText, customerId: fuzzText, items, traceparent: fuzzText }).map((r) => CreateOrderRequest.encode(r).finish())],
   ['GetOrder', fc.record({ orderId: fuzzText, customerId: fuzzText }).map((r) => GetOrderRequest.encode(r).finish())],
   ['ListOrders', fc.record({ customerId: fuzzText, limit: fuzzInt32, cursor: fuzzText }).map((r) => ListOrdersRequest.encode(r).finish())],
   ['ConfirmOrder', fc.record({ orderId: fuzzText }).map((r) => ConfirmOrderRequest.encode(r).finish())],
@@ -55,10 +55,10 @@ const methods: [string, fc.Arbitrary<Uint8Array>][] = [
   [
     'CreateOrders',
     fc
-      .array(fc.record({ orderId: fuzzText, customerId: fuzzText, items: fc.array(fc.record({ sku: fuzzText, quantity: fuzzInt64, unitPriceCents: fuzzInt64 }), { maxLength: 8 }) }), { maxLength: 300 })
+      .array(fc.record({ orderId: fuzzText, customerId: fuzzText, items: fc.array(fc.record({ sku: fuzzText, quantity: fuzzInt64, unitPriceCents: fuzzInt64 }), { maxLength: 8 }), traceparent: fuzzText }), { maxLength: 300 })
       .map((orders) => CreateOrdersRequest.encode({ orders }).finish()),
   ],
-  ['ConfirmOrders', fc.array(fuzzText, { maxLength: 300 }).map((orderIds) => ConfirmOrdersRequest.encode({ orderIds }).finish())],
+  ['ConfirmOrders', fc.record({ orderIds: fc.array(fuzzText, { maxLength: 300 }), traceparents: fc.array(fuzzText, { maxLength: 300 }) }).map((r) => ConfirmOrdersRequest.encode(r).finish())],
 ];
 
 describe('OrderService under generated garbage', () => {

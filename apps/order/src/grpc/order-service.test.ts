@@ -34,12 +34,12 @@ const items = [
   { sku: 'BEAN-1', quantity: 2, unitPriceCents: 1250 },
   { sku: 'MUG-2', quantity: 1, unitPriceCents: 900 },
 ];
-const create = (orderId = randomUUID(), customerId = 'alice') => callUnary(client.createOrder.bind(client), { orderId, customerId, items }, opts);
+const create = (orderId = randomUUID(), customerId = 'alice') => callUnary(client.createOrder.bind(client), { orderId, customerId, items, traceparent: '' }, opts);
 
-type NewOrder = { orderId: string; customerId: string; items: typeof items };
+type NewOrder = { orderId: string; customerId: string; items: typeof items; traceparent: string };
 const createAll = (orders: NewOrder[]) => callUnary(client.createOrders.bind(client), { orders }, opts);
-const confirmAll = (orderIds: string[]) => callUnary(client.confirmOrders.bind(client), { orderIds }, opts);
-const newOrder = (customerId = 'alice', orderItems = items): NewOrder => ({ orderId: randomUUID(), customerId, items: orderItems });
+const confirmAll = (orderIds: string[]) => callUnary(client.confirmOrders.bind(client), { orderIds, traceparents: [] }, opts);
+const newOrder = (customerId = 'alice', orderItems = items): NewOrder => ({ orderId: randomUUID(), customerId, items: orderItems, traceparent: '' });
 
 describe('OrderService over gRPC', () => {
   it('creates a PENDING order with its total, and a repeated create returns the same order', async () => {
@@ -59,7 +59,7 @@ describe('OrderService over gRPC', () => {
   });
 
   it('answers INVALID_ARGUMENT for a malformed request', async () => {
-    await expect(callUnary(client.createOrder.bind(client), { orderId: 'nope', customerId: '', items: [] }, opts)).rejects.toMatchObject({
+    await expect(callUnary(client.createOrder.bind(client), { orderId: 'nope', customerId: '', items: [], traceparent: '' }, opts)).rejects.toMatchObject({
       code: status.INVALID_ARGUMENT,
     });
   });
@@ -132,7 +132,7 @@ describe('OrderService.CreateOrders and ConfirmOrders over gRPC', () => {
     const twice = newOrder('dave');
     const fresh = newOrder('erin');
     const { results } = await createAll([
-      { orderId: existing, customerId: 'mallory', items },
+      { orderId: existing, customerId: 'mallory', items, traceparent: '' },
       twice,
       fresh,
       { ...twice, items: [{ sku: 'OTHER-1', quantity: 1, unitPriceCents: 1 }] }, // the same id again in the batch, other lines
@@ -146,8 +146,10 @@ describe('OrderService.CreateOrders and ConfirmOrders over gRPC', () => {
 
   it('fails the whole CreateOrders call with INVALID_ARGUMENT for any malformed order and creates none', async () => {
     const good = newOrder();
-    await expect(createAll([good, { orderId: randomUUID(), customerId: '', items }])).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(createAll([good, { orderId: randomUUID(), customerId: '', items, traceparent: '' }])).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await expect(createAll([good, { ...newOrder(), items: [] }])).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(createAll([good, { ...newOrder(), traceparent: 'not-a-traceparent' }])).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(callUnary(client.confirmOrders.bind(client), { orderIds: [randomUUID(), randomUUID()], traceparents: [''] }, opts)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await expect(createAll(Array.from({ length: 257 }, () => newOrder()))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await expect(confirmAll([randomUUID(), 'nope'])).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     expect((await pool.query('SELECT 1 FROM orders WHERE id = $1', [good.orderId])).rowCount).toBe(0);

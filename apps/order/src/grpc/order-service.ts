@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { inStoredTrace } from '@orderflow/platform';
 import { AppError, type Order } from '@orderflow/domain';
 import { unaryHandler as unary, OrderStatus, type OrderServiceServer, type Order as OrderMessage } from '@orderflow/proto';
 import type { OrderResult, OrderUseCases } from '../orders';
@@ -23,17 +24,23 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } | undef
   return { createdAt, id };
 }
 
-/** The gRPC OrderService: a thin edge over the use cases; each command logs one line with the order id, a batch one line in all. */
+/** The gRPC OrderService: a thin edge over the use cases; each command logs one line with the order id, in the order's trace. */
 export function createOrderService(orders: OrderUseCases, logger?: Logger): OrderServiceServer {
   const command = async (what: string, work: Promise<Order>) => {
     const order = await work;
     logger?.info({ orderId: order.id, status: order.status }, what);
     return toMessage(order);
   };
-  const batch = async (what: string, work: Promise<OrderResult[]>) => {
+  // A batch logs each order's line in its own trace (sent with it), as a single call would; skipped whole below info level.
+  const batch = async (what: string, work: Promise<OrderResult[]>, traceparents: string[]) => {
     const results = await work;
-    const failed = results.filter((r) => r.error).length;
-    if (results.length) logger?.info({ orders: results.length, failed }, what);
+    if (logger?.isLevelEnabled('info')) {
+      results.forEach((r, n) =>
+        void inStoredTrace(traceparents[n] || undefined, 'order', { orderId: r.orderId }, async () =>
+          r.error ? logger.warn({ orderId: r.orderId, code: r.error.code }, `${what}: refused`) : logger.info({ orderId: r.orderId, status: r.order.status }, what),
+        ),
+      );
+    }
     return {
       results: results.map((r) => (r.error ? { orderId: r.orderId, error: { code: r.error.code, message: r.error.message } } : { orderId: r.orderId, order: toMessage(r.order) })),
     };
@@ -48,7 +55,7 @@ export function createOrderService(orders: OrderUseCases, logger?: Logger): Orde
     confirmOrder: unary(orderIdRequest, (r) => command('order confirmed', orders.confirmOrder(r.orderId))),
     rejectOrder: unary(rejectOrderRequest, (r) => command('order rejected', orders.rejectOrder(r.orderId, r.reason))),
     cancelOrder: unary(orderIdRequest, (r) => command('order cancelled', orders.cancelOrder(r.orderId))),
-    createOrders: unary(createOrdersRequest, (r) => batch('orders created', orders.createOrders(r.orders))),
-    confirmOrders: unary(confirmOrdersRequest, (r) => batch('orders confirmed', orders.confirmOrders(r.orderIds))),
+    createOrders: unary(createOrdersRequest, (r) => batch('order created', orders.createOrders(r.orders), r.orders.map((o) => o.traceparent))),
+    confirmOrders: unary(confirmOrdersRequest, (r) => batch('order confirmed', orders.confirmOrders(r.orderIds), r.traceparents)),
   };
 }
