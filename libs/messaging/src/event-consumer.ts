@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { CloudEvent } from '@orderflow/domain';
-import { inRemoteTrace, type LogFields } from '@orderflow/platform';
+import { backoffMs, inRemoteTrace, type LogFields } from '@orderflow/platform';
 import { decodeCloudEvent } from './event-codec';
 import { dlqTopic } from './topics';
 
@@ -37,11 +37,6 @@ export interface EventConsumer {
   start(): Promise<void>;
   /** Stops fetching, lets the message in hand finish, commits offsets, leaves the group. */
   stop(): Promise<void>;
-}
-
-/** Full-jitter exponential backoff: a random delay in [0, min(cap, base·2^(attempt-1))]. */
-export function backoffDelay(attempt: number, baseMs: number, capMs: number): number {
-  return Math.random() * Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
 }
 
 /**
@@ -110,7 +105,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
                 if (stopping) throw error;
                 if (attempt >= maxAttempts) return deadLetter(topic, partition, message, reason, attempt);
                 logger.warn({ topic, partition, offset: message.offset, attempt, err: error }, 'handler failed; retrying');
-                await delay(backoffDelay(attempt, baseDelayMs, maxDelayMs));
+                await delay(backoffMs(attempt, { baseMs: baseDelayMs, capMs: maxDelayMs }));
                 await heartbeat();
               }
             }

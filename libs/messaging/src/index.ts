@@ -26,7 +26,7 @@ export { kafkaOutboxPublisher, createRabbitPublisher, ATTEMPT_HEADER, type Rabbi
 /** Inbox de-duplication for consumers. */
 export { claimInbox, purgeInbox } from './inbox';
 /** Kafka consumer-group member with in-place retry and dead-lettering. */
-export { createEventConsumer, backoffDelay, FETCH_WAIT_MS, type EventConsumer, type EventConsumerOptions } from './event-consumer';
+export { createEventConsumer, FETCH_WAIT_MS, type EventConsumer, type EventConsumerOptions } from './event-consumer';
 export {
   createTaskWorker,
   permanentTaskError,

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { rollbackTransaction } from '@orderflow/db';
+import { backoffMs } from '@orderflow/platform';
 import { withDeadline } from './deadline';
 import { beginOutboxBatch, commitOutboxBatch, enqueueOutbox, outboxInsertSql, OUTBOX_CHANNEL, type OutboxDestination, type OutboxGuard, type OutboxMessage, type OutboxRecord } from './outbox';
 
@@ -123,7 +124,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (published < batchSize && !woken) await pause(idleMs, true);
       } catch (error) {
         failures++;
-        const backoff = Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures, 10));
+        const backoff = backoffMs(failures + 1, { baseMs: 100, capMs: maxBackoffMs, jitter: false });
         logger.warn({ err: error, destination, failures, backoffMs: backoff }, 'outbox relay could not publish; will retry');
         await pause(backoff, false);
       }

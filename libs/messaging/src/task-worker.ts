@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { createGroupCommit, inRemoteTrace, type LogFields } from '@orderflow/platform';
+import { backoffMs, createGroupCommit, inRemoteTrace, type LogFields } from '@orderflow/platform';
 import { ATTEMPT_HEADER } from './publishers';
 import { connectAmqp, declareTaskTopology, failureRoutingKey, type TaskTopology } from './rabbit';
 
@@ -262,7 +262,7 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
 
   async function reconnect(): Promise<void> {
     for (let attempt = 1; !stopping.signal.aborted; attempt++) {
-      const wait = Math.min(maxReconnectDelayMs, 250 * 2 ** (attempt - 1));
+      const wait = backoffMs(attempt, { baseMs: 250, capMs: maxReconnectDelayMs, jitter: false });
       if (!(await delay(wait, true, { signal: stopping.signal }).catch(() => false))) return;
       try {
         return await connect();

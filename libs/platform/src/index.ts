@@ -11,4 +11,5 @@ export { checkDependencies, withTimeout, type DependencyCheck } from './readines
 export { requestLog, annotateRequestLog } from './request-log';
 export { withLogFields, logContextMixin, currentTraceparent, inRemoteTrace, inStoredTrace, flushTelemetry, type LogFields, type HeaderCarrier } from './trace-context';
 export { isTransientInfrastructureError } from './transient-errors';
+export { backoffMs } from './backoff';
 export { createGroupCommit, type GroupCommit, type GroupCommitOptions } from './group-commit';

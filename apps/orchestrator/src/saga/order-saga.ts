@@ -1,6 +1,7 @@
 // The order saga in one place: its forward steps, its compensations, what the saga emits when it ends, and the retry policy. saga-runner.ts executes it durably.
 import { createEvent, type NotificationTask, type Order, type OrderItem } from '@orderflow/domain';
 import type { OutboxMessage } from '@orderflow/messaging';
+import { backoffMs } from '@orderflow/platform';
 import type { CallOptions, InventoryPort, OrderPort } from '../clients/downstream';
 
 export type ForwardStep = 'RESERVE_STOCK' | 'CONFIRM_ORDER' | 'REJECT_ORDER';
@@ -49,7 +50,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000 };
 
 export function retryDelayMs(attempt: number, policy: RetryPolicy, random = Math.random): number {
-  return Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1)));
+  return backoffMs(attempt, { baseMs: policy.baseDelayMs, capMs: policy.maxDelayMs, random });
 }
 
 const context = (s: Saga): CallOptions => (s.data.traceparent ? { traceparent: s.data.traceparent } : {});
