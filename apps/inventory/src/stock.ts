@@ -1,5 +1,5 @@
 import { AppError, createEvent, type FactType } from '@orderflow/domain';
-import type { OutboxMessage } from '@orderflow/messaging';
+import { factMessage, type OutboxMessage } from '@orderflow/messaging';
 import { storedOutcome, type ReservationOutcome, type StockRepository } from './db/stock-repository';
 
 const SOURCE = '/orderflow/inventory';
@@ -14,10 +14,8 @@ function mergeLines(items: { sku: string; quantity: number }[]) {
 
 /** The inventory service's use cases; every stock movement records a `stock.*` fact with it. */
 export function createStockUseCases(repo: StockRepository, options: { topic: string }) {
-  const fact = (type: FactType, key: string, data: unknown, traceparent?: string): OutboxMessage => {
-    const event = createEvent({ type, source: SOURCE, subject: key, data, traceparent });
-    return { destination: 'kafka', topic: options.topic, key, messageId: event.id, payload: event, headers: traceparent ? { traceparent } : {} };
-  };
+  const fact = (type: FactType, key: string, data: unknown, traceparent?: string): OutboxMessage =>
+    factMessage(options.topic, createEvent({ type, source: SOURCE, subject: key, data, traceparent }));
 
   return {
     getProducts: (skus: string[]) => repo.getProducts(skus),

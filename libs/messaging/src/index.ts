@@ -19,7 +19,7 @@ export {
   type ConnectAmqpOptions,
 } from './rabbit';
 /** Transactional outbox: enqueue in the writer's transaction; the relay publishes in order. */
-export { enqueueOutbox, outboxInsertSql, purgePublishedOutbox, outboxBacklog, outboxStatus, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination, type OutboxGuard } from './outbox';
+export { enqueueOutbox, factMessage, outboxInsertSql, purgePublishedOutbox, outboxBacklog, outboxStatus, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination, type OutboxGuard } from './outbox';
 export { createOutboxRelay, createOutboxWriter, notifyingOutboxWriter, type OutboxRelay, type OutboxRelayOptions, type OutboxWriter } from './outbox-relay';
 /** Broker publishers the relay hands batches to. */
 export { kafkaOutboxPublisher, createRabbitPublisher, ATTEMPT_HEADER, type RabbitPublisher } from './publishers';

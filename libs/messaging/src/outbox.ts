@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { purgeByAge } from '@orderflow/db';
+import type { CloudEvent } from '@orderflow/domain';
 
 /** Where an outbox row goes: a Kafka topic (facts) or a RabbitMQ routing key on `tasks` (work). */
 export type OutboxDestination = 'kafka' | 'rabbitmq';
@@ -14,6 +15,15 @@ export interface OutboxMessage {
   messageId: string;
   payload: unknown;
   headers?: Record<string, string>;
+}
+
+/**
+ * A fact as the outbox row that publishes it to Kafka: keyed by its subject (so one order's or one
+ * sku's facts stay in order), de-duplicated by its id, its trace in the headers.
+ */
+export function factMessage(topic: string, event: CloudEvent): OutboxMessage {
+  const key = event.subject ?? event.id;
+  return { destination: 'kafka', topic, key, messageId: event.id, payload: event, headers: event.traceparent ? { traceparent: event.traceparent } : {} };
 }
 
 /** A stored outbox row, as the relay hands it to a publisher. */

@@ -1,6 +1,6 @@
 // The order saga in one place: its forward steps, its compensations, what the saga emits when it ends, and the retry policy. saga-runner.ts executes it durably.
 import { createEvent, type NotificationTask, type Order, type OrderItem } from '@orderflow/domain';
-import type { OutboxMessage } from '@orderflow/messaging';
+import { factMessage, type OutboxMessage } from '@orderflow/messaging';
 import { backoffMs } from '@orderflow/platform';
 import type { CallOptions, InventoryPort, OrderPort } from '../clients/downstream';
 
@@ -120,7 +120,7 @@ export function orderView(s: Pick<Saga, 'orderId' | 'customerId' | 'data'>, stat
 
 /** The fact that an order was placed (written with the saga row). */
 export function placedMessage(s: Pick<Saga, 'orderId' | 'customerId' | 'data'>, to: Destinations): OutboxMessage {
-  return factMessage('order.placed', s, orderView(s, 'PENDING'), to);
+  return fact('order.placed', s, orderView(s, 'PENDING'), to);
 }
 
 /** What an ended saga emits: one fact on order-events and one e-mail task. */
@@ -130,12 +130,11 @@ export function outcomeMessages(s: Saga, outcome: Outcome, to: Destinations): Ou
   const task: NotificationTask = { template: TEMPLATES[outcome], to: s.data.email, order };
   const taskId = globalThis.crypto.randomUUID();
   return [
-    factMessage(FACTS[outcome], s, order, to),
+    fact(FACTS[outcome], s, order, to),
     { destination: 'rabbitmq', topic: 'notification.send', key: s.orderId, messageId: taskId, payload: task, headers: s.data.traceparent ? { traceparent: s.data.traceparent } : {} },
   ];
 }
 
-function factMessage(type: Parameters<typeof createEvent>[0]['type'], s: Pick<Saga, 'orderId' | 'data'>, data: unknown, to: Destinations): OutboxMessage {
-  const event = createEvent({ type, source: to.source, subject: s.orderId, data, traceparent: s.data.traceparent });
-  return { destination: 'kafka', topic: to.orderEventsTopic, key: s.orderId, messageId: event.id, payload: event, headers: s.data.traceparent ? { traceparent: s.data.traceparent } : {} };
+function fact(type: Parameters<typeof createEvent>[0]['type'], s: Pick<Saga, 'orderId' | 'data'>, data: unknown, to: Destinations): OutboxMessage {
+  return factMessage(to.orderEventsTopic, createEvent({ type, source: to.source, subject: s.orderId, data, traceparent: s.data.traceparent }));
 }
