@@ -1,18 +1,8 @@
-import type { IHeaders, Message } from 'kafkajs';
+import type { IHeaders } from 'kafkajs';
 import { cloudEventSchema, type CloudEvent } from '@orderflow/domain';
 
 /** Content type of a structured-mode CloudEvent (CloudEvents Kafka binding). */
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=UTF-8';
-
-/**
- * A Kafka message for `event`: the JSON envelope as value, key = subject (order id or sku) unless
- * given, `traceparent` copied into a header so tracing works without parsing the value.
- */
-export function toKafkaMessage(event: CloudEvent, key: string | undefined = event.subject): Message {
-  const headers: IHeaders = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
-  if (event.traceparent) headers.traceparent = event.traceparent;
-  return { ...(key === undefined ? {} : { key }), value: JSON.stringify(event), headers };
-}
 
 export type DecodedEvent = { ok: true; event: CloudEvent } | { ok: false; error: string };
 

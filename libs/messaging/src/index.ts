@@ -5,7 +5,7 @@ export { ORDER_EVENTS, INVENTORY_EVENTS, dlqTopic, topicNames, consumerGroup, ty
 /** Kafka client factory, topic creation, idempotent producer and readiness check. */
 export { createKafka, ensureTopics, createIdempotentProducer, kafkaConnection, kafkaHealthCheck, type KafkaConnection, type KafkaOptions, type EnsureTopicsOptions } from './kafka';
 /** CloudEvent <-> Kafka message (structured mode, traceparent header). */
-export { CLOUDEVENTS_CONTENT_TYPE, toKafkaMessage, decodeCloudEvent, headerValue, type DecodedEvent } from './event-codec';
+export { CLOUDEVENTS_CONTENT_TYPE, decodeCloudEvent, headerValue, type DecodedEvent } from './event-codec';
 /** RabbitMQ task topology (exchange, work, retry and dead-letter queues), connection and readiness check. */
 export {
   NOTIFICATION_SEND,
@@ -22,7 +22,7 @@ export {
 export { enqueueOutbox, factMessage, outboxInsertSql, purgePublishedOutbox, outboxBacklog, outboxStatus, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination, type OutboxGuard } from './outbox';
 export { createOutboxRelay, createOutboxWriter, notifyingOutboxWriter, type OutboxRelay, type OutboxRelayOptions, type OutboxWriter } from './outbox-relay';
 /** Broker publishers the relay hands batches to. */
-export { kafkaOutboxPublisher, createRabbitPublisher, ATTEMPT_HEADER, type RabbitPublisher } from './publishers';
+export { kafkaOutboxPublisher, kafkaMessageOf, createRabbitPublisher, ATTEMPT_HEADER, type RabbitPublisher } from './publishers';
 /** Inbox de-duplication for consumers. */
 export { claimInbox, purgeInbox } from './inbox';
 /** Kafka consumer-group member with in-place retry and dead-lettering. */

@@ -4,7 +4,9 @@ import type { Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 import { cloudEventSchema, createEvent } from '@orderflow/domain';
 import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
 import { createIdempotentProducer, createKafka, ensureTopics, kafkaHealthCheck } from './kafka';
-import { decodeCloudEvent, headerValue, toKafkaMessage } from './event-codec';
+import { decodeCloudEvent, headerValue } from './event-codec';
+import { factMessage } from './outbox';
+import { kafkaMessageOf } from './publishers';
 import { consumerGroup, topicNames } from './topics';
 
 describe('Kafka plumbing', () => {
@@ -82,7 +84,7 @@ describe('Kafka plumbing', () => {
       });
 
       await producer.connect();
-      const [ack] = await producer.send({ topic: topics.orderEvents, messages: [toKafkaMessage(event)] });
+      const [ack] = await producer.send({ topic: topics.orderEvents, messages: [kafkaMessageOf(factMessage(topics.orderEvents, event))] });
       expect(ack?.errorCode).toBe(0);
 
       const message = await waitFor(() => received.find((m) => m.key === orderId), { timeoutMs: 30_000, what: 'the event to be consumed' });

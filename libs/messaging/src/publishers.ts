@@ -3,7 +3,7 @@ import type { Message, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { withDeadline } from './deadline';
 import { CLOUDEVENTS_CONTENT_TYPE } from './event-codec';
-import type { OutboxRecord } from './outbox';
+import type { OutboxMessage, OutboxRecord } from './outbox';
 import { connectAmqp, declareTaskTopology, type TaskTopology } from './rabbit';
 
 /** Header that counts deliveries of a task (1 on first publish); the worker's retry ladder reads it. */
@@ -13,12 +13,20 @@ export const ATTEMPT_HEADER = 'x-attempt';
  * Publishes outbox rows to Kafka in one batch per call. The idempotent producer (acks=all, one request
  * in flight) keeps the rows' order within each partition, so per-key order holds.
  */
+/**
+ * The Kafka message for an outbox row: the CloudEvent as a structured-mode JSON value, keyed as the
+ * row is (the fact's subject: order id or sku), its headers (the trace) beside the content type.
+ */
+export function kafkaMessageOf(row: Pick<OutboxMessage, 'key' | 'payload' | 'headers'>): Message {
+  return { key: row.key, value: JSON.stringify(row.payload), headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...row.headers } };
+}
+
 export function kafkaOutboxPublisher(producer: Producer): (records: OutboxRecord[]) => Promise<void> {
   return async (records) => {
     const byTopic = new Map<string, Message[]>();
     for (const r of records) {
       const messages = byTopic.get(r.topic) ?? byTopic.set(r.topic, []).get(r.topic)!;
-      messages.push({ key: r.key, value: JSON.stringify(r.payload), headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...r.headers } });
+      messages.push(kafkaMessageOf(r));
     }
     await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
   };
