@@ -11,6 +11,7 @@ export {
   type CreateEventInput,
 } from './envelope';
 export { AppError, isAppError, type ErrorCode } from './errors';
+export { encodePageCursor, decodePageCursor, type PagePosition } from './page-cursor';
 export { addCents, formatCents, type Cents } from './money';
 export { ORDER_STATUSES, canTransition, isTerminal, orderTotal, type Order, type OrderItem, type OrderStatus, type RejectionReason } from './order';
 export { skuSchema, orderLineSchema, ORDER_LIMITS } from './catalog';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { inStoredTrace } from '@orderflow/platform';
-import { AppError, type Order } from '@orderflow/domain';
+import { decodePageCursor, encodePageCursor, type Order } from '@orderflow/domain';
 import { unaryHandler as unary, OrderStatus, type OrderServiceServer, type Order as OrderMessage } from '@orderflow/proto';
 import type { OrderResult, OrderUseCases } from '../orders';
 import { confirmOrdersRequest, createOrderRequest, createOrdersRequest, getOrderRequest, listOrdersRequest, orderIdRequest, rejectOrderRequest } from './validation';
@@ -11,18 +11,6 @@ function toMessage(order: Order): OrderMessage {
   return { ...order, status: OrderStatus[order.status], reason: order.reason ?? '' };
 }
 
-/** Cursor = base64url of "createdAt|id" of the last order on the previous page. */
-function encodeCursor(next: { createdAt: string; id: string }): string {
-  return Buffer.from(`${next.createdAt}|${next.id}`).toString('base64url');
-}
-function decodeCursor(cursor: string): { createdAt: string; id: string } | undefined {
-  if (!cursor) return undefined;
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id)) {
-    throw new AppError('VALIDATION_FAILED', 'cursor is not valid');
-  }
-  return { createdAt, id };
-}
 
 /** The gRPC OrderService: a thin edge over the use cases; each command logs one line with the order id, in the order's trace. */
 export function createOrderService(orders: OrderUseCases, logger?: Logger): OrderServiceServer {
@@ -49,8 +37,8 @@ export function createOrderService(orders: OrderUseCases, logger?: Logger): Orde
     createOrder: unary(createOrderRequest, (r) => command('order created', orders.createOrder(r))),
     getOrder: unary(getOrderRequest, async (r) => toMessage(await orders.getOrder(r.orderId, r.customerId || undefined))),
     listOrders: unary(listOrdersRequest, async (r) => {
-      const page = await orders.listOrders({ customerId: r.customerId || undefined, limit: r.limit || DEFAULT_PAGE, after: decodeCursor(r.cursor) });
-      return { orders: page.orders.map(toMessage), nextCursor: page.next ? encodeCursor(page.next) : '' };
+      const page = await orders.listOrders({ customerId: r.customerId || undefined, limit: r.limit || DEFAULT_PAGE, after: r.cursor ? decodePageCursor(r.cursor) : undefined });
+      return { orders: page.orders.map(toMessage), nextCursor: page.next ? encodePageCursor(page.next) : '' };
     }),
     confirmOrder: unary(orderIdRequest, (r) => command('order confirmed', orders.confirmOrder(r.orderId))),
     rejectOrder: unary(rejectOrderRequest, (r) => command('order rejected', orders.rejectOrder(r.orderId, r.reason))),

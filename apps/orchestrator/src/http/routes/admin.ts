@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { decodePageCursor, encodePageCursor } from '@orderflow/domain';
 import type { DeadLetter, DeadLetterRepository } from '../../dead-letters/dead-letter-repository';
 import { encodeBytes } from '../../dead-letters/encoding';
 import type { SagaRepository } from '../../saga/saga-repository';
@@ -39,17 +40,11 @@ export function adminDeadLetterRoutes(repo: DeadLetterRepository, replay: (id: s
   const router = Router();
   router.get('/', async (req, res) => {
     const { limit, cursor } = parse(pageQuery, req.query, 'query');
-    let before: { createdAt: string; id: string } | undefined;
-    if (cursor) {
-      const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-      if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !orderIdParam.safeParse(id).success) throw new HttpProblem('validation-failed', 'cursor is not valid');
-      before = { createdAt, id };
-    }
-    const items = await repo.list(limit, before);
+    const items = await repo.list(limit, cursor ? decodePageCursor(cursor) : undefined);
     const last = items.length === limit ? items.at(-1) : undefined;
     res.json({
       items: items.map(deadLetterView),
-      nextCursor: last ? Buffer.from(`${last.createdAt}|${last.id}`).toString('base64url') : null,
+      nextCursor: last?.createdAt ? encodePageCursor({ createdAt: last.createdAt, id: last.id }) : null,
     });
   });
   router.post('/:id/replay', async (req, res) => {
