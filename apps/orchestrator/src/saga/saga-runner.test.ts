@@ -166,6 +166,18 @@ describe('saga runner commits', () => {
     expect(store.current()).toMatchObject({ state: 'COMPLETED', outcome: 'CONFIRMED', version: 1 });
   });
 
+  it('compensates a saga stored at a step this runner does not know, with a dead letter, instead of failing every run', async () => {
+    const store = memoryStore({ ...newSaga(), step: 'SHIP_TO_MOON' });
+    const { ports, calls } = fakePorts();
+
+    await runner(store.repo, ports).advance(ORDER_ID);
+
+    expect(store.commits[0]).toMatchObject({ state: 'COMPENSATING', log: { step: 'SHIP_TO_MOON', outcome: 'FAILED', detail: 'unknown step SHIP_TO_MOON' } });
+    expect(store.commits[0]!.deadLetter?.error).toMatch(/^step SHIP_TO_MOON failed/);
+    expect(calls).toEqual(['release', 'reject']); // then unwound: nothing reserved stays, the order closes
+    expect(store.current()).toMatchObject({ state: 'FAILED', outcome: 'REJECTED' });
+  });
+
   it('unwinds a cancelled saga newest compensation first: stock released, then the order cancelled', async () => {
     const store = memoryStore({ ...newSaga(), state: 'COMPENSATING', cancelRequested: true });
     const { ports, calls } = fakePorts();

@@ -33,19 +33,29 @@ export interface SagaRunnerOptions {
 }
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
-const MAX_ROUNDS = 20;
+/** Steps run before one commit at most, and commits of one run at most (a saga looping would stop here). */
+const MAX_STEPS_PER_COMMIT = 20;
+const MAX_COMMITS_PER_RUN = 20;
 
 /**
- * A change that only moves on to the next step, with nothing to publish, wait for or report, and not
- * into a step a cancel may no longer overtake (that move commits first: UNCANCELLABLE_STEPS).
+ * What one step led to: the change to commit, and what the runner does after it: run the next step,
+ * wait (a retry's backoff or an open circuit: the poller comes back for it), or stop (the saga ended).
  */
-const leadsOn = (c: SagaChange) =>
+interface StepOutcome {
+  change: SagaChange;
+  then: 'next-step' | 'wait' | 'end';
+}
+
+/**
+ * An outcome that only moves on to the next step, with nothing to publish, report or schedule, and
+ * not into a step a cancel may no longer overtake (that move commits first: UNCANCELLABLE_STEPS).
+ */
+const leadsOn = ({ change: c, then }: StepOutcome) =>
+  then === 'next-step' &&
   c.state === undefined &&
   c.nextAttemptInMs === 0 &&
   !c.messages &&
   !c.deadLetter &&
-  c.log.outcome !== 'RETRY' &&
-  c.log.outcome !== 'WAITING' &&
   !(c.step && UNCANCELLABLE_STEPS.includes(c.step as ForwardStep));
 
 /** The fields by which `now` differs from `loaded`, as the base of the change that commits both. */
@@ -71,46 +81,53 @@ export function createSagaRunner(options: SagaRunnerOptions) {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  /** Turns a failed step into the next saga change: retry later, start compensating, or skip. */
-  function failure(saga: Saga, step: string, error: unknown): SagaChange {
+  /** Turns a failed step into what comes next: retry later, start compensating, or skip. */
+  function failure(saga: Saga, step: string, error: unknown): StepOutcome {
     const detail = describe(error);
     if (isAppError(error) && error.details?.circuitOpen) {
       // The call never left: an open circuit costs no attempt; wait about a second and look again.
-      return { lastError: detail, nextAttemptInMs: Math.round(1_000 * (0.5 + Math.random())), log: { step, outcome: 'WAITING', detail } };
+      return { then: 'wait', change: { lastError: detail, nextAttemptInMs: Math.round(1_000 * (0.5 + Math.random())), log: { step, outcome: 'WAITING', detail } } };
     }
     const attempts = saga.attempts + 1;
     const transient = isAppError(error) ? error.retryable : true;
     if (transient && (attempts < retry.maxAttempts || saga.state === 'COMPENSATING')) {
       options.metrics?.onRetry?.(step);
       // Compensations never give up (they must happen); their backoff stays at the cap.
-      return { attempts, lastError: detail, nextAttemptInMs: retryDelayMs(Math.min(attempts, 30), retry), log: { step, outcome: 'RETRY', detail } };
+      return { then: 'wait', change: { attempts, lastError: detail, nextAttemptInMs: retryDelayMs(Math.min(attempts, 30), retry), log: { step, outcome: 'RETRY', detail } } };
     }
     if (saga.state === 'COMPENSATING') {
       // A compensation that can never succeed (e.g. the order is already closed): record and move on.
       return {
-        attempts: 0,
-        compensations: saga.compensations.slice(0, -1),
-        lastError: detail,
-        nextAttemptInMs: 0,
-        log: { step, outcome: 'SKIPPED', detail },
-        deadLetter: { error: `compensation ${step} failed: ${detail}`, attempts },
+        then: 'next-step',
+        change: {
+          attempts: 0,
+          compensations: saga.compensations.slice(0, -1),
+          lastError: detail,
+          nextAttemptInMs: 0,
+          log: { step, outcome: 'SKIPPED', detail },
+          deadLetter: { error: `compensation ${step} failed: ${detail}`, attempts },
+        },
       };
     }
     return {
-      state: 'COMPENSATING',
-      attempts: 0,
-      lastError: detail,
-      nextAttemptInMs: 0,
-      log: { step, outcome: 'FAILED', detail },
-      deadLetter: { error: `step ${step} failed after ${attempts} attempt(s): ${detail}`, attempts },
+      then: 'next-step',
+      change: {
+        state: 'COMPENSATING',
+        attempts: 0,
+        lastError: detail,
+        nextAttemptInMs: 0,
+        log: { step, outcome: 'FAILED', detail },
+        deadLetter: { error: `step ${step} failed after ${attempts} attempt(s): ${detail}`, attempts },
+      },
     };
   }
 
-  /** Runs the saga's current step and returns the change it leads to. */
-  async function next(saga: Saga): Promise<SagaChange> {
+  /** Runs the saga's current step and returns what it leads to. */
+  async function next(saga: Saga): Promise<StepOutcome> {
     if (saga.state === 'RUNNING') {
       const stepName = saga.step as ForwardStep;
       const step = FORWARD_STEPS[stepName];
+      if (!step) return failure({ ...saga, attempts: retry.maxAttempts }, saga.step, new Error(`unknown step ${saga.step}`));
       let result;
       try {
         result = await step.run(saga, ports);
@@ -119,21 +136,24 @@ export function createSagaRunner(options: SagaRunnerOptions) {
       }
       if ('next' in result) {
         const data = result.reason ? { ...saga.data, reason: result.reason } : undefined;
-        return { step: result.next, attempts: 0, ...(data ? { data } : {}), nextAttemptInMs: 0, log: { step: stepName, outcome: 'DONE', detail: result.reason } };
+        return { then: 'next-step', change: { step: result.next, attempts: 0, ...(data ? { data } : {}), nextAttemptInMs: 0, log: { step: stepName, outcome: 'DONE', detail: result.reason } } };
       }
-      return { state: 'COMPLETED', outcome: result.done, nextAttemptInMs: null, messages: outcomeMessages(saga, result.done, destinations), log: { step: stepName, outcome: result.done } };
+      return { then: 'end', change: { state: 'COMPLETED', outcome: result.done, nextAttemptInMs: null, messages: outcomeMessages(saga, result.done, destinations), log: { step: stepName, outcome: result.done } } };
     }
     const compensation = saga.compensations.at(-1);
     if (!compensation) {
       const outcome = saga.cancelRequested ? 'CANCELLED' : 'REJECTED';
       const data = outcome === 'REJECTED' ? { ...saga.data, reason: 'PROCESSING_FAILED' } : saga.data;
       return {
-        state: saga.cancelRequested ? 'COMPLETED' : 'FAILED',
-        outcome,
-        data,
-        nextAttemptInMs: null,
-        messages: outcomeMessages({ ...saga, data }, outcome, destinations),
-        log: { step: 'COMPENSATED', outcome },
+        then: 'end',
+        change: {
+          state: saga.cancelRequested ? 'COMPLETED' : 'FAILED',
+          outcome,
+          data,
+          nextAttemptInMs: null,
+          messages: outcomeMessages({ ...saga, data }, outcome, destinations),
+          log: { step: 'COMPENSATED', outcome },
+        },
       };
     }
     try {
@@ -141,7 +161,8 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     } catch (error) {
       return failure(saga, compensation, error);
     }
-    return { compensations: saga.compensations.slice(0, -1), attempts: 0, nextAttemptInMs: watchdogMs, log: { step: compensation, outcome: 'COMPENSATED' } };
+    // Committed on its own (the watchdog, not 0): each undone effect is recorded before the next.
+    return { then: 'next-step', change: { compensations: saga.compensations.slice(0, -1), attempts: 0, nextAttemptInMs: watchdogMs, log: { step: compensation, outcome: 'COMPENSATED' } } };
   }
 
   /**
@@ -151,16 +172,18 @@ export function createSagaRunner(options: SagaRunnerOptions) {
    * next one repeats them with no second effect. The run commits once, version-guarded, when the saga
    * ends, waits for a retry, or changes state — about two commits per order instead of one per step.
    */
-  function runSteps(loaded: Saga): Promise<{ change: SagaChange; applied: boolean }> {
+  function runSteps(loaded: Saga): Promise<{ then: StepOutcome['then']; applied: boolean }> {
     return inStoredTrace(loaded.data.traceparent, `saga ${loaded.state === 'RUNNING' ? loaded.step : 'compensate'}`, { orderId: loaded.orderId }, async () => {
       let saga = loaded;
       const lines: StepLog[] = [];
-      let change = await next(saga);
-      for (let folded = 0; folded < MAX_ROUNDS && leadsOn(change); folded++) {
-        lines.push({ ...change.log, attempt: saga.attempts + 1 });
-        saga = applyChange(saga, change);
-        change = { ...pending(loaded, saga), ...(await next(saga)) };
+      let outcome = await next(saga);
+      for (let folded = 0; folded < MAX_STEPS_PER_COMMIT && leadsOn(outcome); folded++) {
+        lines.push({ ...outcome.change.log, attempt: saga.attempts + 1 });
+        saga = applyChange(saga, outcome.change);
+        const following = await next(saga);
+        outcome = { ...following, change: { ...pending(loaded, saga), ...following.change } };
       }
+      const { change } = outcome;
       lines.push({ ...change.log, attempt: saga.attempts + 1 });
       const applied = await repo.apply(loaded, { ...change, lines });
       if (applied && change.deadLetter) options.metrics?.onDeadLetter?.();
@@ -169,21 +192,23 @@ export function createSagaRunner(options: SagaRunnerOptions) {
         options.metrics?.onFinished?.(change.outcome ?? 'UNKNOWN', change.state, loaded.createdAt);
         logger.info({ state: change.state, outcome: change.outcome }, 'saga finished');
       }
-      return { change, applied };
+      return { then: outcome.then, applied };
     });
   }
 
   async function drive(orderId: string): Promise<void> {
-    for (let round = 0; round < MAX_ROUNDS; round++) {
+    for (let commit = 0; commit < MAX_COMMITS_PER_RUN; commit++) {
       // Stopping between commits: make the saga due now so another runner (or the next start) goes on at once.
       if (stopped) return repo.resumeNow(orderId);
       const saga = await repo.load(orderId);
       if (!saga || saga.state === 'COMPLETED' || saga.state === 'FAILED') return;
-      const { change, applied } = await runSteps(saga);
+      const { then, applied } = await runSteps(saga);
+      // Not applied: someone else moved the saga; reload and decide again.
+      if (!applied) continue;
       // Ended: nothing to reload. (A cancel reopening it calls advance itself.)
-      if (applied && (change.state === 'COMPLETED' || change.state === 'FAILED')) return remember(orderId);
-      // Stop after scheduling a retry; otherwise keep going (and reload if someone else moved it).
-      if (applied && (change.log.outcome === 'RETRY' || change.log.outcome === 'WAITING')) return;
+      if (then === 'end') return remember(orderId);
+      // Waiting for a retry's time or a closed circuit: the poller comes back for it.
+      if (then === 'wait') return;
     }
   }
 
