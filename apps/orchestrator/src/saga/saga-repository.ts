@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { notifyingOutboxWriter, type OutboxMessage, type OutboxWriter } from '@orderflow/messaging';
 import type { KeyCompletion } from '../idempotency/idempotency-store';
-import type { Compensation, Outcome, Saga, SagaData, SagaState } from './order-saga';
+import { UNCANCELLABLE_STEPS, type Compensation, type Outcome, type Saga, type SagaData, type SagaState } from './order-saga';
 
 export interface SagaChange {
   state?: SagaState;
@@ -226,12 +226,12 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
      * rejected, cancelled or failing).
      */
     async requestCancel(orderId: string, completion?: KeyCompletion): Promise<boolean> {
-      const params: unknown[] = [orderId];
+      const params: unknown[] = [orderId, UNCANCELLABLE_STEPS];
       const ctes = [
         `s AS (UPDATE sagas SET cancel_requested = true, state = 'COMPENSATING', attempts = 0, finished_at = NULL, next_attempt_at = now(),
                   version = version + 1, updated_at = now()
             WHERE order_id = $1 AND NOT cancel_requested
-              AND ((state = 'RUNNING' AND step <> 'REJECT_ORDER') OR (state = 'COMPLETED' AND outcome = 'CONFIRMED'))
+              AND ((state = 'RUNNING' AND step <> ALL($2::text[])) OR (state = 'COMPLETED' AND outcome = 'CONFIRMED'))
             RETURNING order_id)`,
         `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT order_id, 'CANCEL', 'REQUESTED', 0 FROM s)`,
       ];
