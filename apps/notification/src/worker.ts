@@ -78,6 +78,7 @@ export function createNotificationWorker(options: NotificationWorkerOptions): Ta
         }
         if (outcome === 'sent') metrics.emailsSent.inc({ template: task.template });
         else metrics.duplicates.inc();
+        if (!logger.isLevelEnabled('info')) return; // the line below, in the task's context, costs per e-mail
         const headers = message.properties.headers ?? {};
         withinTask(message, () =>
           logger.info(

@@ -18,20 +18,29 @@ export function createOrderUseCases(repo: OrderRepository) {
     return order;
   }
 
+  /** The statuses an order can become `to` from. */
+  const sourcesOf = (to: OrderStatus) => (['PENDING', 'CONFIRMED'] as const).filter((s) => canTransition(s, to));
+
+  const invalidTransition = (id: string, order: Order, to: OrderStatus) =>
+    new AppError('INVALID_TRANSITION', `order ${id} is ${order.status} and cannot become ${to}`, { details: { status: order.status } });
+
+  /** An order already at `to` is the answer as it is; one that can never become `to` is INVALID_TRANSITION; undefined: it must move. */
+  function answered(id: string, order: Order, to: OrderStatus): Order | undefined {
+    if (order.status === to) return order;
+    if (!canTransition(order.status, to)) throw invalidTransition(id, order, to);
+    return undefined;
+  }
+
   /** Moves an order to `to`; repeating a move that already happened returns the order unchanged. */
   async function move(id: string, to: OrderStatus, reason?: string): Promise<Order> {
-    const current = await mustGet(id);
-    if (current.status === to) return current;
-    const from = (['PENDING', 'CONFIRMED'] as const).filter((s) => canTransition(s, to));
-    if (!canTransition(current.status, to)) {
-      throw new AppError('INVALID_TRANSITION', `order ${id} is ${current.status} and cannot become ${to}`, { details: { status: current.status } });
-    }
-    const { changed, order } = await repo.transition(id, from, to, reason);
+    const current = answered(id, await mustGet(id), to);
+    if (current) return current;
+    const { changed, order } = await repo.transition(id, sourcesOf(to), to, reason);
     if (changed && order) return order;
     // Someone else moved it between our read and write: answer from what it is now.
     const now = await mustGet(id);
     if (now.status === to) return now;
-    throw new AppError('INVALID_TRANSITION', `order ${id} is ${now.status} and cannot become ${to}`, { details: { status: now.status } });
+    throw invalidTransition(id, now, to);
   }
 
   /** The order stored under `input.orderId` if it is the one asked for, else CONFLICT. */
@@ -83,17 +92,14 @@ export function createOrderUseCases(repo: OrderRepository) {
      */
     async confirmOrders(ids: string[]): Promise<OrderResult[]> {
       if (!ids.length) return [];
-      const from: OrderStatus[] = (['PENDING', 'CONFIRMED'] as const).filter((s) => canTransition(s, 'CONFIRMED'));
-      const rows = await repo.transitionAll(ids, from, 'CONFIRMED');
+      const rows = await repo.transitionAll(ids, sourcesOf('CONFIRMED'), 'CONFIRMED');
       const now = new Map(rows.map((r) => [r.order.id, r.order]));
       return Promise.all(
         ids.map((id) =>
           settle(id, () => {
             const order = now.get(id.toLowerCase());
             if (!order) throw new AppError('NOT_FOUND', `order ${id} does not exist`);
-            if (order.status === 'CONFIRMED') return order;
-            if (from.includes(order.status)) return move(id, 'CONFIRMED');
-            throw new AppError('INVALID_TRANSITION', `order ${id} is ${order.status} and cannot become CONFIRMED`, { details: { status: order.status } });
+            return answered(id, order, 'CONFIRMED') ?? move(id, 'CONFIRMED');
           }),
         ),
       );

@@ -34,6 +34,11 @@ export function storedOutcome(stored: { status: string; shortages: Shortage[] | 
   return { reserved: true };
 }
 
+/** The lines `available` stock cannot cover (an unknown sku has none): a reservation is all or nothing. */
+function shortagesOf(items: { sku: string; quantity: number }[], available: Map<string, number>): Shortage[] {
+  return items.filter((i) => (available.get(i.sku) ?? 0) < i.quantity).map((i) => ({ sku: i.sku, requested: i.quantity, available: available.get(i.sku) ?? 0 }));
+}
+
 const PRODUCT_COLUMNS = 'sku, name, price_cents, on_hand, on_hand - reserved AS available';
 const toProduct = (r: { sku: string; name: string; price_cents: number; on_hand: number; available: number }): Product => ({
   sku: r.sku,
@@ -103,9 +108,7 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
         const quantities = items.map((i) => i.quantity);
         const { rows } = await client.query(`SELECT sku, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
         const available = new Map<string, number>(rows.map((r) => [r.sku, r.available]));
-        const shortages = items
-          .filter((i) => (available.get(i.sku) ?? 0) < i.quantity)
-          .map((i) => ({ sku: i.sku, requested: i.quantity, available: available.get(i.sku) ?? 0 }));
+        const shortages = shortagesOf(items, available);
         const messages = shortages.length ? [] : facts();
         // The rest in one statement: the claim, and only if it is new and covered, the stock, the lines and the fact.
         const params: unknown[] = [orderId, shortages.length ? 'REJECTED' : 'RESERVED', shortages.length ? JSON.stringify(shortages) : null, skus, quantities];
@@ -165,9 +168,7 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
           const key = orderId.toLowerCase();
           const earlier = decided.get(key);
           if (earlier) return earlier;
-          const shortages = items
-            .filter((i) => (available.get(i.sku) ?? 0) < i.quantity)
-            .map((i) => ({ sku: i.sku, requested: i.quantity, available: available.get(i.sku) ?? 0 }));
+          const shortages = shortagesOf(items, available);
           const outcome: ReservationOutcome = shortages.length ? { reserved: false, shortages } : { reserved: true };
           decided.set(key, outcome);
           claims.push({ orderId, status: shortages.length ? 'REJECTED' : 'RESERVED', shortages: shortages.length ? JSON.stringify(shortages) : null });

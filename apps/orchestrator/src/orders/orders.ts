@@ -72,16 +72,16 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
     maxBatch: deps.maxPlacementBatch ?? 64,
     maxConcurrent: 2,
     async run(batch) {
-      const created = await orders.createOrders(batch.map((p) => ({ ...p.order, ...(p.traceparent ? { traceparent: p.traceparent } : {}) })));
+      const orderOutcomes = await orders.createOrders(batch.map((p) => ({ ...p.order, ...(p.traceparent ? { traceparent: p.traceparent } : {}) })));
       const placed = batch.flatMap((p, i) => {
-        const outcome = created[i]!;
+        const outcome = orderOutcomes[i]!;
         return outcome.ok ? [{ p, order: outcome.value }] : [];
       });
       const sagasOf = placed.map(({ p, order }) => {
         const data: SagaData = { items: order.items, totalCents: order.totalCents, email: p.email, ...(p.traceparent ? { traceparent: p.traceparent } : {}) };
         return { orderId: order.id, customerId: order.customerId, data };
       });
-      const fresh = await sagas.createMany(
+      const created = await sagas.createMany(
         placed.map(({ p, order }, i) => ({
           saga: { ...sagasOf[i]!, step: FIRST_STEP, compensations: INITIAL_COMPENSATIONS, watchdogMs: deps.watchdogMs },
           messages: [placedMessage(sagasOf[i]!, deps.destinations)],
@@ -91,10 +91,9 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
       // Started here with the sagas in hand, not by the order.placed fact coming back through Kafka
       // (which still does it if this process dies first, as does the poller). A resumed request's
       // saga existed already: it is driven from what is stored.
-      const now = new Date().toISOString();
-      runner.startPlaced(sagasOf.filter((_, i) => fresh[i]).map((s) => ({ ...s, state: 'RUNNING', step: FIRST_STEP, attempts: 0, compensations: INITIAL_COMPENSATIONS, cancelRequested: false, version: 0, createdAt: now, updatedAt: now })));
-      sagasOf.forEach((s, i) => fresh[i] || void runner.begin(s.orderId));
-      return created.map((outcome) => (outcome.ok ? outcome.value : outcome.error));
+      runner.startPlaced(created.filter((saga) => saga !== undefined));
+      sagasOf.forEach((s, i) => created[i] || void runner.begin(s.orderId));
+      return orderOutcomes.map((outcome) => (outcome.ok ? outcome.value : outcome.error));
     },
   });
 

@@ -31,9 +31,10 @@ const data: SagaData = { items: [{ sku: 'BEANS', quantity: 1, unitPriceCents: 90
 /** `n` sagas created as placement creates them, and as it hands them to the runner (in hand, version 0). */
 async function placed(n: number): Promise<Saga[]> {
   const sagas = Array.from({ length: n }, () => ({ orderId: globalThis.crypto.randomUUID(), customerId: 'alice', data }));
-  expect(await repo.createMany(sagas.map((s) => ({ saga: { ...s, step: FIRST_STEP, compensations: INITIAL_COMPENSATIONS, watchdogMs: 30_000 }, messages: [] })))).toEqual(sagas.map(() => true));
-  const now = new Date().toISOString();
-  return sagas.map((s) => ({ ...s, state: 'RUNNING', step: FIRST_STEP, attempts: 0, compensations: INITIAL_COMPENSATIONS, cancelRequested: false, version: 0, createdAt: now, updatedAt: now }));
+  const created = await repo.createMany(sagas.map((s) => ({ saga: { ...s, step: FIRST_STEP, compensations: INITIAL_COMPENSATIONS, watchdogMs: 30_000 }, messages: [] })));
+  // As stored: what a load would give.
+  expect(created).toEqual(await Promise.all(sagas.map((s) => repo.load(s.orderId))));
+  return created.map((saga) => saga!);
 }
 
 /** Downstream services that remember every call: batched ones by size, single ones by name. */

@@ -109,10 +109,11 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
   /**
    * Inserts new sagas (RUNNING, or COMPENSATING for an order to close) with their first log line and
    * their messages (the order.placed fact), and stores the given responses under their keys, all in
-   * one statement (group commit: many placements share it). A saga that exists already (a resumed
-   * request) is skipped with its messages, and answers false; its response is stored all the same.
+   * one statement (group commit: many placements share it). Answers each saga as created (version 0),
+   * for a runner to start from without loading it; a saga that exists already (a resumed request) is
+   * skipped with its messages and answers undefined, and its response is stored all the same.
    */
-  async function createMany(entries: { saga: NewSaga; messages: OutboxMessage[]; completion?: KeyCompletion }[]): Promise<boolean[]> {
+  async function createMany(entries: { saga: NewSaga; messages: OutboxMessage[]; completion?: KeyCompletion }[]): Promise<(Saga | undefined)[]> {
     if (!entries.length) return [];
     const sagas = entries.map((e) => e.saga);
     const params: unknown[] = [
@@ -131,17 +132,23 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
                AS t(order_id, customer_id, state, step, compensations, data, watchdog_ms, log_step, log_outcome))`,
       `s AS (INSERT INTO sagas (order_id, customer_id, state, step, compensations, data, next_attempt_at)
                SELECT order_id, customer_id, state, step, compensations, data, now() + watchdog_ms * interval '1 millisecond' FROM i
-             ON CONFLICT (order_id) DO NOTHING RETURNING order_id)`,
+             ON CONFLICT (order_id) DO NOTHING RETURNING order_id, created_at, next_attempt_at)`,
       `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT i.order_id, i.log_step, i.log_outcome, 0 FROM i JOIN s USING (order_id))`,
     ];
     const messages = entries.flatMap((e) => e.messages);
     if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, { keysIn: 'SELECT order_id::text FROM s' })})`);
     const completions = entries.flatMap((e) => (e.completion ? [e.completion] : []));
     if (completions.length) ctes.push(`k AS (${completeKeysSql(completions, params)})`);
-    const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT order_id FROM s${messages.length ? outbox.notifySelect() : ''}`, params);
-    const created = new Set(rows.map((r) => r.order_id as string));
+    const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT s.*${messages.length ? outbox.notifySelect() : ''} FROM s`, params);
+    const created = new Map(rows.map((r: { order_id: string; created_at: Date; next_attempt_at: Date }) => [r.order_id, r]));
     if (created.size && messages.length) outbox.committed();
-    return sagas.map((s) => created.has(s.orderId));
+    return sagas.map((s) => {
+      const row = created.get(s.orderId);
+      if (!row) return undefined;
+      const { orderId, customerId, step, compensations, data, state = 'RUNNING' } = s;
+      const createdAt = row.created_at.toISOString();
+      return { orderId, customerId, state, step, attempts: 0, compensations, cancelRequested: false, data, version: 0, nextAttemptAt: row.next_attempt_at.toISOString(), createdAt, updatedAt: createdAt };
+    });
   }
 
   /**
@@ -200,7 +207,7 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
                  FROM unnest($${d}::uuid[], $${d + 1}::text[], $${d + 2}::bytea[], $${d + 3}::text[], $${d + 4}::int[]) AS t(order_id, origin, payload, error, attempts)
                 WHERE t.order_id IN (SELECT order_id FROM s))`);
     }
-    const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT order_id FROM s${messages.length ? outbox.notifySelect() : ''}`, params);
+    const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT s.order_id${messages.length ? outbox.notifySelect() : ''} FROM s`, params);
     const applied = new Set(rows.map((r) => r.order_id as string));
     if (messages.length && applied.size) outbox.committed();
     return entries.map((e) => applied.has(e.expected.orderId));
@@ -209,7 +216,7 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
   return {
     createMany,
     /** One saga, as createMany. */
-    create: async (saga: NewSaga, messages: OutboxMessage[]): Promise<boolean> => (await createMany([{ saga, messages }]))[0]!,
+    create: async (saga: NewSaga, messages: OutboxMessage[]): Promise<boolean> => (await createMany([{ saga, messages }]))[0] !== undefined,
 
     async load(orderId: string): Promise<Saga | undefined> {
       const { rows } = await pool.query<SagaRow>('SELECT * FROM sagas WHERE order_id = $1', [orderId]);

@@ -254,18 +254,18 @@ export function createSagaRunner(options: SagaRunnerOptions) {
    * the saga from its last commit one by one: every step is idempotent on the order id, so repeating a
    * reservation or confirmation the batch made has no second effect.
    */
-  async function runPlaced(batch: Saga[]): Promise<void[]> {
+  async function runPlaced(batch: Saga[]): Promise<void> {
     const aside = (sagas: Saga[]) => sagas.forEach((s) => void advance(s.orderId));
     const reservations = await ports.inventory
       .reserveStockBatch(batch.map((s) => ({ orderId: s.orderId, items: s.data.items.map(({ sku, quantity }) => ({ sku, quantity })), traceparent: s.data.traceparent })))
       .catch((error: unknown) => void logger.debug({ err: error, sagas: batch.length }, 'batched reservation failed; sagas go on one by one'));
-    if (!reservations) return (aside(batch), batch.map(() => undefined));
+    if (!reservations) return aside(batch);
     const reserved = batch.filter((_, i) => reservations[i]?.reserved === true);
     aside(batch.filter((_, i) => reservations[i]?.reserved !== true));
     const confirmations = reserved.length
       ? await ports.orders.confirmOrders(reserved.map((s) => ({ orderId: s.orderId, traceparent: s.data.traceparent }))).catch((error: unknown) => void logger.debug({ err: error, sagas: reserved.length }, 'batched confirmation failed; sagas go on one by one'))
       : [];
-    if (!confirmations) return (aside(reserved), batch.map(() => undefined));
+    if (!confirmations) return aside(reserved);
     const confirmed = reserved.filter((_, i) => confirmations[i]?.ok === true);
     aside(reserved.filter((_, i) => confirmations[i]?.ok !== true));
     const ends = confirmed.map((saga) => ({
@@ -285,17 +285,24 @@ export function createSagaRunner(options: SagaRunnerOptions) {
       } satisfies SagaChange,
     }));
     const applied = await repo.applyMany(ends).catch((error: unknown) => void logger.warn({ err: error, sagas: ends.length }, 'batched saga commit failed; sagas go on one by one'));
-    if (!applied) return (aside(confirmed), batch.map(() => undefined));
+    if (!applied) return aside(confirmed);
     confirmed.forEach((saga, i) => {
       if (!applied[i]) return void advance(saga.orderId);
       remember(saga.orderId);
       options.metrics?.onFinished?.('CONFIRMED', 'COMPLETED', saga.createdAt);
       logger.info({ orderId: saga.orderId, state: 'COMPLETED', outcome: 'CONFIRMED' }, 'saga finished');
     });
-    return batch.map(() => undefined);
   }
 
-  const placedBatches = createGroupCommit<Saga, void>({ run: runPlaced, maxBatch: options.maxBatch ?? 64, maxConcurrent: 2 });
+  // Every saga of a batch is settled by runPlaced itself (ended, or handed to `advance`): no per-saga result.
+  const placedBatches = createGroupCommit<Saga, void>({
+    async run(batch) {
+      await runPlaced(batch);
+      return batch.map(() => undefined);
+    },
+    maxBatch: options.maxBatch ?? 64,
+    maxConcurrent: 2,
+  });
   // Sagas in a batch: their order.placed fact, back through Kafka, must not start a second run of them
   // (`begin` skips them; the batch ends them or hands them to `advance`).
   const inBatch = new Set<string>();
