@@ -50,16 +50,16 @@ const INVENTORY = '/orderflow.inventory.v1.InventoryService';
 describe('metrics', () => {
   // [process, metric, labels]: counters and histogram counts that one confirmed order must move.
   const moving: [AppName, string, Record<string, string>][] = [
-    ['orchestrator', 'orders_total', { outcome: 'placed' }],
-    ['orchestrator', 'orders_total', { outcome: 'CONFIRMED' }],
-    ['orchestrator', 'saga_duration_seconds_count', { outcome: 'CONFIRMED' }],
-    ['orchestrator', 'http_request_duration_seconds_count', { method: 'POST', route: '/v1/orders', status_code: '202' }],
-    ['orchestrator', 'http_request_duration_seconds_count', { method: 'GET', route: '/v1/orders/:id', status_code: '200' }],
+    ['orchestrator', 'orderflow_orders_total', { outcome: 'placed' }],
+    ['orchestrator', 'orderflow_orders_total', { outcome: 'confirmed' }],
+    ['orchestrator', 'orderflow_saga_duration_seconds_count', { outcome: 'confirmed', state: 'completed' }],
+    ['orchestrator', 'orderflow_http_request_duration_seconds_count', { method: 'POST', route: '/v1/orders', status_code: '202' }],
+    ['orchestrator', 'orderflow_http_request_duration_seconds_count', { method: 'GET', route: '/v1/orders/:id', status_code: '200' }],
     // Placements and fresh sagas go through the batched calls.
-    ['order', 'grpc_server_request_duration_seconds_count', { method: `${ORDER}/CreateOrders`, code: 'OK' }],
-    ['order', 'grpc_server_request_duration_seconds_count', { method: `${ORDER}/ConfirmOrders`, code: 'OK' }],
-    ['inventory', 'grpc_server_request_duration_seconds_count', { method: `${INVENTORY}/ReserveStockBatch`, code: 'OK' }],
-    ['notification', 'notification_emails_sent_total', { template: 'order-confirmed' }],
+    ['order', 'orderflow_grpc_server_request_duration_seconds_count', { method: `${ORDER}/CreateOrders`, code: 'OK' }],
+    ['order', 'orderflow_grpc_server_request_duration_seconds_count', { method: `${ORDER}/ConfirmOrders`, code: 'OK' }],
+    ['inventory', 'orderflow_grpc_server_request_duration_seconds_count', { method: `${INVENTORY}/ReserveStockBatch`, code: 'OK' }],
+    ['notification', 'orderflow_notification_emails_sent_total', { template: 'order-confirmed' }],
   ];
 
   it('move with an order: orders by outcome, saga duration, HTTP and gRPC request histograms, e-mails sent', async () => {
@@ -83,29 +83,30 @@ describe('metrics', () => {
       ...APPS.flatMap((app): [AppName, string, Record<string, string>][] => [
         [app, 'process_resident_memory_bytes', { service: app }],
         [app, 'nodejs_eventloop_lag_seconds', { service: app }],
-        [app, 'http_request_duration_seconds_count', { route: '/metrics', method: 'GET', status_code: '200' }],
-        [app, 'dependency_up', { dependency: 'postgres' }],
+        [app, 'orderflow_http_request_duration_seconds_count', { route: '/metrics', method: 'GET', status_code: '200' }],
+        [app, 'orderflow_dependency_up', { dependency: 'postgres' }],
       ]),
-      ['orchestrator', 'sagas_in_flight'],
-      ['orchestrator', 'outbox_backlog_messages'],
-      ['orchestrator', 'outbox_oldest_message_age_seconds'],
-      ['orchestrator', 'kafka_consumer_lag_messages', { group: `${prefix}orchestrator.saga`, topic: `${prefix}order-events` }],
-      ['orchestrator', 'kafka_consumer_lag_messages', { group: `${prefix}orchestrator.catalog`, topic: `${prefix}inventory-events` }],
-      ['orchestrator', 'circuit_breaker_state', { downstream: 'order' }],
-      ['inventory', 'outbox_backlog_messages'],
-      ['inventory', 'outbox_oldest_message_age_seconds'],
-      ['notification', 'rabbitmq_queue_messages', { queue: 'notification.send' }],
-      ['notification', 'rabbitmq_queue_messages', { queue: 'notification.send.dlq' }],
-      ['notification', 'rabbitmq_queue_consumers', { queue: 'notification.send' }],
+      ['orchestrator', 'orderflow_sagas_in_flight'],
+      ['orchestrator', 'orderflow_outbox_backlog_messages'],
+      ['orchestrator', 'orderflow_outbox_oldest_message_age_seconds'],
+      ['orchestrator', 'orderflow_kafka_consumer_lag_messages', { group: `${prefix}orchestrator.saga`, topic: `${prefix}order-events` }],
+      ['orchestrator', 'orderflow_kafka_consumer_lag_messages', { group: `${prefix}orchestrator.catalog`, topic: `${prefix}inventory-events` }],
+      ['orchestrator', 'orderflow_circuit_breaker_state', { downstream: 'order', state: 'closed' }],
+      ['orchestrator', 'orderflow_circuit_breaker_state', { downstream: 'order', state: 'open' }],
+      ['inventory', 'orderflow_outbox_backlog_messages'],
+      ['inventory', 'orderflow_outbox_oldest_message_age_seconds'],
+      ['notification', 'orderflow_task_queue_messages', { queue: 'notification.send' }],
+      ['notification', 'orderflow_task_queue_messages', { queue: 'notification.send.dlq' }],
+      ['notification', 'orderflow_task_queue_consumers', { queue: 'notification.send' }],
     ];
     // Scrape twice: the first scrape is itself a request the second one counts.
     await scrapeAll();
     const now = await scrapeAll();
     for (const [app, name, labels] of expected) expect({ app, name, labels, present: now[app].has(name, labels) }).toEqual({ app, name, labels, present: true });
-    for (const name of ['saga_step_retries_total', 'dead_letters_total', 'circuit_breaker_transitions_total', 'rate_limiter_errors_total']) {
+    for (const name of ['orderflow_saga_step_retries_total', 'orderflow_dead_letters_total', 'orderflow_circuit_breaker_transitions_total', 'orderflow_rate_limiter_errors_total']) {
       expect(now.orchestrator.families.get(name)).toBe('counter');
     }
-    expect(now.notification.sum('rabbitmq_queue_consumers', { queue: 'notification.send' })).toBeGreaterThanOrEqual(1);
+    expect(now.notification.sum('orderflow_task_queue_consumers', { queue: 'notification.send' })).toBeGreaterThanOrEqual(1);
   });
 
   it('report a consumer lag of exactly 0 once the saga consumer has caught up with an order’s facts', async () => {
@@ -126,7 +127,7 @@ describe('metrics', () => {
     const fresh = Date.now() + 5_000;
     const lag = async () => {
       const metrics = await scrape(system.opsUrl('orchestrator'));
-      return metrics.has('kafka_consumer_lag_messages', saga) ? metrics.sum('kafka_consumer_lag_messages', saga) : undefined;
+      return metrics.has('orderflow_kafka_consumer_lag_messages', saga) ? metrics.sum('orderflow_kafka_consumer_lag_messages', saga) : undefined;
     };
     await waitFor(async () => Date.now() > fresh && (await lag()) === 0, { timeoutMs: 25_000, intervalMs: 500, what: 'the saga consumer lag to reach 0' }).catch(() => undefined);
     expect(await lag()).toBe(0);

@@ -241,7 +241,7 @@ describe('redelivery', () => {
     channel.publish(t.exchange, t.routingKey, Buffer.from(JSON.stringify(task)), { persistent: true, messageId: rows[0].message_id, correlationId: placed.body.id });
     await channel.waitForConfirms();
     await connection.close();
-    await waitFor(async () => /notification_duplicate_tasks_total\{[^}]*\} 1/.test(await (await fetch(`http://127.0.0.1:${system.ports.notification}/metrics`)).text()), {
+    await waitFor(async () => /orderflow_notification_duplicate_tasks_total\{[^}]*\} 1/.test(await (await fetch(`http://127.0.0.1:${system.ports.notification}/metrics`)).text()), {
       what: 'the worker to skip the duplicate task',
     });
 

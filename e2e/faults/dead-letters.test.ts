@@ -79,8 +79,8 @@ it('dead-letters e-mails SMTP keeps refusing after three retries at growing dela
     expect(gaps).toHaveLength(3);
     gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual([1_000, 4_000, 16_000][i]! - 100));
   }
-  expect(await metricValue(system.opsPort('notification'), 'notification_dead_letters_total')).toBeGreaterThanOrEqual(50);
-  expect(await metricValue(system.opsPort('notification'), 'notification_task_retries_total')).toBeGreaterThanOrEqual(150);
+  expect(await metricValue(system.opsPort('notification'), 'orderflow_notification_dead_letters_total')).toBeGreaterThanOrEqual(50);
+  expect(await metricValue(system.opsPort('notification'), 'orderflow_notification_task_retries_total')).toBeGreaterThanOrEqual(150);
 
   for (const letter of letters) {
     const replay = await api.request('POST', `/v1/admin/dead-letters/${letter.id}/replay`, { token: admin });
@@ -132,7 +132,7 @@ it('moves poison messages on order-events to order-events.dlq with their error, 
     expect(letter.error).toMatch(letter.key.startsWith('poison-json') ? /not JSON/ : /type/);
     expect(letter.headers).toMatchObject({ 'x-original-topic': system.topics.orderEvents, 'x-error': letter.error, 'x-original-partition': expect.any(String) });
   }
-  expect(await metricValue(system.opsPort('orchestrator'), 'dead_letters_total', { source: 'kafka' })).toBeGreaterThanOrEqual(partitions.length * 2);
+  expect(await metricValue(system.opsPort('orchestrator'), 'orderflow_dead_letters_total', { source: 'kafka' })).toBeGreaterThanOrEqual(partitions.length * 2);
 }, 120_000);
 
 it('compensates an order whose confirmation always fails: REJECTED PROCESSING_FAILED, stock released, a saga dead letter and the failure in its saga log', async () => {
@@ -169,7 +169,7 @@ it('compensates an order whose confirmation always fails: REJECTED PROCESSING_FA
       const story = ['CONFIRM_ORDER FAILED', 'RELEASE_STOCK COMPENSATED', 'CLOSE_ORDER COMPENSATED', 'COMPENSATED REJECTED'];
       expect(log.filter((entry: string) => story.includes(entry))).toEqual(story);
     }
-    expect(await metricValue(system.opsPort('orchestrator'), 'dead_letters_total', { source: 'saga' })).toBeGreaterThanOrEqual(failingIds.length);
+    expect(await metricValue(system.opsPort('orchestrator'), 'orderflow_dead_letters_total', { source: 'saga' })).toBeGreaterThanOrEqual(failingIds.length);
   } finally {
     await queryDb(system, 'order', 'DROP TRIGGER IF EXISTS e2e_refuse_confirmation ON orders; DROP FUNCTION IF EXISTS e2e_refuse_confirmation();');
   }

@@ -48,10 +48,10 @@ it('confirms every order placed while inventory was SIGKILLed for 10 s, with ste
   await expectEveryOrderConfirmed(system, api, load, { products, adminToken: admin, atLeast: 50 });
 
   const port = system.opsPort('orchestrator');
-  expect(await metricValue(port, 'saga_step_retries_total', { step: 'RESERVE_STOCK' })).toBeGreaterThan(0);
-  expect(await metricValue(port, 'circuit_breaker_transitions_total', { downstream: 'inventory', state: 'open' })).toBeGreaterThan(0);
-  expect(await metricValue(port, 'circuit_breaker_transitions_total', { downstream: 'inventory', state: 'closed' })).toBeGreaterThan(0);
-  expect(await metricValue(port, 'circuit_breaker_state', { downstream: 'inventory' })).toBe(0);
+  expect(await metricValue(port, 'orderflow_saga_step_retries_total', { step: 'RESERVE_STOCK' })).toBeGreaterThan(0);
+  expect(await metricValue(port, 'orderflow_circuit_breaker_transitions_total', { downstream: 'inventory', state: 'open' })).toBeGreaterThan(0);
+  expect(await metricValue(port, 'orderflow_circuit_breaker_transitions_total', { downstream: 'inventory', state: 'closed' })).toBeGreaterThan(0);
+  expect(await metricValue(port, 'orderflow_circuit_breaker_state', { downstream: 'inventory', state: 'closed' })).toBe(1);
 }, 120_000);
 
 it('completes every order exactly once when the orchestrator is SIGKILLed mid-load, and requests that died with it succeed when retried with their key', async () => {

@@ -34,14 +34,14 @@ afterAll(async () => {
 });
 
 const grpcCalls = (s: Scrape, service: string) =>
-  s.samples.filter((x) => x.name === 'grpc_server_request_duration_seconds_count' && x.labels.method?.startsWith(`/orderflow.${service}.`)).reduce((n, x) => n + x.value, 0);
+  s.samples.filter((x) => x.name === 'orderflow_grpc_server_request_duration_seconds_count' && x.labels.method?.startsWith(`/orderflow.${service}.`)).reduce((n, x) => n + x.value, 0);
 
 /** The work an instance did: gRPC calls served (health checks aside), sagas finished, e-mails sent. */
 const WORK: Record<AppName, (s: Scrape) => number> = {
   order: (s) => grpcCalls(s, 'order'),
   inventory: (s) => grpcCalls(s, 'inventory'),
-  orchestrator: (s) => s.sum('saga_duration_seconds_count'),
-  notification: (s) => s.sum('notification_emails_sent_total'),
+  orchestrator: (s) => s.sum('orderflow_saga_duration_seconds_count'),
+  notification: (s) => s.sum('orderflow_notification_emails_sent_total'),
 };
 const workOf = async (instance: Instance) => WORK[instance.split('#')[0] as AppName](await scrape(system.opsUrl(instance)));
 const workOfAll = async (instances: Instance[]) => new Map(await Promise.all(instances.map(async (i) => [i, await workOf(i)] as const)));

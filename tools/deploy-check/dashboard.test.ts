@@ -11,7 +11,7 @@ const dashboard = JSON.parse(readFileSync(join(root, 'deploy/grafana/orderflow-d
 const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
 
 /** Every replica reports the same value of these (one database, one consumer group): sum would multiply it. */
-const GLOBAL_GAUGES = ['sagas_in_flight', 'outbox_backlog_messages', 'outbox_oldest_message_age_seconds', 'kafka_consumer_lag_messages'];
+const GLOBAL_GAUGES = ['orderflow_sagas_in_flight', 'orderflow_outbox_backlog_messages', 'orderflow_outbox_oldest_message_age_seconds', 'orderflow_kafka_consumer_lag_messages'];
 
 describe('the Grafana dashboard', () => {
   it('aggregates the gauges every replica reports alike with max, never sum or avg', () => {
@@ -25,7 +25,7 @@ describe('the Grafana dashboard', () => {
   });
 
   it('shows the dependency checks', () => {
-    expect(queries.some((q) => q.expr.includes('dependency_up{'))).toBe(true);
+    expect(queries.some((q) => q.expr.includes('orderflow_dependency_up{'))).toBe(true);
   });
 
   it('has unique panel ids and no overlapping panels', () => {

@@ -103,10 +103,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     logger,
     metrics: {
       onRetry: (step) => metrics.sagaRetries.inc({ step }),
-      onFinished: (outcome, state, startedAt) => {
-        metrics.ordersByOutcome.inc({ outcome });
-        metrics.sagaDuration.observe({ outcome, state }, (Date.now() - Date.parse(startedAt)) / 1_000);
-      },
+      onFinished: (outcome, state, startedAt) => metrics.sagaFinished(outcome, state, (Date.now() - Date.parse(startedAt)) / 1_000),
       // Counted where one is recorded: a saga closed by the orphan sweeper ends FAILED without one.
       onDeadLetter: () => metrics.deadLetters.inc({ source: 'saga' }),
     },
@@ -120,7 +117,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     destinations: { orderEventsTopic: topics.orderEvents, source: '/orderflow/orchestrator' },
     watchdogMs: config.SAGA_WATCHDOG_MS,
   });
-  // Counted here, where metrics are wired: `orders_total{outcome="placed"}` per order accepted.
+  // Counted here, where metrics are wired: `orderflow_orders_total{outcome="placed"}` per order accepted.
   const orders: OrderUseCases = {
     ...useCases,
     async placeOrder(...args) {

@@ -72,7 +72,7 @@ describe('a retention job', () => {
 
     expect(statements).toBe(11); // ten full batches of 100, then one of 50
     expect(await remaining()).toBe(8);
-    const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'retention_purged_rows_total');
+    const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'orderflow_retention_purged_rows_total');
     expect(metric?.values).toEqual([expect.objectContaining({ labels: { table: 'items' }, value: 1_050 })]);
   });
 

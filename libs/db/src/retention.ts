@@ -35,7 +35,7 @@ export interface RetentionJobOptions {
   /** Pause between the end of one round and the start of the next. */
   intervalMs: number;
   logger: Logger;
-  /** Where `retention_purged_rows_total{table}` is registered (none in tests that do not read it). */
+  /** Where `orderflow_retention_purged_rows_total{table}` is registered (none in tests that do not read it). */
   registry?: Registry;
   /** Rows per DELETE: small enough that a statement takes milliseconds and holds few row locks. */
   batchSize?: number;
@@ -65,7 +65,7 @@ const LOCK_CLASS = 0x7e7e;
 export function createRetentionJob(options: RetentionJobOptions): RetentionJob {
   const { pool, jobs, intervalMs, logger, batchSize = 500 } = options;
   const purged = options.registry
-    ? new Counter({ name: 'retention_purged_rows_total', help: 'Rows deleted by the retention job, by table', labelNames: ['table'], registers: [options.registry] })
+    ? new Counter({ name: 'orderflow_retention_purged_rows_total', help: 'Rows deleted by the retention job, by table', labelNames: ['table'], registers: [options.registry] })
     : undefined;
   for (const job of jobs) purged?.inc({ table: job.name }, 0);
   let scheduled = false;

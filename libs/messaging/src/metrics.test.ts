@@ -18,7 +18,7 @@ async function sample(registry: Registry, name: string, labels: Record<string, s
 }
 
 describe('scrape-time gauges', () => {
-  it('kafka_consumer_lag_messages: end offsets minus what the group committed, or the whole topic before its first commit', async () => {
+  it('orderflow_kafka_consumer_lag_messages: end offsets minus what the group committed, or the whole topic before its first commit', async () => {
     const topic = uniqueName('lag');
     const kafka = new Kafka({ brokers: kafkaBrokers, clientId: 'metrics-test', logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
@@ -38,8 +38,8 @@ describe('scrape-time gauges', () => {
       await producer.connect();
       await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
       await admin.setOffsets({ groupId: `${topic}-behind`, topic, partitions: [{ partition: 0, offset: '1' }] });
-      expect(await waitFor(async () => (await registry.metrics()) && (await sample(registry, 'kafka_consumer_lag_messages', { group: `${topic}-behind`, topic })), { timeoutMs: 30_000, what: 'a lag sample' })).toBe(2);
-      expect(await sample(registry, 'kafka_consumer_lag_messages', { group: `${topic}-new`, topic })).toBe(3);
+      expect(await waitFor(async () => (await registry.metrics()) && (await sample(registry, 'orderflow_kafka_consumer_lag_messages', { group: `${topic}-behind`, topic })), { timeoutMs: 30_000, what: 'a lag sample' })).toBe(2);
+      expect(await sample(registry, 'orderflow_kafka_consumer_lag_messages', { group: `${topic}-new`, topic })).toBe(3);
     } finally {
       await lag.close();
       await producer.disconnect();
@@ -49,7 +49,7 @@ describe('scrape-time gauges', () => {
     }
   });
 
-  it('rabbitmq_queue_messages: ready tasks per queue, labelled without the resource prefix', async () => {
+  it('orderflow_task_queue_messages: ready tasks per queue, labelled without the resource prefix', async () => {
     const prefix = `${uniqueName('depth')}_`;
     const connection: ChannelModel = await connectAmqp(amqpUrl);
     const channel: ConfirmChannel = await connection.createConfirmChannel();
@@ -59,10 +59,10 @@ describe('scrape-time gauges', () => {
     try {
       for (let i = 0; i < 2; i++) channel.publish(topology.exchange, topology.routingKey, Buffer.from('{}'), { persistent: true });
       await channel.waitForConfirms();
-      const ready = await waitFor(async () => (await registry.metrics()) && (await sample(registry, 'rabbitmq_queue_messages', { queue: 'notification.send' })), { timeoutMs: 30_000, what: 'a depth sample' });
+      const ready = await waitFor(async () => (await registry.metrics()) && (await sample(registry, 'orderflow_task_queue_messages', { queue: 'notification.send' })), { timeoutMs: 30_000, what: 'a depth sample' });
       expect(ready).toBe(2);
-      expect(await sample(registry, 'rabbitmq_queue_messages', { queue: 'notification.send.dlq' })).toBe(0);
-      expect(await sample(registry, 'rabbitmq_queue_consumers', { queue: 'notification.send' })).toBe(0);
+      expect(await sample(registry, 'orderflow_task_queue_messages', { queue: 'notification.send.dlq' })).toBe(0);
+      expect(await sample(registry, 'orderflow_task_queue_consumers', { queue: 'notification.send' })).toBe(0);
     } finally {
       await depth.close();
       const t = taskTopology(prefix);
@@ -84,21 +84,21 @@ describe('scrape-time gauges', () => {
       await db.drop();
     });
 
-    it('outbox_backlog_messages and outbox_oldest_message_age_seconds count unpublished rows', async () => {
+    it('orderflow_outbox_backlog_messages and orderflow_outbox_oldest_message_age_seconds count unpublished rows', async () => {
       const registry = new Registry();
       registerOutboxMetrics(registry, pool);
       await registry.metrics();
-      expect(await sample(registry, 'outbox_backlog_messages')).toBe(0);
-      expect(await sample(registry, 'outbox_oldest_message_age_seconds')).toBe(0);
+      expect(await sample(registry, 'orderflow_outbox_backlog_messages')).toBe(0);
+      expect(await sample(registry, 'orderflow_outbox_oldest_message_age_seconds')).toBe(0);
       const [old, young] = [randomUUID(), randomUUID()];
       await enqueueOutbox(pool, [
         { destination: 'kafka', topic: 't', key: 'k', messageId: old, payload: {} },
         { destination: 'rabbitmq', topic: 't', key: 'k', messageId: young, payload: {} },
       ]);
       await pool.query(`UPDATE outbox SET created_at = now() - interval '30 seconds' WHERE message_id = $1`, [old]);
-      const backlog = await waitFor(async () => (await registry.metrics()) && (await sample(registry, 'outbox_backlog_messages')) === 2, { what: 'the backlog to show', intervalMs: 200 });
+      const backlog = await waitFor(async () => (await registry.metrics()) && (await sample(registry, 'orderflow_outbox_backlog_messages')) === 2, { what: 'the backlog to show', intervalMs: 200 });
       expect(backlog).toBe(true);
-      expect(await sample(registry, 'outbox_oldest_message_age_seconds')).toBeGreaterThanOrEqual(30);
+      expect(await sample(registry, 'orderflow_outbox_oldest_message_age_seconds')).toBeGreaterThanOrEqual(30);
     });
   });
 });

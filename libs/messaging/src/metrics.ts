@@ -10,11 +10,11 @@ import { connectAmqp, taskTopology } from './rabbit';
 // Gauges read on scrape (prom-client `collect`), through `cachedCollect`: bounded in time, cached for
 // a few seconds, and a dependency that is down leaves the last values instead of failing /metrics.
 
-/** `outbox_backlog_messages` and `outbox_oldest_message_age_seconds` of this service's outbox table. */
+/** `orderflow_outbox_backlog_messages` and `orderflow_outbox_oldest_message_age_seconds` of this service's outbox table. */
 export function registerOutboxMetrics(registry: Registry, pool: Pool): void {
   const read = cachedCollect(() => outboxBacklog(pool), { ttlMs: 1_000 });
   new Gauge({
-    name: 'outbox_backlog_messages',
+    name: 'orderflow_outbox_backlog_messages',
     help: 'Outbox rows committed but not yet published to Kafka or RabbitMQ',
     registers: [registry],
     async collect() {
@@ -23,7 +23,7 @@ export function registerOutboxMetrics(registry: Registry, pool: Pool): void {
     },
   });
   new Gauge({
-    name: 'outbox_oldest_message_age_seconds',
+    name: 'orderflow_outbox_oldest_message_age_seconds',
     help: 'Age of the oldest unpublished outbox row (0 when none)',
     registers: [registry],
     async collect() {
@@ -39,7 +39,7 @@ export interface ConsumerGroupWatch {
 }
 
 /**
- * `kafka_consumer_lag_messages{group,topic}`: end offsets minus committed offsets, summed over the
+ * `orderflow_kafka_consumer_lag_messages{group,topic}`: end offsets minus committed offsets, summed over the
  * topic's partitions (all of a partition when the group never committed there). Uses its own admin
  * client without retries, so a broker that is down costs a scrape at most `timeoutMs`.
  */
@@ -71,7 +71,7 @@ export function registerConsumerLagMetrics(registry: Registry, options: KafkaCon
     { ttlMs: 5_000, timeoutMs },
   );
   new Gauge({
-    name: 'kafka_consumer_lag_messages',
+    name: 'orderflow_kafka_consumer_lag_messages',
     help: 'Messages on a topic that a consumer group has not committed yet',
     labelNames: ['group', 'topic'],
     registers: [registry],
@@ -87,9 +87,10 @@ export function registerConsumerLagMetrics(registry: Registry, options: KafkaCon
 }
 
 /**
- * `rabbitmq_queue_messages{queue}` and `rabbitmq_queue_consumers{queue}` for the task queues (work,
- * retries, dead letters) as this process sees them, labelled with their unprefixed names. Asks the
- * broker (passive declare) over its own connection, opened on the first scrape.
+ * `orderflow_task_queue_messages{queue}` and `orderflow_task_queue_consumers{queue}` for the task
+ * queues (work, retries, dead letters) as this process sees them, labelled with their unprefixed names
+ * (not `rabbitmq_queue_*`: those are the names of RabbitMQ's own Prometheus plugin). Asks the broker
+ * (passive declare) over its own connection, opened on the first scrape.
  */
 export function registerQueueDepthMetrics(registry: Registry, options: { url: string; prefix?: string; timeoutMs?: number }) {
   const named = taskTopology(options.prefix);
@@ -127,7 +128,7 @@ export function registerQueueDepthMetrics(registry: Registry, options: { url: st
     { ttlMs: 5_000, timeoutMs: options.timeoutMs ?? 2_000 },
   );
   new Gauge({
-    name: 'rabbitmq_queue_messages',
+    name: 'orderflow_task_queue_messages',
     help: 'Messages ready in a task queue',
     labelNames: ['queue'],
     registers: [registry],
@@ -136,7 +137,7 @@ export function registerQueueDepthMetrics(registry: Registry, options: { url: st
     },
   });
   new Gauge({
-    name: 'rabbitmq_queue_consumers',
+    name: 'orderflow_task_queue_consumers',
     help: 'Consumers attached to a task queue',
     labelNames: ['queue'],
     registers: [registry],

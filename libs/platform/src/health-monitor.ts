@@ -76,7 +76,7 @@ export function publicError(error: unknown): string {
  * the app's live clients; `/readyz` and `/status` answer from the last round and never wait on a
  * dependency. Readiness means "this process can do its own job": started, not draining, and its
  * required checks (its own database) passing. A shared broker being down shows in `/status` and in
- * `dependency_up`, and is ridden out by the outbox, breakers and retries, so it never fails readiness.
+ * `orderflow_dependency_up`, and is ridden out by the outbox, breakers and retries, so it never fails readiness.
  */
 export function createHealthMonitor(options: HealthMonitorOptions) {
   const startedAt = Date.now();
@@ -89,7 +89,7 @@ export function createHealthMonitor(options: HealthMonitorOptions) {
   let round: Promise<void> | undefined;
 
   const up = options.registry
-    ? new Gauge({ name: 'dependency_up', help: 'Whether the background check of a dependency passes (1) or not (0)', labelNames: ['dependency'], registers: [options.registry] })
+    ? new Gauge({ name: 'orderflow_dependency_up', help: 'Whether the background check of a dependency passes (1) or not (0)', labelNames: ['dependency'], registers: [options.registry] })
     : undefined;
 
   async function checkOne({ name, check }: DependencyCheck): Promise<void> {

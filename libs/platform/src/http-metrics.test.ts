@@ -30,7 +30,7 @@ describe('httpMetrics', () => {
     await fetch(`${url}/nowhere/at/all`);
     await closeServer(server);
 
-    const { values } = (await registry.getSingleMetric('http_request_duration_seconds')!.get()) as { values: { metricName?: string; labels: Record<string, string>; value: number }[] };
+    const { values } = (await registry.getSingleMetric('orderflow_http_request_duration_seconds')!.get()) as { values: { metricName?: string; labels: Record<string, string>; value: number }[] };
     const counts = values.filter((v) => v.metricName?.endsWith('_count')).map((v) => `${v.labels.method} ${v.labels.route} ${v.labels.status_code} ${v.value}`);
     expect(counts.sort()).toEqual(
       ['GET /v1/orders 200 1', 'GET /v1/orders/:id 200 1', 'GET /v1/orders/:id 409 1', 'POST /v1/orders/:id/cancel 422 1', 'GET /v1/* 401 1', 'GET unmatched 404 1'].sort(),

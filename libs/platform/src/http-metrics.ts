@@ -36,10 +36,10 @@ function trackRoute(req: Request): () => string {
   return () => route ?? (firstBase ? `${firstBase}/*` : 'unmatched');
 }
 
-const HTTP_DURATION = 'http_request_duration_seconds';
+const HTTP_DURATION = 'orderflow_http_request_duration_seconds';
 
 /**
- * `http_request_duration_seconds{method,route,status_code}` for every request the app answers. Mount
+ * `orderflow_http_request_duration_seconds{method,route,status_code}` for every request the app answers. Mount
  * it first, before any router. Servers of one process (the public API and the ops port) share the
  * histogram of their registry.
  */

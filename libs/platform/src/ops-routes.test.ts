@@ -159,11 +159,11 @@ describe('status', () => {
     expect((await status()).outbox).toEqual(last);
   });
 
-  it('reports dependency_up per dependency in /metrics', async () => {
+  it('reports orderflow_dependency_up per dependency in /metrics', async () => {
     const { url } = await serve([up('postgres'), refused('kafka')]);
     const text = await (await fetch(`${url}/metrics`)).text();
-    expect(text).toMatch(/dependency_up\{dependency="postgres",service="test"\} 1/);
-    expect(text).toMatch(/dependency_up\{dependency="kafka",service="test"\} 0/);
+    expect(text).toMatch(/orderflow_dependency_up\{dependency="postgres",service="test"\} 1/);
+    expect(text).toMatch(/orderflow_dependency_up\{dependency="kafka",service="test"\} 0/);
   });
 });
 

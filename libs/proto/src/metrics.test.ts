@@ -10,7 +10,7 @@ describe('grpcServerMetrics', () => {
   let server: Server;
   afterEach(() => stopGrpcServer(server, 1_000));
 
-  it('records grpc_server_request_duration_seconds by full method and status code', async () => {
+  it('records orderflow_grpc_server_request_duration_seconds by full method and status code', async () => {
     const registry = new Registry();
     server = createGrpcServer({ interceptors: [grpcServerMetrics(registry)] });
     server.addService(HealthService, createHealthService().implementation);
@@ -23,7 +23,7 @@ describe('grpcServerMetrics', () => {
     } finally {
       client.close();
     }
-    const { values } = (await registry.getSingleMetric('grpc_server_request_duration_seconds')!.get()) as { values: { metricName?: string; labels: Record<string, string>; value: number }[] };
+    const { values } = (await registry.getSingleMetric('orderflow_grpc_server_request_duration_seconds')!.get()) as { values: { metricName?: string; labels: Record<string, string>; value: number }[] };
     const counts = values.filter((v) => v.metricName?.endsWith('_count')).map((v) => `${v.labels.method} ${v.labels.code} ${v.value}`);
     expect(counts.sort()).toEqual(['/grpc.health.v1.Health/Check NOT_FOUND 1', '/grpc.health.v1.Health/Check OK 2']);
   });

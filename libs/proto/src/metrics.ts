@@ -3,12 +3,12 @@ import { Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from '@orderflow/platform';
 
 /**
- * A server interceptor recording `grpc_server_request_duration_seconds{method,code}` for every call:
+ * A server interceptor recording `orderflow_grpc_server_request_duration_seconds{method,code}` for every call:
  * `method` is the full path (`/orderflow.order.v1.OrderService/CreateOrder`), `code` the status name.
  */
 export function grpcServerMetrics(registry: Registry): grpc.ServerInterceptor {
   const duration = new Histogram({
-    name: 'grpc_server_request_duration_seconds',
+    name: 'orderflow_grpc_server_request_duration_seconds',
     help: 'gRPC calls handled, by method and status code',
     labelNames: ['method', 'code'],
     buckets: LATENCY_BUCKETS,

@@ -36,7 +36,8 @@ const isTimeout = (error: unknown) => error instanceof Error && (error.message =
  * back off instead of piling onto a dead service. Redis opens at its first timeout (see `redis`).
  */
 export function createBreakers(options: Record<Downstream, BreakerOptions> & { redis: RedisBreakerOptions }, logger: Logger, metrics?: OrchestratorMetrics) {
-  const STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
+  // opossum's event names to the metrics' state label values.
+  const STATE = { closed: 'closed', halfOpen: 'half_open', open: 'open' } as const;
   const make = (name: Guarded, timeout: number | false, isFailure: (error: unknown) => boolean) => {
     const breaker = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
       name,
@@ -47,14 +48,14 @@ export function createBreakers(options: Record<Downstream, BreakerOptions> & { r
       errorFilter: (error: unknown) => !isFailure(error),
     });
     const track = (state: keyof typeof STATE) => () => {
-      metrics?.breakerState.set({ downstream: name }, STATE[state]);
-      metrics?.breakerTransitions.inc({ downstream: name, state });
+      metrics?.setBreakerState(name, STATE[state]);
+      metrics?.breakerTransitions.inc({ downstream: name, state: STATE[state] });
       logger[state === 'open' ? 'warn' : 'info']({ downstream: name, state }, `circuit ${state}`);
     };
     breaker.on('open', track('open'));
     breaker.on('halfOpen', track('halfOpen'));
     breaker.on('close', track('closed'));
-    metrics?.breakerState.set({ downstream: name }, STATE.closed);
+    metrics?.setBreakerState(name, STATE.closed);
     return breaker;
   };
   const breakers: Record<Guarded, CircuitBreaker> = {

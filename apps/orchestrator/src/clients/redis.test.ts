@@ -69,7 +69,7 @@ describe('a frozen Redis', () => {
     expect(first).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 50);
     expect(first).toBeLessThan(COMMAND_TIMEOUT_MS * 2); // the limiter's timeout opened the circuit; the catalog did not wait again
     expect(redisState()).toBe('open');
-    expect((await metrics.breakerState.get()).values).toContainEqual({ labels: { downstream: 'redis' }, value: 2 });
+    expect((await metrics.breakerState.get()).values).toContainEqual({ labels: { downstream: 'redis', state: 'open' }, value: 1 });
 
     const later = await Promise.all([placeOrder(), placeOrder(), placeOrder()]);
     for (const ms of later) expect(ms).toBeLessThan(COMMAND_TIMEOUT_MS / 2);

@@ -22,7 +22,7 @@ export interface RateLimitOptions {
  * budget per caller. A full minute's budget may be spent at once (bursts are allowed). Sends the IETF
  * `RateLimit-*` headers; over the limit → 429 with `Retry-After`. If Redis cannot answer, requests
  * are let through (fail open: availability over strictness), logged and counted in
- * `rate_limiter_errors_total`; a frozen Redis costs one command timeout, then nothing while the
+ * `orderflow_rate_limiter_errors_total`; a frozen Redis costs one command timeout, then nothing while the
  * circuit is open.
  */
 export function rateLimit(redis: Redis, options: RateLimitOptions): RequestHandler {
