@@ -11,7 +11,7 @@ export NX_NO_CLOUD := true
 APPS := orchestrator order inventory notification
 ENV := source scripts/env.sh &&
 
-.PHONY: help install system-deps audit proto build typecheck lint test test-faults infra-up infra-down migrate seed up down run token bench bench-compare soak clean
+.PHONY: help install system-deps audit proto build typecheck lint test test-faults infra-up infra-down migrate seed up down run token asyncapi bench bench-compare soak clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ test: install system-deps proto infra-up lint typecheck ## Everything CI runs: l
 
 test-faults: install proto infra-up ## Only the fault tests (they stop and restart brokers; run one at a time)
 	@$(ENV) node scripts/build.mjs && node scripts/run-tests.mjs faults
+
+asyncapi: install ## Regenerate docs/asyncapi.yaml (AsyncAPI 3.0) from the zod schemas and topology in the code
+	node scripts/build.mjs asyncapi && node dist/asyncapi/main.js
 
 bench: build infra-up ## Load-test the system over REST (starts one if none runs); report in var/bench/
 	@$(ENV) node dist/bench/main.js

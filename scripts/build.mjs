@@ -21,6 +21,7 @@ const entries = {
   'bench-compare': 'tools/bench/peers/compare.ts',
   'bench-floor': 'tools/bench/peers/floor/server.ts',
   'bench-dbos': 'tools/bench/peers/dbos/server.ts',
+  asyncapi: 'tools/asyncapi/main.ts',
   tracing: 'libs/platform/src/tracing-preload.ts',
 };
 const APPS = ['orchestrator', 'order', 'inventory', 'notification'];
