@@ -11,7 +11,7 @@ import type { RunningTarget } from './peers/target';
 import { summarizeProfileFile } from './profile';
 import { findAppPids } from './processes';
 import { lineChart, percentiles, perSecond, round } from './report';
-import { cpuMsPerOrder, measureRound } from './round';
+import { cpuMsPerOrder, cpuMsPerOrderByGroup, measureRound } from './round';
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 
@@ -70,6 +70,8 @@ async function main(): Promise<void> {
       ...measured,
       // CPU of every process of the system (Postgres, brokers, apps; not the load generator) per completed order.
       cpuMsPerSaga: cpuMsPerOrder(result),
+      // The same by process group, to see where an order's CPU goes.
+      cpuMsPerSagaByProcess: Object.fromEntries(Object.entries(cpuMsPerOrderByGroup(result)).map(([group, ms]) => [group, round(ms, 2)])),
       concurrency,
       machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30), node: process.version },
       at: new Date().toISOString(),
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
       `| outcomes | ${Object.entries(report.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
       `| non-202 answers | ${report.errors} |`,
       `| CPU per completed saga (all processes) | ${report.cpuMsPerSaga} ms |`,
+      `| CPU per completed saga by process (ms) | ${Object.entries(report.cpuMsPerSagaByProcess).sort(([, a], [, b]) => b - a).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
       `| CPU (cores, load + drain) | ${Object.entries(report.cpuCores).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
       `| peak RSS | ${Object.entries(report.peakRssMiB).map(([k, v]) => `${k} ${v} MiB`).join(', ')} |`,
       `| invariants | ${Object.entries(report.invariants).map(([k, v]) => `${k} ${v ? 'yes' : '**NO**'}`).join(', ')} |`,
