@@ -2,8 +2,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { CloudEvent } from '@orderflow/domain';
-import { backoffMs, inRemoteTrace, type LogFields } from '@orderflow/platform';
+import { backoffMs, inRemoteTrace, recordingSpan, type LogFields } from '@orderflow/platform';
 import { decodeCloudEvent } from './event-codec';
+import { kafkaMessageAttributes, kafkaProcessAttributes } from './semconv';
 import { dlqTopic } from './topics';
 
 /** Longest a consumer's fetch waits for new messages; also the longest its stop() waits for one. */
@@ -58,6 +59,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     allowAutoTopicCreation: false,
   });
   let stopping = false;
+  const processAttributes = kafkaProcessAttributes(groupId);
 
   async function deadLetter(topic: string, partition: number, message: KafkaMessage, error: string, attempts: number) {
     await producer.send({
@@ -93,23 +95,31 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
           const decoded = decodeCloudEvent(message.value);
           if (!decoded.ok) return deadLetter(topic, partition, message, `undecodable: ${decoded.error}`, 1);
           const event = decoded.event;
-          // Continues the producer's trace (the `traceparent` header), so this hop's logs share its trace id.
-          await inRemoteTrace(message.headers, `${topic} process`, options.logFields?.(event) ?? {}, async () => {
-            for (let attempt = 1; ; attempt++) {
-              try {
-                await handle(event, message);
-                return;
-              } catch (error) {
-                const reason = error instanceof Error ? error.message : String(error);
-                // While stopping, leave the offset uncommitted: the next member of the group retries it.
-                if (stopping) throw error;
-                if (attempt >= maxAttempts) return deadLetter(topic, partition, message, reason, attempt);
-                logger.warn({ topic, partition, offset: message.offset, attempt, err: error }, 'handler failed; retrying');
-                await delay(backoffMs(attempt, { baseMs: baseDelayMs, capMs: maxDelayMs }));
-                await heartbeat();
+          // Continues the producer's trace (the `traceparent` header), so this hop's logs share its trace
+          // id: a `process <topic>` span (OpenTelemetry messaging conventions), detailed only when recorded.
+          await inRemoteTrace(
+            message.headers,
+            `process ${topic}`,
+            options.logFields?.(event) ?? {},
+            async () => {
+              recordingSpan()?.setAttributes(kafkaMessageAttributes(topic, partition, message, event.id));
+              for (let attempt = 1; ; attempt++) {
+                try {
+                  await handle(event, message);
+                  return;
+                } catch (error) {
+                  const reason = error instanceof Error ? error.message : String(error);
+                  // While stopping, leave the offset uncommitted: the next member of the group retries it.
+                  if (stopping) throw error;
+                  if (attempt >= maxAttempts) return deadLetter(topic, partition, message, reason, attempt);
+                  logger.warn({ topic, partition, offset: message.offset, attempt, err: error }, 'handler failed; retrying');
+                  await delay(backoffMs(attempt, { baseMs: baseDelayMs, capMs: maxDelayMs }));
+                  await heartbeat();
+                }
               }
-            }
-          });
+            },
+            processAttributes,
+          );
         },
       });
     },

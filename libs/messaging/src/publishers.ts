@@ -1,10 +1,12 @@
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Message, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { inProducerSpans, tracingExported } from '@orderflow/platform';
 import { withDeadline } from './deadline';
 import { CLOUDEVENTS_CONTENT_TYPE } from './event-codec';
 import type { OutboxMessage, OutboxRecord } from './outbox';
-import { connectAmqp, declareTaskTopology, type TaskTopology } from './rabbit';
+import { connectAmqp, declareTaskTopology, taskTopology, type TaskTopology } from './rabbit';
+import { kafkaSend, rabbitSend } from './semconv';
 
 /** Header that counts deliveries of a task (1 on first publish); the worker's retry ladder reads it. */
 export const ATTEMPT_HEADER = 'x-attempt';
@@ -21,14 +23,26 @@ export function kafkaMessageOf(row: Pick<OutboxMessage, 'key' | 'payload' | 'hea
   return { key: row.key, value: JSON.stringify(row.payload), headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...row.headers } };
 }
 
-export function kafkaOutboxPublisher(producer: Producer): (records: OutboxRecord[]) => Promise<void> {
+/** Whether a publisher makes a producer span per message; by default when spans are exported. */
+export interface PublisherTracing {
+  traced?: boolean;
+}
+
+/**
+ * The Kafka publisher of an outbox relay. With tracing exported, each row gets a `send <topic>`
+ * producer span linked to the trace that wrote the row; the message itself carries that trace on
+ * (its stored `traceparent`), so consumers continue the writer's trace.
+ */
+export function kafkaOutboxPublisher(producer: Producer, { traced = tracingExported() }: PublisherTracing = {}): (records: OutboxRecord[]) => Promise<void> {
   return async (records) => {
     const byTopic = new Map<string, Message[]>();
     for (const r of records) {
       const messages = byTopic.get(r.topic) ?? byTopic.set(r.topic, []).get(r.topic)!;
       messages.push(kafkaMessageOf(r));
     }
-    await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    const batch = { acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) };
+    if (traced) await inProducerSpans(records.map(kafkaSend), () => producer.sendBatch(batch));
+    else await producer.sendBatch(batch);
   };
 }
 
@@ -40,7 +54,7 @@ export interface RabbitPublisher {
   close(): Promise<void>;
 }
 
-export interface RabbitPublisherOptions {
+export interface RabbitPublisherOptions extends PublisherTracing {
   url: string;
   prefix?: string;
   logger: Logger;
@@ -59,7 +73,8 @@ type Session = { connection: ChannelModel; channel: ConfirmChannel; topology: Ta
  * unpublished and are sent again) and gives up its connection, so the retry starts on a fresh one.
  */
 export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPublisher {
-  const { confirmTimeoutMs = 10_000 } = options;
+  const { confirmTimeoutMs = 10_000, traced = tracingExported() } = options;
+  const { exchange } = taskTopology(options.prefix);
   let connecting: Promise<Session> | undefined;
 
   function open(): Promise<Session> {
@@ -88,33 +103,36 @@ export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPu
     void session.then((s) => s.connection.close()).catch(() => undefined);
   }
 
+  async function publish(records: OutboxRecord[]): Promise<void> {
+    const session = open();
+    const confirmed = (async () => {
+      const { channel, topology, returned } = await session;
+      for (const r of records) returned.delete(r.messageId); // left by an earlier attempt that failed before its check
+      for (const r of records) {
+        // A Buffer payload goes out byte for byte (a dead letter's replay); anything else as JSON.
+        channel.publish(topology.exchange, r.topic, Buffer.isBuffer(r.payload) ? r.payload : Buffer.from(JSON.stringify(r.payload)), {
+          persistent: true,
+          mandatory: true,
+          contentType: 'application/json',
+          messageId: r.messageId,
+          correlationId: r.key,
+          headers: { [ATTEMPT_HEADER]: 1, ...r.headers },
+        });
+      }
+      await channel.waitForConfirms();
+      // The broker sends basic.return before the confirm, so every return of this batch is in by now.
+      // A returned row was not taken by any queue: reject, so it stays in the outbox and is sent again.
+      const unroutable = records.filter((r) => returned.delete(r.messageId));
+      if (unroutable.length) {
+        throw new Error(`RabbitMQ returned ${unroutable.length} of ${records.length} message(s) as unroutable (no queue bound to ${[...new Set(unroutable.map((r) => r.topic))].join(', ')})`);
+      }
+    })();
+    await withDeadline(confirmed, confirmTimeoutMs, `RabbitMQ did not confirm ${records.length} message(s) within ${confirmTimeoutMs} ms`, () => abandon(session));
+  }
+
   return {
-    async publish(records) {
-      const session = open();
-      const confirmed = (async () => {
-        const { channel, topology, returned } = await session;
-        for (const r of records) returned.delete(r.messageId); // left by an earlier attempt that failed before its check
-        for (const r of records) {
-          // A Buffer payload goes out byte for byte (a dead letter's replay); anything else as JSON.
-          channel.publish(topology.exchange, r.topic, Buffer.isBuffer(r.payload) ? r.payload : Buffer.from(JSON.stringify(r.payload)), {
-            persistent: true,
-            mandatory: true,
-            contentType: 'application/json',
-            messageId: r.messageId,
-            correlationId: r.key,
-            headers: { [ATTEMPT_HEADER]: 1, ...r.headers },
-          });
-        }
-        await channel.waitForConfirms();
-        // The broker sends basic.return before the confirm, so every return of this batch is in by now.
-        // A returned row was not taken by any queue: reject, so it stays in the outbox and is sent again.
-        const unroutable = records.filter((r) => returned.delete(r.messageId));
-        if (unroutable.length) {
-          throw new Error(`RabbitMQ returned ${unroutable.length} of ${records.length} message(s) as unroutable (no queue bound to ${[...new Set(unroutable.map((r) => r.topic))].join(', ')})`);
-        }
-      })();
-      await withDeadline(confirmed, confirmTimeoutMs, `RabbitMQ did not confirm ${records.length} message(s) within ${confirmTimeoutMs} ms`, () => abandon(session));
-    },
+    /** With tracing exported, each row gets a `send` producer span linked to the trace that wrote it. */
+    publish: (records) => (traced ? inProducerSpans(records.map((r) => rabbitSend(exchange, r)), () => publish(records)) : publish(records)),
     async check() {
       const { channel, topology } = await open();
       await channel.checkExchange(topology.exchange); // a round trip: a frozen broker does not answer

@@ -2,9 +2,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { backoffMs, createGroupCommit, inRemoteTrace, type LogFields } from '@orderflow/platform';
+import { backoffMs, createGroupCommit, inRemoteTrace, recordingSpan, type LogFields } from '@orderflow/platform';
 import { ATTEMPT_HEADER } from './publishers';
 import { connectAmqp, declareTaskTopology, failureRoutingKey, type TaskTopology } from './rabbit';
+import { RABBIT_PROCESS_ATTRIBUTES, rabbitDeliveryAttributes } from './semconv';
 
 /** What a failed delivery turned into: a retry hop or a dead letter. */
 export interface TaskFailure {
@@ -237,11 +238,22 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
       await channel.prefetch(prefetch);
       const queue = options.queue?.(topology) ?? topology.queue;
       s.queue = queue;
+      const processName = `process ${queue}`;
       const consumer = await channel.consume(queue, (msg) => {
         if (!msg) return void connection.close().catch(() => undefined); // consumer cancelled by the broker
-        // Continues the publisher's trace (the `traceparent` header) while the task is handled and settled.
+        // Continues the publisher's trace (the `traceparent` header) while the task is handled and settled:
+        // a `process <queue>` span (OpenTelemetry messaging conventions), detailed only when recorded.
         const fields = options.logFields?.(msg) ?? {};
-        const p = inRemoteTrace(msg.properties.headers, `${queue} process`, fields, () => handleDelivery(s, topology, msg)).finally(() => inFlight.delete(p));
+        const p = inRemoteTrace(
+          msg.properties.headers,
+          processName,
+          fields,
+          () => {
+            recordingSpan()?.setAttributes(rabbitDeliveryAttributes(queue, msg));
+            return handleDelivery(s, topology, msg);
+          },
+          RABBIT_PROCESS_ATTRIBUTES,
+        ).finally(() => inFlight.delete(p));
         inFlight.add(p);
       }, { noAck: false });
       s.consumerTag = consumer.consumerTag;

@@ -9,7 +9,20 @@ export { listen, closeServer } from './listen';
 export { bootMain, logProcessWarnings, runApp, waitForDependencies, type RunningApp, type RunOptions } from './lifecycle';
 export { checkDependencies, withTimeout, type DependencyCheck } from './readiness';
 export { requestLog, annotateRequestLog } from './request-log';
-export { withLogFields, logContextMixin, currentTraceparent, inRemoteTrace, inStoredTrace, flushTelemetry, type LogFields, type HeaderCarrier } from './trace-context';
+export {
+  withLogFields,
+  logContextMixin,
+  currentTraceparent,
+  inRemoteTrace,
+  inStoredTrace,
+  inProducerSpans,
+  recordingSpan,
+  tracingExported,
+  flushTelemetry,
+  type LogFields,
+  type HeaderCarrier,
+  type ProducedMessage,
+} from './trace-context';
 export { isTransientInfrastructureError } from './transient-errors';
 export { backoffMs } from './backoff';
 export { createGroupCommit, type GroupCommit, type GroupCommitOptions } from './group-commit';

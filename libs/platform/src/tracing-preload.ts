@@ -9,6 +9,7 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, BatchSpanProcessor, NoopSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace';
+import { tracingExported } from './trace-context';
 
 const OPS_PATHS = /^\/(healthz|readyz|metrics)(\?|$)/;
 
@@ -20,7 +21,7 @@ const OPS_PATHS = /^\/(healthz|readyz|metrics)(\?|$)/;
  */
 export function startTracing(service: string, env: NodeJS.ProcessEnv = process.env): void {
   if (env.OTEL_SDK_DISABLED === 'true') return;
-  const exporting = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  const exporting = tracingExported(env);
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || service,
     // The SDK registers no tracer at all without a span processor, and then no span ids exist.
