@@ -148,10 +148,6 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       topics: [topics.inventoryEvents],
       producer,
       logger,
-      // A fetch waits for 16 KiB of stock facts (or FETCH_WAIT_MS) instead of returning after each
-      // relay batch: under load the broker answered a fetch and an offset commit per batch of facts.
-      // This replica's own changes invalidate at once (routes/products.ts); others' may wait that second.
-      fetchMinBytes: 16 * 1024,
       // Not awaited: this replica bypasses the stale keys at once, and one Redis DEL then takes the keys
       // of every fact consumed meanwhile instead of one DEL per fact (catalog.ts `invalidate`).
       handle: async (event) => void catalog.invalidate(staleProducts(event)),
