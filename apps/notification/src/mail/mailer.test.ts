@@ -44,6 +44,20 @@ describe('mail directory (SMTP_URL unset)', () => {
     expect(body).toContain('<p>Total: 34.05</p>');
   });
 
+  it('ends every line with CRLF and keeps the text of long and non-ASCII lines', async () => {
+    const long = `Items: ${'espresso beans, '.repeat(20)}end`;
+    const m = mail({ text: `Grüße aus Köln\n${long}\r\nlast line`, html: `<p>Grüße</p>\n<p>${long}</p>` });
+    const mailer = createMailer({ MAIL_DIR: dir, SMTP_URL: undefined });
+    await mailer.send(m);
+    const raw = await readFile(join(dir, `${m.messageId}.eml`), 'utf8');
+    expect(raw).not.toMatch(/[^\r]\n/);
+    const { body } = parseRfc5322(raw);
+    // Quoted-printable: soft line breaks (=CRLF) and escaped bytes undone, the text is the same.
+    const decoded = Buffer.from(body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8');
+    expect(decoded).toContain(`Grüße aus Köln\r\n${long}\r\nlast line`);
+    expect(decoded).toContain(`<p>${long}</p>`);
+  });
+
   it('a repeated task replaces its file instead of adding a second one', async () => {
     const m = mail();
     const mailer = createMailer({ MAIL_DIR: dir, SMTP_URL: undefined });
