@@ -2,7 +2,7 @@
 // server that never answers is a local socket, the one fault we cannot make Postgres play.
 import type pg from 'pg';
 import { failureOf, startSilentServer, testInfra, waitFor, type SilentServer } from '@orderflow/testing';
-import { createPool, DEFAULT_POOL_TIMEOUTS, inTransaction, type PoolTimeouts } from './pool';
+import { createPool, DEFAULT_POOL_TIMEOUTS, inTransaction, prepared, type PoolTimeouts } from './pool';
 
 const pools: pg.Pool[] = [];
 afterEach(async () => {
@@ -74,5 +74,20 @@ describe('a pool', () => {
       expect(error.message).toMatch(/timeout/i);
       expect(ms).toBeLessThan(2_000);
     });
+  });
+});
+
+describe('a prepared statement', () => {
+  it('is parsed once per connection however often it runs, and another text is a statement of its own', async () => {
+    const client = await pool({}).connect();
+    try {
+      const double = 'SELECT $1::int * 2 AS n';
+      for (const n of [1, 2, 3]) expect((await client.query(prepared(double, [n]))).rows).toEqual([{ n: n * 2 }]);
+      expect((await client.query(prepared('SELECT $1::int * 3 AS n', [2]))).rows).toEqual([{ n: 6 }]);
+      const { rows } = await client.query('SELECT statement FROM pg_prepared_statements ORDER BY statement');
+      expect(rows.map((r) => r.statement)).toEqual([double, 'SELECT $1::int * 3 AS n']);
+    } finally {
+      client.release(true); // its prepared statements go with the connection
+    }
   });
 });

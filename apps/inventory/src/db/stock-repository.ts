@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { inTransaction } from '@orderflow/db';
+import { inTransaction, prepared } from '@orderflow/db';
 import { notifyingOutboxWriter, type OutboxMessage, type OutboxWriter } from '@orderflow/messaging';
 
 export interface Product {
@@ -141,18 +141,22 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
       const { outcomes, messages } = await inTransaction(pool, async (client) => {
         const orderIds = requests.map((r) => r.orderId);
         await client.query(
-          `SELECT pg_advisory_xact_lock(${ORDER_LOCK_SPACE}, k.key)
-             FROM (SELECT DISTINCT hashtext(id) AS key FROM unnest($1::text[]) AS id ORDER BY key) AS k`,
-          [orderIds],
+          prepared(
+            `SELECT pg_advisory_xact_lock(${ORDER_LOCK_SPACE}, k.key)
+               FROM (SELECT DISTINCT hashtext(id) AS key FROM unnest($1::text[]) AS id ORDER BY key) AS k`,
+            [orderIds],
+          ),
         );
         // A statement of its own after the locks, so it sees every reservation of these orders committed before.
         const skus = [...new Set(requests.flatMap((r) => r.items.map((i) => i.sku)))].sort();
         const { rows } = await client.query(
-          `WITH locked AS MATERIALIZED (SELECT sku, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE)
-           SELECT (SELECT coalesce(json_agg(json_build_object('sku', sku, 'available', available)), '[]') FROM locked) AS products,
-                  (SELECT coalesce(json_agg(json_build_object('orderId', order_id, 'status', status, 'shortages', shortages)), '[]')
-                     FROM reservations WHERE order_id = ANY($2::uuid[])) AS stored`,
-          [skus, orderIds],
+          prepared(
+            `WITH locked AS MATERIALIZED (SELECT sku, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE)
+             SELECT (SELECT coalesce(json_agg(json_build_object('sku', sku, 'available', available)), '[]') FROM locked) AS products,
+                    (SELECT coalesce(json_agg(json_build_object('orderId', order_id, 'status', status, 'shortages', shortages)), '[]')
+                       FROM reservations WHERE order_id = ANY($2::uuid[])) AS stored`,
+            [skus, orderIds],
+          ),
         );
         const available = new Map<string, number>((rows[0].products as { sku: string; available: number }[]).map((p) => [p.sku, p.available]));
         // Keyed by the lower-case id: Postgres prints uuids in lower case, a caller may not.
@@ -202,7 +206,7 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
           `i AS (INSERT INTO reservation_items (order_id, sku, quantity) SELECT * FROM unnest($6::uuid[], $7::text[], $8::int[]))`,
         ];
         if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params)})`);
-        await client.query(`WITH ${ctes.join(',\n')} SELECT 1${messages.length ? outbox.notifySelect() : ''}`, params);
+        await client.query(prepared(`WITH ${ctes.join(',\n')} SELECT 1${messages.length ? outbox.notifySelect() : ''}`, params));
         return { outcomes, messages };
       });
       if (messages.length) outbox.committed();

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { purgeByAge, rollbackTransaction } from '@orderflow/db';
+import { prepared, purgeByAge, rollbackTransaction } from '@orderflow/db';
 import type { EmailTemplate } from '@orderflow/domain';
 import { isTransientInfrastructureError } from '@orderflow/platform';
 
@@ -67,11 +67,13 @@ export function createEmailLog(pool: Pool): EmailLog {
         // The primary key decides: a concurrent claim of the same id (another replica) waits here
         // until this transaction ends, then finds the row (skips) or, after a rollback, claims it itself.
         const { rows } = await client.query<{ message_id: string }>(
-          `INSERT INTO emails (message_id, order_id, template, recipient, subject)
-           SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[])
-           ON CONFLICT (message_id) DO NOTHING
-           RETURNING message_id`,
-          [candidates.map((r) => r.taskId), candidates.map((r) => r.orderId), candidates.map((r) => r.template), candidates.map((r) => r.recipient), candidates.map((r) => r.subject)],
+          prepared(
+            `INSERT INTO emails (message_id, order_id, template, recipient, subject)
+             SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[])
+             ON CONFLICT (message_id) DO NOTHING
+             RETURNING message_id`,
+            [candidates.map((r) => r.taskId), candidates.map((r) => r.orderId), candidates.map((r) => r.template), candidates.map((r) => r.recipient), candidates.map((r) => r.subject)],
+          ),
         );
         const claimed = new Set(rows.map((row) => row.message_id));
         const toSend = candidates.filter((r) => claimed.has(r.taskId));

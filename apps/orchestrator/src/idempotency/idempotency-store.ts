@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'pg';
+import { prepared } from '@orderflow/db';
 import { createGroupCommit } from '@orderflow/platform';
 
 /** A response as stored for replay: exact status, the headers that matter, and the body bytes. */
@@ -76,11 +77,13 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
     maxConcurrent: 2,
     async run(claims) {
       const { rows } = await pool.query(
-        `INSERT INTO idempotency_keys (caller, key, fingerprint, state, resource_id, locked_until, expires_at, owner)
-         SELECT c.caller, c.key, c.fingerprint, 'IN_FLIGHT', c.resource_id, now() + $6::interval, now() + $7::interval, c.owner
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::uuid[]) AS c(caller, key, fingerprint, resource_id, owner)
-         ON CONFLICT (caller, key) DO NOTHING RETURNING owner`,
-        [claims.map((c) => c.caller), claims.map((c) => c.key), claims.map((c) => c.fingerprint), claims.map((c) => c.resourceId), claims.map((c) => c.owner), lock, ttl],
+        prepared(
+          `INSERT INTO idempotency_keys (caller, key, fingerprint, state, resource_id, locked_until, expires_at, owner)
+           SELECT c.caller, c.key, c.fingerprint, 'IN_FLIGHT', c.resource_id, now() + $6::interval, now() + $7::interval, c.owner
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::uuid[]) AS c(caller, key, fingerprint, resource_id, owner)
+           ON CONFLICT (caller, key) DO NOTHING RETURNING owner`,
+          [claims.map((c) => c.caller), claims.map((c) => c.key), claims.map((c) => c.fingerprint), claims.map((c) => c.resourceId), claims.map((c) => c.owner), lock, ttl],
+        ),
       );
       const inserted = new Set(rows.map((r) => r.owner as string));
       return claims.map((c) => inserted.has(c.owner));

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { prepared } from '@orderflow/db';
 import { notifyingOutboxWriter, type OutboxMessage, type OutboxWriter } from '@orderflow/messaging';
 import type { KeyCompletion } from '../idempotency/idempotency-store';
 import { UNCANCELLABLE_STEPS, type Compensation, type Outcome, type Saga, type SagaData, type SagaState } from './order-saga';
@@ -139,7 +140,7 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
     if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, { keysIn: 'SELECT order_id::text FROM s' })})`);
     const completions = entries.flatMap((e) => (e.completion ? [e.completion] : []));
     if (completions.length) ctes.push(`k AS (${completeKeysSql(completions, params)})`);
-    const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT s.*${messages.length ? outbox.notifySelect() : ''} FROM s`, params);
+    const { rows } = await pool.query(prepared(`WITH ${ctes.join(',\n')} SELECT s.*${messages.length ? outbox.notifySelect() : ''} FROM s`, params));
     const created = new Map(rows.map((r: { order_id: string; created_at: Date; next_attempt_at: Date }) => [r.order_id, r]));
     if (created.size && messages.length) outbox.committed();
     return sagas.map((s) => {
@@ -207,7 +208,7 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
                  FROM unnest($${d}::uuid[], $${d + 1}::text[], $${d + 2}::bytea[], $${d + 3}::text[], $${d + 4}::int[]) AS t(order_id, origin, payload, error, attempts)
                 WHERE t.order_id IN (SELECT order_id FROM s))`);
     }
-    const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT s.order_id${messages.length ? outbox.notifySelect() : ''} FROM s`, params);
+    const { rows } = await pool.query(prepared(`WITH ${ctes.join(',\n')} SELECT s.order_id${messages.length ? outbox.notifySelect() : ''} FROM s`, params));
     const applied = new Set(rows.map((r) => r.order_id as string));
     if (messages.length && applied.size) outbox.committed();
     return entries.map((e) => applied.has(e.expected.orderId));

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { prepared } from '@orderflow/db';
 import type { Order, OrderItem, OrderStatus } from '@orderflow/domain';
 
 export interface NewOrder {
@@ -76,30 +77,32 @@ export function createOrderRepository(pool: Pool): OrderRepository {
       if (!orders.length) return [];
       const lines = orders.flatMap((o) => o.items.map((item, line) => ({ orderId: o.id, line, ...item })));
       const { rows } = await pool.query<OrderRow>(
-        `WITH new AS (INSERT INTO orders (id, customer_id, status, total_cents)
-                      SELECT t.id, t.customer_id, 'PENDING', t.total_cents FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS t(id, customer_id, total_cents)
-                      ON CONFLICT (id) DO NOTHING
-                      RETURNING id, customer_id, status, reason, total_cents, created_at, updated_at),
-              lines AS (INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents)
-                        SELECT t.* FROM unnest($4::uuid[], $5::int[], $6::text[], $7::int[], $8::bigint[]) AS t(order_id, line, sku, quantity, price)
-                         WHERE t.order_id IN (SELECT id FROM new)
-                        RETURNING order_id, line, sku, quantity, unit_price_cents)
-         SELECT n.*, COALESCE(l.items, '[]') AS items
-           FROM new n
-           LEFT JOIN (SELECT order_id, json_agg(json_build_object('sku', sku, 'quantity', quantity, 'unitPriceCents', unit_price_cents) ORDER BY line) AS items
-                        FROM lines GROUP BY order_id) l ON l.order_id = n.id
-         UNION ALL
-         SELECT ${ORDER_COLUMNS} FROM orders o WHERE o.id = ANY($1::uuid[])`,
-        [
-          orders.map((o) => o.id),
-          orders.map((o) => o.customerId),
-          orders.map((o) => o.totalCents),
-          lines.map((l) => l.orderId),
-          lines.map((l) => l.line),
-          lines.map((l) => l.sku),
-          lines.map((l) => l.quantity),
-          lines.map((l) => l.unitPriceCents),
-        ],
+        prepared(
+          `WITH new AS (INSERT INTO orders (id, customer_id, status, total_cents)
+                        SELECT t.id, t.customer_id, 'PENDING', t.total_cents FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS t(id, customer_id, total_cents)
+                        ON CONFLICT (id) DO NOTHING
+                        RETURNING id, customer_id, status, reason, total_cents, created_at, updated_at),
+                lines AS (INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents)
+                          SELECT t.* FROM unnest($4::uuid[], $5::int[], $6::text[], $7::int[], $8::bigint[]) AS t(order_id, line, sku, quantity, price)
+                           WHERE t.order_id IN (SELECT id FROM new)
+                          RETURNING order_id, line, sku, quantity, unit_price_cents)
+           SELECT n.*, COALESCE(l.items, '[]') AS items
+             FROM new n
+             LEFT JOIN (SELECT order_id, json_agg(json_build_object('sku', sku, 'quantity', quantity, 'unitPriceCents', unit_price_cents) ORDER BY line) AS items
+                          FROM lines GROUP BY order_id) l ON l.order_id = n.id
+           UNION ALL
+           SELECT ${ORDER_COLUMNS} FROM orders o WHERE o.id = ANY($1::uuid[])`,
+          [
+            orders.map((o) => o.id),
+            orders.map((o) => o.customerId),
+            orders.map((o) => o.totalCents),
+            lines.map((l) => l.orderId),
+            lines.map((l) => l.line),
+            lines.map((l) => l.sku),
+            lines.map((l) => l.quantity),
+            lines.map((l) => l.unitPriceCents),
+          ],
+        ),
       );
       return rows.map(toOrder);
     },
@@ -129,11 +132,13 @@ export function createOrderRepository(pool: Pool): OrderRepository {
     async transitionAll(ids, from, to) {
       if (!ids.length) return [];
       const { rows } = await pool.query<OrderRow & { changed: boolean }>(
-        `WITH moved AS (UPDATE orders o SET status = $2, updated_at = now() WHERE o.id = ANY($1::uuid[]) AND o.status = ANY($3::text[]) RETURNING ${ORDER_COLUMNS})
-         SELECT true AS changed, moved.* FROM moved
-         UNION ALL
-         SELECT false AS changed, ${ORDER_COLUMNS} FROM orders o WHERE o.id = ANY($1::uuid[]) AND o.id NOT IN (SELECT id FROM moved)`,
-        [ids, to, from],
+        prepared(
+          `WITH moved AS (UPDATE orders o SET status = $2, updated_at = now() WHERE o.id = ANY($1::uuid[]) AND o.status = ANY($3::text[]) RETURNING ${ORDER_COLUMNS})
+           SELECT true AS changed, moved.* FROM moved
+           UNION ALL
+           SELECT false AS changed, ${ORDER_COLUMNS} FROM orders o WHERE o.id = ANY($1::uuid[]) AND o.id NOT IN (SELECT id FROM moved)`,
+          [ids, to, from],
+        ),
       );
       return rows.map((row) => ({ changed: row.changed, order: toOrder(row) }));
     },
