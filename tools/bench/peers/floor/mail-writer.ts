@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { prepared } from '@orderflow/db';
 import type { Logger } from 'pino';
 import type { NotificationTask } from '@orderflow/domain';
 import { createFileMailer } from '../../../../apps/notification/src/mail/file-mailer';
@@ -32,15 +33,14 @@ export function createMailWriter(options: MailWriterOptions) {
   /** One round: claim up to `batch` pending rows, write them, mark them; returns how many. */
   async function round(): Promise<number> {
     const { rows } = await pool.query<{ order_id: string; payload: NotificationTask }>(
-      'SELECT order_id, payload FROM emails WHERE written_at IS NULL ORDER BY created_at LIMIT $1',
-      [options.batch],
+      prepared('SELECT order_id, payload FROM emails WHERE written_at IS NULL ORDER BY created_at LIMIT $1', [options.batch]),
     );
     if (rows.length === 0) return 0;
     // The files of a batch are independent: their fsyncs overlap instead of queueing.
     await Promise.all(
       rows.map(({ order_id, payload }) => mailer.send({ messageId: order_id, to: payload.to, from: options.from, ...renderEmail(payload) })),
     );
-    await pool.query('UPDATE emails SET written_at = now() WHERE order_id = ANY($1::uuid[]) AND written_at IS NULL', [rows.map((r) => r.order_id)]);
+    await pool.query(prepared('UPDATE emails SET written_at = now() WHERE order_id = ANY($1::uuid[]) AND written_at IS NULL', [rows.map((r) => r.order_id)]));
     return rows.length;
   }
 

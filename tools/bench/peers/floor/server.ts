@@ -9,7 +9,7 @@ import pino, { type Logger } from 'pino';
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import { ConfigError, env, parseEnv } from '@orderflow/config';
-import { createPool, rollbackTransaction } from '@orderflow/db';
+import { createPool, prepared, rollbackTransaction } from '@orderflow/db';
 import { orderTotal, type NotificationTask, type Order, type OrderItem } from '@orderflow/domain';
 import { createTokenVerifier } from '../../../../apps/orchestrator/src/http/auth';
 import type { Caller } from '../../../../apps/orchestrator/src/domain/caller';
@@ -83,7 +83,8 @@ export function createFloor(config: FloorConfig, pool: Pool, logger: Logger) {
       await client.query('BEGIN');
       // The try-lock answers a request whose twin is still running at once (409, as the orchestrator)
       // instead of queueing behind its uncommitted key; a lock is never waited for, so no deadlock.
-      const claim = await client.query(CLAIM_SQL, [caller.id, key, fingerprint, orderId]);
+      // Prepared, as orderflow's hot statements are (libs/db prepared), so the yardstick pays no planning either.
+      const claim = await client.query(prepared(CLAIM_SQL, [caller.id, key, fingerprint, orderId]));
       const { got, claimed } = claim.rows[0] as { got: boolean; claimed: boolean };
       if (!claimed) {
         await client.query('ROLLBACK');
@@ -93,8 +94,7 @@ export function createFloor(config: FloorConfig, pool: Pool, logger: Logger) {
       const { items } = parse(placeOrderBody, body, 'body');
       const lines = mergeLines(items);
       const { rows } = await client.query<{ sku: string; price_cents: number; available: number }>(
-        'SELECT sku, price_cents, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE',
-        [lines.map((l) => l.sku)],
+        prepared('SELECT sku, price_cents, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE', [lines.map((l) => l.sku)]),
       );
       const products = new Map(rows.map((r) => [r.sku, r]));
       const unknown = [...new Set(items.filter((i) => !products.has(i.sku)).map((i) => i.sku))];
@@ -121,34 +121,36 @@ export function createFloor(config: FloorConfig, pool: Pool, logger: Logger) {
       const { id, customerId, status, totalCents, reason, updatedAt } = order;
       answer = json(202, { id, customerId, status, items: orderItems, totalCents, ...(reason ? { reason } : {}), createdAt, updatedAt }, { Location: `/v1/orders/${orderId}` });
       await client.query(
-        `WITH p AS (UPDATE products p SET reserved = p.reserved + t.quantity, updated_at = now()
-                      FROM unnest($2::text[], $3::int[]) AS t(sku, quantity) WHERE $4::boolean AND p.sku = t.sku),
-              o AS (INSERT INTO orders (id, customer_id, status, reason, total_cents, created_at) VALUES ($1, $5, $6, $7, $8, $9)),
-              i AS (INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents)
-                      SELECT $1, t.n - 1, t.sku, t.quantity, t.price FROM unnest($10::text[], $11::int[], $12::bigint[]) WITH ORDINALITY AS t(sku, quantity, price, n)),
-              e AS (INSERT INTO emails (order_id, payload) VALUES ($1, $13)),
-              k AS (UPDATE idempotency_keys SET response_status = $14, response_headers = $15, response_body = $16 WHERE caller = $17 AND key = $18)
-         SELECT 1`,
-        [
-          orderId,
-          lines.map((l) => l.sku),
-          lines.map((l) => l.quantity),
-          covered,
-          caller.id,
-          order.status,
-          order.reason ?? null,
-          order.totalCents,
-          createdAt,
-          orderItems.map((i) => i.sku),
-          orderItems.map((i) => i.quantity),
-          orderItems.map((i) => i.unitPriceCents),
-          JSON.stringify(task),
-          answer.status,
-          JSON.stringify(answer.headers),
-          answer.body,
-          caller.id,
-          key,
-        ],
+        prepared(
+          `WITH p AS (UPDATE products p SET reserved = p.reserved + t.quantity, updated_at = now()
+                        FROM unnest($2::text[], $3::int[]) AS t(sku, quantity) WHERE $4::boolean AND p.sku = t.sku),
+                o AS (INSERT INTO orders (id, customer_id, status, reason, total_cents, created_at) VALUES ($1, $5, $6, $7, $8, $9)),
+                i AS (INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents)
+                        SELECT $1, t.n - 1, t.sku, t.quantity, t.price FROM unnest($10::text[], $11::int[], $12::bigint[]) WITH ORDINALITY AS t(sku, quantity, price, n)),
+                e AS (INSERT INTO emails (order_id, payload) VALUES ($1, $13)),
+                k AS (UPDATE idempotency_keys SET response_status = $14, response_headers = $15, response_body = $16 WHERE caller = $17 AND key = $18)
+           SELECT 1`,
+          [
+            orderId,
+            lines.map((l) => l.sku),
+            lines.map((l) => l.quantity),
+            covered,
+            caller.id,
+            order.status,
+            order.reason ?? null,
+            order.totalCents,
+            createdAt,
+            orderItems.map((i) => i.sku),
+            orderItems.map((i) => i.quantity),
+            orderItems.map((i) => i.unitPriceCents),
+            JSON.stringify(task),
+            answer.status,
+            JSON.stringify(answer.headers),
+            answer.body,
+            caller.id,
+            key,
+          ],
+        ),
       );
       await client.query('COMMIT');
     } catch (error) {
