@@ -26,7 +26,11 @@ export function factMessage(topic: string, event: CloudEvent): OutboxMessage {
   return { destination: 'kafka', topic, key, messageId: event.id, payload: event, headers: event.traceparent ? { traceparent: event.traceparent } : {} };
 }
 
-/** A stored outbox row, as the relay hands it to a publisher. */
+/**
+ * A stored outbox row, as the relay hands it to a publisher. Its `payload` is the stored JSON as bytes
+ * (a Buffer), which publishers send as they are: serialized once, when the row was written, instead of
+ * parsed by the driver and serialized again for the broker.
+ */
 export interface OutboxRecord extends Required<OutboxMessage> {
   id: number;
 }
@@ -81,7 +85,7 @@ export function outboxInsertSql(messages: OutboxMessage[], params: unknown[], gu
 }
 
 const DESTINATIONS: readonly OutboxDestination[] = ['kafka', 'rabbitmq'];
-const OUTBOX_COLUMNS = 'id, destination, topic, message_key, message_id, payload, headers';
+const OUTBOX_COLUMNS = 'id, destination, topic, message_key, message_id, payload::text AS payload, headers';
 
 const toRecord = (r: Record<string, unknown>): OutboxRecord => ({
   id: Number(r.id),
@@ -89,7 +93,7 @@ const toRecord = (r: Record<string, unknown>): OutboxRecord => ({
   topic: r.topic as string,
   key: r.message_key as string,
   messageId: r.message_id as string,
-  payload: r.payload,
+  payload: Buffer.from(r.payload as string),
   headers: r.headers as Record<string, string>,
 });
 

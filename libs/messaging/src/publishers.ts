@@ -12,15 +12,12 @@ import { kafkaSend, rabbitSend } from './semconv';
 export const ATTEMPT_HEADER = 'x-attempt';
 
 /**
- * Publishes outbox rows to Kafka in one batch per call. The idempotent producer (acks=all, one request
- * in flight) keeps the rows' order within each partition, so per-key order holds.
- */
-/**
  * The Kafka message for an outbox row: the CloudEvent as a structured-mode JSON value, keyed as the
  * row is (the fact's subject: order id or sku), its headers (the trace) beside the content type.
  */
 export function kafkaMessageOf(row: Pick<OutboxMessage, 'key' | 'payload' | 'headers'>): Message {
-  return { key: row.key, value: JSON.stringify(row.payload), headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...row.headers } };
+  // A Buffer (an outbox row's stored JSON, a replayed dead letter) goes out byte for byte.
+  return { key: row.key, value: Buffer.isBuffer(row.payload) ? row.payload : JSON.stringify(row.payload), headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...row.headers } };
 }
 
 /** Whether a publisher makes a producer span per message; by default when spans are exported. */
@@ -29,7 +26,8 @@ export interface PublisherTracing {
 }
 
 /**
- * The Kafka publisher of an outbox relay. With tracing exported, each row gets a `send <topic>`
+ * The Kafka publisher of an outbox relay: one batch per call. The idempotent producer (acks=all, one
+ * request in flight) keeps the rows' order within each partition, so per-key order holds. With tracing exported, each row gets a `send <topic>`
  * producer span linked to the trace that wrote the row; the message itself carries that trace on
  * (its stored `traceparent`), so consumers continue the writer's trace.
  */
