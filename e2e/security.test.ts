@@ -142,7 +142,9 @@ describe('rate limiting', () => {
         const res = await fetch(`http://127.0.0.1:${ports[i % 2]}/v1/products/${sku}`, { headers: { authorization: `Bearer ${busy}` } });
         statuses.push(res.status);
         if (res.status === 429) retryAfter = res.headers.get('retry-after');
-        else expect(res.headers.get('ratelimit-limit')).toBe('10');
+        expect(res.headers.get('ratelimit-policy')).toBe('"per-caller";q=10;w=60');
+        // Both replicas count down the same budget: 9, 8, … 0 remain, then 0 on each refusal.
+        expect(res.headers.get('ratelimit')).toMatch(new RegExp(`^"per-caller";r=${Math.max(0, 9 - i)};t=\\d+$`));
       }
       expect(statuses.filter((s) => s === 200)).toHaveLength(10);
       expect(statuses.filter((s) => s === 429)).toHaveLength(2);

@@ -18,11 +18,18 @@ const problem = (description: string, ...types: (keyof typeof PROBLEMS)[]) => {
   };
 };
 
+// Structured Fields of draft-ietf-httpapi-ratelimit-headers-11 (one String item with Integer parameters).
 const rateLimitHeaders = {
-  'RateLimit-Limit': { description: 'Requests allowed per minute for this caller', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
-  'RateLimit-Remaining': { description: 'Requests left in the current window', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
-  'RateLimit-Reset': { description: 'Seconds until the window resets', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
-  'RateLimit-Policy': { description: 'The limit and its window, e.g. `600;w=60`', required: true, schema: { type: 'string' } },
+  'RateLimit-Policy': {
+    description: 'The caller\'s quota policy: `q` requests per `w` seconds, e.g. `"per-caller";q=600;w=60`',
+    required: true,
+    schema: { type: 'string', pattern: '^"per-caller";q=[0-9]+;w=[0-9]+$' },
+  },
+  RateLimit: {
+    description: 'What is left of it: `r` requests remain for the next `t` seconds, e.g. `"per-caller";r=0;t=42`',
+    required: true,
+    schema: { type: 'string', pattern: '^"per-caller";r=[0-9]+;t=[0-9]+$' },
+  },
 };
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } } };
 // Every /v1 operation: a token is checked first, then the caller's rate limit. No operation documents
@@ -195,7 +202,7 @@ export const openApiDocument = {
     version: '1.0.0',
     description:
       'Order processing for a shop. Every write needs an `Idempotency-Key`; errors are RFC 9457 problem+json. ' +
-      'Requests are limited per caller (`RATE_LIMIT_PER_MINUTE`, default 600, a whole minute may be spent at once); each answer carries `RateLimit-*` headers.',
+      'Requests are limited per caller (`RATE_LIMIT_PER_MINUTE`, default 600, a whole minute may be spent at once); each answer carries the `RateLimit-Policy` and `RateLimit` headers.',
   },
   servers: [{ url: '/' }],
   security: [{ bearer: [] }],

@@ -49,6 +49,29 @@ const errorsCounted = async () => (await metrics.rateLimiterErrors.get()).values
 const redisState = () => breakers.states().find((s) => s.name === 'redis')?.state;
 
 describe('the rate limiter', () => {
+  it('sends RateLimit-Policy and RateLimit as structured fields, and Retry-After when over the limit', async () => {
+    const handler = limiter(2);
+    const first = await decide(handler);
+    const second = await decide(handler);
+    const refused = await decide(handler);
+    const answers = [first, second, refused];
+    expect(answers.map((a) => a.passed)).toEqual([undefined, undefined, expect.objectContaining({ problem: 'rate-limited' })]);
+    // RateLimit: "<policy>";r=<remaining>;t=<seconds until the quota resets>; the window began with the first request.
+    const reset = (value: string | undefined) => Number(/^"per-caller";r=\d+;t=(\d+)$/.exec(value ?? '')?.[1]);
+    for (const [i, { headers }] of answers.entries()) {
+      expect(headers['RateLimit-Policy']).toBe('"per-caller";q=2;w=60');
+      const t = reset(headers['RateLimit']);
+      expect(t).toBeGreaterThanOrEqual(58);
+      expect(t).toBeLessThanOrEqual(60);
+      expect(headers['RateLimit']).toBe(`"per-caller";r=${[1, 0, 0][i]};t=${t}`);
+      expect(Object.keys(headers).filter((name) => /^RateLimit-(Limit|Remaining|Reset)$/.test(name))).toEqual([]);
+    }
+    expect(first.headers['Retry-After']).toBeUndefined();
+    expect(second.headers['Retry-After']).toBeUndefined();
+    // Retry-After on the refusal is no earlier than the end of the effective window.
+    expect(refused.headers['Retry-After']).toBe(String(reset(refused.headers['RateLimit'])));
+  });
+
   it('lets a request through and counts it when Redis times out', async () => {
     const handler = limiter(100);
     proxy.freeze();
