@@ -120,18 +120,35 @@ describe('fresh sagas advanced in batches', () => {
     expect(await ended(sagas.map((s) => s.orderId))).toHaveLength(8);
   });
 
-  it('send an order refused stock on alone, to its rejection, while the others of its batch are confirmed', async () => {
+  it('reject an order refused stock within its batch, without reserving again, logged as the one-by-one path logs it', async () => {
     const sagas = await placed(3);
     const refused = sagas[1]!.orderId;
+    let statements = 0;
+    const counting = { query: (...args: Parameters<pg.Pool['query']>) => (statements++, pool.query(...args)) } as unknown as pg.Pool;
     const { ports, calls, status } = services({ refuse: new Set([refused]) });
-    const runner = runnerWith(ports);
+    const runner = createSagaRunner({ ...runnerOptions(ports), repo: createSagaRepository(counting) });
     runner.startPlaced(sagas);
-    await waitFor(async () => (await ended([refused])).length === 1, { timeoutMs: 10_000 });
-    await runner.stop();
+    await runner.stop(); // waits for the batch
     expect(await ended([refused])).toEqual([{ order_id: refused, state: 'COMPLETED', outcome: 'REJECTED' }]);
     expect(status.get(refused)).toBe('REJECTED');
-    expect(calls.filter((c) => c.startsWith('confirmBatch'))).toEqual(['confirmBatch 2']);
+    expect([...calls].sort()).toEqual(['confirmBatch 2', 'reject', 'reserveBatch 3']);
+    expect(statements).toBe(2); // the move to REJECT_ORDER, then every end of the batch
     expect((await facts([refused])).map((r) => r.type ?? r.destination)).toEqual(['order.rejected', 'rabbitmq']);
+    expect((await repo.steps(refused)).map((s) => `${s.step} ${s.outcome} ${s.detail ?? ''}`.trim())).toEqual(['PLACED STARTED', 'RESERVE_STOCK DONE OUT_OF_STOCK', 'REJECT_ORDER REJECTED']);
+    expect(((await repo.load(refused))!.data as SagaData).reason).toBe('OUT_OF_STOCK');
+  });
+
+  it('let a cancel that lands before a refused order moves to its rejection win: the order ends CANCELLED, never rejected', async () => {
+    const sagas = await placed(2);
+    const refused = sagas[0]!.orderId;
+    const { ports, status } = services({ refuse: new Set([refused]), onReserveBatch: async () => void (await repo.requestCancel(refused)) });
+    const runner = runnerWith(ports);
+    runner.startPlaced(sagas);
+    await waitFor(async () => (await ended(sagas.map((s) => s.orderId))).length === 2, { timeoutMs: 10_000 });
+    await runner.stop();
+    expect(await ended([refused])).toEqual([{ order_id: refused, state: 'COMPLETED', outcome: 'CANCELLED' }]);
+    expect(status.get(refused)).toBe('CANCELLED');
+    expect((await facts([refused])).map((r) => r.type ?? r.destination)).toEqual(['order.cancelled', 'rabbitmq']);
   });
 
   it('hand every saga of a batch whose call failed to the one-by-one path, which retries and ends them', async () => {

@@ -246,51 +246,99 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     void advance(orderId).finally(() => slotWaiters.shift()?.());
   }
 
+  /** Sagas off the batched path: `advance` repeats each from its last commit, one by one. */
+  const aside = (sagas: Saga[]) => sagas.forEach((s) => void advance(s.orderId));
+
+  /** The commit that ends a saga of a batch with `outcome` after `step`, as the one-by-one path would. */
+  const ending = (saga: Saga, step: ForwardStep, outcome: 'CONFIRMED' | 'REJECTED', lines: StepLog[]) => ({
+    expected: saga,
+    change: {
+      state: 'COMPLETED',
+      step,
+      attempts: 0,
+      outcome,
+      nextAttemptInMs: null,
+      messages: outcomeMessages(saga, outcome, destinations),
+      log: { step, outcome },
+      lines: [...lines, { step, outcome, attempt: 1 }],
+    } satisfies SagaChange,
+  });
+
+  /** Reserved sagas: one ConfirmOrders call; the ends of those confirmed (the others go one by one). */
+  async function confirmReserved(reserved: Saga[]) {
+    if (!reserved.length) return [];
+    const confirmations = await ports.orders
+      .confirmOrders(reserved.map((s) => ({ orderId: s.orderId, traceparent: s.data.traceparent })))
+      .catch((error: unknown) => void logger.debug({ err: error, sagas: reserved.length }, 'batched confirmation failed; sagas go on one by one'));
+    if (!confirmations) {
+      aside(reserved);
+      return [];
+    }
+    aside(reserved.filter((_, i) => confirmations[i]?.ok !== true));
+    return reserved
+      .filter((_, i) => confirmations[i]?.ok === true)
+      .map((saga) => ending(saga, 'CONFIRM_ORDER', 'CONFIRMED', [{ step: FIRST_STEP, outcome: 'DONE', attempt: saga.attempts + 1 }]));
+  }
+
   /**
-   * The common path of fresh sagas, many at a time: one ReserveStockBatch call for all of them, one
-   * ConfirmOrders call for those reserved, one statement committing every confirmed saga's end with
-   * its fact and e-mail task (version-guarded per saga, as `apply`). Anything off that path (stock
-   * refused, a failed or unanswered call, a saga changed meanwhile) goes to `advance`, which repeats
-   * the saga from its last commit one by one: every step is idempotent on the order id, so repeating a
-   * reservation or confirmation the batch made has no second effect.
+   * Sagas refused stock: their move to REJECT_ORDER commits first, in one statement (a cancel may not
+   * overtake that step: UNCANCELLABLE_STEPS; one that came first wins the version check, and its saga
+   * goes one by one), then each order is rejected; the ends of those rejected. Due again after the
+   * watchdog, as a step under way, should this process die before the end.
+   */
+  async function rejectRefused(refused: Saga[]) {
+    if (!refused.length) return [];
+    const moves = refused.map((saga) => {
+      const change: SagaChange = {
+        step: 'REJECT_ORDER',
+        attempts: 0,
+        data: { ...saga.data, reason: 'OUT_OF_STOCK' },
+        nextAttemptInMs: watchdogMs,
+        log: { step: FIRST_STEP, outcome: 'DONE', detail: 'OUT_OF_STOCK' },
+        lines: [{ step: FIRST_STEP, outcome: 'DONE', detail: 'OUT_OF_STOCK', attempt: saga.attempts + 1 }],
+      };
+      return { expected: saga, change, moved: { ...applyChange(saga, change), version: saga.version + 1 } };
+    });
+    const applied = await repo.applyMany(moves).catch((error: unknown) => void logger.warn({ err: error, sagas: moves.length }, 'batched saga commit failed; sagas go on one by one'));
+    if (!applied) {
+      aside(refused);
+      return [];
+    }
+    aside(refused.filter((_, i) => !applied[i]));
+    const moved = moves.filter((_, i) => applied[i]).map((m) => m.moved);
+    const rejections = await Promise.allSettled(moved.map((saga) => ports.orders.rejectOrder(saga.orderId, 'OUT_OF_STOCK', saga.data.traceparent ? { traceparent: saga.data.traceparent } : {})));
+    aside(moved.filter((_, i) => rejections[i]!.status === 'rejected'));
+    return moved.filter((_, i) => rejections[i]!.status === 'fulfilled').map((saga) => ending(saga, 'REJECT_ORDER', 'REJECTED', []));
+  }
+
+  /**
+   * The common path of fresh sagas, many at a time: one ReserveStockBatch call for all of them; for
+   * those reserved one ConfirmOrders call, for those refused one commit of their move to REJECT_ORDER
+   * and a RejectOrder call each; then one statement committing every saga's end with its fact and
+   * e-mail task (version-guarded per saga, as `apply`). Anything off that path (a failed or unanswered
+   * call, a saga changed meanwhile) goes to `advance`, which repeats the saga from its last commit one
+   * by one: every step is idempotent on the order id, so repeating a reservation or confirmation the
+   * batch made has no second effect.
    */
   async function runPlaced(batch: Saga[]): Promise<void> {
-    const aside = (sagas: Saga[]) => sagas.forEach((s) => void advance(s.orderId));
     const reservations = await ports.inventory
       .reserveStockBatch(batch.map((s) => ({ orderId: s.orderId, items: s.data.items.map(({ sku, quantity }) => ({ sku, quantity })), traceparent: s.data.traceparent })))
       .catch((error: unknown) => void logger.debug({ err: error, sagas: batch.length }, 'batched reservation failed; sagas go on one by one'));
     if (!reservations) return aside(batch);
-    const reserved = batch.filter((_, i) => reservations[i]?.reserved === true);
-    aside(batch.filter((_, i) => reservations[i]?.reserved !== true));
-    const confirmations = reserved.length
-      ? await ports.orders.confirmOrders(reserved.map((s) => ({ orderId: s.orderId, traceparent: s.data.traceparent }))).catch((error: unknown) => void logger.debug({ err: error, sagas: reserved.length }, 'batched confirmation failed; sagas go on one by one'))
-      : [];
-    if (!confirmations) return aside(reserved);
-    const confirmed = reserved.filter((_, i) => confirmations[i]?.ok === true);
-    aside(reserved.filter((_, i) => confirmations[i]?.ok !== true));
-    const ends = confirmed.map((saga) => ({
-      expected: saga,
-      change: {
-        state: 'COMPLETED',
-        step: 'CONFIRM_ORDER',
-        attempts: 0,
-        outcome: 'CONFIRMED',
-        nextAttemptInMs: null,
-        messages: outcomeMessages(saga, 'CONFIRMED', destinations),
-        log: { step: 'CONFIRM_ORDER', outcome: 'CONFIRMED' },
-        lines: [
-          { step: FIRST_STEP, outcome: 'DONE', attempt: saga.attempts + 1 },
-          { step: 'CONFIRM_ORDER', outcome: 'CONFIRMED', attempt: 1 },
-        ],
-      } satisfies SagaChange,
-    }));
+    aside(batch.filter((_, i) => typeof reservations[i]?.reserved !== 'boolean'));
+    const [confirmed, rejected] = await Promise.all([
+      confirmReserved(batch.filter((_, i) => reservations[i]?.reserved === true)),
+      rejectRefused(batch.filter((_, i) => reservations[i]?.reserved === false)),
+    ]);
+    const ends = [...confirmed, ...rejected];
+    if (!ends.length) return;
     const applied = await repo.applyMany(ends).catch((error: unknown) => void logger.warn({ err: error, sagas: ends.length }, 'batched saga commit failed; sagas go on one by one'));
-    if (!applied) return aside(confirmed);
-    confirmed.forEach((saga, i) => {
+    if (!applied) return aside(ends.map((e) => e.expected));
+    ends.forEach(({ expected: saga, change }, i) => {
       if (!applied[i]) return void advance(saga.orderId);
       remember(saga.orderId);
-      options.metrics?.onFinished?.('CONFIRMED', 'COMPLETED', saga.createdAt);
-      logger.info({ orderId: saga.orderId, state: 'COMPLETED', outcome: 'CONFIRMED' }, 'saga finished');
+      options.metrics?.onFinished?.(change.outcome, 'COMPLETED', saga.createdAt);
+      logger.info({ orderId: saga.orderId, state: 'COMPLETED', outcome: change.outcome }, 'saga finished');
     });
   }
 
