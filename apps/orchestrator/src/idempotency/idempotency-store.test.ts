@@ -81,6 +81,26 @@ describe('an idempotency claim taken over by a retry', () => {
     expect((await row(second)).response_body.toString()).toBe('ours');
   });
 
+  it('a cancel stores its response only when the cancel was taken, and only while it holds the key', async () => {
+    const sagas = createSagaRepository(pool);
+    const sagaAt = async (step: string) => {
+      const orderId = randomUUID();
+      const data = { items: [], totalCents: 0, email: 'a@example.com' };
+      await sagas.create({ orderId, customerId: 'alice', step: 'RESERVE_STOCK', compensations: INITIAL_COMPENSATIONS, data, watchdogMs: 30_000 }, []);
+      if (step !== 'RESERVE_STOCK') await sagas.apply((await sagas.load(orderId))!, { step, nextAttemptInMs: 30_000, log: { step: 'RESERVE_STOCK', outcome: 'DONE' } });
+      return orderId;
+    };
+    const refused = await claim(`caller-${randomUUID()}`, randomUUID());
+    expect(await sagas.requestCancel(await sagaAt('REJECT_ORDER'), { ...refused, response: response('refused') })).toBe(false);
+    expect(await row(refused)).toMatchObject({ state: 'IN_FLIGHT', response_body: null });
+
+    const { first, second } = await takenOver();
+    expect(await sagas.requestCancel(await sagaAt('RESERVE_STOCK'), { ...first, response: response('late') })).toBe(true);
+    expect(await row(second)).toMatchObject({ state: 'IN_FLIGHT', response_body: null });
+    expect(await sagas.requestCancel(await sagaAt('RESERVE_STOCK'), { ...second, response: response('ours') })).toBe(true);
+    expect((await row(second)).response_body.toString()).toBe('ours');
+  });
+
   it('claims of concurrent requests share one insert, and of two with the same key exactly one wins', async () => {
     let statements = 0;
     const counting = { query: (...args: Parameters<pg.Pool['query']>) => (statements++, pool.query(...args)) } as unknown as pg.Pool;

@@ -12,11 +12,34 @@ export interface StoredResponse {
 }
 
 /**
- * The response a write stores under its key in the same statement as its change (saga-repository.ts):
- * stored only while the request still holds the key (IN_FLIGHT with its owner token), as `complete`.
+ * The response a write stores under its key in the same statement as its change (saga-repository.ts,
+ * through `completeKeysSql`): stored only while the request still holds the key (IN_FLIGHT with its owner token).
  */
 export interface KeyCompletion extends HeldClaim {
   response: StoredResponse;
+}
+
+/**
+ * The one statement that stores responses under their keys: an UPDATE (usable as a CTE body) storing
+ * each completion's response only while its key is IN_FLIGHT with the completion's owner, returning a
+ * row per key completed. Its parameter arrays are pushed onto `params`. `onlyIf` is a condition the
+ * statement it joins adds (a change that must have applied, as `requestCancel`'s); `complete` runs it
+ * alone, the saga repository inside the statement that commits the change (a response is stored
+ * exactly when its change is).
+ */
+export function completeKeysSql(completions: KeyCompletion[], params: unknown[], options: { onlyIf?: string } = {}): string {
+  const n =
+    params.push(
+      completions.map((c) => c.caller),
+      completions.map((c) => c.key),
+      completions.map((c) => c.owner),
+      completions.map((c) => c.response.status),
+      completions.map((c) => JSON.stringify(c.response.headers)),
+      completions.map((c) => c.response.body),
+    ) - 5;
+  return `UPDATE idempotency_keys k SET state = 'COMPLETED', response_status = c.status, response_headers = c.headers, response_body = c.body, locked_until = now()
+            FROM unnest($${n}::text[], $${n + 1}::text[], $${n + 2}::uuid[], $${n + 3}::int[], $${n + 4}::jsonb[], $${n + 5}::bytea[]) AS c(caller, key, owner, status, headers, body)
+           WHERE k.caller = c.caller AND k.key = c.key AND k.state = 'IN_FLIGHT' AND k.owner = c.owner${options.onlyIf ? ` AND ${options.onlyIf}` : ''} RETURNING 1`;
 }
 
 /** A claim as one request holds it: `owner` is the token its claim (or takeover) wrote, and proves it is still its. */
@@ -134,11 +157,8 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
 
     /** Stores the response of a request that wrote nothing itself; false, and nothing stored, unless it still holds the claim. */
     async complete(held: HeldClaim, response: StoredResponse): Promise<boolean> {
-      const { rowCount } = await pool.query(
-        `UPDATE idempotency_keys SET state = 'COMPLETED', response_status = $4, response_headers = $5, response_body = $6, locked_until = now()
-          WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT' AND owner = $3`,
-        [held.caller, held.key, held.owner, response.status, JSON.stringify(response.headers), response.body],
-      );
+      const params: unknown[] = [];
+      const { rowCount } = await pool.query(completeKeysSql([{ ...held, response }], params), params);
       return rowCount === 1;
     },
 

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { prepared } from '@orderflow/db';
 import { notifyingOutboxWriter, type OutboxMessage, type OutboxWriter } from '@orderflow/messaging';
-import type { KeyCompletion } from '../idempotency/idempotency-store';
+import { completeKeysSql, type KeyCompletion } from '../idempotency/idempotency-store';
 import { UNCANCELLABLE_STEPS, type Compensation, type Outcome, type Saga, type SagaData, type SagaState } from './order-saga';
 
 export interface SagaChange {
@@ -87,22 +87,6 @@ export interface NewSaga {
   watchdogMs: number;
   state?: 'RUNNING' | 'COMPENSATING';
   log?: { step: string; outcome: string };
-}
-
-/** The key completions of a statement (stored only while the request still holds the key, as idempotency-store.ts `complete`) as a CTE body over parameter arrays pushed onto `params`. */
-function completeKeysSql(completions: KeyCompletion[], params: unknown[], guard?: string): string {
-  const n =
-    params.push(
-      completions.map((c) => c.caller),
-      completions.map((c) => c.key),
-      completions.map((c) => c.owner),
-      completions.map((c) => c.response.status),
-      completions.map((c) => JSON.stringify(c.response.headers)),
-      completions.map((c) => c.response.body),
-    ) - 5;
-  return `UPDATE idempotency_keys k SET state = 'COMPLETED', response_status = c.status, response_headers = c.headers, response_body = c.body, locked_until = now()
-            FROM unnest($${n}::text[], $${n + 1}::text[], $${n + 2}::uuid[], $${n + 3}::int[], $${n + 4}::jsonb[], $${n + 5}::bytea[]) AS c(caller, key, owner, status, headers, body)
-           WHERE k.caller = c.caller AND k.key = c.key AND k.state = 'IN_FLIGHT' AND k.owner = c.owner${guard ? ` AND EXISTS (SELECT 1 FROM ${guard})` : ''} RETURNING 1`;
 }
 
 /** Saga rows, their step log and the saga's dead letters. */
@@ -243,7 +227,7 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
             RETURNING order_id)`,
         `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT order_id, 'CANCEL', 'REQUESTED', 0 FROM s)`,
       ];
-      if (completion) ctes.push(`k AS (${completeKeysSql([completion], params, 's')})`);
+      if (completion) ctes.push(`k AS (${completeKeysSql([completion], params, { onlyIf: 'EXISTS (SELECT 1 FROM s)' })})`);
       const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM s)::int AS accepted`, params);
       return rows[0].accepted === 1;
     },
