@@ -139,7 +139,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       // wait for 64 KiB of facts (or a second) per fetch instead of fetching after every fact.
       fetchMinBytes: 64 * 1024,
       handle: async (event) => {
-        if (event.type === 'order.placed' && event.subject) await runner.begin(event.subject);
+        if (event.type === 'order.placed' && event.subject) await runner.resumeInBackground(event.subject);
       },
     }),
     createEventConsumer({

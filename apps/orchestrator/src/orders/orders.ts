@@ -90,9 +90,9 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
       );
       // Started here with the sagas in hand, not by the order.placed fact coming back through Kafka
       // (which still does it if this process dies first, as does the poller). A resumed request's
-      // saga existed already: it is driven from what is stored.
-      runner.startPlaced(created.filter((saga) => saga !== undefined));
-      sagasOf.forEach((s, i) => created[i] || void runner.begin(s.orderId));
+      // saga existed already: it is resumed from what is stored.
+      runner.startPlacedInBatches(created.filter((saga) => saga !== undefined));
+      sagasOf.forEach((s, i) => created[i] || void runner.resumeInBackground(s.orderId));
       return orderOutcomes.map((outcome) => (outcome.ok ? outcome.value : outcome.error));
     },
   });
@@ -127,7 +127,7 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
       const accepted = await sagas.requestCancel(orderId, effect.completion(order));
       if (accepted) effect.committed();
       if (!accepted) throw new AppError('INVALID_TRANSITION', `order ${orderId} is ${order.status === 'PENDING' || order.status === 'CONFIRMED' ? 'already being rejected or cancelled' : order.status} and cannot be cancelled`);
-      void runner.advance(orderId);
+      void runner.resume(orderId);
       return order;
     },
   };

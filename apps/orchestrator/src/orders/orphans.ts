@@ -72,7 +72,7 @@ export function createOrphanSweeper(options: OrphanSweeperOptions) {
       if (!created) continue;
       logger.warn({ orderId }, 'order left without a saga by a failed placement; closing it');
       closed.push(orderId);
-      await runner.advance(orderId);
+      await runner.resume(orderId);
     }
     return closed;
   }

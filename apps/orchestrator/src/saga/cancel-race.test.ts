@@ -80,7 +80,7 @@ describe('a cancel racing an out-of-stock rejection', () => {
       releaseStock: async () => ({ released: false }),
     } as unknown as InventoryPort;
 
-    await runnerWith({ orders: orders.port, inventory }).advance(orderId);
+    await runnerWith({ orders: orders.port, inventory }).resume(orderId);
 
     expect(cancelAccepted).toBe(true);
     const saga = await repo.load(orderId);
@@ -96,7 +96,7 @@ describe('a cancel racing an out-of-stock rejection', () => {
     orders.port.rejectOrder = async (...args) => ((cancelAccepted = await repo.requestCancel(orderId)), rejectOrder(...args));
     const inventory = { reserveStock: async () => ({ reserved: false, shortages: [] }), releaseStock: async () => ({ released: false }) } as unknown as InventoryPort;
 
-    await runnerWith({ orders: orders.port, inventory }).advance(orderId);
+    await runnerWith({ orders: orders.port, inventory }).resume(orderId);
 
     expect(cancelAccepted).toBe(false);
     const saga = await repo.load(orderId);

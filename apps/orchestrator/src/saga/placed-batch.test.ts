@@ -1,4 +1,4 @@
-// Fresh sagas advanced in batches (saga-runner startPlaced) on the real saga repository (Postgres),
+// Fresh sagas run in batches (saga-runner startPlacedInBatches) on the real saga repository (Postgres),
 // with fake downstream ports that count calls: the common path costs one call per service and one
 // commit for the whole batch, and everything off it ends exactly as the one-by-one path would.
 import pino from 'pino';
@@ -90,13 +90,13 @@ const ended = async (orderIds: string[]) =>
 const facts = async (orderIds: string[]) =>
   (await pool.query(`SELECT message_key, destination, payload->>'type' AS type FROM outbox WHERE message_key = ANY($1::text[]) ORDER BY id`, [orderIds])).rows;
 
-describe('fresh sagas advanced in batches', () => {
+describe('fresh sagas run in batches', () => {
   it('confirm many orders with one reservation call, one confirmation call and one commit, each with its fact and e-mail task', async () => {
     const sagas = await placed(5);
     const ids = sagas.map((s) => s.orderId);
     const { ports, calls } = services();
     const runner = runnerWith(ports);
-    runner.startPlaced(sagas);
+    runner.startPlacedInBatches(sagas);
     await runner.stop(); // waits for the batch
     expect(calls).toEqual(['reserveBatch 5', 'confirmBatch 5']);
     expect(await ended(ids)).toHaveLength(5);
@@ -114,7 +114,7 @@ describe('fresh sagas advanced in batches', () => {
     let statements = 0;
     const counting = { query: (...args: Parameters<pg.Pool['query']>) => (statements++, pool.query(...args)) } as unknown as pg.Pool;
     const runner = createSagaRunner({ ...runnerOptions(ports), repo: createSagaRepository(counting) });
-    runner.startPlaced(sagas);
+    runner.startPlacedInBatches(sagas);
     await runner.stop();
     expect(statements).toBe(1);
     expect(await ended(sagas.map((s) => s.orderId))).toHaveLength(8);
@@ -127,7 +127,7 @@ describe('fresh sagas advanced in batches', () => {
     const counting = { query: (...args: Parameters<pg.Pool['query']>) => (statements++, pool.query(...args)) } as unknown as pg.Pool;
     const { ports, calls, status } = services({ refuse: new Set([refused]) });
     const runner = createSagaRunner({ ...runnerOptions(ports), repo: createSagaRepository(counting) });
-    runner.startPlaced(sagas);
+    runner.startPlacedInBatches(sagas);
     await runner.stop(); // waits for the batch
     expect(await ended([refused])).toEqual([{ order_id: refused, state: 'COMPLETED', outcome: 'REJECTED' }]);
     expect(status.get(refused)).toBe('REJECTED');
@@ -143,7 +143,7 @@ describe('fresh sagas advanced in batches', () => {
     const refused = sagas[0]!.orderId;
     const { ports, status } = services({ refuse: new Set([refused]), onReserveBatch: async () => void (await repo.requestCancel(refused)) });
     const runner = runnerWith(ports);
-    runner.startPlaced(sagas);
+    runner.startPlacedInBatches(sagas);
     await waitFor(async () => (await ended(sagas.map((s) => s.orderId))).length === 2, { timeoutMs: 10_000 });
     await runner.stop();
     expect(await ended([refused])).toEqual([{ order_id: refused, state: 'COMPLETED', outcome: 'CANCELLED' }]);
@@ -156,7 +156,7 @@ describe('fresh sagas advanced in batches', () => {
     const ids = sagas.map((s) => s.orderId);
     const { ports, calls } = services({ reserveBatchFails: true });
     const runner = runnerWith(ports);
-    runner.startPlaced(sagas);
+    runner.startPlacedInBatches(sagas);
     await waitFor(async () => (await ended(ids)).length === 3, { timeoutMs: 10_000 });
     await runner.stop();
     expect(calls.filter((c) => c === 'reserve')).toHaveLength(3);
@@ -170,9 +170,9 @@ describe('fresh sagas advanced in batches', () => {
     let statements = 0;
     const counting = { query: (...args: Parameters<pg.Pool['query']>) => (statements++, pool.query(...args)) } as unknown as pg.Pool;
     const late: { runner?: ReturnType<typeof createSagaRunner> } = {}; // the fact comes back to the runner under test
-    const { ports, calls } = services({ onReserveBatch: async () => void (await Promise.all(ids.map((id) => late.runner!.begin(id)))) });
+    const { ports, calls } = services({ onReserveBatch: async () => void (await Promise.all(ids.map((id) => late.runner!.resumeInBackground(id)))) });
     const runner = (late.runner = createSagaRunner({ ...runnerOptions(ports), repo: createSagaRepository(counting) }));
-    runner.startPlaced(sagas);
+    runner.startPlacedInBatches(sagas);
     await waitFor(async () => (await ended(ids)).length === 2, { timeoutMs: 10_000 });
     await runner.stop();
     expect(calls).toEqual(['reserveBatch 2', 'confirmBatch 2']);
@@ -184,7 +184,7 @@ describe('fresh sagas advanced in batches', () => {
     const cancelled = sagas[0]!.orderId;
     const { ports, status } = services({ onReserveBatch: async () => void (await repo.requestCancel(cancelled)) });
     const runner = runnerWith(ports);
-    runner.startPlaced(sagas);
+    runner.startPlacedInBatches(sagas);
     await waitFor(async () => (await ended(sagas.map((s) => s.orderId))).length === 2, { timeoutMs: 10_000 });
     await runner.stop();
     expect(await ended([cancelled])).toEqual([{ order_id: cancelled, state: 'COMPLETED', outcome: 'CANCELLED' }]);

@@ -16,7 +16,7 @@ export interface SagaChange {
   nextAttemptInMs: number | null;
   /** A line for the step log. */
   log: { step: string; outcome: string; detail?: string };
-  /** Every step-log line the commit writes, `log` last, when the runner ran several steps before it (runSteps in saga-runner.ts). */
+  /** Every step-log line the commit writes, `log` last, when the runner ran several steps before it (runToNextCommit in saga-runner.ts). */
   lines?: StepLog[];
   /** Facts and tasks committed with the change. */
   messages?: OutboxMessage[];
@@ -247,7 +247,7 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
     },
 
     /** Makes an unfinished saga due now: a runner stopping between steps hands it to the others at once. */
-    async resumeNow(orderId: string): Promise<void> {
+    async makeDueNow(orderId: string): Promise<void> {
       await pool.query('UPDATE sagas SET next_attempt_at = now() WHERE order_id = $1 AND next_attempt_at IS NOT NULL', [orderId]);
     },
 

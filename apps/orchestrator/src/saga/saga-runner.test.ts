@@ -32,7 +32,7 @@ function memoryStore(initial: Saga, options: { crashOnCommit?: number } = {}) {
   const commits: SagaChange[] = [];
   let attempts = 0;
   let loads = 0;
-  const repo: Pick<SagaRepository, 'load' | 'apply' | 'claimDue' | 'resumeNow'> = {
+  const repo: Pick<SagaRepository, 'load' | 'apply' | 'claimDue' | 'makeDueNow'> = {
     load: async () => (loads++, saga),
     async apply(expected, change) {
       attempts++;
@@ -43,7 +43,7 @@ function memoryStore(initial: Saga, options: { crashOnCommit?: number } = {}) {
       return true;
     },
     claimDue: async () => [],
-    resumeNow: async () => undefined,
+    makeDueNow: async () => undefined,
   };
   return { repo: repo as SagaRepository, commits, current: () => saga, loads: () => loads };
 }
@@ -90,7 +90,7 @@ describe('saga runner commits', () => {
     const store = memoryStore(newSaga());
     const { ports, calls } = fakePorts();
 
-    await runner(store.repo, ports).advance(ORDER_ID);
+    await runner(store.repo, ports).resume(ORDER_ID);
 
     expect(calls).toEqual(['reserve', 'confirm']);
     expect(store.commits).toHaveLength(1);
@@ -104,7 +104,7 @@ describe('saga runner commits', () => {
     const store = memoryStore(newSaga());
     const { ports, calls } = fakePorts({ reserved: false });
 
-    await runner(store.repo, ports).advance(ORDER_ID);
+    await runner(store.repo, ports).resume(ORDER_ID);
 
     expect(calls).toEqual(['reserve', 'reject']);
     expect(store.commits.map((c) => `${c.step ?? '-'} ${c.state ?? '-'}`)).toEqual(['REJECT_ORDER -', '- COMPLETED']);
@@ -117,7 +117,7 @@ describe('saga runner commits', () => {
     const { ports } = fakePorts({ confirmFailures: 1 });
     jest.spyOn(Math, 'random').mockReturnValue(0.5);
 
-    await runner(store.repo, ports).advance(ORDER_ID);
+    await runner(store.repo, ports).resume(ORDER_ID);
     jest.restoreAllMocks();
 
     expect(store.commits).toHaveLength(1);
@@ -140,14 +140,14 @@ describe('saga runner commits', () => {
     ])('random() = %p on attempt %p waits %p ms (%s)', async (random, attempt, delayMs) => {
       jest.spyOn(Math, 'random').mockReturnValue(random);
       const store = memoryStore({ ...newSaga(), step: 'CONFIRM_ORDER', attempts: attempt - 1 });
-      await runner(store.repo, fakePorts({ confirmFailures: 1 }).ports).advance(ORDER_ID);
+      await runner(store.repo, fakePorts({ confirmFailures: 1 }).ports).resume(ORDER_ID);
       expect(store.commits[0]).toMatchObject({ attempts: attempt, log: { outcome: 'RETRY' }, nextAttemptInMs: delayMs });
     });
 
     it('keeps a compensation that never gives up at the cap, however many attempts it took', async () => {
       jest.spyOn(Math, 'random').mockReturnValue(0.9999);
       const store = memoryStore({ ...newSaga(), state: 'COMPENSATING', cancelRequested: true, attempts: 40 });
-      await runner(store.repo, fakePorts({ releaseFailures: 1 }).ports).advance(ORDER_ID);
+      await runner(store.repo, fakePorts({ releaseFailures: 1 }).ports).resume(ORDER_ID);
       expect(store.commits[0]).toMatchObject({ attempts: 41, log: { step: 'RELEASE_STOCK', outcome: 'RETRY' }, nextAttemptInMs: 9_999 });
     });
   });
@@ -156,10 +156,10 @@ describe('saga runner commits', () => {
     const store = memoryStore(newSaga(), { crashOnCommit: 1 });
     const { ports, calls } = fakePorts();
 
-    await runner(store.repo, ports).advance(ORDER_ID); // logs the failure; the poller would resume it
+    await runner(store.repo, ports).resume(ORDER_ID); // logs the failure; the poller would resume it
     expect(store.current()).toMatchObject({ state: 'RUNNING', step: 'RESERVE_STOCK', version: 0 });
 
-    await runner(store.repo, ports).advance(ORDER_ID);
+    await runner(store.repo, ports).resume(ORDER_ID);
 
     expect(calls).toEqual(['reserve', 'confirm', 'reserve', 'confirm']); // idempotent calls, repeated
     expect(store.commits).toHaveLength(1);
@@ -170,7 +170,7 @@ describe('saga runner commits', () => {
     const store = memoryStore({ ...newSaga(), step: 'SHIP_TO_MOON' });
     const { ports, calls } = fakePorts();
 
-    await runner(store.repo, ports).advance(ORDER_ID);
+    await runner(store.repo, ports).resume(ORDER_ID);
 
     expect(store.commits[0]).toMatchObject({ state: 'COMPENSATING', log: { step: 'SHIP_TO_MOON', outcome: 'FAILED', detail: 'unknown step SHIP_TO_MOON' } });
     expect(store.commits[0]!.deadLetter?.error).toMatch(/^step SHIP_TO_MOON failed/);
@@ -182,7 +182,7 @@ describe('saga runner commits', () => {
     const store = memoryStore({ ...newSaga(), state: 'COMPENSATING', cancelRequested: true });
     const { ports, calls } = fakePorts();
 
-    await runner(store.repo, ports).advance(ORDER_ID);
+    await runner(store.repo, ports).resume(ORDER_ID);
 
     expect(calls).toEqual(['release', 'cancel']);
     expect(store.current()).toMatchObject({ state: 'COMPLETED', outcome: 'CANCELLED', compensations: [] });
@@ -193,9 +193,9 @@ describe('saga runner commits', () => {
     const { ports, calls } = fakePorts();
     const sagaRunner = runner(store.repo, ports);
 
-    await sagaRunner.advance(ORDER_ID); // started in-process at placement
+    await sagaRunner.resume(ORDER_ID); // started in-process at placement
     expect(store.loads()).toBe(1);
-    await sagaRunner.begin(ORDER_ID); // the fact, consumed later
+    await sagaRunner.resumeInBackground(ORDER_ID); // the fact, consumed later
     await sagaRunner.stop();
 
     expect(store.loads()).toBe(1);
@@ -209,12 +209,12 @@ describe('saga runner commits', () => {
       runner(repo, ports, { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 }, metrics: { onDeadLetter: () => deadLetters.push('saga') } });
 
     const giving = memoryStore(newSaga());
-    await counting(giving.repo, fakePorts({ confirmFailures: 1 }).ports).advance(ORDER_ID);
+    await counting(giving.repo, fakePorts({ confirmFailures: 1 }).ports).resume(ORDER_ID);
     expect(giving.current()).toMatchObject({ state: 'FAILED', outcome: 'REJECTED' });
     expect(deadLetters).toEqual(['saga']);
 
     const orphan = memoryStore({ ...newSaga(), state: 'COMPENSATING', step: 'ABANDONED' });
-    await counting(orphan.repo, fakePorts().ports).advance(ORDER_ID);
+    await counting(orphan.repo, fakePorts().ports).resume(ORDER_ID);
     expect(orphan.current()).toMatchObject({ state: 'FAILED', outcome: 'REJECTED' });
     expect(deadLetters).toEqual(['saga']);
   });

@@ -24,9 +24,9 @@ export interface SagaRunnerOptions {
   /** How long a step may be under way before another runner assumes this one died and resumes it. */
   watchdogMs: number;
   pollIntervalMs: number;
-  /** Sagas driven at once by this process; `start` waits for a free slot beyond that (backpressure). */
+  /** Sagas run at once by this process; `resumeInBackground` waits for a free slot beyond that (backpressure). */
   maxConcurrent?: number;
-  /** Fresh sagas advanced together by one batch (startPlaced); default 64. */
+  /** Fresh sagas run together by one batch (startPlacedInBatches); default 64. */
   maxBatch?: number;
   logger: Logger;
   metrics?: { onFinished?(outcome: string, state: string, startedAt: string): void; onRetry?(step: string): void; onDeadLetter?(): void };
@@ -69,11 +69,16 @@ function pending(loaded: Saga, now: Saga): Omit<SagaChange, 'log' | 'nextAttempt
 }
 
 /**
- * Executes order sagas durably. `advance(orderId)` drives one saga as far as it can and commits
- * (version-guarded) whenever it ends, waits for a retry or changes state; the steps in between are
- * idempotent, so any runner can crash anywhere and another resumes from the last commit, repeating
- * them harmlessly. A transient failure schedules a retry in Postgres; the poller picks up due retries
- * and sagas whose runner died (their watchdog expired).
+ * Executes order sagas durably. Three ways in, one per caller:
+ * - `startPlacedInBatches(sagas)`: placement, with the sagas it just created (the batched path);
+ * - `resumeInBackground(orderId)`: the order.placed consumer (the backstop) and a resumed placement,
+ *   not awaiting the run, skipping sagas this process already ended or holds in a batch;
+ * - `resume(orderId)`: a cancel, the orphan sweeper, the poller and the batched path's leftovers,
+ *   awaiting the run.
+ * A run loads the saga and commits (version-guarded) whenever it ends, waits for a retry or changes
+ * state; the steps in between are idempotent, so any runner can crash anywhere and another resumes
+ * from the last commit, repeating them harmlessly. A transient failure schedules a retry in Postgres;
+ * the poller picks up due retries and sagas whose runner died (their watchdog expired).
  */
 export function createSagaRunner(options: SagaRunnerOptions) {
   const { repo, ports, destinations, retry, watchdogMs, logger } = options;
@@ -123,7 +128,7 @@ export function createSagaRunner(options: SagaRunnerOptions) {
   }
 
   /** Runs the saga's current step and returns what it leads to. */
-  async function next(saga: Saga): Promise<StepOutcome> {
+  async function runCurrentStep(saga: Saga): Promise<StepOutcome> {
     if (saga.state === 'RUNNING') {
       const stepName = saga.step as ForwardStep;
       const step = FORWARD_STEPS[stepName];
@@ -172,15 +177,15 @@ export function createSagaRunner(options: SagaRunnerOptions) {
    * next one repeats them with no second effect. The run commits once, version-guarded, when the saga
    * ends, waits for a retry, or changes state — about two commits per order instead of one per step.
    */
-  function runSteps(loaded: Saga): Promise<{ then: StepOutcome['then']; applied: boolean }> {
+  function runToNextCommit(loaded: Saga): Promise<{ then: StepOutcome['then']; applied: boolean }> {
     return inStoredTrace(loaded.data.traceparent, `saga ${loaded.state === 'RUNNING' ? loaded.step : 'compensate'}`, { orderId: loaded.orderId }, async () => {
       let saga = loaded;
       const lines: StepLog[] = [];
-      let outcome = await next(saga);
+      let outcome = await runCurrentStep(saga);
       for (let folded = 0; folded < MAX_STEPS_PER_COMMIT && leadsOn(outcome); folded++) {
         lines.push({ ...outcome.change.log, attempt: saga.attempts + 1 });
         saga = applyChange(saga, outcome.change);
-        const following = await next(saga);
+        const following = await runCurrentStep(saga);
         outcome = { ...following, change: { ...pending(loaded, saga), ...following.change } };
       }
       const { change } = outcome;
@@ -196,16 +201,17 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     });
   }
 
-  async function drive(orderId: string): Promise<void> {
+  /** Loads the saga and runs it commit after commit until it ends, waits (a retry, an open circuit) or this runner stops. */
+  async function runUntilEndOrWait(orderId: string): Promise<void> {
     for (let commit = 0; commit < MAX_COMMITS_PER_RUN; commit++) {
       // Stopping between commits: make the saga due now so another runner (or the next start) goes on at once.
-      if (stopped) return repo.resumeNow(orderId);
+      if (stopped) return repo.makeDueNow(orderId);
       const saga = await repo.load(orderId);
       if (!saga || saga.state === 'COMPLETED' || saga.state === 'FAILED') return;
-      const { then, applied } = await runSteps(saga);
+      const { then, applied } = await runToNextCommit(saga);
       // Not applied: someone else moved the saga; reload and decide again.
       if (!applied) continue;
-      // Ended: nothing to reload. (A cancel reopening it calls advance itself.)
+      // Ended: nothing to reload. (A cancel reopening it calls resume itself.)
       if (then === 'end') return remember(orderId);
       // Waiting for a retry's time or a closed circuit: the poller comes back for it.
       if (then === 'wait') return;
@@ -221,11 +227,15 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     if (ended.size > ENDED_REMEMBERED) ended.delete(ended.values().next().value!);
   }
 
-  /** Drives one saga; concurrent calls for the same order in this process share one run. */
-  function advance(orderId: string): Promise<void> {
+  /**
+   * Runs one saga from its last commit until it ends or waits, one by one (not batched); concurrent
+   * calls for the same order in this process share one run. Never rejects: a failed run is logged and
+   * left to the poller.
+   */
+  function resume(orderId: string): Promise<void> {
     const current = running.get(orderId);
     if (current) return current;
-    const run = drive(orderId)
+    const run = runUntilEndOrWait(orderId)
       .catch((error: unknown) => logger.error({ err: error, orderId }, 'saga run failed; the poller will resume it'))
       .finally(() => running.delete(orderId));
     running.set(orderId, run);
@@ -236,18 +246,19 @@ export function createSagaRunner(options: SagaRunnerOptions) {
   const slotWaiters: (() => void)[] = [];
 
   /**
-   * Starts driving a saga without waiting for it to finish: its state is durable, so the caller (the
-   * placement right after its commit, or the order.placed consumer as the backstop) may go on at once, and sagas of one partition run side by side. Waits only
-   * while `maxConcurrent` sagas are already running here.
+   * Starts `resume` without waiting for the run: its state is durable, so the caller (the order.placed
+   * consumer as the backstop, or a placement whose saga existed already) may go on at once, and sagas
+   * of one partition run side by side. Skips a saga this process saw end or holds in a batch; waits
+   * only while `maxConcurrent` sagas are already running here.
    */
-  async function begin(orderId: string): Promise<void> {
+  async function resumeInBackground(orderId: string): Promise<void> {
     if (ended.has(orderId) || inBatch.has(orderId)) return;
     while (running.size >= maxConcurrent && !running.has(orderId)) await new Promise<void>((resolve) => slotWaiters.push(resolve));
-    void advance(orderId).finally(() => slotWaiters.shift()?.());
+    void resume(orderId).finally(() => slotWaiters.shift()?.());
   }
 
-  /** Sagas off the batched path: `advance` repeats each from its last commit, one by one. */
-  const aside = (sagas: Saga[]) => sagas.forEach((s) => void advance(s.orderId));
+  /** Sagas off the batched path: `resume` repeats each from its last commit, one by one. */
+  const resumeOneByOne = (sagas: Saga[]) => sagas.forEach((s) => void resume(s.orderId));
 
   /** The commit that ends a saga of a batch with `outcome` after `step`, as the one-by-one path would. */
   const ending = (saga: Saga, step: ForwardStep, outcome: 'CONFIRMED' | 'REJECTED', lines: StepLog[]) => ({
@@ -271,10 +282,10 @@ export function createSagaRunner(options: SagaRunnerOptions) {
       .confirmOrders(reserved.map((s) => ({ orderId: s.orderId, traceparent: s.data.traceparent })))
       .catch((error: unknown) => void logger.debug({ err: error, sagas: reserved.length }, 'batched confirmation failed; sagas go on one by one'));
     if (!confirmations) {
-      aside(reserved);
+      resumeOneByOne(reserved);
       return [];
     }
-    aside(reserved.filter((_, i) => confirmations[i]?.ok !== true));
+    resumeOneByOne(reserved.filter((_, i) => confirmations[i]?.ok !== true));
     return reserved
       .filter((_, i) => confirmations[i]?.ok === true)
       .map((saga) => ending(saga, 'CONFIRM_ORDER', 'CONFIRMED', [{ step: FIRST_STEP, outcome: 'DONE', attempt: saga.attempts + 1 }]));
@@ -301,13 +312,13 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     });
     const applied = await repo.applyMany(moves).catch((error: unknown) => void logger.warn({ err: error, sagas: moves.length }, 'batched saga commit failed; sagas go on one by one'));
     if (!applied) {
-      aside(refused);
+      resumeOneByOne(refused);
       return [];
     }
-    aside(refused.filter((_, i) => !applied[i]));
+    resumeOneByOne(refused.filter((_, i) => !applied[i]));
     const moved = moves.filter((_, i) => applied[i]).map((m) => m.moved);
     const rejections = await Promise.allSettled(moved.map((saga) => ports.orders.rejectOrder(saga.orderId, 'OUT_OF_STOCK', saga.data.traceparent ? { traceparent: saga.data.traceparent } : {})));
-    aside(moved.filter((_, i) => rejections[i]!.status === 'rejected'));
+    resumeOneByOne(moved.filter((_, i) => rejections[i]!.status === 'rejected'));
     return moved.filter((_, i) => rejections[i]!.status === 'fulfilled').map((saga) => ending(saga, 'REJECT_ORDER', 'REJECTED', []));
   }
 
@@ -316,16 +327,16 @@ export function createSagaRunner(options: SagaRunnerOptions) {
    * those reserved one ConfirmOrders call, for those refused one commit of their move to REJECT_ORDER
    * and a RejectOrder call each; then one statement committing every saga's end with its fact and
    * e-mail task (version-guarded per saga, as `apply`). Anything off that path (a failed or unanswered
-   * call, a saga changed meanwhile) goes to `advance`, which repeats the saga from its last commit one
+   * call, a saga changed meanwhile) goes to `resume`, which repeats the saga from its last commit one
    * by one: every step is idempotent on the order id, so repeating a reservation or confirmation the
    * batch made has no second effect.
    */
-  async function runPlaced(batch: Saga[]): Promise<void> {
+  async function runPlacedBatch(batch: Saga[]): Promise<void> {
     const reservations = await ports.inventory
       .reserveStockBatch(batch.map((s) => ({ orderId: s.orderId, items: s.data.items.map(({ sku, quantity }) => ({ sku, quantity })), traceparent: s.data.traceparent })))
       .catch((error: unknown) => void logger.debug({ err: error, sagas: batch.length }, 'batched reservation failed; sagas go on one by one'));
-    if (!reservations) return aside(batch);
-    aside(batch.filter((_, i) => typeof reservations[i]?.reserved !== 'boolean'));
+    if (!reservations) return resumeOneByOne(batch);
+    resumeOneByOne(batch.filter((_, i) => typeof reservations[i]?.reserved !== 'boolean'));
     const [confirmed, rejected] = await Promise.all([
       confirmReserved(batch.filter((_, i) => reservations[i]?.reserved === true)),
       rejectRefused(batch.filter((_, i) => reservations[i]?.reserved === false)),
@@ -333,36 +344,36 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     const ends = [...confirmed, ...rejected];
     if (!ends.length) return;
     const applied = await repo.applyMany(ends).catch((error: unknown) => void logger.warn({ err: error, sagas: ends.length }, 'batched saga commit failed; sagas go on one by one'));
-    if (!applied) return aside(ends.map((e) => e.expected));
+    if (!applied) return resumeOneByOne(ends.map((e) => e.expected));
     ends.forEach(({ expected: saga, change }, i) => {
-      if (!applied[i]) return void advance(saga.orderId);
+      if (!applied[i]) return void resume(saga.orderId);
       remember(saga.orderId);
       options.metrics?.onFinished?.(change.outcome, 'COMPLETED', saga.createdAt);
       logger.info({ orderId: saga.orderId, state: 'COMPLETED', outcome: change.outcome }, 'saga finished');
     });
   }
 
-  // Every saga of a batch is settled by runPlaced itself (ended, or handed to `advance`): no per-saga result.
+  // Every saga of a batch is settled by runPlacedBatch itself (ended, or handed to `resume`): no per-saga result.
   const placedBatches = createGroupCommit<Saga, void>({
     async run(batch) {
-      await runPlaced(batch);
+      await runPlacedBatch(batch);
       return batch.map(() => undefined);
     },
     maxBatch: options.maxBatch ?? 64,
     maxConcurrent: 2,
   });
   // Sagas in a batch: their order.placed fact, back through Kafka, must not start a second run of them
-  // (`begin` skips them; the batch ends them or hands them to `advance`).
+  // (`resumeInBackground` skips them; the batch ends them or hands them to `resume`).
   const inBatch = new Set<string>();
 
   /**
    * Starts sagas just created at their first step, with the sagas in hand (no load): they join the
-   * next batch (runPlaced). Not awaited by the placement: their state is durable, and the poller
+   * next batch (runPlacedBatch). Not awaited by the placement: their state is durable, and the poller
    * resumes any this process does not finish.
    */
-  function startPlaced(sagas: Saga[]): void {
+  function startPlacedInBatches(sagas: Saga[]): void {
     for (const saga of sagas) {
-      if (stopped || saga.state !== 'RUNNING' || saga.step !== FIRST_STEP) void advance(saga.orderId);
+      if (stopped || saga.state !== 'RUNNING' || saga.step !== FIRST_STEP) void resume(saga.orderId);
       else {
         inBatch.add(saga.orderId);
         void placedBatches
@@ -377,7 +388,7 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     if (stopped) return;
     try {
       const due = await repo.claimDue(32, watchdogMs);
-      await Promise.all(due.map(advance));
+      await Promise.all(due.map(resume));
     } catch (error) {
       logger.warn({ err: error }, 'saga poll failed');
     } finally {
@@ -386,9 +397,9 @@ export function createSagaRunner(options: SagaRunnerOptions) {
   }
 
   return {
-    advance,
-    begin,
-    startPlaced,
+    resume,
+    resumeInBackground,
+    startPlacedInBatches,
     start() {
       stopped = false;
       timer = setTimeout(() => void poll(), options.pollIntervalMs);
