@@ -3,8 +3,7 @@
 // declareTaskTopology declares it (captured from a recording channel), with the task schema.
 import type { Channel } from 'amqplib';
 import { stringify } from 'yaml';
-import type { z } from 'zod';
-import { zodToJsonSchema } from 'zod-to-json-schema';
+import { z } from 'zod';
 import { FACT_TYPES, cloudEventSchema, notificationTaskSchema, traceparentSchema, type FactType } from '@orderflow/domain';
 import { ATTEMPT_HEADER, CLOUDEVENTS_CONTENT_TYPE, INVENTORY_EVENTS, NOTIFICATION_SEND, ORDER_EVENTS, declareTaskTopology, dlqTopic } from '@orderflow/messaging';
 import { FACT_DATA } from './fact-data';
@@ -51,8 +50,8 @@ const TASK_DEAD_LETTER_HEADERS: Record<string, string> = {
 };
 
 /** zod → JSON Schema (draft-07, which AsyncAPI schemas extend), inlined, without the `$schema` key. */
-function jsonSchemaOf(schema: z.ZodTypeAny): Json {
-  const { $schema: _, ...json } = zodToJsonSchema(schema, { target: 'jsonSchema7', $refStrategy: 'none', removeAdditionalStrategy: 'strict' }) as Json;
+function jsonSchemaOf(schema: z.ZodType): Json {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input', reused: 'inline', unrepresentable: 'any' }) as Json;
   return json;
 }
 

@@ -18,7 +18,7 @@ const orderIn = (status: OrderStatus) => orderView.omit({ reason: true }).extend
 
 const stockLine = z.object({ sku: skuSchema, quantity: z.number().int().positive().describe('Units of this sku (repeated lines of one sku merged).') });
 const orderStock = (what: string) =>
-  z.object({ orderId: z.string().uuid().describe('The order (also the subject and the Kafka key).'), items: z.array(stockLine).min(1).describe(what) });
+  z.object({ orderId: z.guid().describe('The order (also the subject and the Kafka key).'), items: z.array(stockLine).min(1).describe(what) });
 
 /** `data` per fact type; every FactType has an entry (the `Record` type makes a missing one a compile error). */
 export const FACT_DATA: Record<FactType, z.ZodTypeAny> = {

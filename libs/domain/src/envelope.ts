@@ -66,10 +66,10 @@ export const wireTraceparentSchema = z.union([z.literal(''), traceparentSchema])
 
 const envelopeShape = {
   specversion: z.literal('1.0'),
-  id: z.string().uuid(),
+  id: z.guid(),
   source: z.string().min(1),
   type: z.enum(FACT_TYPES),
-  time: z.string().datetime({ offset: true }),
+  time: z.iso.datetime({ offset: true }),
   subject: z.string().min(1).optional(),
   datacontenttype: z.literal('application/json'),
   traceparent: traceparentSchema.optional(),

@@ -1,4 +1,6 @@
 /** Shared domain types and rules; pure, no I/O. */
+// zod 3's wording of validation messages, for every schema of the process (see zod-messages.ts).
+import './zod-messages';
 export {
   FACT_TYPES,
   createEvent,

@@ -10,9 +10,9 @@ export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
  */
 export const notificationTaskSchema = z.object({
   template: z.enum(EMAIL_TEMPLATES),
-  to: z.string().email(),
+  to: z.email(),
   order: z.object({
-    id: z.string().uuid(),
+    id: z.guid(),
     customerId: z.string().min(1),
     status: z.enum(['PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED']),
     items: z.array(z.object({ sku: z.string(), quantity: z.number().int().positive(), unitPriceCents: z.number().int().nonnegative() })).min(1),

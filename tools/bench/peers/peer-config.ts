@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { env, postgresEnv } from '@orderflow/config';
 
 /** A setting without a default: the adapter always sets it, so a missing one is a bug worth stopping for. */
-export const required = (description: string) => z.string({ required_error: 'is required' }).min(1, 'is required').describe(description);
+export const required = (description: string) => z.string({ error: 'is required' }).min(1, 'is required').describe(description);
 
 export const postgresUrl = (description: string) => required(description).refine((v) => /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// URL');
 

@@ -5,7 +5,7 @@ import { inStoredTrace } from '@orderflow/platform';
 import { unaryHandler as unary, type InventoryServiceServer } from '@orderflow/proto';
 import type { StockUseCases } from '../stock';
 
-const orderId = z.string().uuid('order_id must be a UUID');
+const orderId = z.guid('order_id must be a UUID');
 const reserveItems = z.array(orderLineSchema).min(1).max(ORDER_LIMITS.maxLines);
 /** Reservations per ReserveStockBatch call: bounds one transaction's locks and one statement's size. */
 export const MAX_BATCH = 256;

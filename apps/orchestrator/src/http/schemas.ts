@@ -11,7 +11,7 @@ export const upsertProductBody = z.strictObject({
   priceCents: z.number().int().min(0).max(1e11),
   stock: z.number().int().min(0).max(1e9),
 });
-export const orderIdParam = z.string().uuid();
+export const orderIdParam = z.guid();
 export const skuParam = skuSchema;
 export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ORDER_LIMITS, orderLineSchema, wireTraceparentSchema } from '@orderflow/domain';
 
 // Request schemas for the order service. A request that fails them is INVALID_ARGUMENT.
-const id = z.string().uuid('order_id must be a UUID');
+const id = z.guid('order_id must be a UUID');
 const customerId = z.string().min(1, 'customer_id is required').max(128);
 
 export const createOrderRequest = z.object({

@@ -24,7 +24,7 @@ import { SCHEMA_SQL } from './schema';
 
 const floorEnv = {
   PORT: z
-    .string({ required_error: 'is required' })
+    .string({ error: 'is required' })
     .regex(/^\d{1,5}$/, 'expected a port number 0-65535')
     .transform(Number)
     .refine((port) => port <= 65535, 'expected a port number 0-65535')
