@@ -63,7 +63,13 @@ run: build ## Run one app in the foreground: make run APP=order
 	@case "$(APP)" in orchestrator|order|inventory|notification) ;; *) echo "run: APP must be one of: $(APPS)" >&2; exit 2;; esac
 	@$(ENV) exec node --enable-source-maps --max-old-space-size=160 --max-semi-space-size=16 dist/$(APP)/main.js
 
-token: build ## Print a dev JWT: make token SUB=alice ROLE=customer
+# The dev tools' bundle alone, rebuilt only when a source it may bundle changed (not every app, not the
+# generated proto code each time): `make token` answers at once, and concurrent calls do not race on dist/.
+dist/tools/main.js: $(shell find tools/cli libs -name '*.ts' -not -name '*.test.ts' -not -path '*/gen/*') | node_modules/.package-lock.json
+	@test -d libs/proto/src/gen || bash scripts/proto.sh
+	@node scripts/build.mjs tools >/dev/null
+
+token: dist/tools/main.js ## Print a dev JWT: make token SUB=alice ROLE=customer
 	@$(ENV) node dist/tools/main.js token --sub "$(SUB)" --role "$(or $(ROLE),customer)"
 
 test: install system-deps proto infra-up lint typecheck ## Everything CI runs: lint, types, unit, integration, end-to-end and fault tests
