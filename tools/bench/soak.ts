@@ -17,9 +17,9 @@ const num = (name: string, fallback: number) => (process.env[name] ? Number(proc
 
 /** Tables that grow with traffic and have a bounded life (each app's retention job, the idempotency purge). */
 const PURGED: Record<string, string[]> = {
-  orchestrator: ['idempotency_keys', 'sagas', 'saga_steps', 'outbox', 'inbox', 'dead_letters'],
+  orchestrator: ['idempotency_keys', 'sagas', 'saga_steps', 'outbox', 'dead_letters'],
   inventory: ['outbox'],
-  notification: ['inbox', 'emails'],
+  notification: ['emails'],
 };
 
 /**
@@ -32,7 +32,6 @@ function retentionEnv(windowSeconds: number): Record<string, string> {
   return {
     RETENTION_INTERVAL_SECONDS: '10',
     OUTBOX_RETENTION_HOURS: hours,
-    INBOX_RETENTION_DAYS: days,
     SAGA_RETENTION_DAYS: days,
     EMAIL_LOG_RETENTION_DAYS: days,
     DEAD_LETTER_RETENTION_DAYS: days,

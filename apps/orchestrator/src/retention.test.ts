@@ -58,10 +58,9 @@ describe('orchestrator retention', () => {
     await pool.query('TRUNCATE sagas, saga_steps, dead_letters');
   });
 
-  it('keeps 24 h of published outbox rows, 7 days of inbox, 30 days of finished sagas and replayed dead letters by default', () => {
+  it('keeps 24 h of published outbox rows, 30 days of finished sagas and replayed dead letters by default', () => {
     expect(retentionPolicies(defaults).map((p) => [p.name, p.olderThanMs])).toEqual([
       ['outbox', DAY_MS],
-      ['inbox', 7 * DAY_MS],
       ['sagas', 30 * DAY_MS],
       ['dead_letters', 30 * DAY_MS],
     ]);

@@ -1,5 +1,5 @@
 import type { RetentionPolicy } from '@orderflow/db';
-import { purgeInbox, purgePublishedOutbox } from '@orderflow/messaging';
+import { purgePublishedOutbox } from '@orderflow/messaging';
 import type { OrchestratorConfig } from './config';
 import { purgeReplayedDeadLetters } from './dead-letters/dead-letter-retention';
 import { purgeFinishedSagas } from './saga/saga-retention';
@@ -7,13 +7,12 @@ import { purgeFinishedSagas } from './saga/saga-retention';
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
-type RetentionConfig = Pick<OrchestratorConfig, 'OUTBOX_RETENTION_HOURS' | 'INBOX_RETENTION_DAYS' | 'SAGA_RETENTION_DAYS' | 'DEAD_LETTER_RETENTION_DAYS'>;
+type RetentionConfig = Pick<OrchestratorConfig, 'OUTBOX_RETENTION_HOURS' | 'SAGA_RETENTION_DAYS' | 'DEAD_LETTER_RETENTION_DAYS'>;
 
 /** The orchestrator's tables that grow with traffic, and when their finished rows go. */
 export function retentionPolicies(config: RetentionConfig): RetentionPolicy[] {
   return [
     { name: 'outbox', olderThanMs: config.OUTBOX_RETENTION_HOURS * HOUR_MS, purge: purgePublishedOutbox },
-    { name: 'inbox', olderThanMs: config.INBOX_RETENTION_DAYS * DAY_MS, purge: purgeInbox },
     { name: 'sagas', olderThanMs: config.SAGA_RETENTION_DAYS * DAY_MS, purge: purgeFinishedSagas },
     { name: 'dead_letters', olderThanMs: config.DEAD_LETTER_RETENTION_DAYS * DAY_MS, purge: purgeReplayedDeadLetters },
   ];

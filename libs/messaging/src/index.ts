@@ -1,4 +1,4 @@
-/** Kafka and RabbitMQ plumbing shared by the apps: topics, topology, clients, envelopes, outbox, inbox. */
+/** Kafka and RabbitMQ plumbing shared by the apps: topics, topology, clients, envelopes, outbox. */
 
 /** Kafka topic and consumer-group names, with the resource prefix applied. */
 export { ORDER_EVENTS, INVENTORY_EVENTS, dlqTopic, topicNames, consumerGroup, type TopicNames } from './topics';
@@ -23,8 +23,6 @@ export { enqueueOutbox, factMessage, outboxInsertSql, purgePublishedOutbox, outb
 export { createOutboxRelay, createOutboxWriter, notifyingOutboxWriter, type OutboxRelay, type OutboxRelayOptions, type OutboxWriter } from './outbox-relay';
 /** Broker publishers the relay hands batches to. */
 export { kafkaOutboxPublisher, kafkaMessageOf, createRabbitPublisher, ATTEMPT_HEADER, type RabbitPublisher } from './publishers';
-/** Inbox de-duplication for consumers. */
-export { claimInbox, purgeInbox } from './inbox';
 /** Kafka consumer-group member with in-place retry and dead-lettering. */
 export { createEventConsumer, FETCH_WAIT_MS, type EventConsumer, type EventConsumerOptions } from './event-consumer';
 export {

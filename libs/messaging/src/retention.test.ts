@@ -1,11 +1,10 @@
-// The outbox and inbox purges against the real schema (orchestrator database): only rows past their
+// The outbox purge against the real schema (orchestrator database): only rows past their
 // age go; times are set by updating the rows, not by waiting.
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import type pg from 'pg';
 import { createPool, createRetentionJob } from '@orderflow/db';
 import { createTestDatabase, type TestDatabase } from '@orderflow/testing';
-import { claimInbox, purgeInbox } from './inbox';
 import { enqueueOutbox, purgePublishedOutbox } from './outbox';
 
 const HOUR_MS = 3_600_000;
@@ -22,7 +21,7 @@ afterAll(async () => {
 });
 
 /** Runs rounds of a job with batches of 2 rows over `purge`, as the apps wire it. */
-const purgeWith = (name: string, purge: typeof purgeInbox, olderThanMs: number) =>
+const purgeWith = (name: string, purge: typeof purgePublishedOutbox, olderThanMs: number) =>
   createRetentionJob({ pool, jobs: [{ name, olderThanMs, purge }], intervalMs: 60_000, logger: pino({ level: 'silent' }), batchSize: 2 }).runOnce();
 
 /** An outbox row created `createdAgoMs` ago and published `publishedAgoMs` ago (null: not yet). */
@@ -39,14 +38,6 @@ async function outboxRow(createdAgoMs: number, publishedAgoMs: number | null): P
 }
 const outboxIds = async () => (await pool.query('SELECT message_id FROM outbox')).rows.map((r) => r.message_id as string).sort();
 
-async function inboxRow(processedAgoMs: number): Promise<string> {
-  const messageId = randomUUID();
-  await claimInbox(pool, 'orchestrator.saga', messageId);
-  await pool.query(`UPDATE inbox SET processed_at = now() - $2 * interval '1 millisecond' WHERE message_id = $1`, [messageId, processedAgoMs]);
-  return messageId;
-}
-const inboxIds = async () => (await pool.query('SELECT message_id FROM inbox')).rows.map((r) => r.message_id as string).sort();
-
 describe('outbox retention', () => {
   it('deletes rows published longer ago than the window and keeps recent and unpublished ones', async () => {
     const old = [await outboxRow(26 * HOUR_MS, 25 * HOUR_MS), await outboxRow(26 * HOUR_MS, 25 * HOUR_MS), await outboxRow(48 * HOUR_MS, 47 * HOUR_MS)];
@@ -59,18 +50,5 @@ describe('outbox retention', () => {
     expect(await purgeWith('outbox', purgePublishedOutbox, 24 * HOUR_MS)).toEqual({ outbox: old.length });
 
     expect(await outboxIds()).toEqual(kept.sort());
-  });
-});
-
-describe('inbox retention', () => {
-  it('forgets message ids handled longer ago than the window and remembers the others', async () => {
-    const old = [await inboxRow(8 * 24 * HOUR_MS), await inboxRow(8 * 24 * HOUR_MS), await inboxRow(30 * 24 * HOUR_MS)];
-    const kept = [await inboxRow(7 * 24 * HOUR_MS - HOUR_MS), await inboxRow(0)];
-
-    expect(await purgeWith('inbox', purgeInbox, 7 * 24 * HOUR_MS)).toEqual({ inbox: old.length });
-
-    expect(await inboxIds()).toEqual(kept.sort());
-    expect(await claimInbox(pool, 'orchestrator.saga', kept[0]!)).toBe(false); // still a duplicate
-    expect(await claimInbox(pool, 'orchestrator.saga', old[0]!)).toBe(true);
   });
 });
