@@ -90,6 +90,13 @@ const ended = async (orderIds: string[]) =>
 const facts = async (orderIds: string[]) =>
   (await pool.query(`SELECT message_key, destination, payload->>'type' AS type FROM outbox WHERE message_key = ANY($1::text[]) ORDER BY id`, [orderIds])).rows;
 
+/** Starts the sagas in batches and, once every one has ended (through the batch or one by one), stops the runner. */
+async function runUntilAllEnded(runner: ReturnType<typeof createSagaRunner>, sagas: Saga[]): Promise<void> {
+  runner.startPlacedInBatches(sagas);
+  await waitFor(async () => (await ended(sagas.map((s) => s.orderId))).length === sagas.length, { timeoutMs: 10_000 });
+  await runner.stop();
+}
+
 describe('fresh sagas run in batches', () => {
   it('confirm many orders with one reservation call, one confirmation call and one commit, each with its fact and e-mail task', async () => {
     const sagas = await placed(5);
@@ -143,9 +150,7 @@ describe('fresh sagas run in batches', () => {
     const refused = sagas[0]!.orderId;
     const { ports, status } = services({ refuse: new Set([refused]), onReserveBatch: async () => void (await repo.requestCancel(refused)) });
     const runner = runnerWith(ports);
-    runner.startPlacedInBatches(sagas);
-    await waitFor(async () => (await ended(sagas.map((s) => s.orderId))).length === 2, { timeoutMs: 10_000 });
-    await runner.stop();
+    await runUntilAllEnded(runner, sagas);
     expect(await ended([refused])).toEqual([{ order_id: refused, state: 'COMPLETED', outcome: 'CANCELLED' }]);
     expect(status.get(refused)).toBe('CANCELLED');
     expect((await facts([refused])).map((r) => r.type ?? r.destination)).toEqual(['order.cancelled', 'rabbitmq']);
@@ -156,9 +161,7 @@ describe('fresh sagas run in batches', () => {
     const ids = sagas.map((s) => s.orderId);
     const { ports, calls } = services({ reserveBatchFails: true });
     const runner = runnerWith(ports);
-    runner.startPlacedInBatches(sagas);
-    await waitFor(async () => (await ended(ids)).length === 3, { timeoutMs: 10_000 });
-    await runner.stop();
+    await runUntilAllEnded(runner, sagas);
     expect(calls.filter((c) => c === 'reserve')).toHaveLength(3);
     expect(calls.filter((c) => c === 'confirm')).toHaveLength(3);
     expect((await ended(ids)).every((r) => r.outcome === 'CONFIRMED')).toBe(true);
@@ -172,9 +175,7 @@ describe('fresh sagas run in batches', () => {
     const late: { runner?: ReturnType<typeof createSagaRunner> } = {}; // the fact comes back to the runner under test
     const { ports, calls } = services({ onReserveBatch: async () => void (await Promise.all(ids.map((id) => late.runner!.resumeInBackground(id)))) });
     const runner = (late.runner = createSagaRunner({ ...runnerOptions(ports), repo: createSagaRepository(counting) }));
-    runner.startPlacedInBatches(sagas);
-    await waitFor(async () => (await ended(ids)).length === 2, { timeoutMs: 10_000 });
-    await runner.stop();
+    await runUntilAllEnded(runner, sagas);
     expect(calls).toEqual(['reserveBatch 2', 'confirmBatch 2']);
     expect(statements).toBe(1); // the batch's commit: no load for a second run
   });
@@ -184,9 +185,7 @@ describe('fresh sagas run in batches', () => {
     const cancelled = sagas[0]!.orderId;
     const { ports, status } = services({ onReserveBatch: async () => void (await repo.requestCancel(cancelled)) });
     const runner = runnerWith(ports);
-    runner.startPlacedInBatches(sagas);
-    await waitFor(async () => (await ended(sagas.map((s) => s.orderId))).length === 2, { timeoutMs: 10_000 });
-    await runner.stop();
+    await runUntilAllEnded(runner, sagas);
     expect(await ended([cancelled])).toEqual([{ order_id: cancelled, state: 'COMPLETED', outcome: 'CANCELLED' }]);
     expect(status.get(cancelled)).toBe('CANCELLED');
     expect((await facts([cancelled])).map((r) => r.type ?? r.destination)).toEqual(['order.cancelled', 'rabbitmq']);
