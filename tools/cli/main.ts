@@ -2,7 +2,7 @@
 // Each command's module is loaded only when it runs: `make token` need not load the database and
 // broker clients the others use (half a second of start-up).
 const commands: Record<string, (args: string[]) => Promise<void>> = {
-  'env-docs': async (args) => (await import('./env-docs')).envDocsCommand(args),
+  'env-docs': async () => (await import('./env-docs')).envDocsCommand(),
   migrate: async (args) => (await import('./migrate')).migrateCommand(args),
   seed: async (args) => (await import('./seed')).seedCommand(args),
   token: async (args) => (await import('./token')).tokenCommand(args),
