@@ -9,7 +9,8 @@ import type { OrderUseCases } from '../orders/orders';
 import type { SagaRepository } from '../saga/saga-repository';
 import { authenticate, requireRole, type AuthConfig } from './auth';
 import { docsRoutes } from './docs';
-import { errorHandler, HttpProblem, sendProblem } from './problem';
+import { errorHandler, HttpProblem, PROBLEM_PAGES, sendProblem } from './problem';
+import { problemPageRoutes } from './problem-pages';
 import { adminDeadLetterRoutes, adminSagaRoutes, adminStatsRoutes } from './routes/admin';
 import { orderRoutes } from './routes/orders';
 import { adminProductRoutes, productRoutes } from './routes/products';
@@ -55,7 +56,7 @@ const requireJsonBody: RequestHandler = (req, _res, next) => {
   next(hasBody && !req.is('application/json') ? new HttpProblem('unsupported-media-type') : undefined);
 };
 
-/** The public HTTP API: `/v1/…`, `/openapi.json` and `/docs`, with one error handler at the end. Ops routes have their own port. */
+/** The public HTTP API: `/v1/…`, `/openapi.json`, `/docs` and `/problems/<type>`, with one error handler at the end. Ops routes have their own port. */
 export function createHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -64,6 +65,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(deps.requestLog);
   app.set('query parser', 'simple');
   app.use(docsRoutes());
+  app.use(PROBLEM_PAGES, problemPageRoutes());
 
   const v1 = express.Router();
   v1.use(authenticate(deps.auth), deps.rateLimit, requireJsonBody, express.json({ limit: '64kb', strict: true, reviver: rejectPollution }));

@@ -1,6 +1,12 @@
-// The OpenAPI 3.1 description of the public API, served at /openapi.json and rendered at /docs.
-// e2e/openapi.test.ts checks real responses of every documented operation and status against it.
-import { PROBLEMS, PROBLEM_BASE } from './problem';
+// The OpenAPI 3.1 description of the public API, served at /openapi.json and rendered at /docs. Its
+// schemas (request bodies, path and query parameters, response bodies) are generated from the zod
+// schemas the routes parse with (schemas.ts) and answer with (responses.ts, problem.ts); only paths,
+// operations, statuses and headers are written here. e2e/openapi.test.ts checks real responses of every
+// documented operation and status against it; `make lint-openapi` lints it with Redocly.
+import { z } from 'zod';
+import { PROBLEMS, PROBLEM_BASE, PROBLEM_PAGES, problemSchema } from './problem';
+import * as responses from './responses';
+import { deadLetterQuery, listQuery, orderIdParam, placeOrderBody, skuParam as skuSchema, upsertProductBody } from './schemas';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -72,127 +78,51 @@ const accepted = (description: string) => ({
   content: json(ref('Order')),
 });
 const ok = (description: string, schema: object) => ({ description, headers: rateLimitHeaders, content: json(schema) });
-const uuidParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
-const skuParam = { name: 'sku', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } };
-const page = (max: number) => [
-  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: max, default: max === 100 ? 20 : 50 } },
-  { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'The `nextCursor` of the previous page' },
-];
+// zod 4 bounds every integer to the safe range; said on each field, it only adds noise.
+const override = ({ jsonSchema }: { jsonSchema: { minimum?: number; maximum?: number } }) => {
+  if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+  if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+};
+/** JSON Schema 2020-12 (OpenAPI 3.1's dialect) of one zod schema, without `$schema`. */
+const jsonSchemaOf = (schema: z.ZodType, io: 'input' | 'output' = 'output') => {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, override });
+  return json;
+};
+const pathParam = (name: string, schema: z.ZodType) => ({ name, in: 'path', required: true, schema: jsonSchemaOf(schema, 'input') });
+const uuidParam = (name: string) => pathParam(name, orderIdParam);
+const skuParam = pathParam('sku', skuSchema);
+/** The query parameters of a strict query object, each with its own schema (default and bounds included). */
+const queryParams = (query: z.ZodObject) =>
+  Object.entries(query.shape).map(([name, field]) => {
+    const { description, ...schema } = jsonSchemaOf(field as z.ZodType) as { description?: string };
+    return { name, in: 'query', ...(field.safeParse(undefined).success ? {} : { required: true }), ...(description ? { description } : {}), schema };
+  });
 const notFound = problem('No such resource (another customer’s order is indistinguishable from a missing one).', 'not-found');
 
-const timestamp = { type: 'string', format: 'date-time' };
-const byteEncoding = {
-  type: 'string',
-  enum: ['utf8', 'base64'],
-  description: '`utf8`: the bytes are UTF-8 text (no control characters but tab, LF, CR), shown as is; `base64`: any other bytes, in base64',
+// Named components: each zod schema is registered under its name, and a registered schema used inside
+// another becomes a $ref to it.
+const components = z.registry<{ id: string }>();
+const named: Record<string, z.ZodType> = {
+  Problem: problemSchema,
+  PlaceOrder: placeOrderBody,
+  UpsertProduct: upsertProductBody,
+  OrderItem: responses.orderItemResponse,
+  Order: responses.orderResponse,
+  OrderPage: responses.orderPageResponse,
+  Product: responses.productResponse,
+  ProductList: responses.productListResponse,
+  Saga: responses.sagaResponse,
+  DeadLetter: responses.deadLetterResponse,
+  DeadLetterPage: responses.deadLetterPageResponse,
+  Replay: responses.replayResponse,
+  Stats: responses.statsResponse,
 };
-const schemas = {
-  Problem: {
-    type: 'object',
-    required: ['type', 'title', 'status'],
-    properties: { type: { type: 'string', format: 'uri' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, instance: { type: 'string' }, errors: { type: 'array' } },
-  },
-  OrderLine: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['sku', 'quantity'],
-    properties: { sku: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }, quantity: { type: 'integer', minimum: 1, maximum: 1000 } },
-  },
-  PlaceOrder: { type: 'object', additionalProperties: false, required: ['items'], properties: { items: { type: 'array', minItems: 1, maxItems: 100, items: ref('OrderLine') } } },
-  OrderItem: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['sku', 'quantity', 'unitPriceCents'],
-    properties: { sku: { type: 'string' }, quantity: { type: 'integer' }, unitPriceCents: { type: 'integer', minimum: 0 } },
-  },
-  Order: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['id', 'customerId', 'status', 'items', 'totalCents', 'createdAt', 'updatedAt'],
-    properties: {
-      id: { type: 'string', format: 'uuid' },
-      customerId: { type: 'string' },
-      status: { type: 'string', enum: ['PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED'] },
-      items: { type: 'array', items: ref('OrderItem') },
-      totalCents: { type: 'integer', minimum: 0 },
-      reason: { type: 'string', description: '`OUT_OF_STOCK` or `PROCESSING_FAILED` for a rejected order' },
-      createdAt: timestamp,
-      updatedAt: timestamp,
-    },
-  },
-  OrderPage: { type: 'object', additionalProperties: false, required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref('Order') }, nextCursor: { type: ['string', 'null'] } } },
-  Product: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['sku', 'name', 'priceCents', 'available'],
-    properties: { sku: { type: 'string' }, name: { type: 'string' }, priceCents: { type: 'integer', minimum: 0 }, available: { type: 'integer', minimum: 0 } },
-  },
-  ProductList: { type: 'object', additionalProperties: false, required: ['items'], properties: { items: { type: 'array', items: ref('Product') } } },
-  UpsertProduct: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['name', 'priceCents', 'stock'],
-    properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, priceCents: { type: 'integer', minimum: 0 }, stock: { type: 'integer', minimum: 0, description: 'On-hand stock to set' } },
-  },
-  Saga: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['orderId', 'state', 'currentStep', 'attempts', 'nextAttemptAt', 'compensations', 'cancelRequested', 'outcome', 'lastError', 'createdAt', 'updatedAt', 'steps'],
-    properties: {
-      orderId: { type: 'string', format: 'uuid' },
-      state: { type: 'string', enum: ['RUNNING', 'COMPENSATING', 'COMPLETED', 'FAILED'] },
-      currentStep: { type: 'string' },
-      attempts: { type: 'integer' },
-      nextAttemptAt: { type: ['string', 'null'], format: 'date-time' },
-      compensations: { type: 'array', items: { type: 'string' } },
-      cancelRequested: { type: 'boolean' },
-      outcome: { type: ['string', 'null'] },
-      lastError: { type: ['string', 'null'] },
-      createdAt: timestamp,
-      updatedAt: timestamp,
-      steps: {
-        type: 'array',
-        items: { type: 'object', required: ['step', 'outcome', 'attempt', 'at'], properties: { step: { type: 'string' }, outcome: { type: 'string' }, attempt: { type: 'integer' }, detail: { type: 'string' }, at: timestamp } },
-      },
-    },
-  },
-  DeadLetter: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['id', 'source', 'origin', 'payload', 'payloadEncoding', 'headers', 'base64Headers', 'error', 'attempts', 'firstFailedAt', 'lastFailedAt', 'createdAt', 'replayable'],
-    properties: {
-      id: { type: 'string', format: 'uuid' },
-      source: { type: 'string', enum: ['kafka', 'rabbitmq', 'saga'] },
-      origin: { type: 'string', description: 'Topic, queue or saga step it came from' },
-      key: { type: 'string', description: 'The message key (Kafka key, task correlation id, saga order id), encoded as `keyEncoding` says' },
-      keyEncoding: byteEncoding,
-      messageId: { type: 'string' },
-      payload: { type: 'string', description: 'The message exactly as received, encoded as `payloadEncoding` says; replay sends these bytes' },
-      payloadEncoding: byteEncoding,
-      headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Header values as text; those named in `base64Headers` are base64 of their bytes' },
-      base64Headers: { type: 'array', items: { type: 'string' }, description: 'Headers whose value is not text and is shown as base64' },
-      error: { type: 'string', description: 'Why it was dead-lettered; starts with `placeholder:` when the letter could not be stored as received (its headers are then not kept)' },
-      attempts: { type: 'integer' },
-      firstFailedAt: timestamp,
-      lastFailedAt: timestamp,
-      replayedAt: timestamp,
-      createdAt: timestamp,
-      replayable: { type: 'boolean' },
-    },
-  },
-  DeadLetterPage: { type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref('DeadLetter') }, nextCursor: { type: ['string', 'null'] } } },
-  Replay: { type: 'object', required: ['id', 'replayed', 'alreadyReplayed'], properties: { id: { type: 'string' }, replayed: { type: 'boolean' }, alreadyReplayed: { type: 'boolean' } } },
-  Stats: {
-    type: 'object',
-    required: ['ordersByStatus', 'sagasInFlight', 'deadLetters', 'outbox'],
-    properties: {
-      ordersByStatus: { type: 'object', additionalProperties: { type: 'integer' } },
-      sagasInFlight: { type: 'integer' },
-      deadLetters: { type: 'object', required: ['total', 'bySource'], properties: { total: { type: 'integer' }, bySource: { type: 'object' } } },
-      outbox: { type: 'object', required: ['unpublished', 'oldestAgeSeconds'], properties: { unpublished: { type: 'integer' }, oldestAgeSeconds: { type: 'number' } } },
-    },
-  },
-};
+for (const [id, schema] of Object.entries(named)) components.add(schema, { id });
+const schemas = z.toJSONSchema(components, { target: 'draft-2020-12', uri: (id) => `#/components/schemas/${id}`, override }).schemas;
+for (const schema of Object.values(schemas)) {
+  delete schema.$schema;
+  delete schema.$id; // a component is named by its place in the document
+}
 
 /** The document; `paths` keys use OpenAPI templates ({id}). */
 export const openApiDocument = {
@@ -202,6 +132,7 @@ export const openApiDocument = {
     version: '1.0.0',
     description:
       'Order processing for a shop. Every write needs an `Idempotency-Key`; errors are RFC 9457 problem+json. ' +
+      `Problem \`type\` URIs are \`${PROBLEM_BASE}<type>\`; each is described at \`${PROBLEM_PAGES}<type>\` of this server. ` +
       'Requests are limited per caller (`RATE_LIMIT_PER_MINUTE`, default 600, a whole minute may be spent at once); each answer carries the `RateLimit-Policy` and `RateLimit` headers.',
   },
   servers: [{ url: '/' }],
@@ -213,6 +144,19 @@ export const openApiDocument = {
   paths: {
     '/openapi.json': {
       get: { operationId: 'openApi', summary: 'This document', tags: ['operations'], security: [], responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object', required: ['openapi', 'paths'] }) } } },
+    },
+    [`${PROBLEM_PAGES}{type}`]: {
+      get: {
+        operationId: 'getProblemType',
+        summary: 'What a problem type means and what to do about it',
+        tags: ['operations'],
+        security: [],
+        parameters: [{ name: 'type', in: 'path', required: true, schema: { type: 'string', enum: Object.keys(PROBLEMS) } }],
+        responses: {
+          '200': { description: 'A short HTML page', content: { 'text/html': { schema: { type: 'string' } } } },
+          '404': problem('No such problem type.', 'not-found'),
+        },
+      },
     },
     '/v1/orders': {
       post: {
@@ -231,7 +175,7 @@ export const openApiDocument = {
       get: {
         operationId: 'listOrders',
         summary: 'List orders, newest first (a customer sees their own, an admin all)',
-        parameters: page(100),
+        parameters: queryParams(listQuery),
         responses: { '200': ok('A page of orders', ref('OrderPage')), '400': problem('Invalid query.', 'validation-failed'), ...common, ...downstream },
       },
     },
@@ -293,7 +237,7 @@ export const openApiDocument = {
       get: {
         operationId: 'listDeadLetters',
         summary: 'Every dead letter (Kafka, RabbitMQ, saga), newest first',
-        parameters: page(200),
+        parameters: queryParams(deadLetterQuery),
         responses: { '200': ok('A page of dead letters', ref('DeadLetterPage')), '400': problem('Invalid query.', 'validation-failed'), ...adminOnly, ...common },
       },
     },

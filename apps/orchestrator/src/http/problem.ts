@@ -1,30 +1,103 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { isAppError, type ErrorCode } from '@orderflow/domain';
 import { isTransientInfrastructureError } from '@orderflow/platform';
 
-/** One problem type per error the API can answer with (RFC 9457); `type` is a stable URI. */
+/**
+ * One problem type per error the API can answer with (RFC 9457); `type` is a stable URI. `about` and
+ * `todo` are the page served at /problems/<type> (problem-pages.ts).
+ */
 export const PROBLEMS = {
-  'validation-failed': { status: 400, title: 'Request is not valid' },
-  'malformed-json': { status: 400, title: 'Body is not valid JSON' },
-  'idempotency-key-missing': { status: 400, title: 'Idempotency-Key header is required' },
-  'idempotency-key-invalid': { status: 400, title: 'Idempotency-Key header is not valid' },
-  unauthorized: { status: 401, title: 'Authentication required' },
-  forbidden: { status: 403, title: 'Not allowed' },
-  'not-found': { status: 404, title: 'Not found' },
-  conflict: { status: 409, title: 'Conflict with the current state' },
-  'idempotency-key-in-use': { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
-  'payload-too-large': { status: 413, title: 'Body is too large' },
-  'unsupported-media-type': { status: 415, title: 'Content-Type must be application/json' },
-  'idempotency-key-reused': { status: 422, title: 'Idempotency-Key was used with a different request' },
-  'unknown-sku': { status: 422, title: 'Unknown product' },
-  'rate-limited': { status: 429, title: 'Too many requests' },
-  internal: { status: 500, title: 'Internal error' },
-  unavailable: { status: 503, title: 'A service this request needs is unavailable' },
-} as const;
+  'validation-failed': {
+    status: 400,
+    title: 'Request is not valid',
+    about: 'The body, query or a path segment does not meet the schema of the operation (see /openapi.json).',
+    todo: 'Fix each entry of `errors`: `pointer` is a JSON Pointer (RFC 6901) into the body, `parameter` names a query parameter; `detail` says what is wrong.',
+  },
+  'malformed-json': { status: 400, title: 'Body is not valid JSON', about: 'The body could not be parsed as JSON, or holds a key such as `__proto__`.', todo: 'Send one JSON value, UTF-8 encoded.' },
+  'idempotency-key-missing': {
+    status: 400,
+    title: 'Idempotency-Key header is required',
+    about: 'Every write needs an `Idempotency-Key` header so that a retry cannot do it twice.',
+    todo: 'Send a fresh key (a UUID will do) with each new write, and the same key when retrying it.',
+  },
+  'idempotency-key-invalid': { status: 400, title: 'Idempotency-Key header is not valid', about: 'The key must be 1-255 printable ASCII characters.', todo: 'Send a shorter key of printable ASCII, such as a UUID.' },
+  unauthorized: {
+    status: 401,
+    title: 'Authentication required',
+    about: 'The bearer token is missing, malformed, expired or not signed by a key this API trusts.',
+    todo: 'Send `Authorization: Bearer <JWT>` with a valid, unexpired token (`make token` prints one for development).',
+  },
+  forbidden: { status: 403, title: 'Not allowed', about: 'The operation is for admin tokens only.', todo: 'Use a token whose `role` claim is `admin`.' },
+  'not-found': {
+    status: 404,
+    title: 'Not found',
+    about: 'No such resource or endpoint. Another customer’s order is answered the same way as a missing one.',
+    todo: 'Check the id or path; list the collection to find what exists.',
+  },
+  conflict: {
+    status: 409,
+    title: 'Conflict with the current state',
+    about: 'The resource cannot change that way now: e.g. cancelling a finished order, stock below what is reserved, replaying a dead letter that is not replayable.',
+    todo: 'Read the resource again and decide from its current state; `detail` says which rule refused it.',
+  },
+  'idempotency-key-in-use': {
+    status: 409,
+    title: 'A request with this Idempotency-Key is still being processed',
+    about: 'The first request with this key has not finished yet.',
+    todo: 'Retry the same request with the same key a moment later; it is answered with the first request’s result.',
+  },
+  'payload-too-large': { status: 413, title: 'Body is too large', about: 'Bodies are limited to 64 KiB.', todo: 'Send fewer items per request.' },
+  'unsupported-media-type': { status: 415, title: 'Content-Type must be application/json', about: 'A body was sent with another content type.', todo: 'Send `Content-Type: application/json`.' },
+  'idempotency-key-reused': {
+    status: 422,
+    title: 'Idempotency-Key was used with a different request',
+    about: 'This key already belongs to a request with another method, path or body.',
+    todo: 'Use a new key for a new request; reuse a key only to retry the very same request.',
+  },
+  'unknown-sku': { status: 422, title: 'Unknown product', about: 'An order line names a sku that is not in the catalog.', todo: 'Check the skus against GET /v1/products.' },
+  'rate-limited': {
+    status: 429,
+    title: 'Too many requests',
+    about: 'The caller has spent its quota of requests (see the `RateLimit-Policy` and `RateLimit` headers).',
+    todo: 'Wait the number of seconds in `Retry-After`, then retry.',
+  },
+  internal: { status: 500, title: 'Internal error', about: 'Something failed that should not have; the details are in the server’s logs, not in the answer.', todo: 'Retry later; report it with the time and `instance` if it persists.' },
+  unavailable: {
+    status: 503,
+    title: 'A service this request needs is unavailable',
+    about: 'The order or inventory service or the database is down or overloaded, or its circuit breaker is open.',
+    todo: 'Retry after `Retry-After` seconds; a write is safe to retry with the same Idempotency-Key.',
+  },
+} as const satisfies Record<string, { status: number; title: string; about: string; todo: string }>;
 export type ProblemType = keyof typeof PROBLEMS;
 
+/**
+ * The base of every problem `type` URI. The URIs are identifiers clients compare, so they stay absolute
+ * and stable; each is documented at `/problems/<type>` of the API server itself (GET, no token).
+ */
 export const PROBLEM_BASE = 'https://orderflow.dev/problems/';
+/** Where this server serves the page of each problem type. */
+export const PROBLEM_PAGES = '/problems/';
+
+/**
+ * One entry of a validation problem's `errors` (RFC 9457 section 3): `pointer` is a JSON Pointer
+ * (RFC 6901, in URI fragment form) into the body, `parameter` a query parameter.
+ */
+export const problemErrorSchema = z.strictObject({
+  detail: z.string().describe('What is wrong with it'),
+  pointer: z.string().regex(/^#(\/.*)?$/).optional().describe('JSON Pointer (RFC 6901) to the offending member of the body, e.g. `#/items/0/quantity`'),
+  parameter: z.string().optional().describe('The offending query parameter'),
+});
+export const problemSchema = z.looseObject({
+  type: z.url().describe(`Identifies the problem type; documented at \`${PROBLEM_PAGES}<type>\` of this server`),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  instance: z.string().optional(),
+  errors: z.array(problemErrorSchema).optional().describe('Each invalid member of the request (validation-failed only)'),
+});
 
 /** An error that is answered as a given problem. Thrown by routes, rendered by the one error handler. */
 export class HttpProblem extends Error {

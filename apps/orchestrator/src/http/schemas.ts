@@ -13,18 +13,46 @@ export const upsertProductBody = z.strictObject({
 });
 export const orderIdParam = z.guid();
 export const skuParam = skuSchema;
+const CURSOR = 'The `nextCursor` of the previous page';
 export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().min(1).max(200).optional(),
+  cursor: z.string().min(1).max(200).optional().describe(CURSOR),
+});
+export const deadLetterQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional().describe(CURSOR),
 });
 
+/** A JSON Pointer (RFC 6901) in URI fragment form: `#/items/0/quantity`. */
+export function jsonPointer(path: readonly PropertyKey[]): string {
+  const token = (key: PropertyKey) =>
+    String(key)
+      .replace(/~/g, '~0')
+      .replace(/\//g, '~1')
+      .replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@?]/gu, (c) => encodeURIComponent(c));
+  return `#${path.map((key) => `/${token(key)}`).join('')}`;
+}
+
+/**
+ * The `errors` members of a validation problem (RFC 9457 section 3): one per invalid member, with a JSON
+ * Pointer into the body or the name of the query parameter; an unknown member is named by itself.
+ */
+function problemErrors(issue: z.core.$ZodIssue, where: 'body' | 'query'): { detail: string; pointer?: string; parameter?: string }[] {
+  const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+  return paths.map((path) => {
+    if (where === 'body') return { detail: issue.message, pointer: jsonPointer(path) };
+    return path.length ? { detail: issue.message, parameter: String(path[0]) } : { detail: issue.message };
+  });
+}
+
 /** Parses `value` or throws a 400 (404 for a path parameter that cannot name anything) naming each problem. */
-export function parse<S extends z.ZodTypeAny>(schema: S, value: unknown, where: 'body' | 'query' | 'path'): z.infer<S> {
+export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'path'): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   if (where === 'path') throw new HttpProblem('not-found');
-  const errors = result.error.issues.slice(0, 20).map((i) => ({ path: [where, ...i.path].join('.'), message: i.message }));
-  throw new HttpProblem('validation-failed', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+  const issues = result.error.issues.slice(0, 20);
+  const detail = issues.map((i) => `${[where, ...i.path].join('.')}: ${i.message}`).join('; ');
+  throw new HttpProblem('validation-failed', detail, { errors: issues.flatMap((i) => problemErrors(i, where)) });
 }
 
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;

@@ -1,11 +1,10 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { decodePageCursor, encodePageCursor } from '@orderflow/domain';
 import type { DeadLetter, DeadLetterRepository } from '../../dead-letters/dead-letter-repository';
 import { encodeBytes } from '../../dead-letters/encoding';
 import type { SagaRepository } from '../../saga/saga-repository';
 import { HttpProblem } from '../problem';
-import { orderIdParam, parse } from '../schemas';
+import { deadLetterQuery, orderIdParam, parse } from '../schemas';
 
 /** /v1/admin/sagas/{orderId}: where a saga stands and how it got there. */
 export function adminSagaRoutes(sagas: SagaRepository): Router {
@@ -33,13 +32,11 @@ export function adminSagaRoutes(sagas: SagaRepository): Router {
   return router;
 }
 
-const pageQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() });
-
 /** /v1/admin/dead-letters: every dead letter (Kafka, RabbitMQ, saga) and their replay. */
 export function adminDeadLetterRoutes(repo: DeadLetterRepository, replay: (id: string) => Promise<unknown>): Router {
   const router = Router();
   router.get('/', async (req, res) => {
-    const { limit, cursor } = parse(pageQuery, req.query, 'query');
+    const { limit, cursor } = parse(deadLetterQuery, req.query, 'query');
     const items = await repo.list(limit, cursor ? decodePageCursor(cursor) : undefined);
     const last = items.length === limit ? items.at(-1) : undefined;
     res.json({
