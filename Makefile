@@ -11,7 +11,7 @@ export NX_NO_CLOUD := true
 APPS := orchestrator order inventory notification
 ENV := source scripts/env.sh &&
 
-.PHONY: help install system-deps audit proto build typecheck lint test test-faults infra-up infra-down migrate seed up down run token asyncapi bench bench-compare soak clean
+.PHONY: help install system-deps audit proto build typecheck lint lint-openapi test test-faults infra-up infra-down migrate seed up down run token asyncapi bench bench-compare soak clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ typecheck: proto ## Type-check every project
 lint: proto ## ESLint (with the architecture rules) and buf lint
 	npx eslint .
 	npx buf lint
+
+lint-openapi: install ## Lint the OpenAPI document (generated from the zod schemas) with Redocly: no errors, no warnings
+	@bash scripts/lint-openapi.sh
 
 infra-up: ## Start PostgreSQL, Redis, RabbitMQ if down, and a local Kafka 3.9 broker
 	@bash scripts/infra/up.sh
@@ -72,7 +75,7 @@ dist/tools/main.js: $(shell find tools/cli libs -name '*.ts' -not -name '*.test.
 token: dist/tools/main.js ## Print a dev JWT: make token SUB=alice ROLE=customer
 	@$(ENV) node dist/tools/main.js token --sub "$(SUB)" --role "$(or $(ROLE),customer)"
 
-test: install system-deps proto infra-up lint typecheck ## Everything CI runs: lint, types, unit, integration, end-to-end and fault tests
+test: install system-deps proto infra-up lint lint-openapi typecheck ## Everything CI runs: lint, types, unit, integration, end-to-end and fault tests
 	@$(ENV) node scripts/build.mjs && node scripts/run-tests.mjs all
 
 test-faults: install proto infra-up ## Only the fault tests (they stop and restart brokers; run one at a time)

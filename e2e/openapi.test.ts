@@ -120,6 +120,17 @@ describe('operations endpoints', () => {
       expect({ path, status: (await fetch(`${system.opsUrl('orchestrator')}${path}`)).status }).toEqual({ path, status: 200 });
     }
   });
+
+  it('resolve the `type` of every problem the server answers with to its page', async () => {
+    const invalid = await call('POST', '/v1/orders', { token: customer, body: { items: [{ sku: 'BEANS', quantity: 0 }], note: 'x' }, headers: key() }, 400);
+    expect(invalid.body.errors).toEqual([
+      { detail: 'Number must be greater than or equal to 1', pointer: '#/items/0/quantity' },
+      { detail: "Unrecognized key(s) in object: 'note'", pointer: '#/note' },
+    ]);
+    const page = await call('GET', new URL(invalid.body.type).pathname, {}, 200);
+    expect(page.text).toContain('Request is not valid');
+    await call('GET', '/problems/no-such-problem', {}, 404);
+  });
 });
 
 describe('orders', () => {

@@ -143,7 +143,7 @@ export const openApiDocument = {
   },
   paths: {
     '/openapi.json': {
-      get: { operationId: 'openApi', summary: 'This document', tags: ['operations'], security: [], responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object', required: ['openapi', 'paths'] }) } } },
+      get: { operationId: 'openApi', summary: 'This document', tags: ['operations'], security: [], responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object', required: ['openapi', 'paths'], properties: { openapi: { type: 'string', const: '3.1.0' }, paths: { type: 'object' } } }) } } },
     },
     [`${PROBLEM_PAGES}{type}`]: {
       get: {
