@@ -164,7 +164,7 @@ test('answers 401 problem+json without a valid token and 400 for an invalid body
   expect(invalid.status).toBe(400);
   expect(await invalid.json()).toMatchObject({
     type: 'https://orderflow.dev/problems/validation-failed',
-    errors: [{ path: 'body.items.0.quantity' }, { path: 'body', message: "Unrecognized key(s) in object: 'extra'" }],
+    errors: [{ pointer: '#/items/0/quantity' }, { pointer: '#/extra', detail: "Unrecognized key(s) in object: 'extra'" }],
   });
   const notJson = await fetch(`${target.url}/v1/orders`, {
     method: 'POST',
