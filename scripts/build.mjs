@@ -22,6 +22,7 @@ const entries = {
   'bench-floor': 'tools/bench/peers/floor/server.ts',
   'bench-dbos': 'tools/bench/peers/dbos/server.ts',
   asyncapi: 'tools/asyncapi/main.ts',
+  'deploy-render': 'tools/deploy-check/compare-render.ts',
   tracing: 'libs/platform/src/tracing-preload.ts',
 };
 const APPS = ['orchestrator', 'order', 'inventory', 'notification'];

@@ -201,6 +201,16 @@ describe('the CI workflow check fails when', () => {
     const problems = inCopy(['.github'], '.github/workflows/ci.yml', (t) => t.replace('127.0.0.1:8084/readyz', '127.0.0.1:8080/readyz'), (dir) => checkWorkflow(dir, PROCESS_TARGETS).list);
     expect(problems).toMatch(/\.github\/workflows\/ci.yml: step "Start the stack from the images and wait until the API is ready" GETs \/readyz on port 8080, which is no app's ops port \(8084, 8081, 8082, 8083\)/);
   });
+
+  it('no step compares the offline kustomize rendering with kubectl kustomize', () => {
+    const problems = inCopy(['.github'], '.github/workflows/ci.yml', (t) => t.replace('node dist/deploy-render/main.js', 'echo'), (dir) => checkWorkflow(dir, PROCESS_TARGETS).list);
+    expect(problems).toMatch(/\.github\/workflows\/ci.yml: no step in a job with Node compares kubectl kustomize with the offline rendering/);
+  });
+
+  it('an overlay is left out of the comparison', () => {
+    const problems = inCopy(['.github', 'k8s'], '.github/workflows/ci.yml', (t) => t.replace('k8s/overlays/*/', 'k8s/overlays/dev/'), (dir) => checkWorkflow(dir, PROCESS_TARGETS).list);
+    expect(problems).toBe('.github/workflows/ci.yml: no step compares kubectl kustomize k8s/overlays/prod with the offline rendering');
+  });
 });
 
 describe('the runtime dependency check fails when', () => {
