@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { amqpEnv, commonEnv, env, inboxRetentionEnv, parseEnv, repoRoot, retentionEnv } from '@orderflow/config';
+import { amqpEnv, commonEnv, env, parseEnv, repoRoot, retentionEnv } from '@orderflow/config';
 
 /** Everything the notification worker reads from env, validated once at start-up. */
 export const notificationEnv = {
@@ -13,7 +13,6 @@ export const notificationEnv = {
   MAIL_FROM: env.string('orderflow <orders@orderflow.local>', 'From address of every e-mail'),
   TASK_PREFETCH: env.int(16, 1, 1_000, 'Tasks in flight at once (RabbitMQ prefetch), also the largest batch; a batch holds one database connection while its e-mails are sent'),
   ...retentionEnv,
-  ...inboxRetentionEnv,
   // A task is redelivered within a minute (RabbitMQ retries, the orchestrator's outbox re-sending after
   // a crash); one replayed from a dead letter was never sent, so it has no row to miss.
   EMAIL_LOG_RETENTION_DAYS: env.number(7, 0.001, 3_650, 'How long the record of a sent e-mail is kept (days); a task redelivered after that would be sent again'),

@@ -1,4 +1,4 @@
-import { amqpEnv, checkKafkaEnv, commonEnv, drainEnv, ConfigError, env, inboxRetentionEnv, kafkaEnv, outboxRetentionEnv, parseEnv, redisEnv, retentionEnv } from '@orderflow/config';
+import { amqpEnv, checkKafkaEnv, commonEnv, drainEnv, ConfigError, env, kafkaEnv, outboxRetentionEnv, parseEnv, redisEnv, retentionEnv } from '@orderflow/config';
 import type { BreakerOptions, Downstream, RedisBreakerOptions } from './clients/breakers';
 
 /** The development secret published in .env.example; never accepted unless ALLOW_DEV_SECRET=true. */
@@ -53,7 +53,6 @@ export const orchestratorEnv = {
   PRODUCT_CACHE_TTL_SECONDS: env.int(300, 1, 86_400, 'Longest a product stays in the Redis cache without an invalidation'),
   ...retentionEnv,
   ...outboxRetentionEnv,
-  ...inboxRetentionEnv,
   SAGA_RETENTION_DAYS: env.number(30, 0.001, 3_650, 'How long a finished saga and its step log are kept (days): its admin view, and the time a confirmed order can still be cancelled; a failed saga stays while its dead letter is pending'),
   DEAD_LETTER_RETENTION_DAYS: env.number(30, 0.001, 3_650, 'How long a dead letter is kept once replayed (days); one nobody has dealt with is never purged'),
 };

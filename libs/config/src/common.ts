@@ -62,13 +62,6 @@ export const retentionEnv = {
 export const outboxRetentionEnv = {
   OUTBOX_RETENTION_HOURS: env.number(24, 0.01, 24 * 365, 'How long a published outbox row is kept (hours; fractions allowed); unpublished rows are never purged'),
 };
-// Kafka's default topic retention is 7 days: a consumer group re-reading its topics (a reset offset,
-// a rebalance after a crash) gets nothing older, and RabbitMQ retries end within a minute. A message
-// replayed from a dead letter was never handled, so it has no inbox row to miss.
-export const inboxRetentionEnv = {
-  INBOX_RETENTION_DAYS: env.number(7, 0.001, 3_650, 'How long a consumer remembers a handled message id (days; fractions allowed); keep it above the longest redelivery, e.g. the Kafka topic retention'),
-};
-
 /** The database a service uses on the DATABASE_URL server: `orderflow_<service>`, after the prefix. */
 export function databaseName(service: string, prefix = ''): string {
   return `${prefix}orderflow_${service}`;

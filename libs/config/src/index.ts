@@ -1,4 +1,4 @@
 export { parseEnv, env, ConfigError, isSecretName, redactSecrets } from './env';
 export { repoRoot } from './paths';
 export { commonEnv, postgresEnv, drainEnv, kafkaEnv, checkKafkaEnv, amqpEnv, redisEnv, databaseName } from './common';
-export { retentionEnv, outboxRetentionEnv, inboxRetentionEnv } from './common';
+export { retentionEnv, outboxRetentionEnv } from './common';
