@@ -18,9 +18,10 @@ export {
   type TaskTopology,
   type ConnectAmqpOptions,
 } from './rabbit';
-/** Transactional outbox: enqueue in the writer's transaction; the relay publishes in order. */
-export { enqueueOutbox, factMessage, outboxInsertSql, purgePublishedOutbox, outboxBacklog, outboxStatus, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination, type OutboxGuard } from './outbox';
-export { createOutboxRelay, createOutboxWriter, notifyingOutboxWriter, type OutboxRelay, type OutboxRelayOptions, type OutboxWriter } from './outbox-relay';
+/** Transactional outbox: an OutboxWriter writes messages with the change they describe (a statement or a transaction); the relay publishes them in order. */
+export { factMessage, purgePublishedOutbox, outboxBacklog, outboxStatus, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination, type OutboxGuard } from './outbox';
+export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
+export { createOutboxWriter, notifyingOutboxWriter, type OutboxInTransaction, type OutboxParts, type OutboxStatementBuilder, type OutboxWriter } from './outbox-writer';
 /** Broker publishers the relay hands batches to. */
 export { kafkaOutboxPublisher, kafkaMessageOf, createRabbitPublisher, ATTEMPT_HEADER, type RabbitPublisher } from './publishers';
 /** Kafka consumer-group member with in-place retry and dead-lettering. */

@@ -6,7 +6,8 @@ import type pg from 'pg';
 import { createPool } from '@orderflow/db';
 import { createTestDatabase, waitFor, type TestDatabase } from '@orderflow/testing';
 import { beginOutboxBatch, commitOutboxBatch, enqueueOutbox, type OutboxDestination, type OutboxMessage, type OutboxRecord } from './outbox';
-import { createOutboxRelay, createOutboxWriter, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
+import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
+import { createOutboxWriter } from './outbox-writer';
 
 const logger = pino({ level: 'silent' });
 /** Far longer than any wait below: a row published in time was not found by the fallback poll. */
@@ -160,14 +161,13 @@ describe('outbox relay', () => {
     r.start();
     await waitFor(() => r.active, { what: 'the relay to take the lock and go idle' });
 
+    // The writer skips NOTIFY while its relay publishes, and wakes it in-process after each commit.
     const firstRow = message('a');
-    await enqueueOutbox(pool, [firstRow], { notify: false });
-    writer.committed();
+    await writer.transaction(pool, (_tx, outbox) => outbox.enqueue([firstRow]));
     await waitFor(() => publishing, { what: 'the first batch to be in hand' });
 
     const secondRow = message('b');
-    await enqueueOutbox(pool, [secondRow], { notify: false });
-    writer.committed(); // arrives while the relay publishes: no idle wait is running to end
+    await writer.transaction(pool, (_tx, outbox) => outbox.enqueue([secondRow])); // woken while the relay publishes: no idle wait is running to end
     inFlight.open();
 
     await waitFor(() => published.length === 2, { what: 'the second row without waiting for the poll', timeoutMs: 10_000 });

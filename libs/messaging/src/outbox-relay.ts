@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { rollbackTransaction } from '@orderflow/db';
 import { backoffMs } from '@orderflow/platform';
 import { withDeadline } from './deadline';
-import { beginOutboxBatch, commitOutboxBatch, enqueueOutbox, outboxInsertSql, OUTBOX_CHANNEL, type OutboxDestination, type OutboxGuard, type OutboxMessage, type OutboxRecord } from './outbox';
+import { beginOutboxBatch, commitOutboxBatch, OUTBOX_CHANNEL, type OutboxDestination, type OutboxRecord } from './outbox';
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
@@ -151,31 +151,3 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     },
   };
 }
-
-/** How a service writes to its outbox: inside its transaction, then tells the relays once it committed. */
-export interface OutboxWriter {
-  enqueue(tx: Pick<pg.PoolClient, 'query'>, messages: OutboxMessage[]): Promise<void>;
-  /** For one-statement writes: the insert as a CTE body (see outboxInsertSql)... */
-  insertSql(messages: OutboxMessage[], params: unknown[], guard?: OutboxGuard): string;
-  /** ...and what to add to that statement's select list: a NOTIFY when another process publishes. */
-  notifySelect(): string;
-  /** Call after the transaction or statement that enqueued committed. */
-  committed(): void;
-}
-
-/**
- * The writer for a process running `relays`: while they are the ones publishing, a commit wakes them
- * in-process and skips NOTIFY; otherwise (another replica publishes) NOTIFY wakes that one.
- */
-export function createOutboxWriter(relays: OutboxRelay[]): OutboxWriter {
-  const notify = () => relays.length === 0 || !relays.every((r) => r.active);
-  return {
-    enqueue: (tx, messages) => enqueueOutbox(tx, messages, { notify: notify() }),
-    insertSql: outboxInsertSql,
-    notifySelect: () => (notify() ? `, pg_notify('${OUTBOX_CHANNEL}', '') AS notified` : ''),
-    committed: () => relays.forEach((r) => r.wake()),
-  };
-}
-
-/** A writer that only NOTIFYs: for code without relays of its own (tests, tools). */
-export const notifyingOutboxWriter: OutboxWriter = createOutboxWriter([]);

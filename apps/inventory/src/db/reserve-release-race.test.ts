@@ -41,10 +41,10 @@ function pausingPool(pattern: RegExp) {
   const resumed = gate();
   const p = createPool(db.url, 1);
   p.on('connect', (client) => {
-    const query = client.query.bind(client) as (text: string, values?: unknown[]) => Promise<unknown>;
-    client.query = (async (text: string, values?: unknown[]) => {
+    const query = client.query.bind(client) as (text: string | { text: string }, values?: unknown[]) => Promise<unknown>;
+    client.query = (async (text: string | { text: string }, values?: unknown[]) => {
       const result = await query(text, values);
-      if (pattern.test(text)) {
+      if (pattern.test(typeof text === 'string' ? text : text.text)) {
         paused.resolve();
         await resumed.promise;
       }

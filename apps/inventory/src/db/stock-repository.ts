@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { inTransaction, prepared } from '@orderflow/db';
+import { prepared } from '@orderflow/db';
 import { notifyingOutboxWriter, type OutboxMessage, type OutboxWriter } from '@orderflow/messaging';
 
 export interface Product {
@@ -57,14 +57,12 @@ const ORDER_LOCK_SPACE = 0x570c;
 const lockOrder = (tx: Tx, orderId: string) => tx.query(`SELECT pg_advisory_xact_lock(${ORDER_LOCK_SPACE}, hashtext($1))`, [orderId]);
 
 /** Runs `work` in one transaction; facts it returns go to the outbox in that same transaction. */
-async function withFacts<T>(pool: Pool, outbox: OutboxWriter, work: (tx: Tx) => Promise<{ result: T; facts: OutboxMessage[] }>): Promise<T> {
-  const { result, facts } = await inTransaction(pool, async (tx) => {
-    const done = await work(tx);
-    await outbox.enqueue(tx, done.facts);
-    return done;
+function withFacts<T>(pool: Pool, outbox: OutboxWriter, work: (tx: Tx) => Promise<{ result: T; facts: OutboxMessage[] }>): Promise<T> {
+  return outbox.transaction(pool, async (tx, messages) => {
+    const { result, facts } = await work(tx);
+    await messages.enqueue(facts);
+    return result;
   });
-  if (facts.length) outbox.committed();
-  return result;
 }
 
 /** Products, stock and reservations. Every stock movement commits together with its fact. */
@@ -102,7 +100,7 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
      * A duplicate for the same order, or one arriving after a release, loses on the reservations primary key.
      */
     async reserve(orderId: string, items: { sku: string; quantity: number }[], facts: () => OutboxMessage[]): Promise<ReservationOutcome | 'duplicate'> {
-      const outcome = await inTransaction(pool, async (client) => {
+      const outcome = await outbox.transaction(pool, async (client, out) => {
         await lockOrder(client, orderId);
         const skus = items.map((i) => i.sku);
         const quantities = items.map((i) => i.quantity);
@@ -119,13 +117,11 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
                    FROM ok, unnest($4::text[], $5::int[]) AS t(sku, quantity) WHERE p.sku = t.sku)`,
           `i AS (INSERT INTO reservation_items (order_id, sku, quantity) SELECT ok.order_id, t.* FROM ok, unnest($4::text[], $5::int[]) AS t)`,
         ];
-        if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, 'ok')})`);
-        const claim = await client.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM r)::int AS claimed${messages.length ? outbox.notifySelect() : ''}`, params);
-        return { claimed: claim.rows[0].claimed === 1, shortages, messages };
+        const claim = await out.statement(messages, params, 'ok', ({ insert, select }) => `WITH ${[...ctes, ...(insert ? [`o AS (${insert})`] : [])].join(',\n')} SELECT (SELECT count(*) FROM r)::int AS claimed${select}`);
+        return { claimed: claim.rows[0]!.claimed === 1, shortages };
       });
       if (!outcome.claimed) return 'duplicate';
       if (outcome.shortages.length) return { reserved: false, shortages: outcome.shortages };
-      outbox.committed();
       return { reserved: true };
     },
 
@@ -138,7 +134,7 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
      */
     async reserveBatch(requests: BatchReservation[]): Promise<ReservationOutcome[]> {
       if (!requests.length) return [];
-      const { outcomes, messages } = await inTransaction(pool, async (client) => {
+      return outbox.transaction(pool, async (client, out) => {
         const orderIds = requests.map((r) => r.orderId);
         await client.query(
           prepared(
@@ -186,7 +182,7 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
           }
           return outcome;
         });
-        if (!claims.length) return { outcomes, messages };
+        if (!claims.length) return outcomes;
 
         // Everything new in one statement. No ON CONFLICT: the order locks make a conflict impossible,
         // and if one happened anyway the error rolls the whole batch back rather than move stock unclaimed.
@@ -205,12 +201,9 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
           `p AS (UPDATE products p SET reserved = p.reserved + t.quantity, updated_at = now() FROM unnest($4::text[], $5::int[]) AS t(sku, quantity) WHERE p.sku = t.sku)`,
           `i AS (INSERT INTO reservation_items (order_id, sku, quantity) SELECT * FROM unnest($6::uuid[], $7::text[], $8::int[]))`,
         ];
-        if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params)})`);
-        await client.query(prepared(`WITH ${ctes.join(',\n')} SELECT 1${messages.length ? outbox.notifySelect() : ''}`, params));
-        return { outcomes, messages };
+        await out.statement(messages, params, undefined, ({ insert, select }) => prepared(`WITH ${[...ctes, ...(insert ? [`o AS (${insert})`] : [])].join(',\n')} SELECT 1${select}`, params));
+        return outcomes;
       });
-      if (messages.length) outbox.committed();
-      return outcomes;
     },
 
     /** Returns a reservation's stock once; false when it was never reserved or is already released. */

@@ -120,13 +120,13 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
              ON CONFLICT (order_id) DO NOTHING RETURNING order_id, created_at, next_attempt_at)`,
       `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT i.order_id, i.log_step, i.log_outcome, 0 FROM i JOIN s USING (order_id))`,
     ];
-    const messages = entries.flatMap((e) => e.messages);
-    if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, { keysIn: 'SELECT order_id::text FROM s' })})`);
     const completions = entries.flatMap((e) => (e.completion ? [e.completion] : []));
     if (completions.length) ctes.push(`k AS (${completeKeysSql(completions, params)})`);
-    const { rows } = await pool.query(prepared(`WITH ${ctes.join(',\n')} SELECT s.*${messages.length ? outbox.notifySelect() : ''} FROM s`, params));
-    const created = new Map(rows.map((r: { order_id: string; created_at: Date; next_attempt_at: Date }) => [r.order_id, r]));
-    if (created.size && messages.length) outbox.committed();
+    // The facts only of the sagas inserted here (a resumed placement's saga exists already).
+    const { rows } = await outbox.statement(pool, entries.flatMap((e) => e.messages), params, { keysIn: 'SELECT order_id::text FROM s' }, ({ insert, select }) =>
+      prepared(`WITH ${[...ctes, ...(insert ? [`o AS (${insert})`] : [])].join(',\n')} SELECT s.*${select} FROM s`, params),
+    );
+    const created = new Map(rows.map((r) => [r.order_id as string, r as { created_at: Date; next_attempt_at: Date }]));
     return sagas.map((s) => {
       const row = created.get(s.orderId);
       if (!row) return undefined;
@@ -175,8 +175,6 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
                SELECT t.order_id, t.step, t.outcome, t.attempt, t.detail FROM unnest($${l}::uuid[], $${l + 1}::text[], $${l + 2}::text[], $${l + 3}::int[], $${l + 4}::text[]) WITH ORDINALITY AS t(order_id, step, outcome, attempt, detail, n)
                 WHERE t.order_id IN (SELECT order_id FROM s) ORDER BY t.n)`,
     ];
-    const messages = changes.flatMap((c) => c.messages ?? []);
-    if (messages.length) ctes.push(`o AS (${outbox.insertSql(messages, params, { keysIn: 'SELECT order_id::text FROM s' })})`);
     const dead = entries.filter((e) => e.change.deadLetter);
     if (dead.length) {
       const d =
@@ -192,9 +190,11 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
                  FROM unnest($${d}::uuid[], $${d + 1}::text[], $${d + 2}::bytea[], $${d + 3}::text[], $${d + 4}::int[]) AS t(order_id, origin, payload, error, attempts)
                 WHERE t.order_id IN (SELECT order_id FROM s))`);
     }
-    const { rows } = await pool.query(prepared(`WITH ${ctes.join(',\n')} SELECT s.order_id${messages.length ? outbox.notifySelect() : ''} FROM s`, params));
+    // The messages only of the changes that applied.
+    const { rows } = await outbox.statement(pool, changes.flatMap((c) => c.messages ?? []), params, { keysIn: 'SELECT order_id::text FROM s' }, ({ insert, select }) =>
+      prepared(`WITH ${[...ctes, ...(insert ? [`o AS (${insert})`] : [])].join(',\n')} SELECT s.order_id${select} FROM s`, params),
+    );
     const applied = new Set(rows.map((r) => r.order_id as string));
-    if (messages.length && applied.size) outbox.committed();
     return entries.map((e) => applied.has(e.expected.orderId));
   }
 
