@@ -7,7 +7,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
-import { taskTopology } from '@orderflow/messaging';
+import { taskTopology } from '@orderflow/domain';
 import { testInfra, waitFor } from '@orderflow/testing';
 import { apiClient } from './support/client';
 import { startSystem, type System } from './support/system';

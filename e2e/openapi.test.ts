@@ -10,7 +10,7 @@ import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { chromium } from 'playwright-core';
-import { taskTopology } from '@orderflow/messaging';
+import { taskTopology } from '@orderflow/domain';
 import { testInfra, waitFor } from '@orderflow/testing';
 import { apiClient, type ApiResponse } from './support/client';
 import { startSystem, type System } from './support/system';

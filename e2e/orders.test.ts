@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 import { createPool, databaseUrl } from '@orderflow/db';
-import { taskTopology } from '@orderflow/messaging';
+import { taskTopology } from '@orderflow/domain';
 import { testInfra, waitFor } from '@orderflow/testing';
 import { apiClient, collectFacts, mails } from './support/client';
 import { warmCatalog } from './support/load';

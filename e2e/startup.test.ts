@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { databaseName } from '@orderflow/config';
 import { dropDatabase, ensureDatabase, migrate } from '@orderflow/db';
-import { topicNames } from '@orderflow/messaging';
+import { topicNames } from '@orderflow/domain';
 import { freePort, testInfra, uniqueName, waitFor } from '@orderflow/testing';
 import { spawnApp } from './support/process';
 import { cleanup, startSystem } from './support/system';

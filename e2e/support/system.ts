@@ -6,7 +6,7 @@ import jwt from 'jsonwebtoken';
 import { Kafka, logLevel } from 'kafkajs';
 import { databaseName, repoRoot } from '@orderflow/config';
 import { dropDatabase, migrate, SERVICES } from '@orderflow/db';
-import { taskTopology, topicNames } from '@orderflow/messaging';
+import { taskTopology, topicNames } from '@orderflow/domain';
 import { freePort, testInfra, uniqueName, waitFor } from '@orderflow/testing';
 import amqp from 'amqplib';
 

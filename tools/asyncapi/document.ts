@@ -4,8 +4,8 @@
 import type { Channel } from 'amqplib';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { FACT_TYPES, cloudEventSchema, notificationTaskSchema, traceparentSchema, type FactType } from '@orderflow/domain';
-import { ATTEMPT_HEADER, CLOUDEVENTS_CONTENT_TYPE, INVENTORY_EVENTS, NOTIFICATION_SEND, ORDER_EVENTS, declareTaskTopology, dlqTopic } from '@orderflow/messaging';
+import { FACT_TYPES, INVENTORY_EVENTS, NOTIFICATION_SEND, ORDER_EVENTS, cloudEventSchema, dlqTopic, notificationTaskSchema, taskTopology, traceparentSchema, type FactType } from '@orderflow/domain';
+import { ATTEMPT_HEADER, CLOUDEVENTS_CONTENT_TYPE, declareTaskTopology } from '@orderflow/messaging';
 import { FACT_DATA } from './fact-data';
 
 type Json = Record<string, unknown>;
@@ -99,7 +99,7 @@ export async function declaredTaskTopology(): Promise<Declared> {
     assertQueue: async (name: string, options: Declared['queues'][number]['options']) => void declared.queues.push({ name, options }),
     bindQueue: async (queue: string, exchange: string, routingKey: string) => void declared.bindings.push({ queue, exchange, routingKey }),
   };
-  await declareTaskTopology(channel as unknown as Channel);
+  await declareTaskTopology(channel as unknown as Channel, taskTopology());
   return declared;
 }
 

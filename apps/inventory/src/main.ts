@@ -2,6 +2,7 @@
 // → outbox relay (stock.* facts) → shutdown.
 import { setTimeout as delay } from 'node:timers/promises';
 import { databaseName } from '@orderflow/config';
+import { topicNames } from '@orderflow/domain';
 import { createPool, createRetentionJob, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import {
   createIdempotentProducer,
@@ -15,7 +16,6 @@ import {
   outboxStatus,
   purgePublishedOutbox,
   registerOutboxMetrics,
-  topicNames,
 } from '@orderflow/messaging';
 import { bootMain, createMetricsRegistry, serveOps, waitForDependencies } from '@orderflow/platform';
 import { InventoryServiceService, serveGrpc } from '@orderflow/proto';
@@ -33,7 +33,7 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
   await waitForDependencies([...checks, schemaCheck(pool, requiredSchemaVersion)], config.STARTUP_TIMEOUT_MS, logger);
 
   const kafka = createKafka({ ...kafkaConn, clientId: 'inventory', logger });
-  await ensureTopics(kafka, { prefix: config.RESOURCE_PREFIX, partitions: config.KAFKA_TOPIC_PARTITIONS });
+  await ensureTopics(kafka, Object.values(topicNames(config.RESOURCE_PREFIX)), { partitions: config.KAFKA_TOPIC_PARTITIONS });
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
   const relay = createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'kafka', publish: kafkaOutboxPublisher(producer), logger });

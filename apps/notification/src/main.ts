@@ -1,6 +1,7 @@
 // Composition root of the notification worker: config → database → mailer → task consumer + ops HTTP → shutdown.
 import { databaseName } from '@orderflow/config';
 import { createPool, createRetentionJob, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
+import { taskTopology } from '@orderflow/domain';
 import { amqpHealthCheck, registerQueueDepthMetrics } from '@orderflow/messaging';
 import { bootMain, createMetricsRegistry, serveOps, waitForDependencies } from '@orderflow/platform';
 import { loadNotificationConfig, postgresConnections } from './config';
@@ -18,7 +19,7 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
 
   const registry = createMetricsRegistry('notification');
   const metrics = createNotificationMetrics(registry);
-  const queueDepth = registerQueueDepthMetrics(registry, { url: config.AMQP_URL, prefix: config.RESOURCE_PREFIX });
+  const queueDepth = registerQueueDepthMetrics(registry, { url: config.AMQP_URL, topology: taskTopology(config.RESOURCE_PREFIX), prefix: config.RESOURCE_PREFIX });
   const mailer = createMailer(config);
   const sendNotifications = createSendNotifications({ emailLog: createEmailLog(pool), mailer, from: config.MAIL_FROM });
   const worker = createNotificationWorker({ amqpUrl: config.AMQP_URL, prefix: config.RESOURCE_PREFIX, prefetch: config.TASK_PREFETCH, logger, sendNotifications, metrics });

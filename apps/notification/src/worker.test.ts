@@ -7,7 +7,8 @@ import type { Pool } from 'pg';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createPool, DEFAULT_POOL_TIMEOUTS } from '@orderflow/db';
-import { connectAmqp, declareTaskTopology, type TaskTopology, type TaskWorker } from '@orderflow/messaging';
+import { taskTopology, type TaskTopology } from '@orderflow/domain';
+import { connectAmqp, declareTaskTopology, type TaskWorker } from '@orderflow/messaging';
 import { createTestDatabase, startFreezableProxy, testInfra, uniqueName, waitFor, type FreezableProxy, type TestDatabase } from '@orderflow/testing';
 import { createEmailLog } from './db/email-log';
 import { createFileMailer, type Mail, type Mailer } from './mail';
@@ -55,7 +56,7 @@ beforeAll(async () => {
   pool = createPool(db.url);
   connection = await connectAmqp(amqpUrl, { name: 'notification-test' });
   channel = await connection.createConfirmChannel();
-  topology = await declareTaskTopology(channel, { prefix });
+  topology = await declareTaskTopology(channel, taskTopology(prefix));
   metrics = createNotificationMetrics(new Registry());
   const sendNotifications = createSendNotifications({ emailLog: createEmailLog(pool), mailer, from: 'orderflow <orders@orderflow.local>' });
   worker = createNotificationWorker({ amqpUrl, prefix, prefetch: 16, logger, sendNotifications, metrics });
@@ -294,7 +295,7 @@ describe('notification worker while its database is out of reach', () => {
     viaProxy.hostname = '127.0.0.1';
     viaProxy.port = String(proxy.port);
     proxiedPool = createPool(viaProxy.toString(), 2, { ...DEFAULT_POOL_TIMEOUTS, PG_CONNECT_TIMEOUT_MS: 300, PG_QUERY_TIMEOUT_MS: 500 });
-    outageTopology = await declareTaskTopology(channel, { prefix: outagePrefix });
+    outageTopology = await declareTaskTopology(channel, taskTopology(outagePrefix));
     const sendNotifications = createSendNotifications({ emailLog: createEmailLog(proxiedPool), mailer, from: 'orderflow <orders@orderflow.local>' });
     outageWorker = createNotificationWorker({ amqpUrl, prefix: outagePrefix, prefetch: 4, logger, sendNotifications, metrics });
     await outageWorker.start();

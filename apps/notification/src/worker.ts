@@ -1,7 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { LogFields } from '@orderflow/platform';
-import { notificationTaskSchema, type NotificationTask } from '@orderflow/domain';
+import { notificationTaskSchema, type NotificationTask, taskTopology } from '@orderflow/domain';
 import { ATTEMPT_HEADER, createTaskWorker, permanentTaskError, type TaskWorker } from '@orderflow/messaging';
 import { EmailLogUnavailableError } from './db/email-log';
 import type { NotificationMetrics } from './metrics';
@@ -44,7 +44,7 @@ export function createNotificationWorker(options: NotificationWorkerOptions): Ta
   const { logger, metrics, sendNotifications } = options;
   return createTaskWorker({
     url: options.amqpUrl,
-    prefix: options.prefix,
+    topology: taskTopology(options.prefix),
     prefetch: options.prefetch,
     logger,
     name: 'orderflow-notification',

@@ -2,10 +2,10 @@
 // use cases and saga runner → HTTP API, consumers, outbox relays, purge job → shutdown in reverse.
 import { setTimeout as delay } from 'node:timers/promises';
 import { databaseName } from '@orderflow/config';
+import { consumerGroup, taskTopology, topicNames } from '@orderflow/domain';
 import { createPool, createRetentionJob, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import {
   amqpHealthCheck,
-  consumerGroup,
   createEventConsumer,
   createIdempotentProducer,
   createKafka,
@@ -19,7 +19,6 @@ import {
   outboxStatus,
   registerConsumerLagMetrics,
   registerOutboxMetrics,
-  topicNames,
 } from '@orderflow/messaging';
 import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, requestLog, serveOps, waitForDependencies, type DependencyCheck, type HealthMonitor, type LogFields } from '@orderflow/platform';
 import { grpcHealthCheck } from '@orderflow/proto';
@@ -61,10 +60,10 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
 
   const topics = topicNames(prefix);
   const kafka = createKafka({ ...kafkaConn, clientId: 'orchestrator', logger });
-  await ensureTopics(kafka, { prefix, partitions: config.KAFKA_TOPIC_PARTITIONS });
+  await ensureTopics(kafka, Object.values(topics), { partitions: config.KAFKA_TOPIC_PARTITIONS });
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
-  const rabbit = createRabbitPublisher({ url: config.AMQP_URL, prefix, logger });
+  const rabbit = createRabbitPublisher({ url: config.AMQP_URL, topology: taskTopology(prefix), logger });
   const relays = [
     createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'kafka', publish: kafkaOutboxPublisher(producer), logger }),
     createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'rabbitmq', publish: rabbit.publish, logger }),

@@ -18,3 +18,16 @@ export { addCents, formatCents, type Cents } from './money';
 export { ORDER_STATUSES, canTransition, isTerminal, orderTotal, type Order, type OrderItem, type OrderStatus, type RejectionReason } from './order';
 export { skuSchema, orderLineSchema, ORDER_LIMITS } from './catalog';
 export { EMAIL_TEMPLATES, notificationTaskSchema, type EmailTemplate, type NotificationTask } from './notification-task';
+export {
+  ORDER_EVENTS,
+  INVENTORY_EVENTS,
+  NOTIFICATION_SEND,
+  RETRY_DELAYS_MS,
+  dlqTopic,
+  topicNames,
+  consumerGroup,
+  taskTopology,
+  failureRoutingKey,
+  type TopicNames,
+  type TaskTopology,
+} from './messaging-contract';

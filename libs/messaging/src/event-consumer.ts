@@ -5,7 +5,7 @@ import type { CloudEvent } from '@orderflow/domain';
 import { backoffMs, inRemoteTrace, recordingSpan, type LogFields } from '@orderflow/platform';
 import { decodeCloudEvent } from './event-codec';
 import { kafkaMessageAttributes, kafkaProcessAttributes } from './semconv';
-import { dlqTopic } from './topics';
+import { dlqTopic } from '@orderflow/domain';
 
 /** Longest a consumer's fetch waits for new messages; also the longest its stop() waits for one. */
 export const FETCH_WAIT_MS = 1_000;

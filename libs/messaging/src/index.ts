@@ -1,23 +1,15 @@
-/** Kafka and RabbitMQ plumbing shared by the apps: topics, topology, clients, envelopes, outbox. */
+/**
+ * Kafka and RabbitMQ plumbing shared by the apps: clients, envelopes, outbox and relay, consumers,
+ * the task worker. orderflow's own names (topics, the notification task topology and retry ladder)
+ * are contract and live in libs/domain (messaging-contract.ts); everything here takes them as input.
+ */
 
-/** Kafka topic and consumer-group names, with the resource prefix applied. */
-export { ORDER_EVENTS, INVENTORY_EVENTS, dlqTopic, topicNames, consumerGroup, type TopicNames } from './topics';
 /** Kafka client factory, topic creation, idempotent producer and readiness check. */
 export { createKafka, ensureTopics, createIdempotentProducer, kafkaConnection, kafkaHealthCheck, type KafkaConnection, type KafkaOptions, type EnsureTopicsOptions } from './kafka';
 /** CloudEvent <-> Kafka message (structured mode, traceparent header). */
 export { CLOUDEVENTS_CONTENT_TYPE, decodeCloudEvent, headerValue, type DecodedEvent } from './event-codec';
-/** RabbitMQ task topology (exchange, work, retry and dead-letter queues), connection and readiness check. */
-export {
-  NOTIFICATION_SEND,
-  RETRY_DELAYS_MS,
-  taskTopology,
-  failureRoutingKey,
-  declareTaskTopology,
-  connectAmqp,
-  amqpHealthCheck,
-  type TaskTopology,
-  type ConnectAmqpOptions,
-} from './rabbit';
+/** RabbitMQ: declaring a task topology (exchange, work, retry and dead-letter queues), connection and readiness check. */
+export { declareTaskTopology, connectAmqp, amqpHealthCheck, type ConnectAmqpOptions } from './rabbit';
 /** Transactional outbox: an OutboxWriter writes messages with the change they describe (a statement or a transaction); the relay publishes them in order. */
 export { factMessage, purgePublishedOutbox, outboxBacklog, outboxStatus, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination, type OutboxGuard } from './outbox';
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay';

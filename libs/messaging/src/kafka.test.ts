@@ -7,7 +7,7 @@ import { createIdempotentProducer, createKafka, ensureTopics, kafkaHealthCheck }
 import { decodeCloudEvent, headerValue } from './event-codec';
 import { factMessage } from './outbox';
 import { kafkaMessageOf } from './publishers';
-import { consumerGroup, topicNames } from './topics';
+import { consumerGroup, topicNames } from '@orderflow/domain';
 
 describe('Kafka plumbing', () => {
   const { kafkaBrokers } = testInfra();
@@ -48,9 +48,9 @@ describe('Kafka plumbing', () => {
   });
 
   it('ensureTopics creates the four topics and is idempotent', async () => {
-    const created = await ensureTopics(kafka, { prefix });
+    const created = await ensureTopics(kafka, Object.values(topicNames(prefix)));
     expect([...created].sort()).toEqual(Object.values(topics).sort());
-    await expect(ensureTopics(kafka, { prefix })).resolves.toEqual(created);
+    await expect(ensureTopics(kafka, Object.values(topicNames(prefix)))).resolves.toEqual(created);
 
     const admin = kafka.admin();
     await admin.connect();
@@ -64,7 +64,7 @@ describe('Kafka plumbing', () => {
   });
 
   it("an idempotent producer's CloudEvent is consumed by a consumer group", async () => {
-    await ensureTopics(kafka, { prefix });
+    await ensureTopics(kafka, Object.values(topicNames(prefix)));
     const orderId = randomUUID();
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const event = createEvent({ type: 'order.placed', source: '/orderflow/test', subject: orderId, data: { orderId, totalCents: 1250 }, traceparent });
@@ -103,7 +103,7 @@ describe('Kafka plumbing', () => {
     const racePrefix = `${uniqueName('race')}_`;
     const clients = Array.from({ length: 4 }, (_, i) => createKafka({ brokers: kafkaBrokers, clientId: `${racePrefix}${i}`, logger: pino({ level: 'silent' }) }));
     try {
-      const results = await Promise.all(clients.map((client) => ensureTopics(client, { prefix: racePrefix })));
+      const results = await Promise.all(clients.map((client) => ensureTopics(client, Object.values(topicNames(racePrefix)))));
       for (const created of results) expect([...created].sort()).toEqual(Object.values(topicNames(racePrefix)).sort());
     } finally {
       const admin = kafka.admin();

@@ -2,7 +2,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, Partitioners, logLevel, type Admin, type LogEntry, type Producer, type RetryOptions, type SASLOptions, type logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { DependencyCheck } from '@orderflow/platform';
-import { topicNames } from './topics';
 
 /** Where the brokers are and how to reach them (TLS, SASL): every Kafka client of an app uses the same. */
 export interface KafkaConnection {
@@ -74,7 +73,6 @@ function pinoMethod(namespace: string, level: logLevel, message: string): 'error
 }
 
 export interface EnsureTopicsOptions {
-  prefix?: string;
   /** Per topic; 3 by default. Existing topics are left as they are. */
   partitions?: number;
   /** -1 (default) takes the broker's `default.replication.factor`. */
@@ -83,12 +81,12 @@ export interface EnsureTopicsOptions {
 }
 
 /**
- * Creates the four topics (topics.ts) if missing and waits until every partition has a leader, so
- * producing right after works. Safe to run concurrently and repeatedly. Returns the topic names.
+ * Creates `wanted` topics (orderflow's: libs/domain `topicNames`) if missing and waits until every
+ * partition has a leader, so producing right after works. Safe to run concurrently and repeatedly.
+ * Returns the topic names.
  */
-export async function ensureTopics(kafka: Kafka, options: EnsureTopicsOptions = {}): Promise<string[]> {
-  const { prefix = '', partitions = 3, replicationFactor = -1, timeoutMs = 30_000 } = options;
-  const wanted = Object.values(topicNames(prefix));
+export async function ensureTopics(kafka: Kafka, wanted: string[], options: EnsureTopicsOptions = {}): Promise<string[]> {
+  const { partitions = 3, replicationFactor = -1, timeoutMs = 30_000 } = options;
   const admin = kafka.admin();
   await admin.connect();
   try {

@@ -7,7 +7,8 @@ import { Registry } from 'prom-client';
 import { createTestDatabase, testInfra, uniqueName, waitFor, type TestDatabase } from '@orderflow/testing';
 import { registerConsumerLagMetrics, registerOutboxMetrics, registerQueueDepthMetrics } from './metrics';
 import { enqueueOutbox } from './outbox';
-import { connectAmqp, declareTaskTopology, taskTopology } from './rabbit';
+import { taskTopology } from '@orderflow/domain';
+import { connectAmqp, declareTaskTopology } from './rabbit';
 
 const { kafkaBrokers, amqpUrl } = testInfra();
 
@@ -53,9 +54,9 @@ describe('scrape-time gauges', () => {
     const prefix = `${uniqueName('depth')}_`;
     const connection: ChannelModel = await connectAmqp(amqpUrl);
     const channel: ConfirmChannel = await connection.createConfirmChannel();
-    const topology = await declareTaskTopology(channel, { prefix });
+    const topology = await declareTaskTopology(channel, taskTopology(prefix));
     const registry = new Registry();
-    const depth = registerQueueDepthMetrics(registry, { url: amqpUrl, prefix });
+    const depth = registerQueueDepthMetrics(registry, { url: amqpUrl, topology: taskTopology(prefix), prefix });
     try {
       for (let i = 0; i < 2; i++) channel.publish(topology.exchange, topology.routingKey, Buffer.from('{}'), { persistent: true });
       await channel.waitForConfirms();

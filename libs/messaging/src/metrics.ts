@@ -5,7 +5,8 @@ import { Gauge, type Registry } from 'prom-client';
 import { cachedCollect } from '@orderflow/platform';
 import { outboxBacklog } from './outbox';
 import { reusableAdmin, type KafkaConnection } from './kafka';
-import { connectAmqp, taskTopology } from './rabbit';
+import type { TaskTopology } from '@orderflow/domain';
+import { connectAmqp } from './rabbit';
 
 // Gauges read on scrape (prom-client `collect`), through `cachedCollect`: bounded in time, cached for
 // a few seconds, and a dependency that is down leaves the last values instead of failing /metrics.
@@ -92,14 +93,10 @@ export function registerConsumerLagMetrics(registry: Registry, options: KafkaCon
  * (not `rabbitmq_queue_*`: those are the names of RabbitMQ's own Prometheus plugin). Asks the broker
  * (passive declare) over its own connection, opened on the first scrape.
  */
-export function registerQueueDepthMetrics(registry: Registry, options: { url: string; prefix?: string; timeoutMs?: number }) {
-  const named = taskTopology(options.prefix);
-  const plain = taskTopology('');
-  const queues = [
-    { name: named.queue, label: plain.queue },
-    ...named.retryQueues.map((q, i) => ({ name: q.name, label: plain.retryQueues[i]!.name })),
-    { name: named.dlq.name, label: plain.dlq.name },
-  ];
+export function registerQueueDepthMetrics(registry: Registry, options: { url: string; topology: TaskTopology; prefix?: string; timeoutMs?: number }) {
+  const { topology, prefix = '' } = options;
+  const label = (name: string) => (name.startsWith(prefix) ? name.slice(prefix.length) : name);
+  const queues = [topology.queue, ...topology.retryQueues.map((q) => q.name), topology.dlq.name].map((name) => ({ name, label: label(name) }));
   let session: Promise<{ connection: ChannelModel; channel: Channel }> | undefined;
   const open = () =>
     (session ??= (async () => {

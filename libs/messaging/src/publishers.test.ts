@@ -10,7 +10,8 @@ import { createTestDatabase, startFreezableProxy, testInfra, uniqueName, waitFor
 import { enqueueOutbox, type OutboxMessage } from './outbox';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import { createRabbitPublisher, type RabbitPublisher } from './publishers';
-import { connectAmqp, taskTopology } from './rabbit';
+import { taskTopology } from '@orderflow/domain';
+import { connectAmqp } from './rabbit';
 
 const CONFIRM_TIMEOUT_MS = 300;
 const prefix = `${uniqueName('publisher')}_`;
@@ -32,7 +33,7 @@ beforeAll(async () => {
   const proxied = new URL(broker);
   proxied.host = proxy.address;
   const logger = pino({ level: 'warn' }, new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) }));
-  publisher = createRabbitPublisher({ url: proxied.toString(), prefix, logger, confirmTimeoutMs: CONFIRM_TIMEOUT_MS });
+  publisher = createRabbitPublisher({ url: proxied.toString(), topology, logger, confirmTimeoutMs: CONFIRM_TIMEOUT_MS });
   relay = createOutboxRelay({ pool, databaseUrl: db.url, destination: 'rabbitmq', publish: publisher.publish, logger, idleMs: 50, maxBackoffMs: 200 });
   admin = await connectAmqp(testInfra().amqpUrl, { name: 'publisher-test' });
 });

@@ -5,7 +5,8 @@ import { inProducerSpans, tracingExported } from '@orderflow/platform';
 import { withDeadline } from './deadline';
 import { CLOUDEVENTS_CONTENT_TYPE } from './event-codec';
 import type { OutboxMessage, OutboxRecord } from './outbox';
-import { connectAmqp, declareTaskTopology, taskTopology, type TaskTopology } from './rabbit';
+import type { TaskTopology } from '@orderflow/domain';
+import { connectAmqp, declareTaskTopology } from './rabbit';
 import { kafkaSend, rabbitSend } from './semconv';
 
 /** Header that counts deliveries of a task (1 on first publish); the worker's retry ladder reads it. */
@@ -54,7 +55,8 @@ export interface RabbitPublisher {
 
 export interface RabbitPublisherOptions extends PublisherTracing {
   url: string;
-  prefix?: string;
+  /** The topology the outbox's task rows are published to (declared on connect). */
+  topology: TaskTopology;
   logger: Logger;
   name?: string;
   /** Longest one publish may take, connecting and confirms included (a frozen broker never confirms). */
@@ -72,7 +74,7 @@ type Session = { connection: ChannelModel; channel: ConfirmChannel; topology: Ta
  */
 export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPublisher {
   const { confirmTimeoutMs = 10_000, traced = tracingExported() } = options;
-  const { exchange } = taskTopology(options.prefix);
+  const { exchange } = options.topology;
   let connecting: Promise<Session> | undefined;
 
   function open(): Promise<Session> {
@@ -87,7 +89,7 @@ export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPu
       channel.on('close', reset);
       const returned = new Set<string>();
       channel.on('return', (m: ConsumeMessage) => void returned.add(String(m.properties.messageId)));
-      const topology = await declareTaskTopology(channel, { prefix: options.prefix });
+      const topology = await declareTaskTopology(channel, options.topology);
       return { connection, channel, topology, returned };
     })();
     connecting = opening;

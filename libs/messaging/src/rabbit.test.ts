@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, ConfirmChannel, GetMessage } from 'amqplib';
 import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
-import { amqpHealthCheck, connectAmqp, declareTaskTopology, failureRoutingKey, type TaskTopology } from './rabbit';
+import { failureRoutingKey, taskTopology, type TaskTopology } from '@orderflow/domain';
+import { amqpHealthCheck, connectAmqp, declareTaskTopology } from './rabbit';
 
 describe('RabbitMQ task topology', () => {
   const { amqpUrl } = testInfra();
@@ -13,7 +14,7 @@ describe('RabbitMQ task topology', () => {
   beforeAll(async () => {
     connection = await connectAmqp(amqpUrl, { name: 'messaging-test' });
     channel = await connection.createConfirmChannel();
-    topology = await declareTaskTopology(channel, { prefix });
+    topology = await declareTaskTopology(channel, taskTopology(prefix));
   });
 
   afterAll(async () => {
@@ -26,7 +27,7 @@ describe('RabbitMQ task topology', () => {
   const getOne = (ch: Channel, queue: string) => waitFor(() => ch.get(queue, { noAck: false }), { what: `a message on ${queue}`, timeoutMs: 5_000 }) as Promise<GetMessage>;
 
   it('can be declared again with the same arguments', async () => {
-    await expect(declareTaskTopology(channel, { prefix })).resolves.toEqual(topology);
+    await expect(declareTaskTopology(channel, taskTopology(prefix))).resolves.toEqual(topology);
     expect(topology.queue).toBe(`${prefix}notification.send`);
     expect(topology.retryQueues.map((q) => q.name)).toEqual([1, 2, 3].map((n) => `${prefix}notification.send.retry.${n}`));
   });
@@ -68,7 +69,7 @@ describe('RabbitMQ task topology', () => {
   it('a message published to a retry queue comes back to the work queue after its TTL', async () => {
     const taskId = randomUUID();
     const publishedAt = Date.now();
-    channel.publish(topology.exchange, failureRoutingKey(1), Buffer.from('{}'), { persistent: true, mandatory: true, messageId: taskId, headers: { 'x-attempt': 2 } });
+    channel.publish(topology.exchange, failureRoutingKey(topology, 1), Buffer.from('{}'), { persistent: true, mandatory: true, messageId: taskId, headers: { 'x-attempt': 2 } });
     await channel.waitForConfirms();
     expect((await channel.checkQueue(topology.retryQueues[0]!.name)).messageCount).toBe(1);
 
@@ -85,7 +86,7 @@ describe('RabbitMQ task topology', () => {
 
   it('routes a task that failed its last attempt to the dead-letter queue', async () => {
     const taskId = randomUUID();
-    channel.publish(topology.exchange, failureRoutingKey(4), Buffer.from('{}'), { persistent: true, mandatory: true, messageId: taskId });
+    channel.publish(topology.exchange, failureRoutingKey(topology, 4), Buffer.from('{}'), { persistent: true, mandatory: true, messageId: taskId });
     await channel.waitForConfirms();
     const msg = await getOne(channel, topology.dlq.name);
     channel.ack(msg);

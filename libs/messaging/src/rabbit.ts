@@ -1,41 +1,7 @@
 import amqp, { type Channel, type ChannelModel, type Options } from 'amqplib';
 import type { Logger } from 'pino';
+import type { TaskTopology } from '@orderflow/domain';
 import type { DependencyCheck } from '@orderflow/platform';
-
-/** Routing keys are fixed contract names; exchange and queue names carry the resource prefix. */
-export const NOTIFICATION_SEND = 'notification.send';
-/** Delay before retry 1, 2 and 3 of a notification task (the `notification.send.retry.N` queues' TTLs). */
-export const RETRY_DELAYS_MS = [1_000, 4_000, 16_000] as const;
-
-export interface TaskTopology {
-  exchange: string;
-  queue: string;
-  routingKey: string;
-  retryQueues: { name: string; routingKey: string; ttlMs: number }[];
-  dlq: { name: string; routingKey: string };
-}
-
-/**
- * Names of the task topology. Retry and DLQ queues are bound to the `tasks` exchange under their own
- * routing keys, so a worker publishes every hop (retry N, dead letter) to one exchange with confirms
- * and `mandatory`, and never needs the prefixed queue names. Expired retries dead-letter back to
- * `tasks` with routing key `notification.send`.
- */
-export function taskTopology(prefix = ''): TaskTopology {
-  const queue = `${prefix}${NOTIFICATION_SEND}`;
-  return {
-    exchange: `${prefix}tasks`,
-    queue,
-    routingKey: NOTIFICATION_SEND,
-    retryQueues: RETRY_DELAYS_MS.map((ttlMs, i) => ({ name: `${queue}.retry.${i + 1}`, routingKey: `${NOTIFICATION_SEND}.retry.${i + 1}`, ttlMs })),
-    dlq: { name: `${queue}.dlq`, routingKey: `${NOTIFICATION_SEND}.dlq` },
-  };
-}
-
-/** Where a task goes after its `attempt`-th delivery (1-based) failed: the next retry queue, then the DLQ. */
-export function failureRoutingKey(attempt: number): string {
-  return attempt >= 1 && attempt <= RETRY_DELAYS_MS.length ? `${NOTIFICATION_SEND}.retry.${attempt}` : `${NOTIFICATION_SEND}.dlq`;
-}
 
 const QUORUM = { 'x-queue-type': 'quorum' };
 
@@ -49,11 +15,12 @@ const deadLetterTo = (exchange: string, routingKey: string): Options.AssertQueue
 });
 
 /**
- * Declares the task topology above (idempotent: re-declaring with the same arguments is a
- * no-op). The work queue dead-letters rejected messages and crash loops (delivery limit) to the DLQ.
+ * Declares a task topology (libs/domain `taskTopology` is orderflow's; idempotent: re-declaring with
+ * the same arguments is a no-op). The work queue dead-letters rejected messages and crash loops
+ * (delivery limit) to the DLQ; each retry queue holds a message for its TTL, then dead-letters it
+ * back to the work queue.
  */
-export async function declareTaskTopology(channel: Channel, { prefix = '' }: { prefix?: string } = {}): Promise<TaskTopology> {
-  const t = taskTopology(prefix);
+export async function declareTaskTopology(channel: Channel, t: TaskTopology): Promise<TaskTopology> {
   await channel.assertExchange(t.exchange, 'direct', { durable: true });
 
   await channel.assertQueue(t.queue, { durable: true, arguments: { ...QUORUM, ...deadLetterTo(t.exchange, t.dlq.routingKey), 'x-delivery-limit': 20 } });

@@ -8,7 +8,8 @@ import pino from 'pino';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage } from 'amqplib';
 import { logContextMixin } from '@orderflow/platform';
 import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
-import { connectAmqp, declareTaskTopology, type TaskTopology } from './rabbit';
+import { taskTopology, type TaskTopology } from '@orderflow/domain';
+import { connectAmqp, declareTaskTopology } from './rabbit';
 import { createTaskWorker, permanentTaskError, type BatchTaskHandler, type SingleTaskHandler, type TaskFailure, type TaskWorker, type TaskWorkerSettings } from './task-worker';
 
 const { amqpUrl } = testInfra();
@@ -22,7 +23,7 @@ let worker: TaskWorker | undefined;
 beforeAll(async () => {
   connection = await connectAmqp(amqpUrl, { name: 'task-worker-test' });
   channel = await connection.createConfirmChannel();
-  topology = await declareTaskTopology(channel, { prefix });
+  topology = await declareTaskTopology(channel, taskTopology(prefix));
 });
 
 afterEach(async () => {
@@ -54,7 +55,7 @@ async function publish(headers: Record<string, unknown> = { 'x-attempt': 1 }, ro
 async function startWorker(handle: SingleTaskHandler['handle'], overrides: Partial<TaskWorkerSettings> = {}) {
   const retries: TaskFailure[] = [];
   const deadLetters: TaskFailure[] = [];
-  worker = createTaskWorker({ url: amqpUrl, prefix, logger, handle, onRetry: (f) => retries.push(f), onDeadLetter: (f) => deadLetters.push(f), ...overrides });
+  worker = createTaskWorker({ url: amqpUrl, topology: taskTopology(prefix), logger, handle, onRetry: (f) => retries.push(f), onDeadLetter: (f) => deadLetters.push(f), ...overrides });
   await worker.start();
   return { retries, deadLetters };
 }
@@ -62,7 +63,7 @@ async function startWorker(handle: SingleTaskHandler['handle'], overrides: Parti
 async function startBatchWorker(handleBatch: BatchTaskHandler['handleBatch'], overrides: Partial<TaskWorkerSettings> = {}) {
   const retries: TaskFailure[] = [];
   const deadLetters: TaskFailure[] = [];
-  worker = createTaskWorker({ url: amqpUrl, prefix, logger, handleBatch, onRetry: (f) => retries.push(f), onDeadLetter: (f) => deadLetters.push(f), ...overrides });
+  worker = createTaskWorker({ url: amqpUrl, topology: taskTopology(prefix), logger, handleBatch, onRetry: (f) => retries.push(f), onDeadLetter: (f) => deadLetters.push(f), ...overrides });
   await worker.start();
   return { retries, deadLetters };
 }
@@ -161,7 +162,7 @@ describe('task worker', () => {
   it('start rejects when the broker refuses the topology', async () => {
     const other = `${uniqueName('conflict')}_`;
     await channel.assertQueue(`${other}notification.send`, { durable: false }); // a classic queue where a quorum one belongs
-    const conflicted = createTaskWorker({ url: amqpUrl, prefix: other, logger, handle: async () => undefined });
+    const conflicted = createTaskWorker({ url: amqpUrl, topology: taskTopology(other), logger, handle: async () => undefined });
     await expect(conflicted.start()).rejects.toThrow(/PRECONDITION_FAILED/);
     await conflicted.stop();
     await channel.deleteQueue(`${other}notification.send`);

@@ -4,7 +4,8 @@ import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqp
 import type { Logger } from 'pino';
 import { backoffMs, createGroupCommit, inRemoteTrace, recordingSpan, type LogFields } from '@orderflow/platform';
 import { ATTEMPT_HEADER } from './publishers';
-import { connectAmqp, declareTaskTopology, failureRoutingKey, type TaskTopology } from './rabbit';
+import { failureRoutingKey, type TaskTopology } from '@orderflow/domain';
+import { connectAmqp, declareTaskTopology } from './rabbit';
 import { RABBIT_PROCESS_ATTRIBUTES, rabbitDeliveryAttributes } from './semconv';
 
 /** What a failed delivery turned into: a retry hop or a dead letter. */
@@ -52,7 +53,8 @@ export type TaskWorkerOptions = TaskWorkerSettings & (SingleTaskHandler | BatchT
 
 export interface TaskWorkerSettings {
   url: string;
-  prefix?: string;
+  /** The topology to declare and consume: the worker knows no queue names of its own (orderflow's notification tasks: libs/domain `taskTopology`). */
+  topology: TaskTopology;
   logger: Logger;
   /** Unacked deliveries in flight at once (default 16); also the largest batch. */
   prefetch?: number;
@@ -155,7 +157,7 @@ function createBatcher(handleBatch: BatchTaskHandler['handleBatch'], maxBatch: n
  * never loses it. Attempts travel in headers; survives broker restarts by reconnecting with backoff.
  */
 export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
-  const { url, prefix = '', logger, prefetch = 16, maxReconnectDelayMs = 10_000 } = options;
+  const { url, topology: wanted, logger, prefetch = 16, maxReconnectDelayMs = 10_000 } = options;
   if (!options.handle === !options.handleBatch) throw new Error('createTaskWorker needs exactly one of handle and handleBatch');
   // One batcher per worker, not per session: a batch may still hold deliveries of a session that has
   // since dropped; each is settled on its own session's channel (and fails there like a late single ack).
@@ -168,7 +170,7 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
   async function fail(s: Session, topology: TaskTopology, msg: ConsumeMessage, error: unknown) {
     const headers = { ...msg.properties.headers };
     const attempt = Math.max(1, Math.floor(Number(String(headers[ATTEMPT_HEADER] ?? 1))) || 1);
-    const routingKey = isPermanent(error) ? topology.dlq.routingKey : failureRoutingKey(attempt);
+    const routingKey = isPermanent(error) ? topology.dlq.routingKey : failureRoutingKey(topology, attempt);
     const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1_000);
     const now = new Date().toISOString();
     for (const name of Object.keys(headers)) if (BROKER_HEADERS.test(name)) delete headers[name];
@@ -234,7 +236,7 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
         ch.on('close', () => void (stopping.signal.aborted || connection.close().catch(() => undefined)));
       }
       confirm.on('return', (m: ConsumeMessage) => s.returned.add(`${m.properties.messageId}/${m.properties.headers?.[ATTEMPT_HEADER]}`));
-      const topology = await declareTaskTopology(channel, { prefix });
+      const topology = await declareTaskTopology(channel, wanted);
       await channel.prefetch(prefetch);
       const queue = options.queue?.(topology) ?? topology.queue;
       s.queue = queue;

@@ -15,7 +15,8 @@ import { createTestDatabase, testInfra, uniqueName, waitFor, type TestDatabase }
 import { enqueueOutbox, type OutboxMessage, type OutboxRecord } from './outbox';
 import { createOutboxRelay } from './outbox-relay';
 import { createRabbitPublisher, kafkaOutboxPublisher } from './publishers';
-import { connectAmqp, taskTopology } from './rabbit';
+import { taskTopology } from '@orderflow/domain';
+import { connectAmqp } from './rabbit';
 import { kafkaMessageAttributes, kafkaProcessAttributes, RABBIT_PROCESS_ATTRIBUTES, rabbitDeliveryAttributes } from './semconv';
 
 const exporter = new InMemorySpanExporter();
@@ -113,7 +114,7 @@ describe('the outbox relay with tracing on', () => {
   it('names a RabbitMQ send by exchange and routing key, and marks the spans of a failed publish as errors', async () => {
     const prefix = `${uniqueName('telemetry')}_`;
     const topology = taskTopology(prefix);
-    const publisher = createRabbitPublisher({ url: testInfra().amqpUrl, prefix, logger, traced: true });
+    const publisher = createRabbitPublisher({ url: testInfra().amqpUrl, topology, logger, traced: true });
     const row = (topic: string): OutboxRecord => ({ id: 1, destination: 'rabbitmq', topic, key: randomUUID(), messageId: randomUUID(), payload: {}, headers: { traceparent: WRITER } });
     try {
       const ok = row(topology.routingKey);

@@ -1,6 +1,7 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
+import { taskTopology } from '@orderflow/domain';
 import { createTaskWorker, FETCH_WAIT_MS } from '@orderflow/messaging';
 import { deadLetterId, isDataError, type DeadLetter, type DeadLetterRepository, type DeadLetterSource } from './dead-letter-repository';
 import { cleanText, sanitizeHeaders } from './encoding';
@@ -102,7 +103,7 @@ export function createDeadLetterCollector(options: CollectorOptions) {
 
   const queueReader = createTaskWorker({
     url: options.amqpUrl,
-    prefix: options.prefix,
+    topology: taskTopology(options.prefix),
     logger,
     name: 'orderflow-dead-letters',
     queue: (t) => t.dlq.name,

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Producer } from 'kafkajs';
-import { AppError } from '@orderflow/domain';
-import { NOTIFICATION_SEND, type RabbitPublisher } from '@orderflow/messaging';
+import { AppError, NOTIFICATION_SEND } from '@orderflow/domain';
+import type { RabbitPublisher } from '@orderflow/messaging';
 import type { DeadLetter, DeadLetterRepository } from './dead-letter-repository';
 
 // Failure bookkeeping stays behind: a replayed message starts over as attempt 1.
