@@ -4,7 +4,9 @@ const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  // node-pg-migrate is ESM-only; jest's CommonJS runtime needs it compiled like our own sources.
+  transform: { '^.+\\.ts$': swc, '/node_modules/node-pg-migrate/.+\\.js$': swc },
+  transformIgnorePatterns: ['/node_modules/(?!node-pg-migrate/)'],
   moduleNameMapper: { '^@orderflow/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' },
   testMatch: ['<rootDir>/{apps,libs}/*/src/**/*.test.ts', '<rootDir>/e2e/**/*.test.ts', '<rootDir>/tools/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/var/'],
