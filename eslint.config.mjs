@@ -10,7 +10,24 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', Buffer: 'readonly', URL: 'readonly', AbortController: 'readonly', fetch: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        AbortController: 'readonly',
+        fetch: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
@@ -24,14 +41,30 @@ export default tseslint.config(
   {
     files: ['apps/*/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/apps/*', '../../*/src/*', '@orderflow/orchestrator', '@orderflow/order', '@orderflow/inventory', '@orderflow/notification'], message: 'Apps talk over gRPC, Kafka and RabbitMQ, never by importing each other.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/apps/*', '../../*/src/*', '@orderflow/orchestrator', '@orderflow/order', '@orderflow/inventory', '@orderflow/notification'],
+              message: 'Apps talk over gRPC, Kafka and RabbitMQ, never by importing each other.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['libs/domain/src/**/*.ts', 'apps/*/src/domain/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ioPackages.map((name) => ({ name, message: 'Domain code is pure: no I/O.' })), patterns: [{ group: ['@orderflow/*', '!@orderflow/domain'], message: 'Domain code depends on nothing but libs/domain.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ioPackages.map((name) => ({ name, message: 'Domain code is pure: no I/O.' })),
+          patterns: [{ group: ['@orderflow/*', '!@orderflow/domain'], message: 'Domain code depends on nothing but libs/domain.' }],
+        },
+      ],
     },
   },
 );

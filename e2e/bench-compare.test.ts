@@ -12,7 +12,10 @@ beforeAll(() => void (out = mkdtempSync(join(tmpdir(), 'orderflow-compare-'))));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 function runCompare(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [join(repoRoot(), 'dist', 'bench-compare', 'main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(repoRoot(), 'dist', 'bench-compare', 'main.js')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -40,7 +43,13 @@ it('runs orderflow, the floor and DBOS on the same load, each keeping every inva
       walBytesPerSaga: spread,
       killRound: { durable: true, failedInvariants: [], recoverySeconds: expect.any(Number) },
     });
-    for (const value of [system.completedPerSec.median, system.cpuMsPerSaga.median, system.commitsPerSaga.median, system.walBytesPerSaga.median, system.postLatencyMs.p50.median]) {
+    for (const value of [
+      system.completedPerSec.median,
+      system.cpuMsPerSaga.median,
+      system.commitsPerSaga.median,
+      system.walBytesPerSaga.median,
+      system.postLatencyMs.p50.median,
+    ]) {
       expect(value).toBeGreaterThan(0);
     }
     expect(system.cpuMsPerSagaByGroup.postgres).toBeGreaterThan(0);
@@ -59,7 +68,8 @@ it('runs orderflow, the floor and DBOS on the same load, each keeping every inva
   expect(report.ratios.floor.sagasPerSec).toBeCloseTo(orderflow.completedPerSec.median / floor.completedPerSec.median, 2);
 
   const md = readFileSync(join(out, 'compare.md'), 'utf8');
-  for (const system of report.systems) expect(md).toMatch(new RegExp(`^\\| ${system.system} \\| ${Math.round(system.completedPerSec.median * 10) / 10} \\(`, 'm'));
+  for (const system of report.systems)
+    expect(md).toMatch(new RegExp(`^\\| ${system.system} \\| ${Math.round(system.completedPerSec.median * 10) / 10} \\(`, 'm'));
   expect(md).toContain('## orderflow ÷ peer (medians)');
   expect(readFileSync(join(out, 'compare.svg'), 'utf8')).toMatch(/^<svg/);
 }, 600_000);

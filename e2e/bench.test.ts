@@ -52,6 +52,7 @@ it('runs a small load against a system it starts and writes the report with ever
     machine: { cores: expect.any(Number), memoryGiB: expect.any(Number), node: process.version },
   });
   expect(Object.keys(report.invariants)).toHaveLength(5);
-  for (const value of [report.acceptedPerSec, report.completedPerSec, report.cpuMsPerSaga, ...Object.values(report.peakRssMiB)]) expect(value).toBeGreaterThan(0);
+  for (const value of [report.acceptedPerSec, report.completedPerSec, report.cpuMsPerSaga, ...Object.values(report.peakRssMiB)])
+    expect(value).toBeGreaterThan(0);
   expect(report.postLatencyMs.p50).toBeLessThanOrEqual(report.postLatencyMs.p99);
 }, 240_000);

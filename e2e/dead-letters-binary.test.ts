@@ -80,11 +80,20 @@ it('lists binary poison from Kafka and RabbitMQ as base64, keeps listing the dea
   // The consumer's error quotes the payload, NUL included: that header is kept as bytes too, the error column as text.
   expect(binaryKafka.base64Headers.sort()).toEqual(['blob', 'x-error']);
   expect(binaryKafka.error).toMatch(/^undecodable: value is not JSON: .*\ufffd/);
-  expect(binaryKafka.headers).toMatchObject({ blob: Buffer.from([0x00, 0xff]).toString('base64'), note: 'plain', 'x-original-topic': system.topics.orderEvents });
+  expect(binaryKafka.headers).toMatchObject({
+    blob: Buffer.from([0x00, 0xff]).toString('base64'),
+    note: 'plain',
+    'x-original-topic': system.topics.orderEvents,
+  });
   expect(letters.kafkaOnes.find((d) => d !== binaryKafka)).toMatchObject({ payload: 'not a cloud event', payloadEncoding: 'utf8' });
 
   const binaryTask = letters.rabbitOnes.find((d) => d.payloadEncoding === 'base64');
-  expect(binaryTask).toMatchObject({ origin: 'notification.send', payload: Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('base64'), attempts: 4, error: 'smtp said \ufffdno' });
+  expect(binaryTask).toMatchObject({
+    origin: 'notification.send',
+    payload: Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('base64'),
+    attempts: 4,
+    error: 'smtp said \ufffdno',
+  });
   expect(binaryTask.headers).toMatchObject({ odd: Buffer.from('a\u0000b').toString('base64'), nested: '{"n":1}' });
   expect(binaryTask.base64Headers).toEqual(expect.arrayContaining(['odd', 'x-error']));
   expect(letters.rabbitOnes.find((d) => d !== binaryTask)).toMatchObject({ payload: 'not json', payloadEncoding: 'utf8', error: 'invalid task' });
@@ -100,7 +109,10 @@ it('lists binary poison from Kafka and RabbitMQ as base64, keeps listing the dea
   // A non-JSON task is not replayable; the Kafka bytes go back as they were: the saga consumer
   // dead-letters them again, 00 01 with the same header.
   expect((await api.request('POST', `/v1/admin/dead-letters/${binaryTask.id}/replay`, { token: admin })).status).toBe(409);
-  expect(await api.request('POST', `/v1/admin/dead-letters/${binaryKafka.id}/replay`, { token: admin })).toMatchObject({ status: 202, body: { replayed: true } });
+  expect(await api.request('POST', `/v1/admin/dead-letters/${binaryKafka.id}/replay`, { token: admin })).toMatchObject({
+    status: 202,
+    body: { replayed: true },
+  });
   const again = await waitFor(
     async () => (await deadLetters()).find((d) => d.source === 'kafka' && d.key === key && d.id !== binaryKafka.id && d.payloadEncoding === 'base64'),
     { timeoutMs: 30_000, intervalMs: 250, what: 'the replayed bytes dead-lettered again' },

@@ -231,7 +231,11 @@ describe('key expiry', () => {
     const key = randomUUID();
     const first = await short.api.placeOrder(hank.token, [{ sku, quantity: 1 }], key);
     expect(first.status).toBe(202);
-    const row = () => short.orchestratorDb.query('SELECT EXTRACT(EPOCH FROM expires_at - created_at)::float AS ttl FROM idempotency_keys WHERE caller = $1 AND key = $2', [hank.id, key]);
+    const row = () =>
+      short.orchestratorDb.query('SELECT EXTRACT(EPOCH FROM expires_at - created_at)::float AS ttl FROM idempotency_keys WHERE caller = $1 AND key = $2', [
+        hank.id,
+        key,
+      ]);
     expect((await row()).rows[0].ttl).toBeCloseTo(3.6, 3);
     expectProblem(await short.api.placeOrder(hank.token, [{ sku, quantity: 2 }], key), 422, 'idempotency-key-reused');
 
@@ -258,7 +262,9 @@ describe('a placement stopped after CreateOrder, before its answer is stored', (
       const orderId = await createdOrder(main, ivy.id);
       const claimedUntil = (await claimOf(main, ivy.id, key)).locked_until;
       // The lock it claimed with has run out, yet the live request has renewed it.
-      await waitFor(async () => (await main.orchestratorDb.query('SELECT now() > $1 AS past', [claimedUntil])).rows[0].past, { what: 'the first lock (4 s) to run out' });
+      await waitFor(async () => (await main.orchestratorDb.query('SELECT now() > $1 AS past', [claimedUntil])).rows[0].past, {
+        what: 'the first lock (4 s) to run out',
+      });
       expect((await claimOf(main, ivy.id, key)).locked_until.getTime()).toBeGreaterThan(claimedUntil.getTime());
       const retry = settle(place());
       const answer = await waitFor(() => retry.outcome, { timeoutMs: 5_000, what: 'the retry to answer while the first still runs' });
@@ -301,10 +307,13 @@ describe('a placement stopped after CreateOrder, before its answer is stored', (
 
     await main.system.start('orchestrator');
     // 409 in-use until the dead request's claim lock (4 s here) runs out; then the retry takes it over.
-    const retried = await waitFor(async () => {
-      const res = await place();
-      return isInUse(res) ? undefined : res;
-    }, { timeoutMs: 15_000, intervalMs: 200, what: 'a retry to take over the claim' });
+    const retried = await waitFor(
+      async () => {
+        const res = await place();
+        return isInUse(res) ? undefined : res;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, what: 'a retry to take over the claim' },
+    );
     expect(retried.status).toBe(202);
     const orderId = retried.body.id;
     expect(retried.headers.get('location')).toBe(`/v1/orders/${orderId}`);
@@ -333,7 +342,12 @@ describe('a placement stopped after CreateOrder, before its answer is stored', (
       await createdOrder(main, hana.id);
       // The placement's write (not the saga poller's, also waiting), blocked on the held table, fails.
       const blocked = await waitFor(
-        async () => (await main.orchestratorDb.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO sagas%'`)).rows[0]?.pid as number | undefined,
+        async () =>
+          (
+            await main.orchestratorDb.query(
+              `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO sagas%'`,
+            )
+          ).rows[0]?.pid as number | undefined,
         { what: 'the placement to wait on the sagas table' },
       );
       await main.orchestratorDb.query('SELECT pg_cancel_backend($1)', [blocked]);

@@ -42,7 +42,8 @@ async function confirmedOrder(headers: Record<string, string> = {}): Promise<str
   return placed.body.id;
 }
 
-const scrapeAll = async () => Object.fromEntries(await Promise.all(APPS.map(async (app) => [app, await scrape(system.opsUrl(app))] as const))) as Record<AppName, Scrape>;
+const scrapeAll = async () =>
+  Object.fromEntries(await Promise.all(APPS.map(async (app) => [app, await scrape(system.opsUrl(app))] as const))) as Record<AppName, Scrape>;
 
 const ORDER = '/orderflow.order.v1.OrderService';
 const INVENTORY = '/orderflow.inventory.v1.InventoryService';
@@ -102,8 +103,14 @@ describe('metrics', () => {
     // Scrape twice: the first scrape is itself a request the second one counts.
     await scrapeAll();
     const now = await scrapeAll();
-    for (const [app, name, labels] of expected) expect({ app, name, labels, present: now[app].has(name, labels) }).toEqual({ app, name, labels, present: true });
-    for (const name of ['orderflow_saga_step_retries_total', 'orderflow_dead_letters_total', 'orderflow_circuit_breaker_transitions_total', 'orderflow_rate_limiter_errors_total']) {
+    for (const [app, name, labels] of expected)
+      expect({ app, name, labels, present: now[app].has(name, labels) }).toEqual({ app, name, labels, present: true });
+    for (const name of [
+      'orderflow_saga_step_retries_total',
+      'orderflow_dead_letters_total',
+      'orderflow_circuit_breaker_transitions_total',
+      'orderflow_rate_limiter_errors_total',
+    ]) {
       expect(now.orchestrator.families.get(name)).toBe('counter');
     }
     expect(now.notification.sum('orderflow_task_queue_consumers', { queue: 'notification.send' })).toBeGreaterThanOrEqual(1);
@@ -129,7 +136,11 @@ describe('metrics', () => {
       const metrics = await scrape(system.opsUrl('orchestrator'));
       return metrics.has('orderflow_kafka_consumer_lag_messages', saga) ? metrics.sum('orderflow_kafka_consumer_lag_messages', saga) : undefined;
     };
-    await waitFor(async () => Date.now() > fresh && (await lag()) === 0, { timeoutMs: 25_000, intervalMs: 500, what: 'the saga consumer lag to reach 0' }).catch(() => undefined);
+    await waitFor(async () => Date.now() > fresh && (await lag()) === 0, {
+      timeoutMs: 25_000,
+      intervalMs: 500,
+      what: 'the saga consumer lag to reach 0',
+    }).catch(() => undefined);
     expect(await lag()).toBe(0);
   });
 
@@ -180,22 +191,29 @@ describe('logs', () => {
 });
 
 describe('readiness and status', () => {
-  it.each(['order', 'inventory'] as const)('while %s is frozen the orchestrator stays ready and /status names grpc:%s down within 10 s, then back up', async (app) => {
-    const ops = system.opsUrl('orchestrator');
-    const grpcState = async () => {
-      const status = (await (await fetch(`${ops}/status`)).json()) as { dependencies: { name: string; ok: boolean; since: string; error?: string }[] };
-      return status.dependencies.find((d) => d.name === `grpc:${app}`)!;
-    };
-    await waitFor(async () => (await grpcState()).ok, { timeoutMs: 10_000, what: `grpc:${app} to be up first` });
-    system.signal(app, 'SIGSTOP');
-    try {
-      const down = await waitFor(async () => ((d) => !d.ok && d)(await grpcState()), { timeoutMs: 10_000, intervalMs: 100, what: `/status to name grpc:${app} down` });
-      expect(down.error).toMatch(/did not answer its health check/);
-      expect(down.error).not.toMatch(/127\.0\.0\.1/);
-      expect((await fetch(`${ops}/readyz`)).status).toBe(200);
-    } finally {
-      system.signal(app, 'SIGCONT');
-    }
-    await waitFor(async () => (await grpcState()).ok, { timeoutMs: 10_000, intervalMs: 100, what: `/status to show grpc:${app} back` });
-  });
+  it.each(['order', 'inventory'] as const)(
+    'while %s is frozen the orchestrator stays ready and /status names grpc:%s down within 10 s, then back up',
+    async (app) => {
+      const ops = system.opsUrl('orchestrator');
+      const grpcState = async () => {
+        const status = (await (await fetch(`${ops}/status`)).json()) as { dependencies: { name: string; ok: boolean; since: string; error?: string }[] };
+        return status.dependencies.find((d) => d.name === `grpc:${app}`)!;
+      };
+      await waitFor(async () => (await grpcState()).ok, { timeoutMs: 10_000, what: `grpc:${app} to be up first` });
+      system.signal(app, 'SIGSTOP');
+      try {
+        const down = await waitFor(async () => ((d) => !d.ok && d)(await grpcState()), {
+          timeoutMs: 10_000,
+          intervalMs: 100,
+          what: `/status to name grpc:${app} down`,
+        });
+        expect(down.error).toMatch(/did not answer its health check/);
+        expect(down.error).not.toMatch(/127\.0\.0\.1/);
+        expect((await fetch(`${ops}/readyz`)).status).toBe(200);
+      } finally {
+        system.signal(app, 'SIGCONT');
+      }
+      await waitFor(async () => (await grpcState()).ok, { timeoutMs: 10_000, intervalMs: 100, what: `/status to show grpc:${app} back` });
+    },
+  );
 });

@@ -51,7 +51,14 @@ beforeAll(async () => {
   for (const [template, item] of Object.entries<any>(doc.paths)) {
     for (const [method, op] of Object.entries<any>(item)) {
       const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
-      operations.push({ id: op.operationId, method: method.toUpperCase(), template, pattern, pointer: `#/paths/${escape(template)}/${method}`, responses: op.responses });
+      operations.push({
+        id: op.operationId,
+        method: method.toUpperCase(),
+        template,
+        pattern,
+        pointer: `#/paths/${escape(template)}/${method}`,
+        responses: op.responses,
+      });
     }
   }
 }, 120_000);
@@ -91,7 +98,8 @@ type CallOptions = { token?: string; body?: unknown; raw?: string; headers?: Rec
 async function call(method: string, path: string, options: CallOptions = {}, expected?: number): Promise<ApiResponse> {
   const res = await api.request(method, path, options);
   check(method, path, res);
-  if (expected !== undefined && res.status !== expected) throw new Error(`${method} ${path}: expected ${expected}, got ${res.status}: ${res.text.slice(0, 300)}`);
+  if (expected !== undefined && res.status !== expected)
+    throw new Error(`${method} ${path}: expected ${expected}, got ${res.status}: ${res.text.slice(0, 300)}`);
   return res;
 }
 const key = () => ({ 'idempotency-key': randomUUID() });
@@ -223,7 +231,11 @@ describe('admin', () => {
     const connection = await amqp.connect(testInfra().amqpUrl);
     const channel = await connection.createConfirmChannel();
     const topology = taskTopology(system.prefix);
-    channel.publish(topology.exchange, topology.routingKey, Buffer.from('not json'), { persistent: true, messageId: randomUUID(), correlationId: randomUUID() });
+    channel.publish(topology.exchange, topology.routingKey, Buffer.from('not json'), {
+      persistent: true,
+      messageId: randomUUID(),
+      correlationId: randomUUID(),
+    });
     await channel.waitForConfirms();
     await connection.close();
 
@@ -286,7 +298,8 @@ describe('/docs', () => {
       await page.locator('.opblock-summary').first().waitFor({ timeout: 20_000 });
       // Swagger UI puts zero-width break opportunities into long paths.
       const text = (await page.locator('#swagger-ui').innerText()).replace(/[\u200b\u00ad]/g, '');
-      for (const expected of ['orderflow', 'POST', '/v1/orders', 'Place an order', 'Cancel a PENDING or CONFIRMED order', '/v1/admin/dead-letters/{id}/replay']) expect(text).toContain(expected);
+      for (const expected of ['orderflow', 'POST', '/v1/orders', 'Place an order', 'Cancel a PENDING or CONFIRMED order', '/v1/admin/dead-letters/{id}/replay'])
+        expect(text).toContain(expected);
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
@@ -302,7 +315,10 @@ describe('when the order and inventory services are down', () => {
     try {
       const headers = key();
       const body = { items: [{ sku: s, quantity: 1 }] };
-      const answers = await Promise.all([api.request('POST', '/v1/orders', { token: customer, body, headers }), api.request('POST', '/v1/orders', { token: customer, body, headers })]);
+      const answers = await Promise.all([
+        api.request('POST', '/v1/orders', { token: customer, body, headers }),
+        api.request('POST', '/v1/orders', { token: customer, body, headers }),
+      ]);
       for (const res of answers) check('POST', '/v1/orders', res);
       expect(answers.map((r) => r.status).sort()).toEqual([409, 503]);
     } finally {

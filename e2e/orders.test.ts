@@ -49,10 +49,13 @@ describe('placing an order', () => {
     expect(order).toMatchObject({ status: 'CONFIRMED', totalCents: 3750 });
     await waitFor(async () => (await api.product(alice, s)).body.available === 7, { timeoutMs: 1_000, what: 'available stock to drop to 7' });
 
-    const types = await waitFor(() => {
-      const seen = facts.of(order.id).map((f) => f.event.type);
-      return ['order.placed', 'stock.reserved', 'order.confirmed'].every((t) => seen.includes(t)) && seen;
-    }, { what: 'the order facts on Kafka' });
+    const types = await waitFor(
+      () => {
+        const seen = facts.of(order.id).map((f) => f.event.type);
+        return ['order.placed', 'stock.reserved', 'order.confirmed'].every((t) => seen.includes(t)) && seen;
+      },
+      { what: 'the order facts on Kafka' },
+    );
     expect(types.filter((t: string) => t === 'order.confirmed')).toHaveLength(1);
     for (const fact of facts.of(order.id)) {
       expect(fact.event).toMatchObject({ specversion: '1.0', datacontenttype: 'application/json', subject: order.id });
@@ -85,7 +88,11 @@ describe('placing an order', () => {
       expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
       expect(res.body).toMatchObject({ status: 400, type: expect.stringMatching(/validation-failed$/) });
     }
-    const broken = await api.request('POST', '/v1/orders', { token: carol, raw: '{"items":', headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() } });
+    const broken = await api.request('POST', '/v1/orders', {
+      token: carol,
+      raw: '{"items":',
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+    });
     expect(broken.status).toBe(400);
     expect(broken.body.type).toMatch(/malformed-json$/);
   });
@@ -93,7 +100,9 @@ describe('placing an order', () => {
   it('lets exactly 50 of 100 racing customers have the last 50 units: each confirmed order holds one, nothing else is reserved', async () => {
     const s = await product('race', 50);
     const watcher = system.token('watcher');
-    const placed = await Promise.all(Array.from({ length: 100 }, (_, i) => api.placeOrder(system.token(`racer-${i}-${randomUUID()}`), [{ sku: s, quantity: 1 }])));
+    const placed = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => api.placeOrder(system.token(`racer-${i}-${randomUUID()}`), [{ sku: s, quantity: 1 }])),
+    );
     expect(placed.every((r) => r.status === 202)).toBe(true);
     const outcomes = await Promise.all(placed.map((r) => api.settled(admin, r.body.id, undefined, 60_000)));
     const confirmed = outcomes.filter((o) => o.status === 'CONFIRMED').map((o) => o.id as string);
@@ -157,10 +166,13 @@ describe('cancelling an order', () => {
     const order = await api.settled(owner, placed.body.id, 'CONFIRMED');
     await waitFor(() => mailsFor(order.id).length === 1, { what: 'the confirmation e-mail' });
     const sagaOf = async () => (await api.request('GET', `/v1/admin/sagas/${order.id}`, { token: admin })).body;
-    const sagaBefore = await waitFor(async () => {
-      const saga = await sagaOf();
-      return saga.state === 'COMPLETED' && saga;
-    }, { what: 'the saga to complete' });
+    const sagaBefore = await waitFor(
+      async () => {
+        const saga = await sagaOf();
+        return saga.state === 'COMPLETED' && saga;
+      },
+      { what: 'the saga to complete' },
+    );
 
     const foreign = await api.cancelOrder(system.token(`mallory-${randomUUID()}`), order.id);
     expect(foreign.status).toBe(404);
@@ -222,7 +234,9 @@ describe('redelivery', () => {
 
     // The same order.placed fact again, byte for byte, on its topic.
     // The test's own consumer may see the fact after the order has ended: the saga no longer waits for it.
-    const original = await waitFor(() => facts.of(placed.body.id).find((f) => f.event.type === 'order.placed'), { what: 'the order.placed fact on order-events' });
+    const original = await waitFor(() => facts.of(placed.body.id).find((f) => f.event.type === 'order.placed'), {
+      what: 'the order.placed fact on order-events',
+    });
     const kafka = new Kafka({ brokers: testInfra().kafkaBrokers, clientId: 'e2e-redeliver', logLevel: logLevel.NOTHING });
     const producer = kafka.producer();
     await producer.connect();
@@ -237,13 +251,25 @@ describe('redelivery', () => {
     const connection = await amqp.connect(testInfra().amqpUrl);
     const channel = await connection.createConfirmChannel();
     const t = taskTopology(system.prefix);
-    const task = { template: 'order-confirmed', to: 'gina@customers.orderflow.local', order: { id: placed.body.id, customerId: 'gina', status: 'CONFIRMED', items: [{ sku: s, quantity: 4, unitPriceCents: 1250 }], totalCents: 5000 } };
-    channel.publish(t.exchange, t.routingKey, Buffer.from(JSON.stringify(task)), { persistent: true, messageId: rows[0].message_id, correlationId: placed.body.id });
+    const task = {
+      template: 'order-confirmed',
+      to: 'gina@customers.orderflow.local',
+      order: { id: placed.body.id, customerId: 'gina', status: 'CONFIRMED', items: [{ sku: s, quantity: 4, unitPriceCents: 1250 }], totalCents: 5000 },
+    };
+    channel.publish(t.exchange, t.routingKey, Buffer.from(JSON.stringify(task)), {
+      persistent: true,
+      messageId: rows[0].message_id,
+      correlationId: placed.body.id,
+    });
     await channel.waitForConfirms();
     await connection.close();
-    await waitFor(async () => /orderflow_notification_duplicate_tasks_total\{[^}]*\} 1/.test(await (await fetch(`http://127.0.0.1:${system.ports.notification}/metrics`)).text()), {
-      what: 'the worker to skip the duplicate task',
-    });
+    await waitFor(
+      async () =>
+        /orderflow_notification_duplicate_tasks_total\{[^}]*\} 1/.test(await (await fetch(`http://127.0.0.1:${system.ports.notification}/metrics`)).text()),
+      {
+        what: 'the worker to skip the duplicate task',
+      },
+    );
 
     // Both redeliveries are consumed; then nothing has changed.
     await waitFor(async () => {
@@ -251,17 +277,20 @@ describe('redelivery', () => {
       return saga.body.state === 'COMPLETED';
     });
     const stepsBefore = (await api.request('GET', `/v1/admin/sagas/${placed.body.id}`, { token: admin })).body.steps.length;
-    await waitFor(async () => {
-      const groups = await new Kafka({ brokers: testInfra().kafkaBrokers, clientId: 'e2e-lag', logLevel: logLevel.NOTHING }).admin();
-      await groups.connect();
-      try {
-        const offsets = await groups.fetchOffsets({ groupId: `${system.prefix}orchestrator.saga`, topics: [system.topics.orderEvents] });
-        const ends = await groups.fetchTopicOffsets(system.topics.orderEvents);
-        return offsets[0]!.partitions.every((p) => ends.find((e) => e.partition === p.partition)!.offset === p.offset);
-      } finally {
-        await groups.disconnect();
-      }
-    }, { what: 'the saga consumer to catch up' });
+    await waitFor(
+      async () => {
+        const groups = await new Kafka({ brokers: testInfra().kafkaBrokers, clientId: 'e2e-lag', logLevel: logLevel.NOTHING }).admin();
+        await groups.connect();
+        try {
+          const offsets = await groups.fetchOffsets({ groupId: `${system.prefix}orchestrator.saga`, topics: [system.topics.orderEvents] });
+          const ends = await groups.fetchTopicOffsets(system.topics.orderEvents);
+          return offsets[0]!.partitions.every((p) => ends.find((e) => e.partition === p.partition)!.offset === p.offset);
+        } finally {
+          await groups.disconnect();
+        }
+      },
+      { what: 'the saga consumer to catch up' },
+    );
     expect((await api.request('GET', `/v1/admin/sagas/${placed.body.id}`, { token: admin })).body.steps).toHaveLength(stepsBefore);
     expect((await api.product(gina, s)).body.available).toBe(6);
     await waitFor(() => facts.of(placed.body.id).some((f) => f.event.type === 'order.confirmed'), { what: 'the order.confirmed fact' });

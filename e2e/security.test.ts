@@ -73,9 +73,17 @@ async function ownOrder(sub: string): Promise<string> {
 }
 
 const endpoints: Endpoint[] = [
-  { name: 'POST /v1/orders', adminOnly: false, call: (b) => api.request('POST', '/v1/orders', { body: { items: [{ sku, quantity: 1 }] }, headers: { ...withBearer(b), 'idempotency-key': randomUUID() } }) },
+  {
+    name: 'POST /v1/orders',
+    adminOnly: false,
+    call: (b) => api.request('POST', '/v1/orders', { body: { items: [{ sku, quantity: 1 }] }, headers: { ...withBearer(b), 'idempotency-key': randomUUID() } }),
+  },
   { name: 'GET /v1/orders', adminOnly: false, call: (b) => api.request('GET', '/v1/orders?limit=5', { headers: withBearer(b) }) },
-  { name: 'GET /v1/orders/{id}', adminOnly: false, call: async (b, sub) => api.request('GET', `/v1/orders/${await ownOrder(sub)}`, { headers: withBearer(b) }) },
+  {
+    name: 'GET /v1/orders/{id}',
+    adminOnly: false,
+    call: async (b, sub) => api.request('GET', `/v1/orders/${await ownOrder(sub)}`, { headers: withBearer(b) }),
+  },
   {
     name: 'POST /v1/orders/{id}/cancel',
     adminOnly: false,
@@ -83,10 +91,22 @@ const endpoints: Endpoint[] = [
   },
   { name: 'GET /v1/products', adminOnly: false, call: (b) => api.request('GET', '/v1/products', { headers: withBearer(b) }) },
   { name: 'GET /v1/products/{sku}', adminOnly: false, call: (b) => api.request('GET', `/v1/products/${sku}`, { headers: withBearer(b) }) },
-  { name: 'PUT /v1/admin/products/{sku}', adminOnly: true, call: (b) => api.request('PUT', `/v1/admin/products/${sku}`, { body: { name: 'Security beans', priceCents: 100, stock: 100_000 }, headers: withBearer(b) }) },
-  { name: 'GET /v1/admin/sagas/{orderId}', adminOnly: true, call: async (b, sub) => api.request('GET', `/v1/admin/sagas/${await ownOrder(sub)}`, { headers: withBearer(b) }) },
+  {
+    name: 'PUT /v1/admin/products/{sku}',
+    adminOnly: true,
+    call: (b) => api.request('PUT', `/v1/admin/products/${sku}`, { body: { name: 'Security beans', priceCents: 100, stock: 100_000 }, headers: withBearer(b) }),
+  },
+  {
+    name: 'GET /v1/admin/sagas/{orderId}',
+    adminOnly: true,
+    call: async (b, sub) => api.request('GET', `/v1/admin/sagas/${await ownOrder(sub)}`, { headers: withBearer(b) }),
+  },
   { name: 'GET /v1/admin/dead-letters', adminOnly: true, call: (b) => api.request('GET', '/v1/admin/dead-letters', { headers: withBearer(b) }) },
-  { name: 'POST /v1/admin/dead-letters/{id}/replay', adminOnly: true, call: async (b) => api.request('POST', `/v1/admin/dead-letters/${await deadLetter()}/replay`, { headers: withBearer(b) }) },
+  {
+    name: 'POST /v1/admin/dead-letters/{id}/replay',
+    adminOnly: true,
+    call: async (b) => api.request('POST', `/v1/admin/dead-letters/${await deadLetter()}/replay`, { headers: withBearer(b) }),
+  },
   { name: 'GET /v1/admin/stats', adminOnly: true, call: (b) => api.request('GET', '/v1/admin/stats', { headers: withBearer(b) }) },
 ];
 const kinds: TokenKind[] = ['none', 'malformed', 'expired', 'wrong-signature', 'alg-none', 'no-exp', 'customer', 'admin'];
@@ -98,15 +118,17 @@ describe('authentication and authorization', () => {
       const sub = `matrix-${kind}-${randomUUID()}`;
       seen[kind] = (await endpoint.call(token(kind, sub), sub)).status;
     }
-    const expected = Object.fromEntries(
-      kinds.map((kind) => [kind, kind === 'admin' ? '2xx' : kind === 'customer' ? (endpoint.adminOnly ? 403 : '2xx') : 401]),
-    );
+    const expected = Object.fromEntries(kinds.map((kind) => [kind, kind === 'admin' ? '2xx' : kind === 'customer' ? (endpoint.adminOnly ? 403 : '2xx') : 401]));
     const actual = Object.fromEntries(Object.entries(seen).map(([k, s]) => [k, s >= 200 && s < 300 ? '2xx' : s]));
     expect(actual).toEqual(expected);
   });
 
   it('accepts RS256 tokens with JWT_PUBLIC_KEY and refuses an HS256 token keyed with that public key', async () => {
-    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
     const rs = spawnApp('orchestrator', {
       RESOURCE_PREFIX: system.prefix,
       HTTP_PORT: '0',
@@ -129,7 +151,13 @@ describe('authentication and authorization', () => {
 
 describe('rate limiting', () => {
   it('shares one caller’s budget between two orchestrators, answers 429 with Retry-After, and leaves other callers alone', async () => {
-    const env = { RESOURCE_PREFIX: system.prefix, HTTP_PORT: '0', RATE_LIMIT_PER_MINUTE: '10', ORDER_GRPC_ADDRESS: `127.0.0.1:${system.ports.orderGrpc}`, INVENTORY_GRPC_ADDRESS: `127.0.0.1:${system.ports.inventoryGrpc}` };
+    const env = {
+      RESOURCE_PREFIX: system.prefix,
+      HTTP_PORT: '0',
+      RATE_LIMIT_PER_MINUTE: '10',
+      ORDER_GRPC_ADDRESS: `127.0.0.1:${system.ports.orderGrpc}`,
+      INVENTORY_GRPC_ADDRESS: `127.0.0.1:${system.ports.inventoryGrpc}`,
+    };
     const replicas = [spawnApp('orchestrator', env), spawnApp('orchestrator', env)];
     try {
       const ports = await Promise.all(
@@ -149,7 +177,9 @@ describe('rate limiting', () => {
       expect(statuses.filter((s) => s === 200)).toHaveLength(10);
       expect(statuses.filter((s) => s === 429)).toHaveLength(2);
       expect(Number(retryAfter)).toBeGreaterThan(0);
-      const other = await fetch(`http://127.0.0.1:${ports[1]}/v1/products/${sku}`, { headers: { authorization: `Bearer ${system.token(`calm-${randomUUID()}`)}` } });
+      const other = await fetch(`http://127.0.0.1:${ports[1]}/v1/products/${sku}`, {
+        headers: { authorization: `Bearer ${system.token(`calm-${randomUUID()}`)}` },
+      });
       expect(other.status).toBe(200);
     } finally {
       await Promise.all(replicas.map((r) => r.stop()));
@@ -165,7 +195,13 @@ describe('hostile input', () => {
     const json = fc.jsonValue({ maxDepth: 4 });
     const body = fc.oneof(
       json.map((v) => JSON.stringify(v)),
-      fc.record({ items: fc.array(fc.record({ sku: fc.oneof(fc.constant(sku), fc.string()), quantity: fc.oneof(fc.integer(), fc.double(), fc.string()) }, { requiredKeys: [] })) }).map((v) => JSON.stringify(v)),
+      fc
+        .record({
+          items: fc.array(
+            fc.record({ sku: fc.oneof(fc.constant(sku), fc.string()), quantity: fc.oneof(fc.integer(), fc.double(), fc.string()) }, { requiredKeys: [] }),
+          ),
+        })
+        .map((v) => JSON.stringify(v)),
       fc.string({ maxLength: 500 }),
       fc.constant('{"items":[{"sku":"A","quantity":1}],"__proto__":{"admin":true}}'),
       fc.constant('{"constructor":{"prototype":{"x":1}}}'),
@@ -177,26 +213,45 @@ describe('hostile input', () => {
       fc.string({ maxLength: 30 }).map((s) => `/v1/orders?limit=${encodeURIComponent(s)}&cursor=${encodeURIComponent(s)}`),
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'), path, body, header, fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', ''), async (method, p, b, key, type) => {
-        const headers: Record<string, string> = { authorization: `Bearer ${customer()}` };
-        if (key) headers['idempotency-key'] = key;
-        if (type) headers['content-type'] = type;
-        const res = await fetch(`${system.url}${p}`, { method, headers, body: method === 'GET' ? undefined : b });
-        const text = await res.text();
-        expect(res.status).toBeLessThan(500);
-        expect(text).not.toMatch(/\bat .+\.(js|ts):\d+|SELECT |INSERT |node_modules|ECONNREFUSED/);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'),
+        path,
+        body,
+        header,
+        fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', ''),
+        async (method, p, b, key, type) => {
+          const headers: Record<string, string> = { authorization: `Bearer ${customer()}` };
+          if (key) headers['idempotency-key'] = key;
+          if (type) headers['content-type'] = type;
+          const res = await fetch(`${system.url}${p}`, { method, headers, body: method === 'GET' ? undefined : b });
+          const text = await res.text();
+          expect(res.status).toBeLessThan(500);
+          expect(text).not.toMatch(/\bat .+\.(js|ts):\d+|SELECT |INSERT |node_modules|ECONNREFUSED/);
+        },
+      ),
       { numRuns: 1500 },
     );
     expect((await fetch(`${system.opsUrl('orchestrator')}/readyz`)).status).toBe(200);
   }, 180_000);
 
   it('rejects prototype-pollution keys and bodies over 64 KiB with clear problems', async () => {
-    const polluted = await api.request('POST', '/v1/orders', { token: customer(), raw: '{"items":[{"sku":"A","quantity":1}],"__proto__":{"x":1}}', headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() } });
+    const polluted = await api.request('POST', '/v1/orders', {
+      token: customer(),
+      raw: '{"items":[{"sku":"A","quantity":1}],"__proto__":{"x":1}}',
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+    });
     expect(polluted.status).toBe(400);
-    const big = await api.request('POST', '/v1/orders', { token: customer(), raw: JSON.stringify({ items: [{ sku: 'A'.repeat(70_000), quantity: 1 }] }), headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() } });
+    const big = await api.request('POST', '/v1/orders', {
+      token: customer(),
+      raw: JSON.stringify({ items: [{ sku: 'A'.repeat(70_000), quantity: 1 }] }),
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+    });
     expect(big.status).toBe(413);
-    const plain = await api.request('POST', '/v1/orders', { token: customer(), raw: 'items=1', headers: { 'content-type': 'text/plain', 'idempotency-key': randomUUID() } });
+    const plain = await api.request('POST', '/v1/orders', {
+      token: customer(),
+      raw: 'items=1',
+      headers: { 'content-type': 'text/plain', 'idempotency-key': randomUUID() },
+    });
     expect(plain.status).toBe(415);
     expect(plain.headers.get('x-powered-by')).toBeNull();
     expect(plain.headers.get('x-content-type-options')).toBe('nosniff');

@@ -44,7 +44,13 @@ describe('start-up failures', () => {
   });
 
   it('names a mistyped AMQP_URL and echoes no secret of any variable', async () => {
-    const secrets = { AMQP_URL: 'amqp://guest:amqp-s3cret@rabbit:notaport', JWT_SECRET: 'jwt-s3cret', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'sasl-s3cret' };
+    const secrets = {
+      AMQP_URL: 'amqp://guest:amqp-s3cret@rabbit:notaport',
+      JWT_SECRET: 'jwt-s3cret',
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: 'sasl-s3cret',
+    };
     const app = spawnApp('orchestrator', secrets);
     expect(await app.exited).toBe(1);
     expect(app.output().stderr).toMatch(/AMQP_URL: expected a URL starting with amqp:\/\//);
@@ -63,7 +69,9 @@ describe('start-up failures', () => {
     try {
       const app = spawnApp('order', { RESOURCE_PREFIX: prefix, STARTUP_TIMEOUT_MS: '500', HTTP_PORT: '0', GRPC_PORT: '0' });
       expect(await app.exited).toBe(1);
-      expect(app.output().stderr).toMatch(/order: start-up failed: cannot reach schema \(the database is not migrated to 0001_create-orders; run `make migrate`/);
+      expect(app.output().stderr).toMatch(
+        /order: start-up failed: cannot reach schema \(the database is not migrated to 0001_create-orders; run `make migrate`/,
+      );
     } finally {
       await dropDatabase(infra.databaseUrl, databaseName('order', prefix));
     }
@@ -115,7 +123,8 @@ describe('the e2e harness', () => {
 describe('readiness', () => {
   it('is ready while the downstream services do not answer, and /status names each until it does', async () => {
     const prefix = `${uniqueName('ready')}_`;
-    for (const service of ['orchestrator', 'order'] as const) await migrate({ serverUrl: infra.databaseUrl, service, databaseName: databaseName(service, prefix) });
+    for (const service of ['orchestrator', 'order'] as const)
+      await migrate({ serverUrl: infra.databaseUrl, service, databaseName: databaseName(service, prefix) });
     const orderGrpc = await freePort();
     const orchestrator = spawnApp('orchestrator', {
       RESOURCE_PREFIX: prefix,
@@ -125,7 +134,9 @@ describe('readiness', () => {
     });
     let order: ReturnType<typeof spawnApp> | undefined;
     try {
-      const port = Number(await waitFor(() => /"opsPort":(\d+)/.exec(orchestrator.output().stdout)?.[1], { timeoutMs: 30_000, what: 'orchestrator to listen' }));
+      const port = Number(
+        await waitFor(() => /"opsPort":(\d+)/.exec(orchestrator.output().stdout)?.[1], { timeoutMs: 30_000, what: 'orchestrator to listen' }),
+      );
       expect(await readyz(port)).toEqual({ status: 200, body: { status: 'ready', down: [] } });
       expect(await downInStatus(port)).toEqual(['grpc:order', 'grpc:inventory']);
 

@@ -28,7 +28,12 @@ const entries = {
 const APPS = ['orchestrator', 'order', 'inventory', 'notification'];
 // The newest migration of each app's database (db/<app>/), compiled into the app: it refuses to start
 // on a database that has not been migrated that far (libs/db schemaCheck).
-const schemaVersion = (app) => readdirSync(new URL(`../db/${app}/`, import.meta.url)).filter((f) => f.endsWith('.sql')).sort().at(-1).replace(/\.sql$/, '');
+const schemaVersion = (app) =>
+  readdirSync(new URL(`../db/${app}/`, import.meta.url))
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .at(-1)
+    .replace(/\.sql$/, '');
 // Shown by GET /status: the package version and, where the tree is a git checkout, its commit.
 const commit = (() => {
   try {

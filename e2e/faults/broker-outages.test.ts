@@ -50,8 +50,14 @@ it('accepts orders while Kafka is down for 15 s, then delivers every fact once i
     await facts.stop();
   }
   // And the orchestrator's consumers came back and consumed them.
-  await waitFor(() => consumerCaughtUp(`${system.prefix}orchestrator.saga`, system.topics.orderEvents), { timeoutMs: 30_000, what: 'the saga consumer to catch up' });
-  await waitFor(() => consumerCaughtUp(`${system.prefix}orchestrator.catalog`, system.topics.inventoryEvents), { timeoutMs: 30_000, what: 'the catalog consumer to catch up' });
+  await waitFor(() => consumerCaughtUp(`${system.prefix}orchestrator.saga`, system.topics.orderEvents), {
+    timeoutMs: 30_000,
+    what: 'the saga consumer to catch up',
+  });
+  await waitFor(() => consumerCaughtUp(`${system.prefix}orchestrator.catalog`, system.topics.inventoryEvents), {
+    timeoutMs: 30_000,
+    what: 'the catalog consumer to catch up',
+  });
 }, 150_000);
 
 it('sends every e-mail exactly once when RabbitMQ restarts mid-load', async () => {

@@ -61,10 +61,13 @@ it('dead-letters e-mails SMTP keeps refusing after three retries at growing dela
     expect(load.refused).toEqual([]);
     const ids = new Set(load.ids());
     // Attempt 1, then retries after 1 s, 4 s and 16 s: the last failure is at least 21 s after the first.
-    letters = await waitFor(async () => {
-      const ours = (await deadLetters()).filter((d) => d.source === 'rabbitmq' && ids.has(d.key));
-      return ours.length === 50 && ours;
-    }, { timeoutMs: 90_000, intervalMs: 1_000, what: '50 e-mail dead letters' });
+    letters = await waitFor(
+      async () => {
+        const ours = (await deadLetters()).filter((d) => d.source === 'rabbitmq' && ids.has(d.key));
+        return ours.length === 50 && ours;
+      },
+      { timeoutMs: 90_000, intervalMs: 1_000, what: '50 e-mail dead letters' },
+    );
   } finally {
     smtp.refuseAll(undefined);
   }
@@ -102,7 +105,16 @@ it('moves poison messages on order-events to order-events.dlq with their error, 
   // Ahead of the orders on every partition: a value that is not JSON and an envelope of an unknown type.
   const producer = kafka.producer();
   await producer.connect();
-  const unknownType = (key: string) => ({ specversion: '1.0', id: randomUUID(), source: '/e2e/poison', type: 'order.exploded', time: new Date().toISOString(), subject: key, datacontenttype: 'application/json', data: {} });
+  const unknownType = (key: string) => ({
+    specversion: '1.0',
+    id: randomUUID(),
+    source: '/e2e/poison',
+    type: 'order.exploded',
+    time: new Date().toISOString(),
+    subject: key,
+    datacontenttype: 'application/json',
+    data: {},
+  });
   await producer.send({
     topic: system.topics.orderEvents,
     messages: partitions.flatMap((partition) => [
@@ -118,19 +130,28 @@ it('moves poison messages on order-events to order-events.dlq with their error, 
   expect(load.refused).toEqual([]);
   const orders = await checkInvariants(system, api, { orders: load.ids(), products, adminToken: admin, smtp });
   expect([...orders.values()].every((o) => o.status === 'CONFIRMED')).toBe(true);
-  await waitFor(() => consumerCaughtUp(`${system.prefix}orchestrator.saga`, system.topics.orderEvents), { what: 'the saga consumer to pass every partition’s end' });
+  await waitFor(() => consumerCaughtUp(`${system.prefix}orchestrator.saga`, system.topics.orderEvents), {
+    what: 'the saga consumer to pass every partition’s end',
+  });
   const dlqDepth = async () => (await kafkaAdmin.fetchTopicOffsets(system.topics.orderEventsDlq)).reduce((n, p) => n + Number(p.high), 0);
   expect(await dlqDepth()).toBe(partitions.length * 2);
   await kafkaAdmin.disconnect();
 
-  const poison = await waitFor(async () => {
-    const found = (await deadLetters()).filter((d) => d.source === 'kafka' && d.key?.startsWith('poison-'));
-    return found.length === partitions.length * 2 && found;
-  }, { what: 'the poison messages in the admin dead letters' });
+  const poison = await waitFor(
+    async () => {
+      const found = (await deadLetters()).filter((d) => d.source === 'kafka' && d.key?.startsWith('poison-'));
+      return found.length === partitions.length * 2 && found;
+    },
+    { what: 'the poison messages in the admin dead letters' },
+  );
   for (const letter of poison) {
     expect(letter).toMatchObject({ origin: system.topics.orderEvents, attempts: 1, replayable: true });
     expect(letter.error).toMatch(letter.key.startsWith('poison-json') ? /not JSON/ : /type/);
-    expect(letter.headers).toMatchObject({ 'x-original-topic': system.topics.orderEvents, 'x-error': letter.error, 'x-original-partition': expect.any(String) });
+    expect(letter.headers).toMatchObject({
+      'x-original-topic': system.topics.orderEvents,
+      'x-error': letter.error,
+      'x-original-partition': expect.any(String),
+    });
   }
   expect(await metricValue(system.opsPort('orchestrator'), 'orderflow_dead_letters_total', { source: 'kafka' })).toBeGreaterThanOrEqual(partitions.length * 2);
 }, 120_000);
@@ -138,11 +159,15 @@ it('moves poison messages on order-events to order-events.dlq with their error, 
 it('compensates an order whose confirmation always fails: REJECTED PROCESSING_FAILED, stock released, a saga dead letter and the failure in its saga log', async () => {
   // No hook in product code: the order database itself refuses to confirm this customer's orders.
   const doomed = `doomed-${randomUUID().slice(0, 8)}`;
-  await queryDb(system, 'order', `
+  await queryDb(
+    system,
+    'order',
+    `
     CREATE FUNCTION e2e_refuse_confirmation() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION 'e2e: confirmation refused for %', NEW.id; END $$;
     CREATE TRIGGER e2e_refuse_confirmation BEFORE UPDATE ON orders FOR EACH ROW
-      WHEN (NEW.status = 'CONFIRMED' AND NEW.customer_id = '${doomed}') EXECUTE FUNCTION e2e_refuse_confirmation();`);
+      WHEN (NEW.status = 'CONFIRMED' AND NEW.customer_id = '${doomed}') EXECUTE FUNCTION e2e_refuse_confirmation();`,
+  );
   try {
     const products = await createProducts(api, admin, 'failing-step', 3, 500);
     const skus = [...products.keys()];

@@ -91,7 +91,11 @@ async function throughOutage(label: string, dependencyName: string, outage: (dur
   await outage(async () => {
     outageWindow.from = Date.now();
     const placing = load.keepPlacing({ until: deadline(placeFor), lanes: 3, everyMs: 150 });
-    const down = await waitFor(async () => ((d) => !d.ok && d)(await dependency(dependencyName)), { timeoutMs: 10_000, intervalMs: 200, what: `/status to name ${dependencyName} down within 10 s` });
+    const down = await waitFor(async () => ((d) => !d.ok && d)(await dependency(dependencyName)), {
+      timeoutMs: 10_000,
+      intervalMs: 200,
+      what: `/status to name ${dependencyName} down within 10 s`,
+    });
     expect(down.error).toBeTruthy();
     await placing;
     outageWindow.to = Date.now();

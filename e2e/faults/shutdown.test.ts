@@ -38,7 +38,11 @@ function post(path: string, token: string, key: string, body: unknown): Promise<
   return new Promise((resolve) => {
     const req = request(
       `${system.url}${path}`,
-      { method: 'POST', agent: false, headers: { authorization: `Bearer ${token}`, 'idempotency-key': key, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      {
+        method: 'POST',
+        agent: false,
+        headers: { authorization: `Bearer ${token}`, 'idempotency-key': key, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
       (res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -128,7 +132,13 @@ it('drains each process on SIGTERM under load: exit 0 in time, no connection res
 
   for (const exit of exits) expect({ app: exit.app, code: exit.code, inTime: exit.ms < SHUTDOWN_TIMEOUT_MS }).toEqual({ app: exit.app, code: 0, inTime: true });
   expect(load.resets).toEqual([]);
-  if (load.refusedStatuses.length) console.log(system.logs.get('orchestrator')!.filter((l) => /"level":"(error|fatal)"/.test(l)).join('\n'));
+  if (load.refusedStatuses.length)
+    console.log(
+      system.logs
+        .get('orchestrator')!
+        .filter((l) => /"level":"(error|fatal)"/.test(l))
+        .join('\n'),
+    );
   expect(load.refusedStatuses).toEqual([]);
 
   const ids = load.placed.map((o) => o.id);
@@ -165,6 +175,9 @@ it('drains each process on SIGTERM under load: exit 0 in time, no connection res
   // Stock moved exactly once per confirmed order (one unit each).
   for (const sku of skus) {
     const confirmed = load.placed.filter((o) => o.sku === sku).length;
-    await waitFor(async () => (await api.product(admin, sku)).body.available === stock - confirmed, { timeoutMs: 10_000, what: `available stock of ${sku} to be ${stock - confirmed}` });
+    await waitFor(async () => (await api.product(admin, sku)).body.available === stock - confirmed, {
+      timeoutMs: 10_000,
+      what: `available stock of ${sku} to be ${stock - confirmed}`,
+    });
   }
 }, 300_000);

@@ -19,7 +19,14 @@ beforeAll(async () => {
     replicas: 2,
     // As in process-crashes: quick retries, a watchdog that resumes a dead runner's sagas within
     // seconds, and a key lock that lets a request that died with its orchestrator be retried soon.
-    env: { SAGA_RETRY_BASE_MS: '100', SAGA_RETRY_MAX_MS: '1000', SAGA_MAX_ATTEMPTS: '10', SAGA_WATCHDOG_MS: '3000', BREAKER_RESET_MS: '1000', IDEMPOTENCY_LOCK_SECONDS: '2' },
+    env: {
+      SAGA_RETRY_BASE_MS: '100',
+      SAGA_RETRY_MAX_MS: '1000',
+      SAGA_MAX_ATTEMPTS: '10',
+      SAGA_WATCHDOG_MS: '3000',
+      BREAKER_RESET_MS: '1000',
+      IDEMPOTENCY_LOCK_SECONDS: '2',
+    },
     // Two full sets with the default pools hold up to 2 × 50 Postgres connections (each app’s
     // postgresConnections), a default max_connections of 100: smaller pools (2 × 26) leave room
     // for the test's own connections; the notification worker needs 4 whatever TASK_PREFETCH is.
@@ -34,7 +41,9 @@ afterAll(async () => {
 });
 
 const grpcCalls = (s: Scrape, service: string) =>
-  s.samples.filter((x) => x.name === 'orderflow_grpc_server_request_duration_seconds_count' && x.labels.method?.startsWith(`/orderflow.${service}.`)).reduce((n, x) => n + x.value, 0);
+  s.samples
+    .filter((x) => x.name === 'orderflow_grpc_server_request_duration_seconds_count' && x.labels.method?.startsWith(`/orderflow.${service}.`))
+    .reduce((n, x) => n + x.value, 0);
 
 /** The work an instance did: gRPC calls served (health checks aside), sagas finished, e-mails sent. */
 const WORK: Record<AppName, (s: Scrape) => number> = {

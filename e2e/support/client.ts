@@ -13,7 +13,11 @@ export interface ApiResponse<T = any> {
 
 /** A REST client for the orchestrator that never throws on an HTTP status. */
 export function apiClient(baseUrl: string) {
-  async function request<T = any>(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<ApiResponse<T>> {
+  async function request<T = any>(
+    method: string,
+    path: string,
+    options: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {},
+  ): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     let body: string | undefined = options.raw;
@@ -35,7 +39,8 @@ export function apiClient(baseUrl: string) {
     request,
     placeOrder: (token: string, items: { sku: string; quantity: number }[], key: string = randomUUID(), headers: Record<string, string> = {}) =>
       request('POST', '/v1/orders', { token, body: { items }, headers: { 'idempotency-key': key, ...headers } }),
-    cancelOrder: (token: string, id: string, key: string = randomUUID()) => request('POST', `/v1/orders/${id}/cancel`, { token, headers: { 'idempotency-key': key } }),
+    cancelOrder: (token: string, id: string, key: string = randomUUID()) =>
+      request('POST', `/v1/orders/${id}/cancel`, { token, headers: { 'idempotency-key': key } }),
     getOrder: (token: string, id: string) => request('GET', `/v1/orders/${id}`, { token }),
     product: (token: string, sku: string) => request('GET', `/v1/products/${sku}`, { token }),
     putProduct: (adminToken: string, sku: string, product: { name: string; priceCents: number; stock: number }) =>

@@ -47,7 +47,14 @@ export const kafkaBroker = broker(
   'Kafka',
   { stop: process.env.FAULTS_KAFKA_STOP ?? `bash ${kafkaScript} stop`, start: process.env.FAULTS_KAFKA_START ?? `bash ${kafkaScript} start` },
   async () => {
-    const admin = new Kafka({ brokers: testInfra().kafkaBrokers, clientId: 'e2e-faults-probe', connectionTimeout: 1_000, requestTimeout: 2_000, retry: { retries: 0 }, logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      brokers: testInfra().kafkaBrokers,
+      clientId: 'e2e-faults-probe',
+      connectionTimeout: 1_000,
+      requestTimeout: 2_000,
+      retry: { retries: 0 },
+      logLevel: logLevel.NOTHING,
+    }).admin();
     try {
       await admin.connect();
       await admin.describeCluster();

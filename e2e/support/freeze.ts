@@ -28,13 +28,18 @@ export function brokerPid(broker: SharedBroker): number {
     const file = join(repoRoot(), 'var', 'kafka', 'kafka.pid');
     if (existsSync(file)) pids = [Number(readFileSync(file, 'utf8').trim())].filter((pid) => pid > 0 && pgrep('-f', 'kafka.Kafka').includes(pid));
   }
-  if (pids.length !== 1) throw new Error(`cannot tell which local process serves ${broker} (found ${pids.length}); the freeze tests need the brokers of \`make infra-up\``);
+  if (pids.length !== 1)
+    throw new Error(`cannot tell which local process serves ${broker} (found ${pids.length}); the freeze tests need the brokers of \`make infra-up\``);
   return pids[0]!;
 }
 
 function parentOf(pid: number): number {
   try {
-    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)\s*/, '').split(' ')[1]);
+    return Number(
+      readFileSync(`/proc/${pid}/stat`, 'utf8')
+        .replace(/^.*\)\s*/, '')
+        .split(' ')[1],
+    );
   } catch {
     return 0;
   }
@@ -69,7 +74,8 @@ export async function waitForExclusiveBrokers(timeoutMs = 15 * 60_000): Promise<
   for (;;) {
     const others = otherJestRuns();
     if (others.length === 0) return;
-    if (Date.now() >= deadline) throw new Error(`other jest runs still active after ${timeoutMs} ms: ${others.map((p) => `${p} ${commandOf(p).slice(0, 80)}`).join('; ')}`);
+    if (Date.now() >= deadline)
+      throw new Error(`other jest runs still active after ${timeoutMs} ms: ${others.map((p) => `${p} ${commandOf(p).slice(0, 80)}`).join('; ')}`);
     await delay(1_000);
   }
 }

@@ -45,26 +45,38 @@ export async function checkInvariants(system: System, api: ReturnType<typeof api
   expect(new Set(ids).size).toBe(ids.length);
 
   const orders = await allTerminal(api, adminToken, ids, timeoutMs);
-  await waitFor(async () => (await queryDb(system, 'orchestrator', `SELECT 1 FROM sagas WHERE order_id = ANY($1) AND state NOT IN ('COMPLETED', 'FAILED') LIMIT 1`, [ids])).length === 0, {
-    timeoutMs,
-    what: 'every saga to end',
-  });
+  await waitFor(
+    async () =>
+      (await queryDb(system, 'orchestrator', `SELECT 1 FROM sagas WHERE order_id = ANY($1) AND state NOT IN ('COMPLETED', 'FAILED') LIMIT 1`, [ids])).length ===
+      0,
+    {
+      timeoutMs,
+      what: 'every saga to end',
+    },
+  );
 
   // 2. Stock, from the inventory database (the cache may lag; the database is the truth).
-  const stock = await queryDb(system, 'inventory', 'SELECT sku, on_hand - reserved AS available, reserved FROM products WHERE sku = ANY($1)', [[...products.keys()]]);
+  const stock = await queryDb(system, 'inventory', 'SELECT sku, on_hand - reserved AS available, reserved FROM products WHERE sku = ANY($1)', [
+    [...products.keys()],
+  ]);
   const confirmedUnits = new Map<string, number>();
   for (const order of orders.values()) {
     if (order.status !== 'CONFIRMED') continue;
     for (const item of order.items) confirmedUnits.set(item.sku, (confirmedUnits.get(item.sku) ?? 0) + item.quantity);
   }
   const actual = Object.fromEntries(stock.map((s) => [s.sku, { available: s.available, reserved: s.reserved }]));
-  const expected = Object.fromEntries([...products].map(([sku, initial]) => [sku, { available: initial - (confirmedUnits.get(sku) ?? 0), reserved: confirmedUnits.get(sku) ?? 0 }]));
+  const expected = Object.fromEntries(
+    [...products].map(([sku, initial]) => [sku, { available: initial - (confirmedUnits.get(sku) ?? 0), reserved: confirmedUnits.get(sku) ?? 0 }]),
+  );
   expect(actual).toEqual(expected);
   for (const s of stock) expect(s.available).toBeGreaterThanOrEqual(0);
 
   // 3. Outboxes drained everywhere; outcome facts once per order.
   for (const service of ['orchestrator', 'inventory'] as const) {
-    await waitFor(async () => (await queryDb(system, service, 'SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).length === 0, { timeoutMs, what: `the ${service} outbox to drain` });
+    await waitFor(async () => (await queryDb(system, service, 'SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).length === 0, {
+      timeoutMs,
+      what: `the ${service} outbox to drain`,
+    });
   }
   const factRows = await queryDb(
     system,

@@ -47,7 +47,9 @@ export async function createProducts(api: Api, adminToken: string, label: string
  * inventory is down. Placing orders afterwards drops entries again (stock.reserved facts).
  */
 export async function warmCatalog(system: System, api: Api, skus: string[]): Promise<void> {
-  await waitFor(async () => (await queryDb(system, 'inventory', 'SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).length === 0, { what: 'the inventory outbox to drain' });
+  await waitFor(async () => (await queryDb(system, 'inventory', 'SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).length === 0, {
+    what: 'the inventory outbox to drain',
+  });
   await waitFor(() => consumerCaughtUp(`${system.prefix}orchestrator.catalog`, system.topics.inventoryEvents), { what: 'the catalog consumer to catch up' });
   const token = system.token('catalog-warmer');
   for (const sku of skus) expect((await api.product(token, sku)).status).toBe(200);
@@ -139,7 +141,10 @@ export function orderLoad(system: System, api: Api, skus: string[]) {
 
     /** The `p`-th percentile (0–100) of answer times of the requests sent within [from, to). */
     percentileMs(p: number, from = 0, to = Infinity): number {
-      const sorted = timings.filter((t) => t.sentAt >= from && t.sentAt < to).map((t) => t.ms).sort((a, b) => a - b);
+      const sorted = timings
+        .filter((t) => t.sentAt >= from && t.sentAt < to)
+        .map((t) => t.ms)
+        .sort((a, b) => a - b);
       if (sorted.length === 0) throw new Error('no request was answered in that window');
       return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
     },
@@ -147,23 +152,37 @@ export function orderLoad(system: System, api: Api, skus: string[]) {
     /** Places `count` orders, `lanes` at a time. */
     async place(count: number, lanes = 4): Promise<void> {
       let left = count;
-      await Promise.all(Array.from({ length: lanes }, async () => {
-        while (left-- > 0) await send(nextRequest());
-      }));
+      await Promise.all(
+        Array.from({ length: lanes }, async () => {
+          while (left-- > 0) await send(nextRequest());
+        }),
+      );
     },
 
     /**
      * Keeps placing orders, each lane about one every `everyMs` (the load's rate, not a wait), until
      * `until()` holds; with `stopOnNoAnswer`, a lane also stops at its first unanswered request.
      */
-    async keepPlacing({ until, lanes = 2, everyMs = 100, stopOnNoAnswer = false }: { until: () => boolean; lanes?: number; everyMs?: number; stopOnNoAnswer?: boolean }): Promise<void> {
-      await Promise.all(Array.from({ length: lanes }, async () => {
-        while (!until()) {
-          const started = Date.now();
-          if ((await send(nextRequest())) === 'unanswered' && stopOnNoAnswer) return;
-          await delay(Math.max(0, everyMs - (Date.now() - started)));
-        }
-      }));
+    async keepPlacing({
+      until,
+      lanes = 2,
+      everyMs = 100,
+      stopOnNoAnswer = false,
+    }: {
+      until: () => boolean;
+      lanes?: number;
+      everyMs?: number;
+      stopOnNoAnswer?: boolean;
+    }): Promise<void> {
+      await Promise.all(
+        Array.from({ length: lanes }, async () => {
+          while (!until()) {
+            const started = Date.now();
+            if ((await send(nextRequest())) === 'unanswered' && stopOnNoAnswer) return;
+            await delay(Math.max(0, everyMs - (Date.now() - started)));
+          }
+        }),
+      );
     },
 
     /** Retries every unanswered request until it gets a final answer (see `resend`); returns the final answers. */

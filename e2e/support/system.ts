@@ -97,7 +97,8 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
   const resolve = (instance: Instance): { app: AppName; index: number; name: Instance } => {
     const [app, n = '1'] = instance.split('#') as [AppName, string?];
     const index = Number(n) - 1;
-    if (!APPS.includes(app) || !Number.isInteger(index) || index < 0 || index >= replicas) throw new Error(`no instance ${instance} in a system of ${replicas} replica(s)`);
+    if (!APPS.includes(app) || !Number.isInteger(index) || index < 0 || index >= replicas)
+      throw new Error(`no instance ${instance} in a system of ${replicas} replica(s)`);
     return { app, index, name: index === 0 ? app : `${app}#${index + 1}` };
   };
   /** Every instance of `app`, or of every app in start-up order: `order`, `order#2`, `inventory`… */
@@ -116,10 +117,14 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     const { app, index, name } = resolve(instance);
     const lines: string[] = logs.get(name) ?? [];
     logs.set(name, lines);
-    const child = spawn(process.execPath, ['--enable-source-maps', ...APP_NODE_FLAGS, ...(options.nodeArgs ?? []), join(options.distDir ?? join(repoRoot(), 'dist'), app, 'main.js')], {
-      env: { ...baseEnv, ...appEnv(app, replicaPorts[index]!), ...options.appEnv?.[app] },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--enable-source-maps', ...APP_NODE_FLAGS, ...(options.nodeArgs ?? []), join(options.distDir ?? join(repoRoot(), 'dist'), app, 'main.js')],
+      {
+        env: { ...baseEnv, ...appEnv(app, replicaPorts[index]!), ...options.appEnv?.[app] },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const keep = (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean));
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);

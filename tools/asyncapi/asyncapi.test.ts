@@ -26,8 +26,14 @@ beforeAll(async () => {
 
 /** The message called `name` on the channel at `address`. */
 function messageOn(address: string, name: string): MessageInterface {
-  const channel = document.allChannels().all().find((c) => c.address() === address);
-  const message = channel?.messages().all().find((m) => m.name() === name);
+  const channel = document
+    .allChannels()
+    .all()
+    .find((c) => c.address() === address);
+  const message = channel
+    ?.messages()
+    .all()
+    .find((m) => m.name() === name);
   if (!message) throw new Error(`no message ${name} on ${address} in ${ASYNCAPI_PATH}`);
   return message;
 }
@@ -65,7 +71,9 @@ describe(`${ASYNCAPI_PATH}`, () => {
     expect([...factsOn(topics.orderEvents), ...factsOn(topics.inventoryEvents)].sort()).toEqual([...FACT_TYPES].sort());
     for (const type of FACT_TYPES) {
       const channel = type.startsWith('order.') ? topics.orderEvents : topics.inventoryEvents;
-      expect((messageOn(channel, type).payload()!.json() as { allOf: { properties?: { type?: { const?: string } } }[] }).allOf[1]?.properties?.type?.const).toBe(type);
+      expect(
+        (messageOn(channel, type).payload()!.json() as { allOf: { properties?: { type?: { const?: string } } }[] }).allOf[1]?.properties?.type?.const,
+      ).toBe(type);
     }
   });
 });
@@ -100,13 +108,19 @@ describe('what the code emits conforms to the document', () => {
     ];
     // A repository that only hands the use cases' fact builders what a real one would.
     const repo = {
-      upsertProduct: async (p: { sku: string; name: string; priceCents: number; stock: number }, facts: (product: unknown, created: boolean) => OutboxMessage[]) => {
+      upsertProduct: async (
+        p: { sku: string; name: string; priceCents: number; stock: number },
+        facts: (product: unknown, created: boolean) => OutboxMessage[],
+      ) => {
         messages.push(...facts({ sku: p.sku, name: p.name, priceCents: p.priceCents, onHand: p.stock, available: p.stock - 3 }, true));
         return { product: {}, created: true };
       },
       reserve: async (_orderId: string, _lines: unknown, facts: () => OutboxMessage[]) => (messages.push(...facts()), { reserved: true }),
       reserveBatch: async (requests: { facts: () => OutboxMessage[] }[]) => requests.map((r) => (messages.push(...r.facts()), { reserved: true })),
-      release: async (_orderId: string, facts: (lines: { sku: string; quantity: number }[]) => OutboxMessage[]) => (messages.push(...facts([{ sku: 'COF-ETH-250', quantity: 2 }])), true),
+      release: async (_orderId: string, facts: (lines: { sku: string; quantity: number }[]) => OutboxMessage[]) => (
+        messages.push(...facts([{ sku: 'COF-ETH-250', quantity: 2 }])),
+        true
+      ),
     };
     const stock = createStockUseCases(repo as unknown as StockRepository, { topic: topics.inventoryEvents });
     await stock.upsertProduct({ sku: 'COF-ETH-250', name: 'Ethiopia', priceCents: 1450, stock: 40 }, traceparent);
@@ -137,7 +151,10 @@ describe('what the code emits conforms to the document', () => {
     expect(tasks).toHaveLength(4);
     // The routing key the outbox row carries is the address of the channel publishing to `tasks`.
     const channel = document.channels().get('tasksNotificationSend')!;
-    const message = channel.messages().all().find((m) => m.name() === 'notification.send')!;
+    const message = channel
+      .messages()
+      .all()
+      .find((m) => m.name() === 'notification.send')!;
     for (const task of tasks) {
       expect(task.topic).toBe(channel.address());
       expect(problems(message.payload()!.json(), task.payload)).toEqual([]);
@@ -168,7 +185,11 @@ describe('what the code emits conforms to the document', () => {
     expect(sent.map((r) => r.topic)).toEqual([topics.orderEventsDlq]);
     const headers = Object.fromEntries(Object.entries(sent[0]!.messages[0]!.headers ?? {}).map(([k, v]) => [k, String(v)]));
     const message = messageOn(topics.orderEventsDlq, 'dead-letter');
-    expect(Object.keys(headers).filter((name) => name.startsWith('x-')).sort()).toEqual(Object.keys(KAFKA_DEAD_LETTER_HEADERS).sort());
+    expect(
+      Object.keys(headers)
+        .filter((name) => name.startsWith('x-'))
+        .sort(),
+    ).toEqual(Object.keys(KAFKA_DEAD_LETTER_HEADERS).sort());
     expect(problems(message.headers()!.json(), headers)).toEqual([]);
   });
 });

@@ -4,7 +4,18 @@
 import type { Channel } from 'amqplib';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { FACT_TYPES, INVENTORY_EVENTS, NOTIFICATION_SEND, ORDER_EVENTS, cloudEventSchema, dlqTopic, notificationTaskSchema, taskTopology, traceparentSchema, type FactType } from '@orderflow/domain';
+import {
+  FACT_TYPES,
+  INVENTORY_EVENTS,
+  NOTIFICATION_SEND,
+  ORDER_EVENTS,
+  cloudEventSchema,
+  dlqTopic,
+  notificationTaskSchema,
+  taskTopology,
+  traceparentSchema,
+  type FactType,
+} from '@orderflow/domain';
 import { ATTEMPT_HEADER, CLOUDEVENTS_CONTENT_TYPE, declareTaskTopology } from '@orderflow/messaging';
 import { FACT_DATA } from './fact-data';
 
@@ -83,7 +94,10 @@ const ref = (kind: 'schemas' | 'messages' | 'messageTraits', id: string) => ({ $
 const camel = (text: string) => text.replace(/[.-](\w)/g, (_, c: string) => c.toUpperCase());
 
 const stringHeader = (description: string, extra: Json = {}): Json => ({ type: 'string', description, ...extra });
-const traceparentHeader = () => stringHeader('W3C trace context (https://www.w3.org/TR/trace-context/); present when the fact or task was caused inside a trace.', { pattern: jsonSchemaOf(traceparentSchema).pattern });
+const traceparentHeader = () =>
+  stringHeader('W3C trace context (https://www.w3.org/TR/trace-context/); present when the fact or task was caused inside a trace.', {
+    pattern: jsonSchemaOf(traceparentSchema).pattern,
+  });
 
 interface Declared {
   exchanges: { name: string; type: string; options: Json }[];
@@ -116,7 +130,8 @@ export async function asyncApiDocument(): Promise<Json> {
   const workQueue = NOTIFICATION_SEND;
   const retryQueues = topology.queues.filter((q) => q.options.arguments?.['x-message-ttl'] !== undefined);
   const dlqQueue = `${NOTIFICATION_SEND}.dlq`;
-  if (!topology.queues.some((q) => q.name === workQueue) || !topology.queues.some((q) => q.name === dlqQueue)) throw new Error('the task topology changed: update tools/asyncapi');
+  if (!topology.queues.some((q) => q.name === workQueue) || !topology.queues.some((q) => q.name === dlqQueue))
+    throw new Error('the task topology changed: update tools/asyncapi');
 
   const kafkaServer = [{ $ref: '#/servers/kafka' }];
   const amqpServer = [{ $ref: '#/servers/rabbitmq' }];
@@ -136,9 +151,24 @@ export async function asyncApiDocument(): Promise<Json> {
       contentType: CLOUDEVENTS_CONTENT_TYPE,
       traits: [ref('messageTraits', 'KafkaFact')],
       payload: {
-        allOf: [ref('schemas', 'CloudEvent'), { type: 'object', required: ['type', 'subject', 'data'], properties: { type: { const: type }, subject: { description: `The ${key}.` }, data: ref('schemas', `${type}.data`) } }],
+        allOf: [
+          ref('schemas', 'CloudEvent'),
+          {
+            type: 'object',
+            required: ['type', 'subject', 'data'],
+            properties: { type: { const: type }, subject: { description: `The ${key}.` }, data: ref('schemas', `${type}.data`) },
+          },
+        ],
       },
-      bindings: { kafka: { key: { type: 'string', description: `The ${key} (the envelope's subject), so one ${key === 'sku' ? "sku's" : "order's"} facts keep their order on ${topic}.` }, bindingVersion: '0.5.0' } },
+      bindings: {
+        kafka: {
+          key: {
+            type: 'string',
+            description: `The ${key} (the envelope's subject), so one ${key === 'sku' ? "sku's" : "order's"} facts keep their order on ${topic}.`,
+          },
+          bindingVersion: '0.5.0',
+        },
+      },
     };
   }
   messages.KafkaDeadLetter = {
@@ -146,18 +176,24 @@ export async function asyncApiDocument(): Promise<Json> {
     title: 'Dead-lettered Kafka message',
     summary: 'A message its consumer could not decode or handle within its attempts, copied byte for byte.',
     description:
-      'Key, value and headers are the original message\'s (so normally one of the topic\'s CloudEvents, but an undecodable value is dead-lettered as it is); the `x-…` headers say why and where it came from. The orchestrator indexes every letter (`GET /v1/admin/dead-letters`) and can replay it to the original topic once (`POST /v1/admin/dead-letters/{id}/replay`).',
+      "Key, value and headers are the original message's (so normally one of the topic's CloudEvents, but an undecodable value is dead-lettered as it is); the `x-…` headers say why and where it came from. The orchestrator indexes every letter (`GET /v1/admin/dead-letters`) and can replay it to the original topic once (`POST /v1/admin/dead-letters/{id}/replay`).",
     headers: {
       type: 'object',
       required: Object.keys(KAFKA_DEAD_LETTER_HEADERS),
-      properties: { ...Object.fromEntries(Object.entries(KAFKA_DEAD_LETTER_HEADERS).map(([name, description]) => [name, stringHeader(description)])), traceparent: traceparentHeader() },
+      properties: {
+        ...Object.fromEntries(Object.entries(KAFKA_DEAD_LETTER_HEADERS).map(([name, description]) => [name, stringHeader(description)])),
+        traceparent: traceparentHeader(),
+      },
     },
     payload: { description: 'The original message value, unchanged.' },
     bindings: { kafka: { key: { type: 'string', description: "The original message's key." }, bindingVersion: '0.5.0' } },
   };
 
   // --- RabbitMQ: tasks
-  schemas[NOTIFICATION_SEND] = { ...jsonSchemaOf(notificationTaskSchema), description: 'Everything the e-mail needs, so the worker never calls back (libs/domain `notificationTaskSchema`).' };
+  schemas[NOTIFICATION_SEND] = {
+    ...jsonSchemaOf(notificationTaskSchema),
+    description: 'Everything the e-mail needs, so the worker never calls back (libs/domain `notificationTaskSchema`).',
+  };
   const taskHeaders = (extra: Record<string, string>, required: string[]) => ({
     type: 'object',
     required: [ATTEMPT_HEADER, ...required],
@@ -183,7 +219,12 @@ export async function asyncApiDocument(): Promise<Json> {
     'x-amqp-properties': amqpProperties,
     bindings: { amqp: { messageType: NOTIFICATION_SEND, bindingVersion: '0.3.0' } },
   });
-  messages.NotificationTask = taskMessage(NOTIFICATION_SEND, 'E-mail task', 'Send the e-mail about an order that ended (confirmed, rejected or cancelled).', taskHeaders({}, []));
+  messages.NotificationTask = taskMessage(
+    NOTIFICATION_SEND,
+    'E-mail task',
+    'Send the e-mail about an order that ended (confirmed, rejected or cancelled).',
+    taskHeaders({}, []),
+  );
   messages.NotificationTaskRetry = taskMessage(
     `${NOTIFICATION_SEND}.retry`,
     'E-mail task, retried',
@@ -199,7 +240,7 @@ export async function asyncApiDocument(): Promise<Json> {
       taskHeaders({ ...TASK_RETRY_HEADERS, ...TASK_DEAD_LETTER_HEADERS }, []),
     ),
     description:
-      'The worker sets the `x-error`/`x-last-error` headers when it gives up on a task; a task the broker dead-letters past the work queue\'s `x-delivery-limit` (a consumer crash loop) carries the broker\'s `x-death` header instead. The body is the original bytes, which need not match the schema when that is why it was dead-lettered. The orchestrator indexes every letter and can replay it to `notification.send` once.',
+      "The worker sets the `x-error`/`x-last-error` headers when it gives up on a task; a task the broker dead-letters past the work queue's `x-delivery-limit` (a consumer crash loop) carries the broker's `x-death` header instead. The body is the original bytes, which need not match the schema when that is why it was dead-lettered. The orchestrator indexes every letter and can replay it to `notification.send` once.",
   };
 
   // --- Channels
@@ -207,10 +248,21 @@ export async function asyncApiDocument(): Promise<Json> {
   const operations: Json = {};
   const factsOn = (topic: string) => FACT_TYPES.filter((t) => FACT_ROUTES[t].topic === topic);
   for (const [id, topic, description] of [
-    ['orderEvents', ORDER_EVENTS, 'Facts about orders, written by the orchestrator\'s outbox. Key: the order id.'],
-    ['inventoryEvents', INVENTORY_EVENTS, 'Facts about stock, written by the inventory service\'s outbox. Key: the order id (reserved, released) or the sku (adjusted).'],
+    ['orderEvents', ORDER_EVENTS, "Facts about orders, written by the orchestrator's outbox. Key: the order id."],
+    [
+      'inventoryEvents',
+      INVENTORY_EVENTS,
+      "Facts about stock, written by the inventory service's outbox. Key: the order id (reserved, released) or the sku (adjusted).",
+    ],
   ] as const) {
-    channels[id] = { address: topic, title: topic, description, servers: kafkaServer, messages: Object.fromEntries(factsOn(topic).map((t) => [t, ref('messages', t)])), bindings: { kafka: { topic, bindingVersion: '0.5.0' } } };
+    channels[id] = {
+      address: topic,
+      title: topic,
+      description,
+      servers: kafkaServer,
+      messages: Object.fromEntries(factsOn(topic).map((t) => [t, ref('messages', t)])),
+      bindings: { kafka: { topic, bindingVersion: '0.5.0' } },
+    };
     channels[`${id}Dlq`] = {
       address: dlqTopic(topic),
       title: dlqTopic(topic),
@@ -236,13 +288,23 @@ export async function asyncApiDocument(): Promise<Json> {
       description,
       servers: amqpServer,
       messages: Object.fromEntries(messageIds.map((m) => [m, ref('messages', m)])),
-      bindings: { amqp: { is: 'queue', queue: { name: queue, durable: declared.options.durable === true, exclusive: false, autoDelete: false, vhost: '/' }, bindingVersion: '0.3.0' } },
+      bindings: {
+        amqp: {
+          is: 'queue',
+          queue: { name: queue, durable: declared.options.durable === true, exclusive: false, autoDelete: false, vhost: '/' },
+          bindingVersion: '0.3.0',
+        },
+      },
       'x-queue-arguments': declared.options.arguments ?? {},
       'x-bound-to': { exchange: exchange.name, routingKey: bindingOf(queue).routingKey },
     };
   };
   const retriedTo = (n: number) => `${NOTIFICATION_SEND}.retry.${n}`;
-  channels.tasksNotificationSend = routingKeyChannel(workQueue, `Publishing with routing key ${NOTIFICATION_SEND} on the ${exchange.name} exchange puts a task in the ${workQueue} queue; expired retries come back this way too.`, ['NotificationTask', 'NotificationTaskRetry']);
+  channels.tasksNotificationSend = routingKeyChannel(
+    workQueue,
+    `Publishing with routing key ${NOTIFICATION_SEND} on the ${exchange.name} exchange puts a task in the ${workQueue} queue; expired retries come back this way too.`,
+    ['NotificationTask', 'NotificationTaskRetry'],
+  );
   channels.queueNotificationSend = queueChannel(
     workQueue,
     `The work queue the notification worker consumes (manual acks). Rejected messages and crash loops (past \`x-delivery-limit\`) dead-letter to ${dlqQueue}.`,
@@ -251,15 +313,23 @@ export async function asyncApiDocument(): Promise<Json> {
   retryQueues.forEach((queue, i) => {
     const ttl = Number(queue.options.arguments?.['x-message-ttl']);
     const id = camel(`retry.${i + 1}`).replace(/^r/, 'R');
-    channels[`tasksNotificationSend${id}`] = routingKeyChannel(queue.name, `Where the worker re-publishes a task whose delivery ${i + 1} failed.`, ['NotificationTaskRetry']);
+    channels[`tasksNotificationSend${id}`] = routingKeyChannel(queue.name, `Where the worker re-publishes a task whose delivery ${i + 1} failed.`, [
+      'NotificationTaskRetry',
+    ]);
     channels[`queueNotificationSend${id}`] = queueChannel(
       queue.name,
       `Holds a task for ${ttl / 1000} s (message TTL), then dead-letters it back to ${exchange.name} with routing key ${NOTIFICATION_SEND} for delivery ${i + 2}. Nobody consumes it.`,
       ['NotificationTaskRetry'],
     );
   });
-  channels.tasksNotificationSendDlq = routingKeyChannel(dlqQueue, `Where the worker re-publishes a task after delivery ${retryQueues.length + 1} failed, or at once on a permanent failure.`, ['NotificationTaskDeadLetter']);
-  channels.queueNotificationSendDlq = queueChannel(dlqQueue, 'Dead-lettered tasks, read by the orchestrator\'s dead-letter collector.', ['NotificationTaskDeadLetter']);
+  channels.tasksNotificationSendDlq = routingKeyChannel(
+    dlqQueue,
+    `Where the worker re-publishes a task after delivery ${retryQueues.length + 1} failed, or at once on a permanent failure.`,
+    ['NotificationTaskDeadLetter'],
+  );
+  channels.queueNotificationSendDlq = queueChannel(dlqQueue, "Dead-lettered tasks, read by the orchestrator's dead-letter collector.", [
+    'NotificationTaskDeadLetter',
+  ]);
 
   // --- Operations
   const op = (action: 'send' | 'receive', channel: string, title: string, description: string, messageIds?: string[], bindings?: Json) => ({
@@ -272,20 +342,63 @@ export async function asyncApiDocument(): Promise<Json> {
   });
   const orderFacts = factsOn(ORDER_EVENTS);
   const stockFacts = factsOn(INVENTORY_EVENTS);
-  operations.publishOrderFacts = op('send', 'orderEvents', 'orchestrator records order facts', 'The outbox relay publishes each fact committed with the saga (idempotent producer, acks=all), in commit order per order.', orderFacts);
-  operations.publishStockFacts = op('send', 'inventoryEvents', 'inventory records stock facts', 'The outbox relay publishes each fact committed with the stock change (idempotent producer, acks=all).', stockFacts);
-  operations.consumeOrderFacts = op('receive', 'orderEvents', 'orchestrator.saga', 'Consumer group `orchestrator.saga`: starts the saga of an `order.placed` this process did not start; other facts are skipped.', orderFacts);
-  operations.consumeStockFacts = op('receive', 'inventoryEvents', 'orchestrator.catalog', 'Consumer group `orchestrator.catalog`: invalidates the cached products a stock fact touches.', stockFacts);
+  operations.publishOrderFacts = op(
+    'send',
+    'orderEvents',
+    'orchestrator records order facts',
+    'The outbox relay publishes each fact committed with the saga (idempotent producer, acks=all), in commit order per order.',
+    orderFacts,
+  );
+  operations.publishStockFacts = op(
+    'send',
+    'inventoryEvents',
+    'inventory records stock facts',
+    'The outbox relay publishes each fact committed with the stock change (idempotent producer, acks=all).',
+    stockFacts,
+  );
+  operations.consumeOrderFacts = op(
+    'receive',
+    'orderEvents',
+    'orchestrator.saga',
+    'Consumer group `orchestrator.saga`: starts the saga of an `order.placed` this process did not start; other facts are skipped.',
+    orderFacts,
+  );
+  operations.consumeStockFacts = op(
+    'receive',
+    'inventoryEvents',
+    'orchestrator.catalog',
+    'Consumer group `orchestrator.catalog`: invalidates the cached products a stock fact touches.',
+    stockFacts,
+  );
   for (const [id, topic] of [
     ['OrderEvents', ORDER_EVENTS],
     ['InventoryEvents', INVENTORY_EVENTS],
   ] as const) {
     const channel = `${id[0]!.toLowerCase()}${id.slice(1)}Dlq`;
-    operations[`deadLetter${id}`] = op('send', channel, `dead-letter from ${topic}`, 'Every consumer of the topic (libs/messaging `createEventConsumer`) moves a message here when it gives up on it, then moves on.', ['KafkaDeadLetter']);
-    operations[`collect${id}DeadLetters`] = op('receive', channel, 'orchestrator.dead-letters', "Consumer group `orchestrator.dead-letters`: records each letter in the orchestrator's `dead_letters` table.", ['KafkaDeadLetter']);
+    operations[`deadLetter${id}`] = op(
+      'send',
+      channel,
+      `dead-letter from ${topic}`,
+      'Every consumer of the topic (libs/messaging `createEventConsumer`) moves a message here when it gives up on it, then moves on.',
+      ['KafkaDeadLetter'],
+    );
+    operations[`collect${id}DeadLetters`] = op(
+      'receive',
+      channel,
+      'orchestrator.dead-letters',
+      "Consumer group `orchestrator.dead-letters`: records each letter in the orchestrator's `dead_letters` table.",
+      ['KafkaDeadLetter'],
+    );
   }
   const persistent = { amqp: { deliveryMode: 2, mandatory: true, bindingVersion: '0.3.0' } };
-  operations.sendNotificationTask = op('send', 'tasksNotificationSend', 'orchestrator hands an e-mail to the notification worker', 'The outbox relay publishes one task per ended saga, persistent and `mandatory`, and waits for the broker\'s confirms.', ['NotificationTask'], persistent);
+  operations.sendNotificationTask = op(
+    'send',
+    'tasksNotificationSend',
+    'orchestrator hands an e-mail to the notification worker',
+    "The outbox relay publishes one task per ended saga, persistent and `mandatory`, and waits for the broker's confirms.",
+    ['NotificationTask'],
+    persistent,
+  );
   operations.consumeNotificationTask = op(
     'receive',
     'queueNotificationSend',
@@ -296,10 +409,31 @@ export async function asyncApiDocument(): Promise<Json> {
   );
   retryQueues.forEach((queue, i) => {
     const id = camel(`retry.${i + 1}`).replace(/^r/, 'R');
-    operations[`scheduleNotificationTask${id}`] = op('send', `tasksNotificationSend${id}`, `retry ${i + 1} of a failed task`, `After delivery ${i + 1} failed: ${retriedTo(i + 1)} (${Number(queue.options.arguments?.['x-message-ttl']) / 1000} s).`, ['NotificationTaskRetry'], persistent);
+    operations[`scheduleNotificationTask${id}`] = op(
+      'send',
+      `tasksNotificationSend${id}`,
+      `retry ${i + 1} of a failed task`,
+      `After delivery ${i + 1} failed: ${retriedTo(i + 1)} (${Number(queue.options.arguments?.['x-message-ttl']) / 1000} s).`,
+      ['NotificationTaskRetry'],
+      persistent,
+    );
   });
-  operations.deadLetterNotificationTask = op('send', 'tasksNotificationSendDlq', 'give up on a task', 'After the last retry, or at once when the failure is permanent.', ['NotificationTaskDeadLetter'], persistent);
-  operations.collectNotificationDeadLetters = op('receive', 'queueNotificationSendDlq', 'orchestrator dead-letter collector', 'Records each dead-lettered task in the orchestrator\'s `dead_letters` table; requeues on failure.', ['NotificationTaskDeadLetter'], { amqp: { ack: true, bindingVersion: '0.3.0' } });
+  operations.deadLetterNotificationTask = op(
+    'send',
+    'tasksNotificationSendDlq',
+    'give up on a task',
+    'After the last retry, or at once when the failure is permanent.',
+    ['NotificationTaskDeadLetter'],
+    persistent,
+  );
+  operations.collectNotificationDeadLetters = op(
+    'receive',
+    'queueNotificationSendDlq',
+    'orchestrator dead-letter collector',
+    "Records each dead-lettered task in the orchestrator's `dead_letters` table; requeues on failure.",
+    ['NotificationTaskDeadLetter'],
+    { amqp: { ack: true, bindingVersion: '0.3.0' } },
+  );
 
   return {
     asyncapi: '3.0.0',
@@ -309,7 +443,9 @@ export async function asyncApiDocument(): Promise<Json> {
       description: [
         'The asynchronous contracts of orderflow: business facts on Kafka and e-mail tasks on RabbitMQ.',
         '',
-        '* Every Kafka message is a CloudEvents 1.0 event in structured mode (`content-type: ' + CLOUDEVENTS_CONTENT_TYPE + '`), keyed by its subject, with the W3C `traceparent` header when traced. Delivery is at least once: consumers de-duplicate on the event `id`.',
+        '* Every Kafka message is a CloudEvents 1.0 event in structured mode (`content-type: ' +
+          CLOUDEVENTS_CONTENT_TYPE +
+          '`), keyed by its subject, with the W3C `traceparent` header when traced. Delivery is at least once: consumers de-duplicate on the event `id`.',
         `* RabbitMQ tasks go through the durable direct exchange \`${exchange.name}\`; a failed delivery climbs a retry ladder of TTL queues and ends in \`${dlqQueue}\`.`,
         '* Deployments may set `RESOURCE_PREFIX`, which is prepended (plain concatenation) to every topic, consumer group, exchange and queue name; routing keys are not prefixed. The names here are unprefixed.',
         '',
@@ -332,7 +468,10 @@ export async function asyncApiDocument(): Promise<Json> {
           headers: {
             type: 'object',
             required: ['content-type'],
-            properties: { 'content-type': { type: 'string', const: CLOUDEVENTS_CONTENT_TYPE, description: 'Structured-mode CloudEvent (CloudEvents Kafka binding).' }, traceparent: traceparentHeader() },
+            properties: {
+              'content-type': { type: 'string', const: CLOUDEVENTS_CONTENT_TYPE, description: 'Structured-mode CloudEvent (CloudEvents Kafka binding).' },
+              traceparent: traceparentHeader(),
+            },
           },
         },
       },

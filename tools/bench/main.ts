@@ -36,7 +36,11 @@ async function main(): Promise<void> {
   // Running: its API answers at `url` and its ops port (OPS_PORT, 8084 on the same host unless
   // ORCHESTRATOR_OPS_URL says otherwise) reports it ready; the API port serves no /readyz.
   const opsUrl = process.env.ORCHESTRATOR_OPS_URL ?? Object.assign(new URL(url), { port: '8084' }).origin;
-  const answers = (target: string) => fetch(target).then((r) => r.ok, () => false);
+  const answers = (target: string) =>
+    fetch(target).then(
+      (r) => r.ok,
+      () => false,
+    );
   const running = (await answers(`${url}/openapi.json`)) && (await answers(`${opsUrl}/readyz`));
   if (!running) {
     console.log('bench: no system answers at', url, '- starting one');
@@ -45,7 +49,10 @@ async function main(): Promise<void> {
     const profile = profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
     if (process.env.BENCH_NODE_ARGS) profile.push(...process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean));
     if (process.env.BENCH_HEAP_SIGNAL === '1') profile.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${profileDir}`);
-    const system = await startSystem('bench', { env: { LOG_LEVEL: 'warn', ...(process.env.OTEL_SDK_DISABLED ? { OTEL_SDK_DISABLED: process.env.OTEL_SDK_DISABLED } : {}) }, nodeArgs: profile });
+    const system = await startSystem('bench', {
+      env: { LOG_LEVEL: 'warn', ...(process.env.OTEL_SDK_DISABLED ? { OTEL_SDK_DISABLED: process.env.OTEL_SDK_DISABLED } : {}) },
+      nodeArgs: profile,
+    });
     ({ url, prefix } = system);
     sign = (sub, role) => system.token(sub, role as 'customer' | 'admin');
     stopSystem = system.stop;
@@ -82,7 +89,10 @@ async function main(): Promise<void> {
       {
         name: 'POST p99 latency',
         unit: 'ms',
-        values: perSecond(series.requests.map((r) => r.t), series.startedAt).map((_, i) => percentiles(series.requests.filter((r) => Math.floor((r.t - series.startedAt) / 1_000) === i).map((r) => r.ms)).p99),
+        values: perSecond(
+          series.requests.map((r) => r.t),
+          series.startedAt,
+        ).map((_, i) => percentiles(series.requests.filter((r) => Math.floor((r.t - series.startedAt) / 1_000) === i).map((r) => r.ms)).p99),
         color: '#d62728',
       },
     ]);
@@ -96,20 +106,37 @@ async function main(): Promise<void> {
       `| completed sagas/s | ${report.completedPerSec} |`,
       `| POST latency p50 / p95 / p99 | ${report.postLatencyMs.p50} / ${report.postLatencyMs.p95} / ${report.postLatencyMs.p99} ms |`,
       `| placed → terminal p50 / p95 / p99 | ${report.e2eLatencyMs.p50} / ${report.e2eLatencyMs.p95} / ${report.e2eLatencyMs.p99} ms |`,
-      `| outcomes | ${Object.entries(report.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
+      `| outcomes | ${Object.entries(report.outcomes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} |`,
       `| non-202 answers | ${report.errors} |`,
       `| CPU per completed saga (all processes) | ${report.cpuMsPerSaga} ms |`,
-      `| CPU per completed saga by process (ms) | ${Object.entries(report.cpuMsPerSagaByProcess).sort(([, a], [, b]) => b - a).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
-      `| CPU (cores, load + drain) | ${Object.entries(report.cpuCores).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
-      `| peak RSS | ${Object.entries(report.peakRssMiB).map(([k, v]) => `${k} ${v} MiB`).join(', ')} |`,
-      `| invariants | ${Object.entries(report.invariants).map(([k, v]) => `${k} ${v ? 'yes' : '**NO**'}`).join(', ')} |`,
+      `| CPU per completed saga by process (ms) | ${Object.entries(report.cpuMsPerSagaByProcess)
+        .sort(([, a], [, b]) => b - a)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} |`,
+      `| CPU (cores, load + drain) | ${Object.entries(report.cpuCores)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} |`,
+      `| peak RSS | ${Object.entries(report.peakRssMiB)
+        .map(([k, v]) => `${k} ${v} MiB`)
+        .join(', ')} |`,
+      `| invariants | ${Object.entries(report.invariants)
+        .map(([k, v]) => `${k} ${v ? 'yes' : '**NO**'}`)
+        .join(', ')} |`,
       `| machine | ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB, node ${report.machine.node} |`,
       '',
       '![throughput and latency](latest.svg)',
       '',
     ].join('\n');
     const stamp = report.at.replace(/[:.]/g, '-');
-    for (const [name, content] of [[`latest.json`, JSON.stringify(report, null, 2)], [`${stamp}.json`, JSON.stringify(report, null, 2)], ['latest.md', md], ['latest.svg', svg], [`${stamp}.svg`, svg]] as const) {
+    for (const [name, content] of [
+      [`latest.json`, JSON.stringify(report, null, 2)],
+      [`${stamp}.json`, JSON.stringify(report, null, 2)],
+      ['latest.md', md],
+      ['latest.svg', svg],
+      [`${stamp}.svg`, svg],
+    ] as const) {
       writeFileSync(join(dir, name), content);
     }
     console.log(md);
@@ -140,7 +167,11 @@ function addProfiles(written: { report: object; md: string; stamp: string; dir: 
     ...Object.entries(profile).map(([app, p]) => `- **${app}** (${p.sampledMs} ms sampled): ${p.top.map((t) => `${t.group} ${t.percent} %`).join(', ')}`),
     '',
   ].join('\n');
-  for (const [name, content] of [[`latest.json`, JSON.stringify(report, null, 2)], [`${written.stamp}.json`, JSON.stringify(report, null, 2)], ['latest.md', md]] as const) {
+  for (const [name, content] of [
+    [`latest.json`, JSON.stringify(report, null, 2)],
+    [`${written.stamp}.json`, JSON.stringify(report, null, 2)],
+    ['latest.md', md],
+  ] as const) {
     writeFileSync(join(written.dir, name), content);
   }
   console.log(md.slice(written.md.length));

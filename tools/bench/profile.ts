@@ -18,7 +18,12 @@ export interface ProfileSummary {
 export function frameGroup(frame: { functionName: string; url: string }): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame.url);
   if (pkg) return `pkg:${pkg[1]}`;
-  if (frame.url.startsWith('node:')) return frame.url.replace(/^node:(internal\/)?/, 'node:').split('/').slice(0, 2).join('/');
+  if (frame.url.startsWith('node:'))
+    return frame.url
+      .replace(/^node:(internal\/)?/, 'node:')
+      .split('/')
+      .slice(0, 2)
+      .join('/');
   if (/\/dist\/[^/]+\/main\.js$/.test(frame.url)) return 'app';
   return frame.functionName || '(anonymous)';
 }

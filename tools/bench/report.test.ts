@@ -43,6 +43,13 @@ describe('CPU profile summary', () => {
       samples: [2, 2, 3, 4, 2],
       timeDeltas: [1_000, 1_000, 1_000, 1_000, 1_000],
     };
-    expect(summarizeProfile(profile)).toEqual({ sampledMs: 5, top: [{ group: 'writev', percent: 60 }, { group: 'pkg:pg', percent: 40 }, { group: '(root)', percent: 0 }] });
+    expect(summarizeProfile(profile)).toEqual({
+      sampledMs: 5,
+      top: [
+        { group: 'writev', percent: 60 },
+        { group: 'pkg:pg', percent: 40 },
+        { group: '(root)', percent: 0 },
+      ],
+    });
   });
 });

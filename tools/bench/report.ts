@@ -28,7 +28,10 @@ export function perSecond(times: number[], start: number): number[] {
 export function lineChart(title: string, series: { name: string; unit: string; values: number[]; color: string }[]): string {
   const width = 800;
   const height = 140 * series.length + 40;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`, `<text x="10" y="20" font-size="14">${title}</text>`];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<text x="10" y="20" font-size="14">${title}</text>`,
+  ];
   series.forEach((s, i) => {
     const top = 40 + i * 140;
     const max = Math.max(1, ...s.values);

@@ -108,7 +108,16 @@ export async function measureRound(target: RunningTarget, plan: RoundPlan): Prom
   let killTimer: NodeJS.Timeout | undefined;
   let killing: Promise<void> | undefined;
   try {
-    const loadPlan: LoadPlan = { url: target.url, tokens, skus: products, concurrency: plan.concurrency, warmupMs: plan.warmupMs, durationMs: plan.durationMs, maxOrders: plan.maxOrders, resultsFile };
+    const loadPlan: LoadPlan = {
+      url: target.url,
+      tokens,
+      skus: products,
+      concurrency: plan.concurrency,
+      warmupMs: plan.warmupMs,
+      durationMs: plan.durationMs,
+      maxOrders: plan.maxOrders,
+      resultsFile,
+    };
     await plan.onLoadStart?.();
     const pids = target.appPids();
     const cpuBefore = cpuSecondsByGroup(pids);
@@ -127,7 +136,8 @@ export async function measureRound(target: RunningTarget, plan: RoundPlan): Prom
     );
     clearTimeout(killTimer);
     await killing;
-    if ((plan.killAfterMs !== undefined || plan.killAfterOrders !== undefined) && !kill) throw new Error('the load ended before the system could be killed: give the kill round more orders or time');
+    if ((plan.killAfterMs !== undefined || plan.killAfterOrders !== undefined) && !kill)
+      throw new Error('the load ended before the system could be killed: give the kill round more orders or time');
     const load = JSON.parse(readFileSync(resultsFile, 'utf8')) as LoadResult;
     rmSync(resultsFile, { force: true });
     const measuredIds = load.requests.flatMap((r) => (r.id ? [r.id] : []));
@@ -173,7 +183,12 @@ export async function measureRound(target: RunningTarget, plan: RoundPlan): Prom
       retried: load.requests.filter((r) => r.attempts > 1).length,
       measuredSeconds: round(measuredMs / 1_000),
       ...(kill ? { kill } : {}),
-      series: { acceptedAt: accepted.map((r) => r.t + r.ms), finishedAt: timings.map((s) => s.finishedAt!.getTime()), requests: load.requests.map(({ t, ms }) => ({ t, ms })), startedAt: load.startedAt },
+      series: {
+        acceptedAt: accepted.map((r) => r.t + r.ms),
+        finishedAt: timings.map((s) => s.finishedAt!.getTime()),
+        requests: load.requests.map(({ t, ms }) => ({ t, ms })),
+        startedAt: load.startedAt,
+      },
     };
   } finally {
     clearTimeout(killTimer);
@@ -197,7 +212,10 @@ export function cpuMsPerOrderByGroup(result: Pick<RoundResult, 'cpuSeconds' | 'a
 
 /** The groups of `cpuMsPerOrderByGroup` summed: all the CPU one order costs. */
 export function cpuMsPerOrder(result: Pick<RoundResult, 'cpuSeconds' | 'allOrders'>, exclude: string[] = []): number {
-  return round(Object.values(cpuMsPerOrderByGroup(result, exclude)).reduce((sum, ms) => sum + ms, 0), 2);
+  return round(
+    Object.values(cpuMsPerOrderByGroup(result, exclude)).reduce((sum, ms) => sum + ms, 0),
+    2,
+  );
 }
 
 interface InvariantInput {

@@ -50,7 +50,9 @@ async function main(): Promise<void> {
 
   console.log(`soak: ${rate} orders/s for ${minutes} min, retention windows ${windowSeconds} s, a sample every ${sampleMs / 1_000} s`);
   const system = await startSystem('soak', { env: { LOG_LEVEL: 'warn', ...retentionEnv(windowSeconds) } });
-  const pools = Object.fromEntries(Object.keys(PURGED).map((service) => [service, createPool(databaseUrl(serverUrl, databaseName(service, system.prefix)), 2)]));
+  const pools = Object.fromEntries(
+    Object.keys(PURGED).map((service) => [service, createPool(databaseUrl(serverUrl, databaseName(service, system.prefix)), 2)]),
+  );
   try {
     const admin = system.token('soak-admin', 'admin');
     const skus = Array.from({ length: 10 }, (_, i) => `SOAK-${randomUUID().slice(0, 6).toUpperCase()}-${i}`);
@@ -106,8 +108,16 @@ async function main(): Promise<void> {
 
     const warmupMs = num('SOAK_WARMUP_S', Math.min(windowSeconds * 2, (minutes * 60) / 3)) * 1_000;
     const series: Series[] = [
-      ...Object.keys(samples[0]!.rows).map((name) => ({ name: `rows ${name}`, unit: 'rows' as const, points: samples.map((s) => ({ t: s.at - start, v: s.rows[name]! })) })),
-      ...Object.keys(samples[0]!.rssMiB).map((app) => ({ name: `RSS ${app}`, unit: 'MiB' as const, points: samples.map((s) => ({ t: s.at - start, v: s.rssMiB[app]! })) })),
+      ...Object.keys(samples[0]!.rows).map((name) => ({
+        name: `rows ${name}`,
+        unit: 'rows' as const,
+        points: samples.map((s) => ({ t: s.at - start, v: s.rows[name]! })),
+      })),
+      ...Object.keys(samples[0]!.rssMiB).map((app) => ({
+        name: `RSS ${app}`,
+        unit: 'MiB' as const,
+        points: samples.map((s) => ({ t: s.at - start, v: s.rssMiB[app]! })),
+      })),
     ];
     const verdicts = series.map((s) => ({ name: s.name, ...flatAfterWarmup(s, warmupMs) }));
     const report = {
@@ -137,10 +147,20 @@ async function main(): Promise<void> {
     ].join('\n');
     const svg = lineChart(
       `orderflow soak ${report.at} (one point per ${sampleMs / 1_000} s)`,
-      series.map((s, i) => ({ name: s.name, unit: s.unit, values: s.points.map((p) => p.v), color: ['#1f77b4', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2'][i % 6]! })),
+      series.map((s, i) => ({
+        name: s.name,
+        unit: s.unit,
+        values: s.points.map((p) => p.v),
+        color: ['#1f77b4', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2'][i % 6]!,
+      })),
     );
     const stamp = report.at.replace(/[:.]/g, '-');
-    for (const [name, content] of [['latest.json', JSON.stringify(report, null, 2)], [`${stamp}.json`, JSON.stringify(report, null, 2)], ['latest.md', md], ['latest.svg', svg]] as const) {
+    for (const [name, content] of [
+      ['latest.json', JSON.stringify(report, null, 2)],
+      [`${stamp}.json`, JSON.stringify(report, null, 2)],
+      ['latest.md', md],
+      ['latest.svg', svg],
+    ] as const) {
       writeFileSync(join(dir, name), content);
     }
     console.log(md);

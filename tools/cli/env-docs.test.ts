@@ -6,7 +6,9 @@ import { envRows } from './env-docs';
 describe('the README configuration table', () => {
   it('lists every variable any app reads', () => {
     const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
-    const missing = envRows().filter((row) => !readme.includes(`| \`${row.name}\` |`)).map((row) => row.name);
+    const missing = envRows()
+      .filter((row) => !readme.includes(`| \`${row.name}\` |`))
+      .map((row) => row.name);
     expect(missing).toEqual([]);
   });
 });

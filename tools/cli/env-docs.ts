@@ -5,7 +5,12 @@ import { orchestratorEnv } from '../../apps/orchestrator/src/config';
 import { orderEnv } from '../../apps/order/src/config';
 
 /** Every app's env schema, in the order the README lists them. */
-export const APP_ENVS: Record<string, z.ZodRawShape> = { orchestrator: orchestratorEnv, order: orderEnv, inventory: inventoryEnv, notification: notificationEnv };
+export const APP_ENVS: Record<string, z.ZodRawShape> = {
+  orchestrator: orchestratorEnv,
+  order: orderEnv,
+  inventory: inventoryEnv,
+  notification: notificationEnv,
+};
 
 /** The default of a field, looking through refinements, transforms and preprocessing. */
 function defaultOf(schema: z.ZodType): unknown {
@@ -34,6 +39,9 @@ export function envRows(): { name: string; default: string; apps: string[]; desc
 /** `env-docs`: prints the configuration table in Markdown. */
 export async function envDocsCommand(): Promise<void> {
   const lines = ['| variable | default | used by | meaning |', '|---|---|---|---|'];
-  for (const r of envRows()) lines.push(`| \`${r.name}\` | ${r.default.includes('`') ? r.default : `\`${r.default}\``} | ${r.apps.length === 4 ? 'all' : r.apps.join(', ')} | ${r.description} |`);
+  for (const r of envRows())
+    lines.push(
+      `| \`${r.name}\` | ${r.default.includes('`') ? r.default : `\`${r.default}\``} | ${r.apps.length === 4 ? 'all' : r.apps.join(', ')} | ${r.description} |`,
+    );
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -51,7 +51,12 @@ describe('the alert rules', () => {
   });
 
   it('query only metrics the apps export', () => {
-    expect(unknownMetrics(rules.map((r) => r.expr), exportableMetrics(root))).toEqual([]);
+    expect(
+      unknownMetrics(
+        rules.map((r) => r.expr),
+        exportableMetrics(root),
+      ),
+    ).toEqual([]);
   });
 
   it('each have a unit test where they fire and one where they do not', () => {
@@ -71,7 +76,13 @@ describe('the alert rules', () => {
     expect(rules.length).toBeGreaterThanOrEqual(7);
     for (const { alert, labels = {}, annotations = {} } of rules) {
       const id = `alert-${alert.toLowerCase()}`;
-      expect({ alert, severity: labels.severity, summary: !!annotations.summary, description: !!annotations.description, runbook: annotations.runbook_url }).toEqual({
+      expect({
+        alert,
+        severity: labels.severity,
+        summary: !!annotations.summary,
+        description: !!annotations.description,
+        runbook: annotations.runbook_url,
+      }).toEqual({
         alert,
         severity: expect.stringMatching(/^(critical|warning)$/),
         summary: true,
@@ -95,7 +106,11 @@ describe('the Kubernetes copies of the alert rules', () => {
   it('k8s/monitoring/prometheus-rule.yaml has the same groups as a PrometheusRule', () => {
     const file = join(root, 'k8s/monitoring/prometheus-rule.yaml');
     const [rule, ...more] = parseYamlDocuments(readFileSync(file, 'utf8'), file) as JsonObject[];
-    expect({ apiVersion: rule?.apiVersion, kind: rule?.kind, more: more.length }).toEqual({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', more: 0 });
+    expect({ apiVersion: rule?.apiVersion, kind: rule?.kind, more: more.length }).toEqual({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      more: 0,
+    });
     const same = JSON.stringify(rule!.spec) === JSON.stringify(readYamlObject(join(root, RULES)));
     if (!same) throw new Error(`k8s/monitoring/prometheus-rule.yaml differs from ${RULES}: ${SYNC}`);
   });

@@ -66,8 +66,20 @@ export const APPS: Record<AppName, AppSpec> = {
     ],
     postgresConnections: connections(orchestrator.postgresConnections),
   },
-  order: { name: 'order', env: order.orderEnv, load: order.loadOrderConfig, ports: [GRPC, OPS_ON_HTTP], postgresConnections: connections(order.postgresConnections) },
-  inventory: { name: 'inventory', env: inventory.inventoryEnv, load: inventory.loadInventoryConfig, ports: [GRPC, OPS_ON_HTTP], postgresConnections: connections(inventory.postgresConnections) },
+  order: {
+    name: 'order',
+    env: order.orderEnv,
+    load: order.loadOrderConfig,
+    ports: [GRPC, OPS_ON_HTTP],
+    postgresConnections: connections(order.postgresConnections),
+  },
+  inventory: {
+    name: 'inventory',
+    env: inventory.inventoryEnv,
+    load: inventory.loadInventoryConfig,
+    ports: [GRPC, OPS_ON_HTTP],
+    postgresConnections: connections(inventory.postgresConnections),
+  },
   notification: {
     name: 'notification',
     env: notification.notificationEnv,
@@ -139,7 +151,11 @@ export function makeMigrateCommand(root: string): string[] {
   if (start < 0) throw new Error('Makefile has no migrate target');
   for (const line of lines.slice(start + 1)) {
     if (!line.startsWith('\t')) break;
-    const recipe = line.trim().replace(/^[@-]+/, '').replace(/\$\(ENV\)/g, '').trim();
+    const recipe = line
+      .trim()
+      .replace(/^[@-]+/, '')
+      .replace(/\$\(ENV\)/g, '')
+      .trim();
     if (recipe.includes('dist/tools/main.js')) return recipe.split(/\s+/);
   }
   throw new Error('the Makefile migrate recipe does not run dist/tools/main.js');

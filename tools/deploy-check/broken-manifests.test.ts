@@ -24,7 +24,8 @@ function inCopy(paths: string[], file: string, edit: (text: string) => string, c
 const brokenK8s = (file: string, edit: (text: string) => string) => inCopy(['k8s'], `k8s/${file}`, edit, (dir) => checkKubernetes(root, join(dir, 'k8s')));
 const brokenCompose = (file: string, edit: (text: string) => string) =>
   inCopy(['docker-compose.yml', 'deploy'], file, edit, (dir) => checkContainers(root, { compose: join(dir, 'docker-compose.yml') }));
-const brokenDockerfile = (edit: (text: string) => string) => inCopy(['Dockerfile'], 'Dockerfile', edit, (dir) => checkContainers(root, { dockerfile: join(dir, 'Dockerfile') }));
+const brokenDockerfile = (edit: (text: string) => string) =>
+  inCopy(['Dockerfile'], 'Dockerfile', edit, (dir) => checkContainers(root, { dockerfile: join(dir, 'Dockerfile') }));
 
 describe('the Kubernetes validation fails, naming the object, when', () => {
   it('a probe path has a typo', () => {
@@ -65,8 +66,12 @@ describe('the Kubernetes validation fails, naming the object, when', () => {
   });
 
   it('the autoscalers may start more replicas than the dev Postgres has connections for', () => {
-    const problems = brokenK8s('overlays/dev/kustomization.yaml', (t) => t.replace('{ op: replace, path: /spec/maxReplicas, value: 2 }', '{ op: replace, path: /spec/maxReplicas, value: 12 }'));
-    expect(problems).toMatch(/overlays\/dev StatefulSet\/orderflow-dev\/postgres .*max_connections 300 is below what the apps may open at their largest: orchestrator HPA max 12 × 23 \+ .* = \d+/);
+    const problems = brokenK8s('overlays/dev/kustomization.yaml', (t) =>
+      t.replace('{ op: replace, path: /spec/maxReplicas, value: 2 }', '{ op: replace, path: /spec/maxReplicas, value: 12 }'),
+    );
+    expect(problems).toMatch(
+      /overlays\/dev StatefulSet\/orderflow-dev\/postgres .*max_connections 300 is below what the apps may open at their largest: orchestrator HPA max 12 × 23 \+ .* = \d+/,
+    );
   });
 
   it('an autoscaler targets a Deployment that does not exist', () => {
@@ -76,7 +81,10 @@ describe('the Kubernetes validation fails, naming the object, when', () => {
 
   it('a NetworkPolicy opens order gRPC to other namespaces', () => {
     const problems = brokenK8s('base/network-policies.yaml', (t) =>
-      t.replace(/(name: order-ingress[\s\S]*?- from:\n)(\s+)- podSelector:\n\s+matchLabels:\n\s+app.kubernetes.io\/name: orchestrator/, '$1$2- namespaceSelector: {}'),
+      t.replace(
+        /(name: order-ingress[\s\S]*?- from:\n)(\s+)- podSelector:\n\s+matchLabels:\n\s+app.kubernetes.io\/name: orchestrator/,
+        '$1$2- namespaceSelector: {}',
+      ),
     );
     expect(problems).toMatch(/NetworkPolicy\/order-ingress .*lets other namespaces reach order beyond its ops port/);
     expect(problems).toMatch(/no NetworkPolicy lets the orchestrator reach order gRPC/);
@@ -89,21 +97,32 @@ describe('the Kubernetes validation fails, naming the object, when', () => {
 
   it("a NetworkPolicy opens the orchestrator's ops port to everyone", () => {
     const problems = brokenK8s('base/network-policies.yaml', (t) =>
-      t.replace(/(name: orchestrator-ingress[\s\S]*?- ports:\n)(\s+)- \{ port: http, protocol: TCP \}/, '$1$2- { port: http, protocol: TCP }\n$2- { port: ops, protocol: TCP }'),
+      t.replace(
+        /(name: orchestrator-ingress[\s\S]*?- ports:\n)(\s+)- \{ port: http, protocol: TCP \}/,
+        '$1$2- { port: http, protocol: TCP }\n$2- { port: ops, protocol: TCP }',
+      ),
     );
-    expect(problems).toMatch(/NetworkPolicy\/orderflow\/orchestrator-ingress .*lets anyone reach orchestrator's ops port 8084 \(\/metrics, \/status\); only the monitoring namespace may/);
+    expect(problems).toMatch(
+      /NetworkPolicy\/orderflow\/orchestrator-ingress .*lets anyone reach orchestrator's ops port 8084 \(\/metrics, \/status\); only the monitoring namespace may/,
+    );
   });
 
   it("a NetworkPolicy opens an app's ops port to every namespace", () => {
     const problems = brokenK8s('base/network-policies.yaml', (t) =>
-      t.replace(/(name: notification-ingress[\s\S]*?)namespaceSelector:\n\s+matchLabels:\n\s+kubernetes.io\/metadata.name: monitoring/, '$1namespaceSelector: {}'),
+      t.replace(
+        /(name: notification-ingress[\s\S]*?)namespaceSelector:\n\s+matchLabels:\n\s+kubernetes.io\/metadata.name: monitoring/,
+        '$1namespaceSelector: {}',
+      ),
     );
     expect(problems).toMatch(/NetworkPolicy\/orderflow-dev\/notification-ingress .*lets every namespace matching \{\} reach notification's ops port 8083/);
   });
 
   it("the public Service also exposes the orchestrator's ops port", () => {
     const problems = brokenK8s('base/orchestrator.yaml', (t) =>
-      t.replace('- { name: http, port: 8080, targetPort: http, protocol: TCP }', '- { name: http, port: 8080, targetPort: http, protocol: TCP }\n    - { name: ops, port: 8084, targetPort: ops, protocol: TCP }'),
+      t.replace(
+        '- { name: http, port: 8080, targetPort: http, protocol: TCP }',
+        '- { name: http, port: 8080, targetPort: http, protocol: TCP }\n    - { name: ops, port: 8084, targetPort: ops, protocol: TCP }',
+      ),
     );
     expect(problems).toMatch(/Service\/orderflow\/orchestrator .*exposes the orchestrator's ops port 8084 \(\/metrics, \/status\) next to its public API/);
   });
@@ -115,7 +134,9 @@ describe('the Kubernetes validation fails, naming the object, when', () => {
 
   it('one failed background check would take a pod out of its Services', () => {
     const problems = brokenK8s('base/order.yaml', (t) => t.replace(/(readinessProbe:[\s\S]*?failureThreshold: )3/, '$11'));
-    expect(problems).toMatch(/Deployment\/orderflow\/order .*the readinessProbe takes a pod out after 0 s of failed answers, within one background check round/);
+    expect(problems).toMatch(
+      /Deployment\/orderflow\/order .*the readinessProbe takes a pod out after 0 s of failed answers, within one background check round/,
+    );
   });
 
   it('the migration Job runs something else than make migrate', () => {
@@ -134,7 +155,9 @@ describe('the Kubernetes validation fails, naming the object, when', () => {
   });
 
   it('a kustomization uses a feature the offline renderer does not implement', () => {
-    const problems = brokenK8s('overlays/dev/kustomization.yaml', (t) => t.replace('namespace: orderflow-dev', 'namespace: orderflow-dev\ncommonLabels: { team: shop }'));
+    const problems = brokenK8s('overlays/dev/kustomization.yaml', (t) =>
+      t.replace('namespace: orderflow-dev', 'namespace: orderflow-dev\ncommonLabels: { team: shop }'),
+    );
     expect(problems).toMatch(/overlays\/dev\/kustomization.yaml: commonLabels not supported by the offline renderer/);
   });
 });
@@ -142,16 +165,22 @@ describe('the Kubernetes validation fails, naming the object, when', () => {
 describe('the compose validation fails, naming the service, when', () => {
   it('Postgres has fewer connections than the apps hold', () => {
     const problems = brokenCompose('docker-compose.yml', (t) => t.replace("'max_connections=300'", "'max_connections=50'"));
-    expect(problems).toMatch(/services\.postgres: Postgres max_connections 50 is below what the apps may open at their largest: .*orchestrator 1 × 23 .* = \d+/);
+    expect(problems).toMatch(
+      /services\.postgres: Postgres max_connections 50 is below what the apps may open at their largest: .*orchestrator 1 × 23 .* = \d+/,
+    );
   });
 
   it('an app does not wait for the migration', () => {
-    const problems = brokenCompose('docker-compose.yml', (t) => t.replace(/(order:\n[\s\S]*?)\n\s+migrate: \{ condition: service_completed_successfully \}/, '$1'));
+    const problems = brokenCompose('docker-compose.yml', (t) =>
+      t.replace(/(order:\n[\s\S]*?)\n\s+migrate: \{ condition: service_completed_successfully \}/, '$1'),
+    );
     expect(problems).toMatch(/services\.order: must wait for migrate with condition service_completed_successfully/);
   });
 
   it('an app starts before its infrastructure is healthy', () => {
-    const problems = brokenCompose('docker-compose.yml', (t) => t.replace(/(orchestrator:\n[\s\S]*?kafka: \{ condition: )service_healthy/, '$1service_started'));
+    const problems = brokenCompose('docker-compose.yml', (t) =>
+      t.replace(/(orchestrator:\n[\s\S]*?kafka: \{ condition: )service_healthy/, '$1service_started'),
+    );
     expect(problems).toMatch(/services\.orchestrator: KAFKA_BROKERS talks to kafka, so it must depend on kafka with condition service_healthy/);
   });
 
@@ -179,12 +208,19 @@ describe('the compose validation fails, naming the service, when', () => {
 
 describe('the Dockerfile validation fails when', () => {
   it('an app runs through a shell (which does not pass SIGTERM on) or as root', () => {
-    const problems = brokenDockerfile((t) => t.replace('CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "--max-semi-space-size=16", "dist/order/main.js"]', 'CMD node dist/order/main.js').replace('USER 1000:1000', 'USER root'));
+    const problems = brokenDockerfile((t) =>
+      t
+        .replace(
+          'CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "--max-semi-space-size=16", "dist/order/main.js"]',
+          'CMD node dist/order/main.js',
+        )
+        .replace('USER 1000:1000', 'USER root'),
+    );
     expect(problems).toMatch(/Dockerfile target order: CMD must be the exec form of node dist\/order\/main.js/);
     expect(problems).toMatch(/Dockerfile target order: USER root: run as a non-root numeric user/);
   });
 
-  it("the orchestrator image checks its health on the public port and does not expose the ops port", () => {
+  it('the orchestrator image checks its health on the public port and does not expose the ops port', () => {
     const problems = brokenDockerfile((t) => t.replace('EXPOSE 8080 8084', 'EXPOSE 8080').replace('"/healthz", "OPS_PORT=8084"', '"/healthz", "8080"'));
     expect(problems).toMatch(/Dockerfile target orchestrator: EXPOSE 8080 should be the app's ports 8080 8084/);
     expect(problems).toMatch(/Dockerfile target orchestrator: HEALTHCHECK should GET \/healthz on OPS_PORT 8084, its ops port/);
@@ -198,17 +234,34 @@ describe('the Dockerfile validation fails when', () => {
 
 describe('the CI workflow check fails when', () => {
   it("a step waits for the orchestrator's readiness on the public port", () => {
-    const problems = inCopy(['.github'], '.github/workflows/ci.yml', (t) => t.replace('127.0.0.1:8084/readyz', '127.0.0.1:8080/readyz'), (dir) => checkWorkflow(dir, PROCESS_TARGETS).list);
-    expect(problems).toMatch(/\.github\/workflows\/ci.yml: step "Start the stack from the images and wait until the API is ready" GETs \/readyz on port 8080, which is no app's ops port \(8084, 8081, 8082, 8083\)/);
+    const problems = inCopy(
+      ['.github'],
+      '.github/workflows/ci.yml',
+      (t) => t.replace('127.0.0.1:8084/readyz', '127.0.0.1:8080/readyz'),
+      (dir) => checkWorkflow(dir, PROCESS_TARGETS).list,
+    );
+    expect(problems).toMatch(
+      /\.github\/workflows\/ci.yml: step "Start the stack from the images and wait until the API is ready" GETs \/readyz on port 8080, which is no app's ops port \(8084, 8081, 8082, 8083\)/,
+    );
   });
 
   it('no step compares the offline kustomize rendering with kubectl kustomize', () => {
-    const problems = inCopy(['.github'], '.github/workflows/ci.yml', (t) => t.replace('node dist/deploy-render/main.js', 'echo'), (dir) => checkWorkflow(dir, PROCESS_TARGETS).list);
+    const problems = inCopy(
+      ['.github'],
+      '.github/workflows/ci.yml',
+      (t) => t.replace('node dist/deploy-render/main.js', 'echo'),
+      (dir) => checkWorkflow(dir, PROCESS_TARGETS).list,
+    );
     expect(problems).toMatch(/\.github\/workflows\/ci.yml: no step in a job with Node compares kubectl kustomize with the offline rendering/);
   });
 
   it('an overlay is left out of the comparison', () => {
-    const problems = inCopy(['.github', 'k8s'], '.github/workflows/ci.yml', (t) => t.replace('k8s/overlays/*/', 'k8s/overlays/dev/'), (dir) => checkWorkflow(dir, PROCESS_TARGETS).list);
+    const problems = inCopy(
+      ['.github', 'k8s'],
+      '.github/workflows/ci.yml',
+      (t) => t.replace('k8s/overlays/*/', 'k8s/overlays/dev/'),
+      (dir) => checkWorkflow(dir, PROCESS_TARGETS).list,
+    );
     expect(problems).toBe('.github/workflows/ci.yml: no step compares kubectl kustomize k8s/overlays/prod with the offline rendering');
   });
 });

@@ -34,7 +34,11 @@ export function checkBundleDependencies(root: string, entries: Record<string, st
     for (const imported of meta.imports.filter((i) => i.external)) {
       const name = imported.path.startsWith('@') ? imported.path.split('/').slice(0, 2).join('/') : imported.path.split('/')[0]!;
       if (name.startsWith('node:') || builtinModules.includes(name)) continue;
-      problems.check(name in pkg.dependencies, `package.json`, `${output.replace(/^.*dist\//, 'dist/')} loads ${name} at run time, but it is not in dependencies (the image omits devDependencies)`);
+      problems.check(
+        name in pkg.dependencies,
+        `package.json`,
+        `${output.replace(/^.*dist\//, 'dist/')} loads ${name} at run time, but it is not in dependencies (the image omits devDependencies)`,
+      );
     }
   }
   return problems;

@@ -20,7 +20,9 @@ function main(args: string[]): number {
   const ours = renderKustomization(resolve(dir), root).objects;
   const differences = diffRenderings(ours, readYamlDocuments(kubectlOutput));
   if (differences.length) {
-    process.stderr.write(`${name}: the offline rendering (tools/deploy-check/kustomize.ts) and kubectl kustomize differ:\n${formatRenderDifferences(differences)}\n`);
+    process.stderr.write(
+      `${name}: the offline rendering (tools/deploy-check/kustomize.ts) and kubectl kustomize differ:\n${formatRenderDifferences(differences)}\n`,
+    );
     return 1;
   }
   process.stdout.write(`${name}: the offline rendering matches kubectl kustomize (${ours.length} objects)\n`);

@@ -62,13 +62,21 @@ export function checkCompose(root: string, file: string, dockerTargets: Set<stri
   }
   const validate = composeSchema();
   if (!validate(compose)) {
-    for (const e of validate.errors ?? []) problems.add('docker-compose.yml', `schema: ${e.instancePath || '/'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
+    for (const e of validate.errors ?? [])
+      problems.add(
+        'docker-compose.yml',
+        `schema: ${e.instancePath || '/'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`,
+      );
     return problems;
   }
   const services = (isObject(compose.services) ? compose.services : {}) as Record<string, JsonObject>;
   const oneShot = (s: JsonObject) => toolOf(commandOf(s)) !== undefined;
   const migrations = Object.keys(services).filter((name) => commandOf(services[name]!).join(' ') === migrateCommand.join(' '));
-  problems.check(migrations.length === 1, 'docker-compose.yml', `expected one service running make migrate's command (${migrateCommand.join(' ')}), found ${migrations.length}`);
+  problems.check(
+    migrations.length === 1,
+    'docker-compose.yml',
+    `expected one service running make migrate's command (${migrateCommand.join(' ')}), found ${migrations.length}`,
+  );
   const known = allKnownEnv();
   const checkedFiles = new Set<string>();
   const uses: ConnectionUse[] = [];
@@ -76,13 +84,20 @@ export function checkCompose(root: string, file: string, dockerTargets: Set<stri
   for (const [name, service] of Object.entries(services)) {
     const where = `docker-compose.yml services.${name}`;
     const build = isObject(service.build) ? service.build : undefined;
-    if (build) problems.check(typeof build.target === 'string' && dockerTargets.has(build.target), where, `build target ${String(build?.target)} is not a Dockerfile stage`);
+    if (build)
+      problems.check(
+        typeof build.target === 'string' && dockerTargets.has(build.target),
+        where,
+        `build target ${String(build?.target)} is not a Dockerfile stage`,
+      );
     const dependsOn = (isObject(service.depends_on) ? service.depends_on : {}) as Record<string, JsonObject>;
     for (const [target, dep] of Object.entries(dependsOn)) {
       const other = services[target];
       if (!problems.check(other !== undefined, where, `depends on ${target}, which is not a service`)) continue;
-      if (dep.condition === 'service_healthy') problems.check(isObject(other!.healthcheck), where, `waits for ${target} to be healthy, but ${target} has no healthcheck`);
-      if (dep.condition === 'service_completed_successfully') problems.check(oneShot(other!), where, `waits for ${target} to complete, but it is not a one-shot command`);
+      if (dep.condition === 'service_healthy')
+        problems.check(isObject(other!.healthcheck), where, `waits for ${target} to be healthy, but ${target} has no healthcheck`);
+      if (dep.condition === 'service_completed_successfully')
+        problems.check(oneShot(other!), where, `waits for ${target} to complete, but it is not a one-shot command`);
     }
     for (const volume of ((service.volumes ?? []) as Json[]).map((v) => (isObject(v) ? String(v.source ?? '') : String(v).split(':')[0]!))) {
       if (/^\.\.?\//.test(volume)) problems.check(existsSync(join(dirname(file), volume)), where, `bind mount ${volume} does not exist`);
@@ -109,7 +124,12 @@ export function checkCompose(root: string, file: string, dockerTargets: Set<stri
       for (const [key] of own) problems.check(appReads(target, key), where, `environment ${key} is not a variable ${target} reads`);
       const config = checkComposeApp(problems, name, target, services, env, migrations[0]);
       const replicas = isObject(service.deploy) && typeof service.deploy.replicas === 'number' ? service.deploy.replicas : 1;
-      if (config) uses.push({ what: `${name} ${replicas} × ${APPS[target].postgresConnections(config)}`, replicas, perReplica: APPS[target].postgresConnections(config) });
+      if (config)
+        uses.push({
+          what: `${name} ${replicas} × ${APPS[target].postgresConnections(config)}`,
+          replicas,
+          perReplica: APPS[target].postgresConnections(config),
+        });
     } else if (tool) {
       const defaults = TOOL_ENVS[tool] ?? {};
       for (const [key] of own) problems.check(key in defaults, where, `environment ${key} is not read by the ${tool} command`);
@@ -127,7 +147,14 @@ export function checkCompose(root: string, file: string, dockerTargets: Set<stri
 }
 
 /** Checks one app's service; returns the config its env gives the app, when the app would start with it. */
-function checkComposeApp(problems: Problems, name: string, app: AppName, services: Record<string, JsonObject>, env: Record<string, string>, migration: string | undefined): DeployedConfig | undefined {
+function checkComposeApp(
+  problems: Problems,
+  name: string,
+  app: AppName,
+  services: Record<string, JsonObject>,
+  env: Record<string, string>,
+  migration: string | undefined,
+): DeployedConfig | undefined {
   const where = `docker-compose.yml services.${name}`;
   const service = services[name]!;
   let config: DeployedConfig;
@@ -138,17 +165,36 @@ function checkComposeApp(problems: Problems, name: string, app: AppName, service
     return undefined;
   }
   const dependsOn = (isObject(service.depends_on) ? service.depends_on : {}) as Record<string, JsonObject>;
-  if (migration) problems.check(dependsOn[migration]?.condition === 'service_completed_successfully', where, `must wait for ${migration} with condition service_completed_successfully`);
+  if (migration)
+    problems.check(
+      dependsOn[migration]?.condition === 'service_completed_successfully',
+      where,
+      `must wait for ${migration} with condition service_completed_successfully`,
+    );
   // Healthy = ready: started, not draining, its own database answers (what depends_on waits for).
   const test = isObject(service.healthcheck) && Array.isArray(service.healthcheck.test) ? service.healthcheck.test.map(String) : [];
   const ops = { variable: opsPort(app).variable, port: portNumber(config, opsPort(app)) };
-  problems.check(checksOpsPort(test, '/readyz', ops), where, `healthcheck ${JSON.stringify(test)} should GET /readyz on ${ops.variable} ${ops.port}, its ops port`);
-  const published = ((service.ports ?? []) as Json[]).map((p) => Number(String(isObject(p) ? p.target : p).split(':').pop()));
+  problems.check(
+    checksOpsPort(test, '/readyz', ops),
+    where,
+    `healthcheck ${JSON.stringify(test)} should GET /readyz on ${ops.variable} ${ops.port}, its ops port`,
+  );
+  const published = ((service.ports ?? []) as Json[]).map((p) =>
+    Number(
+      String(isObject(p) ? p.target : p)
+        .split(':')
+        .pop(),
+    ),
+  );
   for (const port of APPS[app].ports.map((p) => portNumber(config, p))) {
     problems.check(published.includes(port), where, `port ${port} (from the app's config) is not published`);
   }
   const grace = durationMs(service.stop_grace_period, 10_000);
-  problems.check(grace >= config.SHUTDOWN_TIMEOUT_MS + 1_000, where, `stop_grace_period ${grace} ms must exceed SHUTDOWN_TIMEOUT_MS (${config.SHUTDOWN_TIMEOUT_MS} ms), or Docker kills the drain`);
+  problems.check(
+    grace >= config.SHUTDOWN_TIMEOUT_MS + 1_000,
+    where,
+    `stop_grace_period ${grace} ms must exceed SHUTDOWN_TIMEOUT_MS (${config.SHUTDOWN_TIMEOUT_MS} ms), or Docker kills the drain`,
+  );
   for (const { name: variable, endpoint } of configEndpoints(config)) checkDependency(problems, where, services, dependsOn, variable, endpoint.host);
   return config;
 }
@@ -156,11 +202,23 @@ function checkComposeApp(problems: Problems, name: string, app: AppName, service
 /** An app or tool that talks to `host` must start after it is healthy. */
 function dependencyOf(problems: Problems, where: string, dependsOn: Record<string, JsonObject>, variable: string, host: string): void {
   if (!problems.check(!isLoopback(host), where, `${variable} points at ${host}, which in a container is the container itself`)) return;
-  problems.check(dependsOn[host]?.condition === 'service_healthy', where, `${variable} talks to ${host}, so it must depend on ${host} with condition service_healthy`);
+  problems.check(
+    dependsOn[host]?.condition === 'service_healthy',
+    where,
+    `${variable} talks to ${host}, so it must depend on ${host} with condition service_healthy`,
+  );
 }
 
-function checkDependency(problems: Problems, where: string, services: Record<string, JsonObject>, dependsOn: Record<string, JsonObject>, variable: string, host: string): void {
-  if (problems.check(host in services || isLoopback(host), where, `${variable} names ${host}, which is not a service of this file`)) dependencyOf(problems, where, dependsOn, variable, host);
+function checkDependency(
+  problems: Problems,
+  where: string,
+  services: Record<string, JsonObject>,
+  dependsOn: Record<string, JsonObject>,
+  variable: string,
+  host: string,
+): void {
+  if (problems.check(host in services || isLoopback(host), where, `${variable} names ${host}, which is not a service of this file`))
+    dependencyOf(problems, where, dependsOn, variable, host);
 }
 
 function checkNoCycle(problems: Problems, services: Record<string, JsonObject>): void {

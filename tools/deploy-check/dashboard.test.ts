@@ -11,7 +11,12 @@ const dashboard = JSON.parse(readFileSync(join(root, 'deploy/grafana/orderflow-d
 const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
 
 /** Every replica reports the same value of these (one database, one consumer group): sum would multiply it. */
-const GLOBAL_GAUGES = ['orderflow_sagas_in_flight', 'orderflow_outbox_backlog_messages', 'orderflow_outbox_oldest_message_age_seconds', 'orderflow_kafka_consumer_lag_messages'];
+const GLOBAL_GAUGES = [
+  'orderflow_sagas_in_flight',
+  'orderflow_outbox_backlog_messages',
+  'orderflow_outbox_oldest_message_age_seconds',
+  'orderflow_kafka_consumer_lag_messages',
+];
 
 describe('the Grafana dashboard', () => {
   it('aggregates the gauges every replica reports alike with max, never sum or avg', () => {
@@ -21,7 +26,12 @@ describe('the Grafana dashboard', () => {
   });
 
   it('queries only metrics the apps export', () => {
-    expect(unknownMetrics(queries.map((q) => q.expr), exportableMetrics(root))).toEqual([]);
+    expect(
+      unknownMetrics(
+        queries.map((q) => q.expr),
+        exportableMetrics(root),
+      ),
+    ).toEqual([]);
   });
 
   it('shows the dependency checks', () => {
@@ -32,7 +42,16 @@ describe('the Grafana dashboard', () => {
     const ids = dashboard.panels.map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
     const overlaps = dashboard.panels.flatMap((a, i) =>
-      dashboard.panels.slice(i + 1).filter((b) => a.gridPos.x < b.gridPos.x + b.gridPos.w && b.gridPos.x < a.gridPos.x + a.gridPos.w && a.gridPos.y < b.gridPos.y + b.gridPos.h && b.gridPos.y < a.gridPos.y + a.gridPos.h).map((b) => `${a.title} / ${b.title}`),
+      dashboard.panels
+        .slice(i + 1)
+        .filter(
+          (b) =>
+            a.gridPos.x < b.gridPos.x + b.gridPos.w &&
+            b.gridPos.x < a.gridPos.x + a.gridPos.w &&
+            a.gridPos.y < b.gridPos.y + b.gridPos.h &&
+            b.gridPos.y < a.gridPos.y + a.gridPos.h,
+        )
+        .map((b) => `${a.title} / ${b.title}`),
     );
     expect(overlaps).toEqual([]);
   });

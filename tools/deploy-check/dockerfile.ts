@@ -13,7 +13,11 @@ export interface Stage {
 
 /** Parses the instructions of a Dockerfile (line continuations joined, comments dropped). */
 export function parseDockerfile(text: string): Stage[] {
-  const logical = text.replace(/\\\r?\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const logical = text
+    .replace(/\\\r?\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const stages: Stage[] = [];
   for (const line of logical) {
     const [, op = '', args = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
@@ -51,12 +55,25 @@ function execForm(args: string | undefined): string[] | undefined {
 
 /** `.dockerignore` patterns as a predicate (last match wins; `!` re-includes). */
 export function dockerIgnore(text: string): (path: string) => boolean {
-  const rules = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((line) => {
-    const negate = line.startsWith('!');
-    const glob = line.replace(/^!/, '').replace(/^\/|\/$/g, '');
-    const source = glob.split('**/').map((part) => part.replace(/[.+^${}()|[\]]/g, '\\$&').replace(/\*\*/g, '.*').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')).join('(?:.*/)?');
-    return { negate, regex: new RegExp(`^${source}(?:/.*)?$`) };
-  });
+  const rules = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((line) => {
+      const negate = line.startsWith('!');
+      const glob = line.replace(/^!/, '').replace(/^\/|\/$/g, '');
+      const source = glob
+        .split('**/')
+        .map((part) =>
+          part
+            .replace(/[.+^${}()|[\]]/g, '\\$&')
+            .replace(/\*\*/g, '.*')
+            .replace(/\*/g, '[^/]*')
+            .replace(/\?/g, '[^/]'),
+        )
+        .join('(?:.*/)?');
+      return { negate, regex: new RegExp(`^${source}(?:/.*)?$`) };
+    });
   return (path) => rules.reduce((ignored, rule) => (rule.regex.test(path.replace(/\/$/, '')) ? !rule.negate : ignored), false);
 }
 
@@ -64,7 +81,9 @@ function workspaceManifests(root: string): string[] {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces?: string[] };
   return (pkg.workspaces ?? []).flatMap((glob) => {
     const dir = glob.replace(/\/\*$/, '');
-    return readdirSync(join(root, dir)).map((name) => `${dir}/${name}/package.json`).filter((file) => existsSync(join(root, file)));
+    return readdirSync(join(root, dir))
+      .map((name) => `${dir}/${name}/package.json`)
+      .filter((file) => existsSync(join(root, file)));
   });
 }
 
@@ -102,7 +121,10 @@ export function checkDockerfile(root: string, migrateCommand: string[], dockerfi
     const copied: string[] = [];
     for (const { op, args } of stage.instructions) {
       if ((op === 'COPY' || op === 'ADD') && !args.includes('--from=')) {
-        const sources = args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1);
+        const sources = args
+          .split(/\s+/)
+          .filter((a) => !a.startsWith('--'))
+          .slice(0, -1);
         for (const source of sources) {
           copied.push(source.replace(/\/$/, ''));
           problems.check(existsSync(join(root, source)), where, `COPY ${source}: no such file in the repository`);
@@ -111,25 +133,49 @@ export function checkDockerfile(root: string, migrateCommand: string[], dockerfi
       }
       if (op === 'RUN' && /\bnpm ci\b/.test(args)) {
         const missing = manifests.filter((m) => !copied.some((c) => c === m || c === '.' || m.startsWith(`${c}/`)));
-        problems.check(missing.length === 0, where, `npm ci runs before ${missing.join(', ')} is copied (npm ci needs every workspace manifest of the lock file)`);
+        problems.check(
+          missing.length === 0,
+          where,
+          `npm ci runs before ${missing.join(', ')} is copied (npm ci needs every workspace manifest of the lock file)`,
+        );
       }
     }
   }
   const runs = stages.flatMap((s) => s.instructions.filter((i) => i.op === 'RUN').map((i) => i.args));
-  problems.check(runs.some((r) => r.includes('scripts/proto.sh')), 'Dockerfile', 'the build must generate the proto code (scripts/proto.sh)');
+  problems.check(
+    runs.some((r) => r.includes('scripts/proto.sh')),
+    'Dockerfile',
+    'the build must generate the proto code (scripts/proto.sh)',
+  );
   const build = runs.map((r) => /scripts\/build\.mjs([^&;|]*)/.exec(r)).find(Boolean);
   const built = build?.[1]!.trim().split(/\s+/).filter(Boolean) ?? [];
-  problems.check(build !== undefined && PROCESS_TARGETS.every((t) => built.includes(t)), 'Dockerfile', `the build must bundle ${PROCESS_TARGETS.join(' ')} (node scripts/build.mjs …)`);
+  problems.check(
+    build !== undefined && PROCESS_TARGETS.every((t) => built.includes(t)),
+    'Dockerfile',
+    `the build must bundle ${PROCESS_TARGETS.join(' ')} (node scripts/build.mjs …)`,
+  );
 
   for (const target of PROCESS_TARGETS) {
     const where = `Dockerfile target ${target}`;
     if (!problems.check(targets.has(target), 'Dockerfile', `no ${target} target`)) continue;
     const lineage = chain(stages, target);
     const allRuns = lineage.flatMap((s) => s.instructions.filter((i) => i.op === 'RUN').map((i) => i.args));
-    problems.check(allRuns.some((r) => /\bnpm ci\b.*--omit=dev/.test(r)), where, 'the runtime must install production dependencies only (npm ci --omit=dev)');
-    problems.check(lineage.some((s) => s.instructions.some((i) => i.op === 'COPY' && /^db\/?\s/.test(i.args))), where, 'the image needs db/ (the migrations) next to dist/');
+    problems.check(
+      allRuns.some((r) => /\bnpm ci\b.*--omit=dev/.test(r)),
+      where,
+      'the runtime must install production dependencies only (npm ci --omit=dev)',
+    );
+    problems.check(
+      lineage.some((s) => s.instructions.some((i) => i.op === 'COPY' && /^db\/?\s/.test(i.args))),
+      where,
+      'the image needs db/ (the migrations) next to dist/',
+    );
     const user = last(lineage, 'USER');
-    problems.check(user !== undefined && /^[1-9]\d*(:\d+)?$/.test(user), where, `USER ${user ?? '(root)'}: run as a non-root numeric user, so Kubernetes can verify runAsNonRoot`);
+    problems.check(
+      user !== undefined && /^[1-9]\d*(:\d+)?$/.test(user),
+      where,
+      `USER ${user ?? '(root)'}: run as a non-root numeric user, so Kubernetes can verify runAsNonRoot`,
+    );
     const cmd = execForm(last(lineage, 'CMD'));
     const healthcheck = last(lineage, 'HEALTHCHECK') ?? '';
     if (target === 'tools') {
@@ -137,7 +183,11 @@ export function checkDockerfile(root: string, migrateCommand: string[], dockerfi
       continue;
     }
     const app = APPS[target as keyof typeof APPS];
-    problems.check(cmd !== undefined && isAppCommand(app.name, cmd), where, `CMD must be the exec form of node dist/${target}/main.js (so node is PID 1 and gets SIGTERM)`);
+    problems.check(
+      cmd !== undefined && isAppCommand(app.name, cmd),
+      where,
+      `CMD must be the exec form of node dist/${target}/main.js (so node is PID 1 and gets SIGTERM)`,
+    );
     const env: Record<string, string> = {};
     for (const stage of [...lineage].reverse()) {
       for (const i of stage.instructions.filter((x) => x.op === 'ENV')) {
@@ -147,12 +197,22 @@ export function checkDockerfile(root: string, migrateCommand: string[], dockerfi
       }
     }
     const defaults = parseEnv(app.env, env) as Record<string, unknown>;
-    const exposed = lineage.flatMap((s) => s.instructions.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/).map((p) => Number(p.split('/')[0]))));
+    const exposed = lineage.flatMap((s) =>
+      s.instructions.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/).map((p) => Number(p.split('/')[0]))),
+    );
     const ports = app.ports.map((p) => portNumber(defaults, p));
-    problems.check(ports.every((p) => exposed.includes(p)) && exposed.every((p) => ports.includes(p)), where, `EXPOSE ${exposed.join(' ')} should be the app's ports ${ports.join(' ')}`);
+    problems.check(
+      ports.every((p) => exposed.includes(p)) && exposed.every((p) => ports.includes(p)),
+      where,
+      `EXPOSE ${exposed.join(' ')} should be the app's ports ${ports.join(' ')}`,
+    );
     const ops = { variable: opsPort(app.name).variable, port: portNumber(defaults, opsPort(app.name)) };
     const check = execForm(healthcheck.replace(/^.*?CMD\s+/, '')) ?? [];
-    problems.check(checksOpsPort(check, '/healthz', ops), where, `HEALTHCHECK should GET /healthz on ${ops.variable} ${ops.port}, its ops port (exec form: node docker/healthcheck.cjs /healthz ${ops.variable}=${ops.port})`);
+    problems.check(
+      checksOpsPort(check, '/healthz', ops),
+      where,
+      `HEALTHCHECK should GET /healthz on ${ops.variable} ${ops.port}, its ops port (exec form: node docker/healthcheck.cjs /healthz ${ops.variable}=${ops.port})`,
+    );
   }
   return { problems, targets };
 }

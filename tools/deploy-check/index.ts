@@ -33,7 +33,11 @@ export function checkKubernetes(root: string, k8sDir = join(root, 'k8s')): Probl
   const problems = new Problems();
   const migrate = makeMigrateCommand(root);
   const dirs = kustomizationDirs(k8sDir);
-  problems.check(dirs.some((d) => d.endsWith('overlays/dev')) && dirs.some((d) => d.endsWith('overlays/prod')), relative(root, k8sDir), 'expected the base and the dev and prod overlays');
+  problems.check(
+    dirs.some((d) => d.endsWith('overlays/dev')) && dirs.some((d) => d.endsWith('overlays/prod')),
+    relative(root, k8sDir),
+    'expected the base and the dev and prod overlays',
+  );
   const schemaChecks: { object: K8sObject; where: string }[] = [];
   for (const dir of dirs) {
     const rendered = attempt(problems, relative(root, dir), () => renderKustomization(dir, root));

@@ -42,7 +42,10 @@ export function checkAppWorkloads(c: Cluster, problems: Problems, externalSecret
 /** A Deployment's share of Postgres connections: as many replicas as its autoscaler may start (else its replicas). */
 function connectionUse(c: Cluster, deployment: K8sObject, app: AppName, config: DeployedConfig): ConnectionUse {
   const spec = isObject(deployment.spec) ? deployment.spec : {};
-  const hpa = c.rendered.objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && isObject(o.spec) && isObject(o.spec.scaleTargetRef) && o.spec.scaleTargetRef.name === deployment.metadata.name);
+  const hpa = c.rendered.objects.find(
+    (o) =>
+      o.kind === 'HorizontalPodAutoscaler' && isObject(o.spec) && isObject(o.spec.scaleTargetRef) && o.spec.scaleTargetRef.name === deployment.metadata.name,
+  );
   const max = hpa && isObject(hpa.spec) ? Number(hpa.spec.maxReplicas) : undefined;
   const replicas = max ?? (typeof spec.replicas === 'number' ? spec.replicas : 1);
   const perReplica = APPS[app].postgresConnections(config);
@@ -117,7 +120,11 @@ function checkImage(c: Cluster, problems: Problems, where: string, container: Js
   const image = String(container.image ?? '');
   const [withTag = ''] = image.split('@');
   const name = withTag.replace(/:[^/:]*$/, '');
-  problems.check(name === `orderflow/${target}` || name.endsWith(`/orderflow/${target}`), where, `image ${image} is not the Dockerfile's ${target} target (orderflow/${target})`);
+  problems.check(
+    name === `orderflow/${target}` || name.endsWith(`/orderflow/${target}`),
+    where,
+    `image ${image} is not the Dockerfile's ${target} target (orderflow/${target})`,
+  );
   const pinned = image.includes('@') || (/:[^/:]+$/.test(withTag) && !withTag.endsWith(':latest'));
   // The base leaves tags to the overlays; what gets applied must say which build it runs.
   if (c.rendered.namespace) problems.check(pinned, where, `image ${image} needs a pinned tag (not latest) in an overlay`);
@@ -127,13 +134,18 @@ function checkImage(c: Cluster, problems: Problems, where: string, container: Js
 function checkProbes(problems: Problems, where: string, deployment: K8sObject, container: JsonObject, ops: { variable: string; port: number }): void {
   const wanted: Record<string, string> = { livenessProbe: '/healthz', readinessProbe: '/readyz', startupProbe: '/healthz' };
   for (const [probe, path] of Object.entries(wanted)) {
-    const get = isObject(container[probe]) && isObject((container[probe] as JsonObject).httpGet) ? ((container[probe] as JsonObject).httpGet as JsonObject) : undefined;
+    const get =
+      isObject(container[probe]) && isObject((container[probe] as JsonObject).httpGet) ? ((container[probe] as JsonObject).httpGet as JsonObject) : undefined;
     if (!get) {
       problems.add(where, `${probe} must be an httpGet on ${path}`);
       continue;
     }
     problems.check(get.path === path, where, `${probe} path ${String(get.path)} should be ${path}`);
-    problems.check(resolvePort(deployment, get.port) === ops.port, where, `${probe} port ${String(get.port)} is not the app's ${ops.variable} ${ops.port}, its ops port`);
+    problems.check(
+      resolvePort(deployment, get.port) === ops.port,
+      where,
+      `${probe} port ${String(get.port)} is not the app's ${ops.variable} ${ops.port}, its ops port`,
+    );
   }
 }
 
@@ -160,8 +172,16 @@ function checkScrapeAnnotations(problems: Problems, where: string, deployment: K
   const metadata = isObject(spec.template) && isObject(spec.template.metadata) ? spec.template.metadata : {};
   const annotations = isObject(metadata.annotations) ? metadata.annotations : {};
   if (annotations['prometheus.io/scrape'] !== 'true') return;
-  problems.check(annotations['prometheus.io/port'] === String(ops.port), where, `prometheus.io/port ${String(annotations['prometheus.io/port'])} is not the app's ${ops.variable} ${ops.port}, where /metrics is served`);
-  problems.check((annotations['prometheus.io/path'] ?? '/metrics') === '/metrics', where, `prometheus.io/path ${String(annotations['prometheus.io/path'])} should be /metrics`);
+  problems.check(
+    annotations['prometheus.io/port'] === String(ops.port),
+    where,
+    `prometheus.io/port ${String(annotations['prometheus.io/port'])} is not the app's ${ops.variable} ${ops.port}, where /metrics is served`,
+  );
+  problems.check(
+    (annotations['prometheus.io/path'] ?? '/metrics') === '/metrics',
+    where,
+    `prometheus.io/path ${String(annotations['prometheus.io/path'])} should be /metrics`,
+  );
 }
 
 function checkHardening(problems: Problems, where: string, pod: JsonObject, container: JsonObject): void {
@@ -206,14 +226,23 @@ function checkEndpoint(c: Cluster, problems: Problems, where: string, name: stri
   if (!problems.check(service !== undefined, where, `${name} names Service ${namespace ?? ''}/${local[1]}, which this rendering does not have`)) return;
   const spec = isObject(service!.spec) ? service!.spec : {};
   const ports = ((spec.ports ?? []) as Json[]).filter(isObject);
-  problems.check(endpoint.port === undefined || ports.some((p) => p.port === endpoint.port), where, `${name}: Service ${local[1]} has no port ${endpoint.port}`);
-  if (endpoint.dnsScheme) problems.check(spec.clusterIP === 'None', where, `${name} uses dns:/// with round_robin, so Service ${local[1]} must be headless (clusterIP: None)`);
+  problems.check(
+    endpoint.port === undefined || ports.some((p) => p.port === endpoint.port),
+    where,
+    `${name}: Service ${local[1]} has no port ${endpoint.port}`,
+  );
+  if (endpoint.dnsScheme)
+    problems.check(spec.clusterIP === 'None', where, `${name} uses dns:/// with round_robin, so Service ${local[1]} must be headless (clusterIP: None)`);
 }
 
 function checkMigrationJob(c: Cluster, problems: Problems, sources: EnvSources, job: K8sObject, migrateCommand: string[]): void {
   const where = c.where(job);
   const container = mainContainer(job)!;
-  problems.check(commandOf(container).join(' ') === migrateCommand.join(' '), where, `runs "${commandOf(container).join(' ')}", not make migrate's "${migrateCommand.join(' ')}"`);
+  problems.check(
+    commandOf(container).join(' ') === migrateCommand.join(' '),
+    where,
+    `runs "${commandOf(container).join(' ')}", not make migrate's "${migrateCommand.join(' ')}"`,
+  );
   checkImage(c, problems, where, container, 'tools');
   const env = resolveEnv(container, sources);
   for (const message of env.problems) problems.add(where, message);

@@ -19,7 +19,8 @@ export interface ResolvedEnv {
 function dataOf(object: K8sObject): Record<string, string> {
   const data: Record<string, string> = {};
   if (isObject(object.data)) {
-    for (const [key, value] of Object.entries(object.data)) data[key] = object.kind === 'Secret' ? Buffer.from(String(value), 'base64').toString('utf8') : String(value);
+    for (const [key, value] of Object.entries(object.data))
+      data[key] = object.kind === 'Secret' ? Buffer.from(String(value), 'base64').toString('utf8') : String(value);
   }
   if (isObject(object.stringData)) for (const [key, value] of Object.entries(object.stringData)) data[key] = String(value);
   return data;
@@ -45,7 +46,11 @@ export function resolveEnv(container: JsonObject, sources: EnvSources): Resolved
   };
   for (const from of (container.envFrom ?? []) as Json[]) {
     if (!isObject(from)) continue;
-    const ref = isObject(from.configMapRef) ? (['ConfigMap', from.configMapRef] as const) : isObject(from.secretRef) ? (['Secret', from.secretRef] as const) : undefined;
+    const ref = isObject(from.configMapRef)
+      ? (['ConfigMap', from.configMapRef] as const)
+      : isObject(from.secretRef)
+        ? (['Secret', from.secretRef] as const)
+        : undefined;
     if (!ref) continue;
     for (const [key, value] of Object.entries(lookup(ref[0], ref[1]) ?? {})) {
       const name = `${typeof from.prefix === 'string' ? from.prefix : ''}${key}`;
@@ -58,7 +63,11 @@ export function resolveEnv(container: JsonObject, sources: EnvSources): Resolved
     names.push(entry.name);
     if (typeof entry.value === 'string') values[entry.name] = entry.value;
     const from = isObject(entry.valueFrom) ? entry.valueFrom : undefined;
-    const ref = isObject(from?.configMapKeyRef) ? (['ConfigMap', from.configMapKeyRef] as const) : isObject(from?.secretKeyRef) ? (['Secret', from.secretKeyRef] as const) : undefined;
+    const ref = isObject(from?.configMapKeyRef)
+      ? (['ConfigMap', from.configMapKeyRef] as const)
+      : isObject(from?.secretKeyRef)
+        ? (['Secret', from.secretKeyRef] as const)
+        : undefined;
     if (!ref) continue;
     const data = lookup(ref[0], ref[1]);
     const value = data?.[String(ref[1].key)];

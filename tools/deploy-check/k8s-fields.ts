@@ -42,10 +42,16 @@ function declarationOf(name: string, file: string): Declaration | undefined {
     if ((ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s)) && s.name.text === name) found = { node: s, file };
   }
   for (const s of found ? [] : statements) {
-    const spec = (ts.isImportDeclaration(s) || ts.isExportDeclaration(s)) && s.moduleSpecifier && ts.isStringLiteral(s.moduleSpecifier) ? s.moduleSpecifier.text : undefined;
-    const elements = ts.isImportDeclaration(s) && s.importClause?.namedBindings && ts.isNamedImports(s.importClause.namedBindings)
-      ? s.importClause.namedBindings.elements
-      : ts.isExportDeclaration(s) && s.exportClause && ts.isNamedExports(s.exportClause) ? s.exportClause.elements : [];
+    const spec =
+      (ts.isImportDeclaration(s) || ts.isExportDeclaration(s)) && s.moduleSpecifier && ts.isStringLiteral(s.moduleSpecifier)
+        ? s.moduleSpecifier.text
+        : undefined;
+    const elements =
+      ts.isImportDeclaration(s) && s.importClause?.namedBindings && ts.isNamedImports(s.importClause.namedBindings)
+        ? s.importClause.namedBindings.elements
+        : ts.isExportDeclaration(s) && s.exportClause && ts.isNamedExports(s.exportClause)
+          ? s.exportClause.elements
+          : [];
     const element = elements.find((e) => e.name.text === name);
     if (!element) continue;
     const target = spec ? resolveModule(spec, file) : file;
@@ -87,7 +93,10 @@ function checkObject(value: Json, shape: Shape, path: string, out: string[]): vo
 
 function checkValue(value: Json, { type, file }: Member, path: string, out: string[]): void {
   if (ts.isParenthesizedTypeNode(type)) return checkValue(value, { type: type.type, file }, path, out);
-  if (ts.isArrayTypeNode(type) || (ts.isTypeReferenceNode(type) && ts.isIdentifier(type.typeName) && type.typeName.text === 'Array' && type.typeArguments?.length === 1)) {
+  if (
+    ts.isArrayTypeNode(type) ||
+    (ts.isTypeReferenceNode(type) && ts.isIdentifier(type.typeName) && type.typeName.text === 'Array' && type.typeArguments?.length === 1)
+  ) {
     const element = ts.isArrayTypeNode(type) ? type.elementType : type.typeArguments![0]!;
     if (Array.isArray(value)) value.forEach((item, i) => checkValue(item, { type: element, file }, `${path}[${i}]`, out));
     return;

@@ -53,14 +53,22 @@ export function checkNetworkPolicies(c: Cluster, problems: Problems): void {
   const policies = c.rendered.objects.filter((o) => o.kind === 'NetworkPolicy');
   const denyAll = policies.some((p) => {
     const spec = isObject(p.spec) ? p.spec : {};
-    return isObject(spec.podSelector) && Object.keys(spec.podSelector).length === 0 && Array.isArray(spec.policyTypes) && spec.policyTypes.includes('Ingress') && !spec.ingress;
+    return (
+      isObject(spec.podSelector) &&
+      Object.keys(spec.podSelector).length === 0 &&
+      Array.isArray(spec.policyTypes) &&
+      spec.policyTypes.includes('Ingress') &&
+      !spec.ingress
+    );
   });
   if (!problems.check(denyAll, c.rendered.dir, 'no default-deny ingress NetworkPolicy (podSelector: {}, policyTypes: [Ingress])')) return;
 
   const apps = c.workloads.filter((w) => w.kind === 'Deployment' && APP_NAMES.includes(templateLabels(w)[APP_LABEL] as never));
   const orchestrator = apps.find((w) => templateLabels(w)[APP_LABEL] === 'orchestrator');
   const onlyOrchestrator = (selector: JsonObject) =>
-    orchestrator !== undefined && selects(selector, templateLabels(orchestrator)) && c.workloads.every((w) => w === orchestrator || w.metadata.namespace !== orchestrator.metadata.namespace || !selects(selector, templateLabels(w)));
+    orchestrator !== undefined &&
+    selects(selector, templateLabels(orchestrator)) &&
+    c.workloads.every((w) => w === orchestrator || w.metadata.namespace !== orchestrator.metadata.namespace || !selects(selector, templateLabels(w)));
 
   for (const pod of apps) {
     const app = templateLabels(pod)[APP_LABEL] as AppName;
@@ -68,7 +76,8 @@ export function checkNetworkPolicies(c: Cluster, problems: Problems): void {
     const portOf = (role: 'api' | 'grpc' | 'ops') => (appPort(app, role) ? resolvePort(pod, appPort(app, role)!.name) : undefined);
     const [ops, api, grpc] = [portOf('ops'), portOf('api'), portOf('grpc')];
     const apiName = appPort(app, 'api')?.name;
-    const only = (rule: Rule, allowed: (number | undefined)[]) => rule.ports !== undefined && rule.ports.every((p) => allowed.includes(resolvePort(pod, p)) && resolvePort(pod, p) !== undefined);
+    const only = (rule: Rule, allowed: (number | undefined)[]) =>
+      rule.ports !== undefined && rule.ports.every((p) => allowed.includes(resolvePort(pod, p)) && resolvePort(pod, p) !== undefined);
     for (const rule of rules) {
       const where = c.where(rule.policy);
       if (rule.sources === 'anywhere') {
@@ -84,12 +93,24 @@ export function checkNetworkPolicies(c: Cluster, problems: Problems): void {
       }
     }
     if (apiName) {
-      problems.check(rules.some((r) => r.sources === 'anywhere' && covers(r, pod, api)), c.where(pod), `no NetworkPolicy lets clients reach the ${app} API`);
+      problems.check(
+        rules.some((r) => r.sources === 'anywhere' && covers(r, pod, api)),
+        c.where(pod),
+        `no NetworkPolicy lets clients reach the ${app} API`,
+      );
     }
     if (grpc !== undefined) {
-      problems.check(rules.some((r) => Array.isArray(r.sources) && covers(r, pod, grpc) && r.sources.some(onlyOrchestrator)), c.where(pod), `no NetworkPolicy lets the orchestrator reach ${app} gRPC`);
+      problems.check(
+        rules.some((r) => Array.isArray(r.sources) && covers(r, pod, grpc) && r.sources.some(onlyOrchestrator)),
+        c.where(pod),
+        `no NetworkPolicy lets the orchestrator reach ${app} gRPC`,
+      );
     }
-    problems.check(rules.some((r) => r.sources === 'namespaces' && covers(r, pod, ops)), c.where(pod), `no NetworkPolicy lets the monitoring namespace reach ${app}'s ops port (${ops ?? opsPort(app).name}): Prometheus scrapes /metrics there`);
+    problems.check(
+      rules.some((r) => r.sources === 'namespaces' && covers(r, pod, ops)),
+      c.where(pod),
+      `no NetworkPolicy lets the monitoring namespace reach ${app}'s ops port (${ops ?? opsPort(app).name}): Prometheus scrapes /metrics there`,
+    );
   }
 }
 
@@ -101,7 +122,11 @@ function checkOpsRule(problems: Problems, where: string, app: AppName, ops: numb
   else {
     for (const peer of rule.peers.filter((p) => !namesOneNamespace(p))) {
       if (!isObject(peer.namespaceSelector)) problems.add(where, `lets pods of its own namespace reach ${message}`);
-      else problems.add(where, `lets every namespace matching ${JSON.stringify(peer.namespaceSelector)} reach ${message} (select it by kubernetes.io/metadata.name)`);
+      else
+        problems.add(
+          where,
+          `lets every namespace matching ${JSON.stringify(peer.namespaceSelector)} reach ${message} (select it by kubernetes.io/metadata.name)`,
+        );
     }
   }
 }

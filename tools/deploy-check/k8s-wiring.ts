@@ -23,35 +23,62 @@ export function checkWiring(c: Cluster, problems: Problems): void {
   for (const object of c.rendered.objects) {
     const where = c.where(object);
     const spec = specOf(object);
-    if (object.kind === 'Namespace') problems.check(object.metadata.name === c.rendered.namespace, where, `the Namespace is not the kustomization's namespace ${c.rendered.namespace ?? '(none)'}`);
+    if (object.kind === 'Namespace')
+      problems.check(
+        object.metadata.name === c.rendered.namespace,
+        where,
+        `the Namespace is not the kustomization's namespace ${c.rendered.namespace ?? '(none)'}`,
+      );
     if (object.kind === 'Service' && spec.type !== 'ExternalName') {
       const pods = podsOf(object, mapSelector(spec.selector));
       if (!problems.check(pods.length > 0, where, `selector ${JSON.stringify(spec.selector)} selects no pods`)) continue;
       for (const port of ((spec.ports ?? []) as Json[]).filter(isObject)) {
         const target = port.targetPort ?? port.port;
-        for (const pod of pods) problems.check(resolvePort(pod, target) !== undefined, where, `port ${String(port.name ?? port.port)}: targetPort ${String(target)} is not a container port of ${pod.kind}/${pod.metadata.name}`);
+        for (const pod of pods)
+          problems.check(
+            resolvePort(pod, target) !== undefined,
+            where,
+            `port ${String(port.name ?? port.port)}: targetPort ${String(target)} is not a container port of ${pod.kind}/${pod.metadata.name}`,
+          );
       }
     }
     if (object.kind === 'HorizontalPodAutoscaler') {
       const ref = isObject(spec.scaleTargetRef) ? spec.scaleTargetRef : {};
       const target = c.find(String(ref.kind), String(ref.name), ns(object));
       if (!problems.check(target !== undefined, where, `scaleTargetRef ${String(ref.kind)}/${String(ref.name)} does not exist`)) continue;
-      problems.check(specOf(target!).replicas === undefined, where, `${target!.metadata.name} sets spec.replicas, which every apply would reset under the autoscaler`);
+      problems.check(
+        specOf(target!).replicas === undefined,
+        where,
+        `${target!.metadata.name} sets spec.replicas, which every apply would reset under the autoscaler`,
+      );
       problems.check(Number(spec.minReplicas ?? 1) <= Number(spec.maxReplicas), where, 'minReplicas is above maxReplicas');
       const cpuScaled = ((spec.metrics ?? []) as Json[]).some((m) => isObject(m) && isObject(m.resource) && m.resource.name === 'cpu');
-      const requested = containersOf(target!).every((ct) => isObject(ct.resources) && isObject(ct.resources.requests) && quantity(ct.resources.requests.cpu) !== undefined);
+      const requested = containersOf(target!).every(
+        (ct) => isObject(ct.resources) && isObject(ct.resources.requests) && quantity(ct.resources.requests.cpu) !== undefined,
+      );
       problems.check(!cpuScaled || requested, where, 'scales on CPU utilization, but its target has containers without a cpu request');
     }
     if (object.kind === 'PodDisruptionBudget') {
       const pods = podsOf(object, spec.selector);
       if (!problems.check(pods.length === 1, where, `selects ${pods.length} workloads; expected exactly one`)) continue;
-      const hpa = c.rendered.objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && isObject(o.spec) && isObject(o.spec.scaleTargetRef) && o.spec.scaleTargetRef.name === pods[0]!.metadata.name);
+      const hpa = c.rendered.objects.find(
+        (o) =>
+          o.kind === 'HorizontalPodAutoscaler' && isObject(o.spec) && isObject(o.spec.scaleTargetRef) && o.spec.scaleTargetRef.name === pods[0]!.metadata.name,
+      );
       const floor = Number(hpa && isObject(hpa.spec) ? (hpa.spec.minReplicas ?? 1) : (specOf(pods[0]!).replicas ?? 1));
-      problems.check(typeof spec.minAvailable !== 'number' || spec.minAvailable < floor, where, `minAvailable ${String(spec.minAvailable)} with ${floor} replica(s) would block every node drain`);
+      problems.check(
+        typeof spec.minAvailable !== 'number' || spec.minAvailable < floor,
+        where,
+        `minAvailable ${String(spec.minAvailable)} with ${floor} replica(s) would block every node drain`,
+      );
     }
     const pod = podSpecOf(object);
     if (pod && typeof pod.serviceAccountName === 'string' && pod.serviceAccountName !== 'default') {
-      problems.check(c.find('ServiceAccount', pod.serviceAccountName, ns(object)) !== undefined, where, `serviceAccountName ${pod.serviceAccountName} does not exist`);
+      problems.check(
+        c.find('ServiceAccount', pod.serviceAccountName, ns(object)) !== undefined,
+        where,
+        `serviceAccountName ${pod.serviceAccountName} does not exist`,
+      );
     }
   }
 
@@ -61,8 +88,14 @@ export function checkWiring(c: Cluster, problems: Problems): void {
     const has = (kind: string, test: (o: K8sObject) => boolean) => c.rendered.objects.some((o) => o.kind === kind && ns(o) === ns(deployment) && test(o));
     const scaledBy = (o: K8sObject) => isObject(specOf(o).scaleTargetRef) && (specOf(o).scaleTargetRef as JsonObject).name === deployment.metadata.name;
     problems.check(has('HorizontalPodAutoscaler', scaledBy), where, 'has no HorizontalPodAutoscaler');
-    problems.check(has('PodDisruptionBudget', (o) => selects(specOf(o).selector, templateLabels(deployment))), where, 'has no PodDisruptionBudget');
-    const services = c.rendered.objects.filter((o) => o.kind === 'Service' && ns(o) === ns(deployment) && selects(mapSelector(specOf(o).selector), templateLabels(deployment)));
+    problems.check(
+      has('PodDisruptionBudget', (o) => selects(specOf(o).selector, templateLabels(deployment))),
+      where,
+      'has no PodDisruptionBudget',
+    );
+    const services = c.rendered.objects.filter(
+      (o) => o.kind === 'Service' && ns(o) === ns(deployment) && selects(mapSelector(specOf(o).selector), templateLabels(deployment)),
+    );
     if (app === 'order' || app === 'inventory') {
       const grpc = resolvePort(deployment, 'grpc');
       const headless = services.filter((s) => specOf(s).clusterIP === 'None');
@@ -79,7 +112,9 @@ export function checkWiring(c: Cluster, problems: Problems): void {
       const publicServices = services.filter((s) => portsOf(s).some((p) => resolvePort(deployment, p.targetPort ?? p.port) === apiPort));
       problems.check(publicServices.length > 0, where, 'the public API needs a Service');
       // /metrics and /status stay off the network the API is published on; Prometheus scrapes the pods.
-      for (const service of publicServices.filter((s) => ops !== undefined && portsOf(s).some((p) => resolvePort(deployment, p.targetPort ?? p.port) === ops))) {
+      for (const service of publicServices.filter(
+        (s) => ops !== undefined && portsOf(s).some((p) => resolvePort(deployment, p.targetPort ?? p.port) === ops),
+      )) {
         problems.add(c.where(service), `exposes the ${app}'s ops port ${ops!} (/metrics, /status) next to its public API`);
       }
     }

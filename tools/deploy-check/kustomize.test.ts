@@ -44,7 +44,8 @@ describe('renderKustomization', () => {
       'base/deployment.yaml': deployment,
       'base/service-account.yaml': 'apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: web }\n',
       'overlay/ns.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: { name: placeholder }\n',
-      'overlay/patch.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          env: [{ name: B, value: "3" }, { name: C, value: "4" }]\n',
+      'overlay/patch.yaml':
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          env: [{ name: B, value: "3" }, { name: C, value: "4" }]\n',
     }),
   );
 
@@ -69,12 +70,18 @@ images:
     expect(origin.get(web)).toBe('base/deployment.yaml');
     const spec = web.spec as any;
     expect(spec.replicas).toBe(2);
-    expect(spec.template.spec.containers[0].env).toEqual([{ name: 'A', value: '1' }, { name: 'B', value: '3' }, { name: 'C', value: '4' }]);
+    expect(spec.template.spec.containers[0].env).toEqual([
+      { name: 'A', value: '1' },
+      { name: 'B', value: '3' },
+      { name: 'C', value: '4' },
+    ]);
     expect(spec.template.spec.containers.map((c: any) => c.image)).toEqual(['registry.example.com/shop/web:1.2', 'shop/sidecar:1.0']);
   });
 
   it('refuses a patch that matches nothing, a duplicate object and an unsupported field', () => {
-    write({ 'a/kustomization.yaml': 'kind: Kustomization\nresources: [../base]\npatches: [{ target: { kind: Service }, patch: "- { op: remove, path: /spec }" }]\n' });
+    write({
+      'a/kustomization.yaml': 'kind: Kustomization\nresources: [../base]\npatches: [{ target: { kind: Service }, patch: "- { op: remove, path: /spec }" }]\n',
+    });
     expect(() => renderKustomization(join(dir, 'a'), dir)).toThrow(/matches no object/);
     write({ 'b/kustomization.yaml': 'kind: Kustomization\nresources: [../base, ../base/deployment.yaml]\n' });
     expect(() => renderKustomization(join(dir, 'b'), dir)).toThrow(/Deployment\/web comes from both/);

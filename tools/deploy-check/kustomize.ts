@@ -26,7 +26,16 @@ export interface Rendered {
 }
 
 const SUPPORTED = new Set(['apiVersion', 'kind', 'resources', 'namespace', 'patches', 'images']);
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass', 'PriorityClass', 'IngressClass']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PersistentVolume',
+  'StorageClass',
+  'PriorityClass',
+  'IngressClass',
+]);
 
 /** `Kind/name`, or `Kind/namespace/name` when namespaced: how problems name an object. */
 export function objectId(object: K8sObject): string {
@@ -34,7 +43,13 @@ export function objectId(object: K8sObject): string {
 }
 
 function asK8sObject(doc: Json, file: string): K8sObject {
-  if (!isObject(doc) || typeof doc.apiVersion !== 'string' || typeof doc.kind !== 'string' || !isObject(doc.metadata) || typeof doc.metadata.name !== 'string') {
+  if (
+    !isObject(doc) ||
+    typeof doc.apiVersion !== 'string' ||
+    typeof doc.kind !== 'string' ||
+    !isObject(doc.metadata) ||
+    typeof doc.metadata.name !== 'string'
+  ) {
     throw new Error(`${file}: every document needs apiVersion, kind and metadata.name`);
   }
   return doc as K8sObject;
@@ -104,10 +119,14 @@ function applyPatch(entry: Json, objects: K8sObject[], dir: string, file: string
   if (target && Object.keys(target).some((key) => !['kind', 'name', 'namespace'].includes(key))) {
     throw new Error(`${file}: patch targets may only select by kind, name and namespace here`);
   }
-  const selector = target ?? (isObject(body) && isObject(body.metadata) ? { kind: body.kind, name: body.metadata.name, namespace: body.metadata.namespace } : undefined);
+  const selector =
+    target ?? (isObject(body) && isObject(body.metadata) ? { kind: body.kind, name: body.metadata.name, namespace: body.metadata.namespace } : undefined);
   if (!selector) throw new Error(`${file}: a JSON 6902 patch needs a target`);
   const matches = objects.filter(
-    (o) => (selector.kind == null || o.kind === selector.kind) && (selector.name == null || o.metadata.name === selector.name) && (selector.namespace == null || o.metadata.namespace === selector.namespace),
+    (o) =>
+      (selector.kind == null || o.kind === selector.kind) &&
+      (selector.name == null || o.metadata.name === selector.name) &&
+      (selector.namespace == null || o.metadata.namespace === selector.namespace),
   );
   if (matches.length === 0) throw new Error(`${file}: patch ${String(entry.path ?? JSON.stringify(target))} matches no object`);
   if (!target && matches.length > 1) throw new Error(`${file}: patch ${String(entry.path)} matches more than one object`);

@@ -2,7 +2,8 @@ import { diffRenderings, formatRenderDifferences } from './render-diff';
 import { parseYamlDocuments } from './yaml';
 
 // What CI does for each overlay: the offline rendering against `kubectl kustomize`'s output.
-const compare = (ours: string, theirs: string) => formatRenderDifferences(diffRenderings(parseYamlDocuments(ours, 'ours'), parseYamlDocuments(theirs, 'theirs')));
+const compare = (ours: string, theirs: string) =>
+  formatRenderDifferences(diffRenderings(parseYamlDocuments(ours, 'ours'), parseYamlDocuments(theirs, 'theirs')));
 
 const offline = `apiVersion: apps/v1
 kind: Deployment

@@ -24,7 +24,13 @@ export interface Sides {
 const DEFAULT_SIDES: Sides = { ours: 'offline', theirs: 'kubectl' };
 
 function objectKey(doc: Json): string | undefined {
-  if (!isObject(doc) || typeof doc.apiVersion !== 'string' || typeof doc.kind !== 'string' || !isObject(doc.metadata) || typeof doc.metadata.name !== 'string') {
+  if (
+    !isObject(doc) ||
+    typeof doc.apiVersion !== 'string' ||
+    typeof doc.kind !== 'string' ||
+    !isObject(doc.metadata) ||
+    typeof doc.metadata.name !== 'string'
+  ) {
     return undefined;
   }
   const namespace = typeof doc.metadata.namespace === 'string' ? `${doc.metadata.namespace}/` : '';

@@ -42,7 +42,14 @@ bootMain('inventory', loadInventoryConfig, async (config, logger) => {
   const registry = createMetricsRegistry('inventory');
   registerOutboxMetrics(registry, pool);
   const stock = createStockUseCases(createStockRepository(pool, createOutboxWriter([relay])), { topic: topicNames(config.RESOURCE_PREFIX).inventoryEvents });
-  const grpc = await serveGrpc({ logger, registry, host: config.GRPC_HOST, port: config.GRPC_PORT, protoFiles: ['orderflow/inventory/v1/inventory.proto'], register: (server) => server.addService(InventoryServiceService, createInventoryService(stock, logger)) });
+  const grpc = await serveGrpc({
+    logger,
+    registry,
+    host: config.GRPC_HOST,
+    port: config.GRPC_PORT,
+    protoFiles: ['orderflow/inventory/v1/inventory.proto'],
+    register: (server) => server.addService(InventoryServiceService, createInventoryService(stock, logger)),
+  });
 
   const ops = await serveOps({
     service: 'inventory',

@@ -23,7 +23,12 @@ export function createStockUseCases(repo: StockRepository, options: { topic: str
     async upsertProduct(input: { sku: string; name: string; priceCents: number; stock: number }, traceparent?: string) {
       try {
         return await repo.upsertProduct(input, (product) => [
-          fact('stock.adjusted', product.sku, { sku: product.sku, onHand: product.onHand, available: product.available, priceCents: product.priceCents }, traceparent),
+          fact(
+            'stock.adjusted',
+            product.sku,
+            { sku: product.sku, onHand: product.onHand, available: product.available, priceCents: product.priceCents },
+            traceparent,
+          ),
         ]);
       } catch (error) {
         if ((error as { code?: string }).code === CHECK_VIOLATION) {

@@ -19,10 +19,21 @@ bootMain('notification', loadNotificationConfig, async (config, logger) => {
 
   const registry = createMetricsRegistry('notification');
   const metrics = createNotificationMetrics(registry);
-  const queueDepth = registerQueueDepthMetrics(registry, { url: config.AMQP_URL, topology: taskTopology(config.RESOURCE_PREFIX), prefix: config.RESOURCE_PREFIX });
+  const queueDepth = registerQueueDepthMetrics(registry, {
+    url: config.AMQP_URL,
+    topology: taskTopology(config.RESOURCE_PREFIX),
+    prefix: config.RESOURCE_PREFIX,
+  });
   const mailer = createMailer(config);
   const sendNotifications = createSendNotifications({ emailLog: createEmailLog(pool), mailer, from: config.MAIL_FROM });
-  const worker = createNotificationWorker({ amqpUrl: config.AMQP_URL, prefix: config.RESOURCE_PREFIX, prefetch: config.TASK_PREFETCH, logger, sendNotifications, metrics });
+  const worker = createNotificationWorker({
+    amqpUrl: config.AMQP_URL,
+    prefix: config.RESOURCE_PREFIX,
+    prefetch: config.TASK_PREFETCH,
+    logger,
+    sendNotifications,
+    metrics,
+  });
   await worker.start();
   const retention = createRetentionJob({ pool, jobs: retentionPolicies(config), intervalMs: config.RETENTION_INTERVAL_SECONDS * 1_000, logger, registry });
   retention.start();

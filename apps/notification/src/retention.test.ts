@@ -23,12 +23,16 @@ afterAll(async () => {
 });
 
 const defaults = loadNotificationConfig({});
-const runRound = () => createRetentionJob({ pool, jobs: retentionPolicies(defaults), intervalMs: 60_000, logger: pino({ level: 'silent' }), batchSize: 2 }).runOnce();
+const runRound = () =>
+  createRetentionJob({ pool, jobs: retentionPolicies(defaults), intervalMs: 60_000, logger: pino({ level: 'silent' }), batchSize: 2 }).runOnce();
 
 /** An e-mail sent through the log, then dated `sentAgoMs` back. */
 async function sentEmail(sentAgoMs: number): Promise<string> {
   const taskId = randomUUID();
-  await createEmailLog(pool).sendBatch([{ taskId, orderId: randomUUID(), template: 'order-confirmed', recipient: 'a@example.com', subject: 's' }], async () => undefined);
+  await createEmailLog(pool).sendBatch(
+    [{ taskId, orderId: randomUUID(), template: 'order-confirmed', recipient: 'a@example.com', subject: 's' }],
+    async () => undefined,
+  );
   await pool.query(`UPDATE emails SET sent_at = now() - $2 * interval '1 millisecond' WHERE message_id = $1`, [taskId, sentAgoMs]);
   return taskId;
 }
@@ -36,9 +40,7 @@ const emailIds = async () => (await pool.query('SELECT message_id FROM emails'))
 
 describe('notification retention', () => {
   it('keeps 7 days of e-mail records by default', () => {
-    expect(retentionPolicies(defaults).map((p) => [p.name, p.olderThanMs])).toEqual([
-      ['emails', 7 * DAY_MS],
-    ]);
+    expect(retentionPolicies(defaults).map((p) => [p.name, p.olderThanMs])).toEqual([['emails', 7 * DAY_MS]]);
   });
 
   it('deletes e-mail records sent before the window and keeps the others, which still stop a redelivered task', async () => {
@@ -49,7 +51,10 @@ describe('notification retention', () => {
 
     expect(await emailIds()).toEqual(kept.sort());
     const resend = (taskId: string) =>
-      createEmailLog(pool).sendBatch([{ taskId, orderId: randomUUID(), template: 'order-confirmed', recipient: 'a@example.com', subject: 's' }], async () => undefined);
+      createEmailLog(pool).sendBatch(
+        [{ taskId, orderId: randomUUID(), template: 'order-confirmed', recipient: 'a@example.com', subject: 's' }],
+        async () => undefined,
+      );
     expect(await resend(kept[0]!)).toEqual(['duplicate']);
   });
 });

@@ -34,7 +34,12 @@ describe('e-mail templates', () => {
   });
 
   it('escapes values in the HTML part', () => {
-    const email = renderEmail(buildTask({ template: 'order-rejected', order: { reason: '<script>alert("x")</script>', items: [{ sku: 'A&B<i>', quantity: 1, unitPriceCents: 100 }], totalCents: 100 } }));
+    const email = renderEmail(
+      buildTask({
+        template: 'order-rejected',
+        order: { reason: '<script>alert("x")</script>', items: [{ sku: 'A&B<i>', quantity: 1, unitPriceCents: 100 }], totalCents: 100 },
+      }),
+    );
     expect(email.html).not.toContain('<script>');
     expect(email.html).not.toContain('<i>');
     expect(email.html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');

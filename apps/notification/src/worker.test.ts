@@ -96,7 +96,11 @@ const outcomes = (taskId: string) => logs.filter((l) => l.taskId === taskId && l
 const emailRows = async (taskId: string) => (await pool.query('SELECT * FROM emails WHERE message_id = $1', [taskId])).rows;
 /** The transaction that wrote each e-mail record (its xmin): records claimed together share one. */
 const claimTransactions = async (taskIds: string[]) =>
-  new Map((await pool.query<{ message_id: string; xmin: string }>('SELECT message_id, xmin::text AS xmin FROM emails WHERE message_id = ANY($1)', [taskIds])).rows.map((r) => [r.message_id, r.xmin]));
+  new Map(
+    (
+      await pool.query<{ message_id: string; xmin: string }>('SELECT message_id, xmin::text AS xmin FROM emails WHERE message_id = ANY($1)', [taskIds])
+    ).rows.map((r) => [r.message_id, r.xmin]),
+  );
 const counter = async (c: { get(): Promise<{ values: { value: number }[] }> }) => (await c.get()).values.reduce((sum, v) => sum + v.value, 0);
 
 /** The next dead letter whose body contains `marker` (other tests' letters are left alone). */
@@ -142,10 +146,22 @@ describe('notification worker', () => {
     await publish(task, { messageId: taskId });
 
     await waitFor(() => outcomes(taskId).length === 2, { what: 'both deliveries handled' });
-    expect(outcomes(taskId).map((l) => l.outcome).sort()).toEqual(['duplicate', 'sent']);
+    expect(
+      outcomes(taskId)
+        .map((l) => l.outcome)
+        .sort(),
+    ).toEqual(['duplicate', 'sent']);
     expect(await readdir(mailDir)).toEqual([`${taskId}.eml`]);
     const rows = await emailRows(taskId);
-    expect(rows).toMatchObject([{ message_id: taskId, order_id: task.order.id, template: 'order-confirmed', recipient: 'alice@example.com', subject: `Your order ${task.order.id} is confirmed` }]);
+    expect(rows).toMatchObject([
+      {
+        message_id: taskId,
+        order_id: task.order.id,
+        template: 'order-confirmed',
+        recipient: 'alice@example.com',
+        subject: `Your order ${task.order.id} is confirmed`,
+      },
+    ]);
     expect(attempts.filter((m) => m.messageId === taskId)).toHaveLength(1);
     expect(outcomes(taskId)[0]).toMatchObject({ orderId: task.order.id, traceId: '0af7651916cd43dd8448eb211c80319c' });
   });
@@ -165,7 +181,12 @@ describe('notification worker', () => {
   });
 
   it.each([
-    ['an invalid task', (marker: string) => ({ template: 'order-confirmed', to: 'not-an-email', order: { id: marker } }), true, /^invalid task: .*to: Invalid email/],
+    [
+      'an invalid task',
+      (marker: string) => ({ template: 'order-confirmed', to: 'not-an-email', order: { id: marker } }),
+      true,
+      /^invalid task: .*to: Invalid email/,
+    ],
     ['a body that is not JSON', (marker: string) => `{ ${marker}`, true, /^task body is not JSON/],
     ['a task without message_id', (marker: string) => buildTask({ order: { customerId: marker } }), false, /^task has no usable message_id/],
   ])('%s goes straight to the dead-letter queue with the error in headers', async (_name, body, withId, error) => {
@@ -209,7 +230,9 @@ describe('notification worker, a batch at a time', () => {
     const ids = tasks.map((t) => t.taskId);
     await waitFor(() => ids.every((id) => outcomes(id).length === 1), { what: 'every task of the batch handled' });
 
-    expect(ids.map((id) => outcomes(id)[0])).toMatchObject(tasks.map(({ task }) => ({ outcome: 'sent', msg: 'e-mail sent', orderId: task.order.id, traceId: '0af7651916cd43dd8448eb211c80319c' })));
+    expect(ids.map((id) => outcomes(id)[0])).toMatchObject(
+      tasks.map(({ task }) => ({ outcome: 'sent', msg: 'e-mail sent', orderId: task.order.id, traceId: '0af7651916cd43dd8448eb211c80319c' })),
+    );
     const claims = await claimTransactions([holder, ...ids]);
     expect(new Set(ids.map((id) => claims.get(id))).size).toBe(1); // the five in one transaction
     expect(claims.get(holder)).not.toBe(claims.get(ids[0]!)); // the batch before it had its own

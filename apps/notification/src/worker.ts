@@ -20,7 +20,8 @@ export interface NotificationWorkerOptions {
 export function parseTask(message: Pick<ConsumeMessage, 'content' | 'properties'>): { taskId: string; task: NotificationTask } {
   const taskId: unknown = message.properties.messageId;
   // A NUL cannot be stored in Postgres text: such an id would fail the claim of its whole batch.
-  if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 255 || taskId.includes('\0')) throw permanentTaskError('task has no usable message_id');
+  if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 255 || taskId.includes('\0'))
+    throw permanentTaskError('task has no usable message_id');
   let json: unknown;
   try {
     json = JSON.parse(message.content.toString('utf8'));
@@ -82,7 +83,14 @@ export function createNotificationWorker(options: NotificationWorkerOptions): Ta
         const headers = message.properties.headers ?? {};
         withinTask(message, () =>
           logger.info(
-            { taskId, orderId: task.order.id, traceId: traceIdOf(headers.traceparent), template: task.template, attempt: headers[ATTEMPT_HEADER] ?? 1, outcome },
+            {
+              taskId,
+              orderId: task.order.id,
+              traceId: traceIdOf(headers.traceparent),
+              template: task.template,
+              attempt: headers[ATTEMPT_HEADER] ?? 1,
+              outcome,
+            },
             outcome === 'sent' ? 'e-mail sent' : 'duplicate task skipped: e-mail already sent',
           ),
         );

@@ -23,7 +23,10 @@ describe('orchestrator config', () => {
     const refusal = /IDEMPOTENCY_TTL_HOURS: must exceed IDEMPOTENCY_LOCK_SECONDS/;
     expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, IDEMPOTENCY_TTL_HOURS: '0.001', IDEMPOTENCY_LOCK_SECONDS: '10' })).toThrow(refusal);
     expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, IDEMPOTENCY_TTL_HOURS: '0.001', IDEMPOTENCY_LOCK_SECONDS: '4' })).toThrow(refusal);
-    expect(loadOrchestratorConfig({ JWT_SECRET: secret, IDEMPOTENCY_TTL_HOURS: '0.001', IDEMPOTENCY_LOCK_SECONDS: '3' })).toMatchObject({ IDEMPOTENCY_TTL_HOURS: 0.001, IDEMPOTENCY_LOCK_SECONDS: 3 });
+    expect(loadOrchestratorConfig({ JWT_SECRET: secret, IDEMPOTENCY_TTL_HOURS: '0.001', IDEMPOTENCY_LOCK_SECONDS: '3' })).toMatchObject({
+      IDEMPOTENCY_TTL_HOURS: 0.001,
+      IDEMPOTENCY_LOCK_SECONDS: 3,
+    });
   });
 });
 
@@ -55,8 +58,12 @@ describe('Kafka connection settings', () => {
   });
 
   it('refuse a SASL mechanism without both credentials, an unknown mechanism and a non-boolean KAFKA_SSL, naming the variable', () => {
-    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' })).toThrow(/KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set/);
-    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, KAFKA_SASL_MECHANISM: 'gssapi' })).toThrow(/KAFKA_SASL_MECHANISM: expected one of plain, scram-sha-256, scram-sha-512/);
+    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' })).toThrow(
+      /KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set/,
+    );
+    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, KAFKA_SASL_MECHANISM: 'gssapi' })).toThrow(
+      /KAFKA_SASL_MECHANISM: expected one of plain, scram-sha-256, scram-sha-512/,
+    );
     expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, KAFKA_SSL: 'yes' })).toThrow(/KAFKA_SSL: expected true or false/);
   });
 });
@@ -66,7 +73,9 @@ describe('Redis bounds', () => {
 
   it('default to a 500 ms command timeout and a 2 s breaker reset, and refuse a timeout that is not positive', () => {
     expect(loadOrchestratorConfig({ JWT_SECRET: secret })).toMatchObject({ REDIS_COMMAND_TIMEOUT_MS: 500, REDIS_BREAKER_RESET_MS: 2_000 });
-    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, REDIS_COMMAND_TIMEOUT_MS: '0' })).toThrow(/REDIS_COMMAND_TIMEOUT_MS: expected an integer 1-60000/);
+    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, REDIS_COMMAND_TIMEOUT_MS: '0' })).toThrow(
+      /REDIS_COMMAND_TIMEOUT_MS: expected an integer 1-60000/,
+    );
     expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, REDIS_COMMAND_TIMEOUT_MS: '-5' })).toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
   });
 });

@@ -1,4 +1,16 @@
-import { amqpEnv, checkKafkaEnv, commonEnv, drainEnv, ConfigError, env, kafkaEnv, outboxRetentionEnv, parseEnv, redisEnv, retentionEnv } from '@orderflow/config';
+import {
+  amqpEnv,
+  checkKafkaEnv,
+  commonEnv,
+  drainEnv,
+  ConfigError,
+  env,
+  kafkaEnv,
+  outboxRetentionEnv,
+  parseEnv,
+  redisEnv,
+  retentionEnv,
+} from '@orderflow/config';
 import type { BreakerOptions, Downstream, RedisBreakerOptions } from './clients/breakers';
 
 /** The development secret published in .env.example; never accepted unless ALLOW_DEV_SECRET=true. */
@@ -31,13 +43,28 @@ export const orchestratorEnv = {
   JWT_PUBLIC_KEY: env.optionalString('RS256 public key (PEM) for bearer tokens'),
   JWT_ISSUER: env.optionalString('Expected `iss` claim, checked when set'),
   JWT_AUDIENCE: env.optionalString('Expected `aud` claim, checked when set'),
-  IDEMPOTENCY_TTL_HOURS: env.number(24, 0.0001, 24 * 30, 'How long an Idempotency-Key and its stored response are kept (hours; fractions allowed); must exceed IDEMPOTENCY_LOCK_SECONDS'),
+  IDEMPOTENCY_TTL_HOURS: env.number(
+    24,
+    0.0001,
+    24 * 30,
+    'How long an Idempotency-Key and its stored response are kept (hours; fractions allowed); must exceed IDEMPOTENCY_LOCK_SECONDS',
+  ),
   IDEMPOTENCY_LOCK_SECONDS: env.int(10, 1, 600, 'How long a request holds its Idempotency-Key before a retry may take over (a crashed request)'),
   IDEMPOTENCY_PURGE_INTERVAL_SECONDS: env.int(300, 1, 86_400, 'How often expired Idempotency-Keys are purged'),
   PG_POOL_SIZE: env.int(20, 1, 1_000, 'Connections in the Postgres pool of each replica (the README budget: replicas × connections must fit max_connections)'),
-  ORPHAN_ORDER_SECONDS: env.int(300, 2, 86_400, 'An order whose placement died before its saga existed, and was not retried, is closed (rejected, PROCESSING_FAILED, with its fact and e-mail) this long after the request\'s claim lapsed'),
+  ORPHAN_ORDER_SECONDS: env.int(
+    300,
+    2,
+    86_400,
+    "An order whose placement died before its saga existed, and was not retried, is closed (rejected, PROCESSING_FAILED, with its fact and e-mail) this long after the request's claim lapsed",
+  ),
   RATE_LIMIT_PER_MINUTE: env.int(600, 1, 1_000_000, 'Requests per minute per caller'),
-  GRPC_DEADLINE_MS: env.int(3_000, 50, 60_000, 'Deadline of every gRPC call to order and inventory (ORDER_/INVENTORY_GRPC_DEADLINE_MS override it per service)'),
+  GRPC_DEADLINE_MS: env.int(
+    3_000,
+    50,
+    60_000,
+    'Deadline of every gRPC call to order and inventory (ORDER_/INVENTORY_GRPC_DEADLINE_MS override it per service)',
+  ),
   SAGA_MAX_ATTEMPTS: env.int(5, 1, 100, 'Attempts of a saga step before the saga compensates'),
   SAGA_RETRY_BASE_MS: env.int(200, 1, 60_000, 'Base delay of the exponential backoff (full jitter) between step attempts'),
   SAGA_RETRY_MAX_MS: env.int(10_000, 1, 600_000, 'Cap of the backoff between step attempts'),
@@ -48,12 +75,22 @@ export const orchestratorEnv = {
   BREAKER_VOLUME_THRESHOLD: env.int(5, 1, 10_000, 'Calls in the window before the breaker may open'),
   ...perDownstream('ORDER', 'the order service'),
   ...perDownstream('INVENTORY', 'the inventory service'),
-  REDIS_COMMAND_TIMEOUT_MS: env.int(500, 1, 60_000, 'Longest a Redis call (rate limit, catalog cache) may take; the first that does opens the Redis circuit breaker, and the caller goes on without Redis'),
+  REDIS_COMMAND_TIMEOUT_MS: env.int(
+    500,
+    1,
+    60_000,
+    'Longest a Redis call (rate limit, catalog cache) may take; the first that does opens the Redis circuit breaker, and the caller goes on without Redis',
+  ),
   REDIS_BREAKER_RESET_MS: env.int(2_000, 100, 600_000, 'How long the open Redis circuit fails calls at once before one trial call'),
   PRODUCT_CACHE_TTL_SECONDS: env.int(300, 1, 86_400, 'Longest a product stays in the Redis cache without an invalidation'),
   ...retentionEnv,
   ...outboxRetentionEnv,
-  SAGA_RETENTION_DAYS: env.number(30, 0.001, 3_650, 'How long a finished saga and its step log are kept (days): its admin view, and the time a confirmed order can still be cancelled; a failed saga stays while its dead letter is pending'),
+  SAGA_RETENTION_DAYS: env.number(
+    30,
+    0.001,
+    3_650,
+    'How long a finished saga and its step log are kept (days): its admin view, and the time a confirmed order can still be cancelled; a failed saga stays while its dead letter is pending',
+  ),
   DEAD_LETTER_RETENTION_DAYS: env.number(30, 0.001, 3_650, 'How long a dead letter is kept once replayed (days); one nobody has dealt with is never purged'),
 };
 
@@ -63,7 +100,10 @@ export type OrchestratorConfig = ReturnType<typeof loadOrchestratorConfig>;
  * Deadlines and breaker settings per downstream, as a gateway sets them per route: a service's own
  * variables where set, the shared GRPC_DEADLINE_MS and BREAKER_* otherwise. Redis has its own.
  */
-export function downstreamSettings(config: OrchestratorConfig): { deadlineMs: Record<Downstream, number>; breakers: Record<Downstream, BreakerOptions> & { redis: RedisBreakerOptions } } {
+export function downstreamSettings(config: OrchestratorConfig): {
+  deadlineMs: Record<Downstream, number>;
+  breakers: Record<Downstream, BreakerOptions> & { redis: RedisBreakerOptions };
+} {
   const breaker = (p: 'ORDER' | 'INVENTORY'): BreakerOptions => ({
     errorThresholdPercentage: config[`${p}_BREAKER_ERROR_PERCENT`] ?? config.BREAKER_ERROR_PERCENT,
     resetTimeoutMs: config[`${p}_BREAKER_RESET_MS`] ?? config.BREAKER_RESET_MS,
@@ -95,7 +135,9 @@ export function loadOrchestratorConfig(source: NodeJS.ProcessEnv = process.env) 
     throw new ConfigError('invalid configuration:\n  JWT_SECRET: must be at least 32 characters');
   }
   if (config.JWT_SECRET === DEV_SECRET && config.ALLOW_DEV_SECRET !== 'true') {
-    throw new ConfigError('invalid configuration:\n  JWT_SECRET: is the public development secret from .env.example; set a real secret (or ALLOW_DEV_SECRET=true on a dev machine)');
+    throw new ConfigError(
+      'invalid configuration:\n  JWT_SECRET: is the public development secret from .env.example; set a real secret (or ALLOW_DEV_SECRET=true on a dev machine)',
+    );
   }
   // A key purged while a request still holds its claim would let a retry create a second order.
   if (config.IDEMPOTENCY_TTL_HOURS * 3_600 <= config.IDEMPOTENCY_LOCK_SECONDS) {

@@ -20,7 +20,19 @@ import {
   registerConsumerLagMetrics,
   registerOutboxMetrics,
 } from '@orderflow/messaging';
-import { bootMain, closeServer, createMetricsRegistry, httpMetrics, listen, requestLog, serveOps, waitForDependencies, type DependencyCheck, type HealthMonitor, type LogFields } from '@orderflow/platform';
+import {
+  bootMain,
+  closeServer,
+  createMetricsRegistry,
+  httpMetrics,
+  listen,
+  requestLog,
+  serveOps,
+  waitForDependencies,
+  type DependencyCheck,
+  type HealthMonitor,
+  type LogFields,
+} from '@orderflow/platform';
 import { grpcHealthCheck } from '@orderflow/proto';
 import { createCatalog } from './catalog/catalog';
 import { createBreakers } from './clients/breakers';
@@ -91,7 +103,12 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     deadlineMs: settings.deadlineMs,
     wrap: breakers.wrap,
   });
-  const catalog = createCatalog(downstream.inventory, redis, { keyPrefix: prefix, ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, logger, guard: breakers.redis });
+  const catalog = createCatalog(downstream.inventory, redis, {
+    keyPrefix: prefix,
+    ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS,
+    logger,
+    guard: breakers.redis,
+  });
   const runner = createSagaRunner({
     repo: sagas,
     ports: downstream,
@@ -179,7 +196,13 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     replay,
     stats: () => collectStats(pool),
     idempotency,
-    rateLimit: rateLimit(redis, { perMinute: config.RATE_LIMIT_PER_MINUTE, keyPrefix: prefix, logger, errors: metrics.rateLimiterErrors, guard: breakers.redis }),
+    rateLimit: rateLimit(redis, {
+      perMinute: config.RATE_LIMIT_PER_MINUTE,
+      keyPrefix: prefix,
+      logger,
+      errors: metrics.rateLimiterErrors,
+      guard: breakers.redis,
+    }),
     requestLog: requestLog(logger),
     httpMetrics: httpMetrics(registry),
     databaseDown: () => health.monitor?.readiness().down.includes(postgresCheck.name) ?? false,
@@ -222,7 +245,15 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   }, config.IDEMPOTENCY_PURGE_INTERVAL_SECONDS * 1_000);
   const retention = createRetentionJob({ pool, jobs: retentionPolicies(config), intervalMs: config.RETENTION_INTERVAL_SECONDS * 1_000, logger, registry });
   retention.start();
-  const orphans = createOrphanSweeper({ pool, orders: downstream.orders, sagas, runner, orphanAfterSeconds: config.ORPHAN_ORDER_SECONDS, watchdogMs: config.SAGA_WATCHDOG_MS, logger });
+  const orphans = createOrphanSweeper({
+    pool,
+    orders: downstream.orders,
+    sagas,
+    runner,
+    orphanAfterSeconds: config.ORPHAN_ORDER_SECONDS,
+    watchdogMs: config.SAGA_WATCHDOG_MS,
+    logger,
+  });
   orphans.start(Math.min(60, config.ORPHAN_ORDER_SECONDS / 2) * 1_000);
   logger.info({ httpPort: http.port, opsPort: ops.port }, 'orchestrator ready');
 

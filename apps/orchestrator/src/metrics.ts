@@ -23,7 +23,12 @@ export function createOrchestratorMetrics(registry: Registry, sources: { sagasIn
       },
     });
   }
-  const ordersByOutcome = new Counter({ name: 'orderflow_orders_total', help: 'Orders by outcome (placed, confirmed, rejected, cancelled)', labelNames: ['outcome'], registers });
+  const ordersByOutcome = new Counter({
+    name: 'orderflow_orders_total',
+    help: 'Orders by outcome (placed, confirmed, rejected, cancelled)',
+    labelNames: ['outcome'],
+    registers,
+  });
   for (const outcome of ['placed', 'confirmed', 'rejected', 'cancelled']) ordersByOutcome.inc({ outcome }, 0);
   // Every series from the start at 0, so an alert's increase() sees the first dead letter too.
   const deadLetters = new Counter({ name: 'orderflow_dead_letters_total', help: 'Dead letters recorded, by source', labelNames: ['source'], registers });
@@ -59,7 +64,12 @@ export function createOrchestratorMetrics(registry: Registry, sources: { sagasIn
       ordersByOutcome.inc({ outcome: lower });
       sagaDuration.observe({ outcome: lower, state: state.toLowerCase() }, seconds);
     },
-    sagaRetries: new Counter({ name: 'orderflow_saga_step_retries_total', help: 'Saga step attempts that failed transiently and were rescheduled', labelNames: ['step'], registers }),
+    sagaRetries: new Counter({
+      name: 'orderflow_saga_step_retries_total',
+      help: 'Saga step attempts that failed transiently and were rescheduled',
+      labelNames: ['step'],
+      registers,
+    }),
     deadLetters,
     deadLettersUnrecordable,
     breakerState,
@@ -67,8 +77,17 @@ export function createOrchestratorMetrics(registry: Registry, sources: { sagasIn
     setBreakerState(downstream: string, state: BreakerState) {
       for (const s of BREAKER_STATES) breakerState.set({ downstream, state: s }, s === state ? 1 : 0);
     },
-    rateLimiterErrors: new Counter({ name: 'orderflow_rate_limiter_errors_total', help: 'Requests let through because the rate limiter (Redis) could not decide', registers }),
-    breakerTransitions: new Counter({ name: 'orderflow_circuit_breaker_transitions_total', help: 'Circuit breaker state changes, by downstream and the state entered', labelNames: ['downstream', 'state'], registers }),
+    rateLimiterErrors: new Counter({
+      name: 'orderflow_rate_limiter_errors_total',
+      help: 'Requests let through because the rate limiter (Redis) could not decide',
+      registers,
+    }),
+    breakerTransitions: new Counter({
+      name: 'orderflow_circuit_breaker_transitions_total',
+      help: 'Circuit breaker state changes, by downstream and the state entered',
+      labelNames: ['downstream', 'state'],
+      registers,
+    }),
   };
 }
 

@@ -23,18 +23,30 @@ afterAll(async () => {
 });
 
 const defaults = parseEnv(orchestratorEnv, {});
-const runRound = () => createRetentionJob({ pool, jobs: retentionPolicies(defaults), intervalMs: 60_000, logger: pino({ level: 'silent' }), batchSize: 2 }).runOnce();
+const runRound = () =>
+  createRetentionJob({ pool, jobs: retentionPolicies(defaults), intervalMs: 60_000, logger: pino({ level: 'silent' }), batchSize: 2 }).runOnce();
 const ago = (ms: number) => new Date(Date.now() - ms);
 
 /** A saga with two step log lines; finished `finishedAgoMs` ago (COMPLETED or FAILED), or still running. */
-async function saga(finishedAgoMs: number | null, state: 'COMPLETED' | 'FAILED' | 'RUNNING' = finishedAgoMs === null ? 'RUNNING' : 'COMPLETED'): Promise<string> {
+async function saga(
+  finishedAgoMs: number | null,
+  state: 'COMPLETED' | 'FAILED' | 'RUNNING' = finishedAgoMs === null ? 'RUNNING' : 'COMPLETED',
+): Promise<string> {
   const orderId = randomUUID();
   await pool.query(
     `INSERT INTO sagas (order_id, customer_id, state, step, data, outcome, created_at, finished_at)
      VALUES ($1, 'alice', $2, 'RESERVE_STOCK', '{}', $3, $4, $5)`,
-    [orderId, state, state === 'COMPLETED' ? 'CONFIRMED' : state === 'FAILED' ? 'REJECTED' : null, ago(60 * DAY_MS), finishedAgoMs === null ? null : ago(finishedAgoMs)],
+    [
+      orderId,
+      state,
+      state === 'COMPLETED' ? 'CONFIRMED' : state === 'FAILED' ? 'REJECTED' : null,
+      ago(60 * DAY_MS),
+      finishedAgoMs === null ? null : ago(finishedAgoMs),
+    ],
   );
-  await pool.query(`INSERT INTO saga_steps (order_id, step, outcome, attempt) VALUES ($1, 'PLACED', 'STARTED', 0), ($1, 'RESERVE_STOCK', 'DONE', 1)`, [orderId]);
+  await pool.query(`INSERT INTO saga_steps (order_id, step, outcome, attempt) VALUES ($1, 'PLACED', 'STARTED', 0), ($1, 'RESERVE_STOCK', 'DONE', 1)`, [
+    orderId,
+  ]);
   return orderId;
 }
 
@@ -44,7 +56,15 @@ async function deadLetter(replayedAgoMs: number | null, sagaOrderId?: string): P
   await pool.query(
     `INSERT INTO dead_letters (id, source, origin, message_key, payload, error, attempts, first_failed_at, last_failed_at, created_at, replayed_at)
      VALUES ($1, $2, $3, $4, $5, 'boom', 5, $6, $6, $6, $7)`,
-    [id, sagaOrderId ? 'saga' : 'kafka', sagaOrderId ? 'saga:RESERVE_STOCK' : 'order-events', sagaOrderId ?? null, '{}', ago(90 * DAY_MS), replayedAgoMs === null ? null : ago(replayedAgoMs)],
+    [
+      id,
+      sagaOrderId ? 'saga' : 'kafka',
+      sagaOrderId ? 'saga:RESERVE_STOCK' : 'order-events',
+      sagaOrderId ?? null,
+      '{}',
+      ago(90 * DAY_MS),
+      replayedAgoMs === null ? null : ago(replayedAgoMs),
+    ],
   );
   return id;
 }
@@ -91,7 +111,9 @@ describe('orchestrator retention', () => {
 
   it('refuses a SAGA_RETENTION_DAYS shorter than IDEMPOTENCY_TTL_HOURS: a resumed request would find its saga gone', () => {
     const secret = 'a-real-secret-of-at-least-32-characters!';
-    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, SAGA_RETENTION_DAYS: '1', IDEMPOTENCY_TTL_HOURS: '48' })).toThrow(/SAGA_RETENTION_DAYS: must be at least IDEMPOTENCY_TTL_HOURS/);
+    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, SAGA_RETENTION_DAYS: '1', IDEMPOTENCY_TTL_HOURS: '48' })).toThrow(
+      /SAGA_RETENTION_DAYS: must be at least IDEMPOTENCY_TTL_HOURS/,
+    );
     expect(loadOrchestratorConfig({ JWT_SECRET: secret, SAGA_RETENTION_DAYS: '2', IDEMPOTENCY_TTL_HOURS: '48' }).SAGA_RETENTION_DAYS).toBe(2);
   });
 });

@@ -4,9 +4,7 @@ import { outboxBacklog } from '@orderflow/messaging';
 /** What `GET /v1/admin/stats` reports, from the orchestrator's own database. */
 export async function collectStats(pool: Pool) {
   const [orders, sagas, deadLetters, outbox] = await Promise.all([
-    pool.query(
-      `SELECT CASE WHEN outcome IS NOT NULL THEN outcome ELSE 'PENDING' END AS status, count(*)::int AS n FROM sagas GROUP BY 1`,
-    ),
+    pool.query(`SELECT CASE WHEN outcome IS NOT NULL THEN outcome ELSE 'PENDING' END AS status, count(*)::int AS n FROM sagas GROUP BY 1`),
     pool.query(`SELECT count(*)::int AS in_flight FROM sagas WHERE finished_at IS NULL`),
     pool.query(`SELECT source, count(*)::int AS n FROM dead_letters WHERE replayed_at IS NULL GROUP BY source`),
     outboxBacklog(pool),

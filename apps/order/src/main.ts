@@ -16,7 +16,14 @@ bootMain('order', loadOrderConfig, async (config, logger) => {
 
   const registry = createMetricsRegistry('order');
   const orders = createOrderUseCases(createOrderRepository(pool));
-  const grpc = await serveGrpc({ logger, registry, host: config.GRPC_HOST, port: config.GRPC_PORT, protoFiles: ['orderflow/order/v1/order.proto'], register: (server) => server.addService(OrderServiceService, createOrderService(orders, logger)) });
+  const grpc = await serveGrpc({
+    logger,
+    registry,
+    host: config.GRPC_HOST,
+    port: config.GRPC_PORT,
+    protoFiles: ['orderflow/order/v1/order.proto'],
+    register: (server) => server.addService(OrderServiceService, createOrderService(orders, logger)),
+  });
 
   const ops = await serveOps({ service: 'order', checks, registry, logger, config, port: config.HTTP_PORT });
   logger.info({ grpcPort: grpc.port, httpPort: ops.port }, 'order service ready');

@@ -58,7 +58,9 @@ export function createOrderUseCases(repo: OrderRepository) {
   async function insertAll(inputs: NewOrderInput[]): Promise<Map<string, Order>> {
     const unique = new Map<string, NewOrderInput>();
     for (const input of inputs) if (!unique.has(input.orderId.toLowerCase())) unique.set(input.orderId.toLowerCase(), input);
-    const rows = await repo.insertAll([...unique.values()].map((i) => ({ id: i.orderId, customerId: i.customerId, items: i.items, totalCents: orderTotal(i.items) })));
+    const rows = await repo.insertAll(
+      [...unique.values()].map((i) => ({ id: i.orderId, customerId: i.customerId, items: i.items, totalCents: orderTotal(i.items) })),
+    );
     const stored = new Map(rows.map((o) => [o.id, o]));
     // Not returned: inserted by a transaction that committed while the statement ran. Rare; read it now.
     for (const [id, input] of unique) if (!stored.has(id)) stored.set(id, await mustGet(input.orderId));

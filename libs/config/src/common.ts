@@ -8,14 +8,28 @@ import { ConfigError, env } from './env';
 export const postgresEnv = {
   PG_CONNECT_TIMEOUT_MS: env.int(5_000, 1, 600_000, 'Longest wait for a Postgres connection: connecting, or for a free one in the pool'),
   PG_STATEMENT_TIMEOUT_MS: env.int(10_000, 1, 3_600_000, 'Postgres cancels a statement running longer (statement_timeout); the connection stays usable'),
-  PG_QUERY_TIMEOUT_MS: env.int(15_000, 1, 3_600_000, 'Client-side bound on one query round trip, for a server or network that stops answering; keep it above PG_STATEMENT_TIMEOUT_MS'),
-  PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: env.int(60_000, 1, 3_600_000, 'Postgres ends a session whose transaction sits idle longer (idle_in_transaction_session_timeout), releasing its locks'),
+  PG_QUERY_TIMEOUT_MS: env.int(
+    15_000,
+    1,
+    3_600_000,
+    'Client-side bound on one query round trip, for a server or network that stops answering; keep it above PG_STATEMENT_TIMEOUT_MS',
+  ),
+  PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: env.int(
+    60_000,
+    1,
+    3_600_000,
+    'Postgres ends a session whose transaction sits idle longer (idle_in_transaction_session_timeout), releasing its locks',
+  ),
 };
 
 /** Variables every app reads the same way (README, Configuration). */
 export const commonEnv = {
   LOG_LEVEL: env.logLevel(),
-  DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/postgres', ['postgres', 'postgresql'], 'PostgreSQL server URL; each service uses its own database on it'),
+  DATABASE_URL: env.url(
+    'postgres://postgres@127.0.0.1:5432/postgres',
+    ['postgres', 'postgresql'],
+    'PostgreSQL server URL; each service uses its own database on it',
+  ),
   ...postgresEnv,
   RESOURCE_PREFIX: env.name('', 'Prefix for Kafka topics and groups, RabbitMQ exchanges and queues, Redis keys and database names (test isolation)'),
   SHUTDOWN_TIMEOUT_MS: env.int(10_000, 100, 120_000, 'How long SIGTERM waits for in-flight work before forcing exit'),
@@ -26,7 +40,12 @@ export const commonEnv = {
 
 /** For processes that take requests (HTTP or gRPC): the readiness-first part of a drain. */
 export const drainEnv = {
-  SHUTDOWN_DRAIN_MS: env.int(0, 0, 60_000, 'After SIGTERM, how long the process keeps serving with /readyz at 503 before it stops accepting, so load balancers stop sending first (part of SHUTDOWN_TIMEOUT_MS)'),
+  SHUTDOWN_DRAIN_MS: env.int(
+    0,
+    0,
+    60_000,
+    'After SIGTERM, how long the process keeps serving with /readyz at 503 before it stops accepting, so load balancers stop sending first (part of SHUTDOWN_TIMEOUT_MS)',
+  ),
 };
 
 export const kafkaEnv = {
@@ -35,7 +54,12 @@ export const kafkaEnv = {
   KAFKA_SASL_MECHANISM: env.choice(['plain', 'scram-sha-256', 'scram-sha-512'] as const, 'SASL mechanism for the brokers; unset means no authentication'),
   KAFKA_SASL_USERNAME: env.optionalString('SASL user name (required with KAFKA_SASL_MECHANISM)'),
   KAFKA_SASL_PASSWORD: env.optionalString('SASL password (required with KAFKA_SASL_MECHANISM)'),
-  KAFKA_TOPIC_PARTITIONS: env.int(3, 1, 1_000, 'Partitions of the topics an app creates when they are missing (consumer parallelism; existing topics are left as they are)'),
+  KAFKA_TOPIC_PARTITIONS: env.int(
+    3,
+    1,
+    1_000,
+    'Partitions of the topics an app creates when they are missing (consumer parallelism; existing topics are left as they are)',
+  ),
 };
 
 /** Cross-field rules of kafkaEnv, checked after parsing: SASL needs both credentials. */
@@ -60,7 +84,12 @@ export const retentionEnv = {
   RETENTION_INTERVAL_SECONDS: env.int(300, 1, 86_400, 'How often rows past their retention are purged (in batches; one replica at a time per table)'),
 };
 export const outboxRetentionEnv = {
-  OUTBOX_RETENTION_HOURS: env.number(24, 0.01, 24 * 365, 'How long a published outbox row is kept (hours; fractions allowed); unpublished rows are never purged'),
+  OUTBOX_RETENTION_HOURS: env.number(
+    24,
+    0.01,
+    24 * 365,
+    'How long a published outbox row is kept (hours; fractions allowed); unpublished rows are never purged',
+  ),
 };
 /** The database a service uses on the DATABASE_URL server: `orderflow_<service>`, after the prefix. */
 export function databaseName(service: string, prefix = ''): string {

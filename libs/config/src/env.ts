@@ -83,19 +83,27 @@ export const env = {
     z
       .string()
       .default(fallback)
-      .refine((value) => {
-        try {
-          return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
-        } catch {
-          return false;
-        }
-      }, `expected a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`)
+      .refine(
+        (value) => {
+          try {
+            return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+          } catch {
+            return false;
+          }
+        },
+        `expected a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+      )
       .describe(description),
   brokers: (fallback: string, description: string) =>
     z
       .string()
       .default(fallback)
-      .transform((value) => value.split(',').map((b) => b.trim()).filter(Boolean))
+      .transform((value) =>
+        value
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean),
+      )
       .refine((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]')
       .describe(description),
   string: (fallback: string, description: string) => z.string().default(fallback).describe(description),
@@ -115,6 +123,5 @@ export const env = {
       .default(fallback)
       .refine((v) => /^[a-z0-9_]*$/.test(v), 'expected lower-case letters, digits and underscores')
       .describe(description),
-  logLevel: () =>
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
 };

@@ -41,7 +41,14 @@ describe('postgresHealthCheck', () => {
       expect(others).toEqual([]);
 
       await admin.query('SELECT pg_terminate_backend($1)', [first]);
-      await waitFor(() => check.check().then(() => false, () => true), { timeoutMs: 5_000, what: 'a check to notice the ended connection' });
+      await waitFor(
+        () =>
+          check.check().then(
+            () => false,
+            () => true,
+          ),
+        { timeoutMs: 5_000, what: 'a check to notice the ended connection' },
+      );
       await check.check();
       const now = await backends(name);
       expect(now).toHaveLength(1);

@@ -58,7 +58,16 @@ describe('a pool', () => {
       what: 'Postgres to end the idle transaction',
     });
     // The session's end reaches the client as an 'error' with no query running: no crash, the next query fails.
-    await expect(waitFor(() => client.query('SELECT 1').then(() => false, () => true), { what: 'the dead client to refuse a query' })).resolves.toBe(true);
+    await expect(
+      waitFor(
+        () =>
+          client.query('SELECT 1').then(
+            () => false,
+            () => true,
+          ),
+        { what: 'the dead client to refuse a query' },
+      ),
+    ).resolves.toBe(true);
     client.release();
     expect((await db.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });

@@ -38,12 +38,18 @@ function newPool(): pg.Pool {
 
 /** `n` rows finished `ageMs` ago (null: not finished). */
 const addItems = (n: number, ageMs: number | null) =>
-  pool.query(`INSERT INTO items (done_at) SELECT CASE WHEN $2::float IS NULL THEN NULL ELSE now() - $2::float * interval '1 millisecond' END FROM generate_series(1, $1)`, [n, ageMs]);
+  pool.query(
+    `INSERT INTO items (done_at) SELECT CASE WHEN $2::float IS NULL THEN NULL ELSE now() - $2::float * interval '1 millisecond' END FROM generate_series(1, $1)`,
+    [n, ageMs],
+  );
 const remaining = async () => (await pool.query('SELECT count(*)::int AS n FROM items')).rows[0].n as number;
 
 const purgeItems = (db: Queryable, olderThanMs: number, limit: number) =>
   db
-    .query(`DELETE FROM items WHERE id IN (SELECT id FROM items WHERE done_at < now() - $1 * interval '1 millisecond' ORDER BY done_at LIMIT $2 FOR UPDATE SKIP LOCKED)`, [olderThanMs, limit])
+    .query(
+      `DELETE FROM items WHERE id IN (SELECT id FROM items WHERE done_at < now() - $1 * interval '1 millisecond' ORDER BY done_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [olderThanMs, limit],
+    )
     .then((r) => r.rowCount ?? 0);
 
 function job(options: { purge?: RetentionPolicy['purge']; registry?: Registry; batchSize?: number; intervalMs?: number; on?: pg.Pool } = {}): RetentionJob {

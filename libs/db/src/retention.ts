@@ -65,7 +65,12 @@ const LOCK_CLASS = 0x7e7e;
 export function createRetentionJob(options: RetentionJobOptions): RetentionJob {
   const { pool, jobs, intervalMs, logger, batchSize = 500 } = options;
   const purged = options.registry
-    ? new Counter({ name: 'orderflow_retention_purged_rows_total', help: 'Rows deleted by the retention job, by table', labelNames: ['table'], registers: [options.registry] })
+    ? new Counter({
+        name: 'orderflow_retention_purged_rows_total',
+        help: 'Rows deleted by the retention job, by table',
+        labelNames: ['table'],
+        registers: [options.registry],
+      })
     : undefined;
   for (const job of jobs) purged?.inc({ table: job.name }, 0);
   let scheduled = false;

@@ -11,7 +11,15 @@ describe('createEvent', () => {
 
   it('keeps a given id, time and traceparent', () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const event = createEvent({ type: 'stock.adjusted', source: 's', subject: 'sku', data: {}, id: '6f1c1f0e-7a4b-4d2e-9a51-0c8f7e1e2a3b', time: new Date(0), traceparent });
+    const event = createEvent({
+      type: 'stock.adjusted',
+      source: 's',
+      subject: 'sku',
+      data: {},
+      id: '6f1c1f0e-7a4b-4d2e-9a51-0c8f7e1e2a3b',
+      time: new Date(0),
+      traceparent,
+    });
     expect(event).toMatchObject({ id: '6f1c1f0e-7a4b-4d2e-9a51-0c8f7e1e2a3b', time: '1970-01-01T00:00:00.000Z', traceparent });
   });
 });

@@ -1,13 +1,6 @@
 /** Stable error codes; each transport maps them to a status in one place (problem+json, gRPC). */
 export type ErrorCode =
-  | 'VALIDATION_FAILED'
-  | 'NOT_FOUND'
-  | 'UNKNOWN_SKU'
-  | 'INVALID_TRANSITION'
-  | 'STOCK_BELOW_RESERVED'
-  | 'CONFLICT'
-  | 'UNAVAILABLE'
-  | 'INTERNAL';
+  'VALIDATION_FAILED' | 'NOT_FOUND' | 'UNKNOWN_SKU' | 'INVALID_TRANSITION' | 'STOCK_BELOW_RESERVED' | 'CONFLICT' | 'UNAVAILABLE' | 'INTERNAL';
 
 /** The one error type of the system: a stable `code`, a message safe to show, and whether a retry may help. */
 export class AppError extends Error {
@@ -26,5 +19,7 @@ export class AppError extends Error {
 
 /** True for an AppError (checked by shape, not instanceof, so it works across bundles). */
 export function isAppError(error: unknown): error is AppError {
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AppError' && typeof (error as { code?: unknown }).code === 'string';
+  return (
+    typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AppError' && typeof (error as { code?: unknown }).code === 'string'
+  );
 }

@@ -14,7 +14,12 @@ describe('order status machine', () => {
 
 describe('money', () => {
   it('totals lines in integer cents', () => {
-    expect(orderTotal([{ sku: 'A', quantity: 3, unitPriceCents: 1999 }, { sku: 'B', quantity: 1, unitPriceCents: 1 }])).toBe(5998);
+    expect(
+      orderTotal([
+        { sku: 'A', quantity: 3, unitPriceCents: 1999 },
+        { sku: 'B', quantity: 1, unitPriceCents: 1 },
+      ]),
+    ).toBe(5998);
   });
 
   it('refuses fractional or negative cents', () => {

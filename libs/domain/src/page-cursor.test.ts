@@ -8,7 +8,13 @@ describe('page cursors', () => {
   });
 
   it('refuse anything else as VALIDATION_FAILED', () => {
-    for (const bad of ['', 'not-a-cursor', Buffer.from('yesterday|6f1c1f0e-7a4b-4d2e-9a51-0c8f7e1e2a3b').toString('base64url'), Buffer.from(`${position.createdAt}|42`).toString('base64url'), Buffer.from(`${position.createdAt}|${position.id}|x`).toString('base64url')]) {
+    for (const bad of [
+      '',
+      'not-a-cursor',
+      Buffer.from('yesterday|6f1c1f0e-7a4b-4d2e-9a51-0c8f7e1e2a3b').toString('base64url'),
+      Buffer.from(`${position.createdAt}|42`).toString('base64url'),
+      Buffer.from(`${position.createdAt}|${position.id}|x`).toString('base64url'),
+    ]) {
       expect(() => decodePageCursor(bad)).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED', message: 'cursor is not valid' }));
     }
   });

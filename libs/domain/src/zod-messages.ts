@@ -54,7 +54,8 @@ export function zod3Message(issue: Issue): string | undefined {
     case 'unrecognized_keys':
       return `Unrecognized key(s) in object: ${quoted(issue.keys, ', ')}`;
     case 'invalid_value':
-      if ((issue.inst?._zod.def as { type?: string } | undefined)?.type === 'literal' && issue.values.length === 1) return `Invalid literal value, expected ${JSON.stringify(issue.values[0])}`;
+      if ((issue.inst?._zod.def as { type?: string } | undefined)?.type === 'literal' && issue.values.length === 1)
+        return `Invalid literal value, expected ${JSON.stringify(issue.values[0])}`;
       return `Invalid enum value. Expected ${quoted(issue.values)}, received '${String(issue.input)}'`;
     case 'invalid_format':
       if (issue.format === 'regex') return 'Invalid';

@@ -5,15 +5,41 @@
  */
 
 /** Kafka client factory, topic creation, idempotent producer and readiness check. */
-export { createKafka, ensureTopics, createIdempotentProducer, kafkaConnection, kafkaHealthCheck, type KafkaConnection, type KafkaOptions, type EnsureTopicsOptions } from './kafka';
+export {
+  createKafka,
+  ensureTopics,
+  createIdempotentProducer,
+  kafkaConnection,
+  kafkaHealthCheck,
+  type KafkaConnection,
+  type KafkaOptions,
+  type EnsureTopicsOptions,
+} from './kafka';
 /** CloudEvent <-> Kafka message (structured mode, traceparent header). */
 export { CLOUDEVENTS_CONTENT_TYPE, decodeCloudEvent, headerValue, type DecodedEvent } from './event-codec';
 /** RabbitMQ: declaring a task topology (exchange, work, retry and dead-letter queues), connection and readiness check. */
 export { declareTaskTopology, connectAmqp, amqpHealthCheck, type ConnectAmqpOptions } from './rabbit';
 /** Transactional outbox: an OutboxWriter writes messages with the change they describe (a statement or a transaction); the relay publishes them in order. */
-export { factMessage, purgePublishedOutbox, outboxBacklog, outboxStatus, OUTBOX_CHANNEL, type OutboxMessage, type OutboxRecord, type OutboxDestination, type OutboxGuard } from './outbox';
+export {
+  factMessage,
+  purgePublishedOutbox,
+  outboxBacklog,
+  outboxStatus,
+  OUTBOX_CHANNEL,
+  type OutboxMessage,
+  type OutboxRecord,
+  type OutboxDestination,
+  type OutboxGuard,
+} from './outbox';
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
-export { createOutboxWriter, notifyingOutboxWriter, type OutboxInTransaction, type OutboxParts, type OutboxStatementBuilder, type OutboxWriter } from './outbox-writer';
+export {
+  createOutboxWriter,
+  notifyingOutboxWriter,
+  type OutboxInTransaction,
+  type OutboxParts,
+  type OutboxStatementBuilder,
+  type OutboxWriter,
+} from './outbox-writer';
 /** Broker publishers the relay hands batches to. */
 export { kafkaOutboxPublisher, kafkaMessageOf, createRabbitPublisher, ATTEMPT_HEADER, type RabbitPublisher } from './publishers';
 /** Kafka consumer-group member with in-place retry and dead-lettering. */

@@ -60,7 +60,12 @@ describe.each([
 
   it('the consumer-lag gauge', async () => {
     const registry = new Registry();
-    const lag = registerConsumerLagMetrics(registry, { ...connection(ssl), clientId: 'conn-test', groups: [{ groupId: 'g', topics: ['t'] }], timeoutMs: 1_000 });
+    const lag = registerConsumerLagMetrics(registry, {
+      ...connection(ssl),
+      clientId: 'conn-test',
+      groups: [{ groupId: 'g', topics: ['t'] }],
+      timeoutMs: 1_000,
+    });
     try {
       await registry.metrics().catch(() => undefined);
       expect(await firstGreeting()).toBe(expected);

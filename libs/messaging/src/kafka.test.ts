@@ -101,7 +101,9 @@ describe('Kafka plumbing', () => {
 
   it('ensureTopics succeeds in every process when several create the same new topics at once', async () => {
     const racePrefix = `${uniqueName('race')}_`;
-    const clients = Array.from({ length: 4 }, (_, i) => createKafka({ brokers: kafkaBrokers, clientId: `${racePrefix}${i}`, logger: pino({ level: 'silent' }) }));
+    const clients = Array.from({ length: 4 }, (_, i) =>
+      createKafka({ brokers: kafkaBrokers, clientId: `${racePrefix}${i}`, logger: pino({ level: 'silent' }) }),
+    );
     try {
       const results = await Promise.all(clients.map((client) => ensureTopics(client, Object.values(topicNames(racePrefix)))));
       for (const created of results) expect([...created].sort()).toEqual(Object.values(topicNames(racePrefix)).sort());

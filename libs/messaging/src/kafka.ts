@@ -11,7 +11,13 @@ export interface KafkaConnection {
 }
 
 /** The connection from the parsed kafkaEnv variables (see libs/config). */
-export function kafkaConnection(config: { KAFKA_BROKERS: string[]; KAFKA_SSL: boolean; KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512'; KAFKA_SASL_USERNAME?: string; KAFKA_SASL_PASSWORD?: string }): KafkaConnection {
+export function kafkaConnection(config: {
+  KAFKA_BROKERS: string[];
+  KAFKA_SSL: boolean;
+  KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  KAFKA_SASL_USERNAME?: string;
+  KAFKA_SASL_PASSWORD?: string;
+}): KafkaConnection {
   const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username = '', KAFKA_SASL_PASSWORD: password = '' } = config;
   return {
     brokers: config.KAFKA_BROKERS,
@@ -147,7 +153,16 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
  * the connection and the next one reconnects, so a recovered broker answers on the next round.
  */
 export function kafkaHealthCheck(connection: KafkaConnection, timeoutMs = 2_000): DependencyCheck & { close(): Promise<void> } {
-  const admin = reusableAdmin(new Kafka({ ...connection, clientId: 'orderflow-health', connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 }, logLevel: logLevel.NOTHING }));
+  const admin = reusableAdmin(
+    new Kafka({
+      ...connection,
+      clientId: 'orderflow-health',
+      connectionTimeout: timeoutMs,
+      requestTimeout: timeoutMs,
+      retry: { retries: 0 },
+      logLevel: logLevel.NOTHING,
+    }),
+  );
   return {
     name: 'kafka',
     check: () => admin.use(async (a) => void (await a.describeCluster())),

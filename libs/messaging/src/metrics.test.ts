@@ -39,7 +39,12 @@ describe('scrape-time gauges', () => {
       await producer.connect();
       await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
       await admin.setOffsets({ groupId: `${topic}-behind`, topic, partitions: [{ partition: 0, offset: '1' }] });
-      expect(await waitFor(async () => (await registry.metrics()) && (await sample(registry, 'orderflow_kafka_consumer_lag_messages', { group: `${topic}-behind`, topic })), { timeoutMs: 30_000, what: 'a lag sample' })).toBe(2);
+      expect(
+        await waitFor(
+          async () => (await registry.metrics()) && (await sample(registry, 'orderflow_kafka_consumer_lag_messages', { group: `${topic}-behind`, topic })),
+          { timeoutMs: 30_000, what: 'a lag sample' },
+        ),
+      ).toBe(2);
       expect(await sample(registry, 'orderflow_kafka_consumer_lag_messages', { group: `${topic}-new`, topic })).toBe(3);
     } finally {
       await lag.close();
@@ -60,7 +65,10 @@ describe('scrape-time gauges', () => {
     try {
       for (let i = 0; i < 2; i++) channel.publish(topology.exchange, topology.routingKey, Buffer.from('{}'), { persistent: true });
       await channel.waitForConfirms();
-      const ready = await waitFor(async () => (await registry.metrics()) && (await sample(registry, 'orderflow_task_queue_messages', { queue: 'notification.send' })), { timeoutMs: 30_000, what: 'a depth sample' });
+      const ready = await waitFor(
+        async () => (await registry.metrics()) && (await sample(registry, 'orderflow_task_queue_messages', { queue: 'notification.send' })),
+        { timeoutMs: 30_000, what: 'a depth sample' },
+      );
       expect(ready).toBe(2);
       expect(await sample(registry, 'orderflow_task_queue_messages', { queue: 'notification.send.dlq' })).toBe(0);
       expect(await sample(registry, 'orderflow_task_queue_consumers', { queue: 'notification.send' })).toBe(0);
@@ -97,7 +105,10 @@ describe('scrape-time gauges', () => {
         { destination: 'rabbitmq', topic: 't', key: 'k', messageId: young, payload: {} },
       ]);
       await pool.query(`UPDATE outbox SET created_at = now() - interval '30 seconds' WHERE message_id = $1`, [old]);
-      const backlog = await waitFor(async () => (await registry.metrics()) && (await sample(registry, 'orderflow_outbox_backlog_messages')) === 2, { what: 'the backlog to show', intervalMs: 200 });
+      const backlog = await waitFor(async () => (await registry.metrics()) && (await sample(registry, 'orderflow_outbox_backlog_messages')) === 2, {
+        what: 'the backlog to show',
+        intervalMs: 200,
+      });
       expect(backlog).toBe(true);
       expect(await sample(registry, 'orderflow_outbox_oldest_message_age_seconds')).toBeGreaterThanOrEqual(30);
     });

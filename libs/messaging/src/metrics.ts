@@ -44,9 +44,19 @@ export interface ConsumerGroupWatch {
  * topic's partitions (all of a partition when the group never committed there). Uses its own admin
  * client without retries, so a broker that is down costs a scrape at most `timeoutMs`.
  */
-export function registerConsumerLagMetrics(registry: Registry, options: KafkaConnection & { clientId: string; groups: ConsumerGroupWatch[]; timeoutMs?: number }) {
+export function registerConsumerLagMetrics(
+  registry: Registry,
+  options: KafkaConnection & { clientId: string; groups: ConsumerGroupWatch[]; timeoutMs?: number },
+) {
   const { clientId, groups, timeoutMs = 2_000, ...connection } = options;
-  const kafka = new Kafka({ ...connection, clientId: `${clientId}-metrics`, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 500 }, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    ...connection,
+    clientId: `${clientId}-metrics`,
+    connectionTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 500 },
+    logLevel: logLevel.NOTHING,
+  });
   // A broken connection is not reused: the next scrape connects afresh.
   const admin = reusableAdmin(kafka);
 

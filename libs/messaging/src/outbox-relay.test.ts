@@ -216,7 +216,10 @@ describe('outbox relay', () => {
       await client.query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on;
         SET auto_explain.log_buffers = on; SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice`);
       const { batch } = await beginOutboxBatch(client, 'kafka', 0x7e57, 500);
-      await commitOutboxBatch(client, batch.map((b) => b.id));
+      await commitOutboxBatch(
+        client,
+        batch.map((b) => b.id),
+      );
       expect(batch).toHaveLength(1);
       const read = plans.find((plan) => / on outbox /.test(plan)); // the plan of the read, beside the lock's
       expect(read).toBeDefined();

@@ -100,8 +100,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     try {
       const { locked, batch } = await beginOutboxBatch(client, destination, LOCK_KEYS[destination], batchSize);
       active = locked;
-      if (batch.length) await withDeadline(publish(batch), publishTimeoutMs, `${destination} did not take ${batch.length} row(s) within ${publishTimeoutMs} ms`);
-      await commitOutboxBatch(client, batch.map((r) => r.id));
+      if (batch.length)
+        await withDeadline(publish(batch), publishTimeoutMs, `${destination} did not take ${batch.length} row(s) within ${publishTimeoutMs} ms`);
+      await commitOutboxBatch(
+        client,
+        batch.map((r) => r.id),
+      );
       return batch.length;
     } catch (error) {
       broken = await rollbackTransaction(client, error);

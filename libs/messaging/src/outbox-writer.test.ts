@@ -29,7 +29,13 @@ describe('outbox writer', () => {
     const relays = [relay(true), relay(true)];
     const messages = [message(), message()];
     let parts: OutboxParts | undefined;
-    const { rows } = await createOutboxWriter(relays).statement(pool, messages, [], undefined, (p) => ((parts = p), `WITH o AS (${p.insert}) SELECT 1 AS done${p.select}`));
+    const { rows } = await createOutboxWriter(relays).statement(
+      pool,
+      messages,
+      [],
+      undefined,
+      (p) => ((parts = p), `WITH o AS (${p.insert}) SELECT 1 AS done${p.select}`),
+    );
     expect(rows).toEqual([{ done: 1 }]);
     expect(parts!.select).toBe('');
     expect(await stored(messages)).toBe(2);

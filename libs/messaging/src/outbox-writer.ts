@@ -23,12 +23,7 @@ export interface OutboxInTransaction {
   /** Inserts the messages (one statement). */
   enqueue(messages: OutboxMessage[]): Promise<void>;
   /** Runs one statement fused with the messages' insert (see OutboxWriter.statement). */
-  statement(
-    messages: OutboxMessage[],
-    params: unknown[],
-    guard: OutboxGuard | undefined,
-    build: OutboxStatementBuilder,
-  ): Promise<QueryResult>;
+  statement(messages: OutboxMessage[], params: unknown[], guard: OutboxGuard | undefined, build: OutboxStatementBuilder): Promise<QueryResult>;
 }
 
 /**
@@ -42,13 +37,7 @@ export interface OutboxWriter {
    * outbox insert as a CTE body and what to add to the select list, and must use both; their
    * parameters are pushed onto `params`, and `guard` says which messages apply (see OutboxGuard).
    */
-  statement(
-    db: Queryable,
-    messages: OutboxMessage[],
-    params: unknown[],
-    guard: OutboxGuard | undefined,
-    build: OutboxStatementBuilder,
-  ): Promise<QueryResult>;
+  statement(db: Queryable, messages: OutboxMessage[], params: unknown[], guard: OutboxGuard | undefined, build: OutboxStatementBuilder): Promise<QueryResult>;
   /** A transaction on a pooled client; messages added through `outbox` commit with it, and the relays are woken after COMMIT. */
   transaction<T>(pool: Pool, work: (tx: PoolClient, outbox: OutboxInTransaction) => Promise<T>): Promise<T>;
 }

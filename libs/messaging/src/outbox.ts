@@ -113,7 +113,12 @@ const toRecord = (r: Record<string, unknown>): OutboxRecord => ({
  * index entry a mark left dead, where an ordered index scan flags them dead in the index and skips them
  * from then on: the read grew with every row published (458 pages a read under `make bench`, 12 after).
  */
-export async function beginOutboxBatch(tx: Queryable, destination: OutboxDestination, lockKey: number, limit: number): Promise<{ locked: boolean; batch: OutboxRecord[] }> {
+export async function beginOutboxBatch(
+  tx: Queryable,
+  destination: OutboxDestination,
+  lockKey: number,
+  limit: number,
+): Promise<{ locked: boolean; batch: OutboxRecord[] }> {
   if (!DESTINATIONS.includes(destination) || !Number.isSafeInteger(lockKey) || !Number.isSafeInteger(limit) || limit < 1) {
     throw new Error(`beginOutboxBatch: invalid destination ${destination}, lock ${lockKey} or limit ${limit}`);
   }

@@ -50,7 +50,13 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const task = (): OutboxMessage => ({ destination: 'rabbitmq', topic: topology.routingKey, key: randomUUID(), messageId: randomUUID(), payload: { template: 'order-confirmed' } });
+const task = (): OutboxMessage => ({
+  destination: 'rabbitmq',
+  topic: topology.routingKey,
+  key: randomUUID(),
+  messageId: randomUUID(),
+  payload: { template: 'order-confirmed' },
+});
 /** When the row was marked published; undefined while it is not (what waitFor polls for). */
 const publishedAt = async (messageId: string) =>
   ((await pool.query('SELECT published_at FROM outbox WHERE message_id = $1', [messageId])).rows[0].published_at as Date | null) ?? undefined;
@@ -58,7 +64,8 @@ const publishedAt = async (messageId: string) =>
 async function delivered(): Promise<string[]> {
   const channel = await admin.createChannel();
   const ids: string[] = [];
-  for (let m = await channel.get(topology.queue, { noAck: true }); m; m = await channel.get(topology.queue, { noAck: true })) ids.push(String(m.properties.messageId));
+  for (let m = await channel.get(topology.queue, { noAck: true }); m; m = await channel.get(topology.queue, { noAck: true }))
+    ids.push(String(m.properties.messageId));
   await channel.close();
   return ids;
 }
@@ -78,10 +85,13 @@ describe('the RabbitMQ outbox publisher', () => {
 
     proxy.thaw();
     await waitFor(() => publishedAt(held.messageId), { what: 'the held task to be published' });
-    const ids = await waitFor(async () => {
-      const seen = await delivered();
-      return seen.includes(held.messageId) && seen;
-    }, { what: 'the held task on the queue' });
+    const ids = await waitFor(
+      async () => {
+        const seen = await delivered();
+        return seen.includes(held.messageId) && seen;
+      },
+      { what: 'the held task on the queue' },
+    );
     expect(ids).toContain(held.messageId); // maybe twice: consumers de-duplicate by message id
   });
 

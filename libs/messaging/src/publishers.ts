@@ -18,7 +18,11 @@ export const ATTEMPT_HEADER = 'x-attempt';
  */
 export function kafkaMessageOf(row: Pick<OutboxMessage, 'key' | 'payload' | 'headers'>): Message {
   // A Buffer (an outbox row's stored JSON, a replayed dead letter) goes out byte for byte.
-  return { key: row.key, value: Buffer.isBuffer(row.payload) ? row.payload : JSON.stringify(row.payload), headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...row.headers } };
+  return {
+    key: row.key,
+    value: Buffer.isBuffer(row.payload) ? row.payload : JSON.stringify(row.payload),
+    headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...row.headers },
+  };
 }
 
 /** Whether a publisher makes a producer span per message; by default when spans are exported. */
@@ -124,15 +128,25 @@ export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPu
       // A returned row was not taken by any queue: reject, so it stays in the outbox and is sent again.
       const unroutable = records.filter((r) => returned.delete(r.messageId));
       if (unroutable.length) {
-        throw new Error(`RabbitMQ returned ${unroutable.length} of ${records.length} message(s) as unroutable (no queue bound to ${[...new Set(unroutable.map((r) => r.topic))].join(', ')})`);
+        throw new Error(
+          `RabbitMQ returned ${unroutable.length} of ${records.length} message(s) as unroutable (no queue bound to ${[...new Set(unroutable.map((r) => r.topic))].join(', ')})`,
+        );
       }
     })();
-    await withDeadline(confirmed, confirmTimeoutMs, `RabbitMQ did not confirm ${records.length} message(s) within ${confirmTimeoutMs} ms`, () => abandon(session));
+    await withDeadline(confirmed, confirmTimeoutMs, `RabbitMQ did not confirm ${records.length} message(s) within ${confirmTimeoutMs} ms`, () =>
+      abandon(session),
+    );
   }
 
   return {
     /** With tracing exported, each row gets a `send` producer span linked to the trace that wrote it. */
-    publish: (records) => (traced ? inProducerSpans(records.map((r) => rabbitSend(exchange, r)), () => publish(records)) : publish(records)),
+    publish: (records) =>
+      traced
+        ? inProducerSpans(
+            records.map((r) => rabbitSend(exchange, r)),
+            () => publish(records),
+          )
+        : publish(records),
     async check() {
       const { channel, topology } = await open();
       await channel.checkExchange(topology.exchange); // a round trip: a frozen broker does not answer

@@ -24,7 +24,8 @@ describe('RabbitMQ task topology', () => {
     await connection.close();
   });
 
-  const getOne = (ch: Channel, queue: string) => waitFor(() => ch.get(queue, { noAck: false }), { what: `a message on ${queue}`, timeoutMs: 5_000 }) as Promise<GetMessage>;
+  const getOne = (ch: Channel, queue: string) =>
+    waitFor(() => ch.get(queue, { noAck: false }), { what: `a message on ${queue}`, timeoutMs: 5_000 }) as Promise<GetMessage>;
 
   it('can be declared again with the same arguments', async () => {
     await expect(declareTaskTopology(channel, taskTopology(prefix))).resolves.toEqual(topology);
@@ -69,7 +70,12 @@ describe('RabbitMQ task topology', () => {
   it('a message published to a retry queue comes back to the work queue after its TTL', async () => {
     const taskId = randomUUID();
     const publishedAt = Date.now();
-    channel.publish(topology.exchange, failureRoutingKey(topology, 1), Buffer.from('{}'), { persistent: true, mandatory: true, messageId: taskId, headers: { 'x-attempt': 2 } });
+    channel.publish(topology.exchange, failureRoutingKey(topology, 1), Buffer.from('{}'), {
+      persistent: true,
+      mandatory: true,
+      messageId: taskId,
+      headers: { 'x-attempt': 2 },
+    });
     await channel.waitForConfirms();
     expect((await channel.checkQueue(topology.retryQueues[0]!.name)).messageCount).toBe(1);
 

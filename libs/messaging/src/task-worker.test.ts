@@ -10,7 +10,15 @@ import { logContextMixin } from '@orderflow/platform';
 import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
 import { taskTopology, type TaskTopology } from '@orderflow/domain';
 import { connectAmqp, declareTaskTopology } from './rabbit';
-import { createTaskWorker, permanentTaskError, type BatchTaskHandler, type SingleTaskHandler, type TaskFailure, type TaskWorker, type TaskWorkerSettings } from './task-worker';
+import {
+  createTaskWorker,
+  permanentTaskError,
+  type BatchTaskHandler,
+  type SingleTaskHandler,
+  type TaskFailure,
+  type TaskWorker,
+  type TaskWorkerSettings,
+} from './task-worker';
 
 const { amqpUrl } = testInfra();
 const prefix = `${uniqueName('task_worker')}_`;
@@ -55,7 +63,15 @@ async function publish(headers: Record<string, unknown> = { 'x-attempt': 1 }, ro
 async function startWorker(handle: SingleTaskHandler['handle'], overrides: Partial<TaskWorkerSettings> = {}) {
   const retries: TaskFailure[] = [];
   const deadLetters: TaskFailure[] = [];
-  worker = createTaskWorker({ url: amqpUrl, topology: taskTopology(prefix), logger, handle, onRetry: (f) => retries.push(f), onDeadLetter: (f) => deadLetters.push(f), ...overrides });
+  worker = createTaskWorker({
+    url: amqpUrl,
+    topology: taskTopology(prefix),
+    logger,
+    handle,
+    onRetry: (f) => retries.push(f),
+    onDeadLetter: (f) => deadLetters.push(f),
+    ...overrides,
+  });
   await worker.start();
   return { retries, deadLetters };
 }
@@ -63,7 +79,15 @@ async function startWorker(handle: SingleTaskHandler['handle'], overrides: Parti
 async function startBatchWorker(handleBatch: BatchTaskHandler['handleBatch'], overrides: Partial<TaskWorkerSettings> = {}) {
   const retries: TaskFailure[] = [];
   const deadLetters: TaskFailure[] = [];
-  worker = createTaskWorker({ url: amqpUrl, topology: taskTopology(prefix), logger, handleBatch, onRetry: (f) => retries.push(f), onDeadLetter: (f) => deadLetters.push(f), ...overrides });
+  worker = createTaskWorker({
+    url: amqpUrl,
+    topology: taskTopology(prefix),
+    logger,
+    handleBatch,
+    onRetry: (f) => retries.push(f),
+    onDeadLetter: (f) => deadLetters.push(f),
+    ...overrides,
+  });
   await worker.start();
   return { retries, deadLetters };
 }
@@ -135,7 +159,10 @@ describe('task worker', () => {
     const id = await publish({ 'x-attempt': 4, 'x-first-failed-at': '2024-01-01T00:00:00.000Z' });
     const msg = await getOne(topology.dlq.name);
     channel.ack(msg);
-    expect(msg.properties).toMatchObject({ messageId: id, headers: { 'x-attempts': 4, 'x-last-error': 'boom', 'x-first-failed-at': '2024-01-01T00:00:00.000Z' } });
+    expect(msg.properties).toMatchObject({
+      messageId: id,
+      headers: { 'x-attempts': 4, 'x-last-error': 'boom', 'x-first-failed-at': '2024-01-01T00:00:00.000Z' },
+    });
     expect(deadLetters).toHaveLength(1);
   });
 
@@ -201,8 +228,22 @@ describe('task worker', () => {
     for (let i = 0; i < 5; i++) await expect(worker!.check()).resolves.toBeUndefined();
     expect(proxy.connections()).toBe(1); // no connection of its own per check
     proxy.drop();
-    await waitFor(() => worker!.check().then(() => false, (error: Error) => /not connected/.test(error.message)), { what: 'the check to fail while reconnecting' });
-    await waitFor(() => worker!.check().then(() => true, () => false), { what: 'the check to pass after reconnecting' });
+    await waitFor(
+      () =>
+        worker!.check().then(
+          () => false,
+          (error: Error) => /not connected/.test(error.message),
+        ),
+      { what: 'the check to fail while reconnecting' },
+    );
+    await waitFor(
+      () =>
+        worker!.check().then(
+          () => true,
+          () => false,
+        ),
+      { what: 'the check to pass after reconnecting' },
+    );
     expect(proxy.connections()).toBe(2);
     await worker!.stop();
     worker = undefined;
@@ -261,7 +302,9 @@ describe('task worker in batch mode', () => {
     const dead = await getOne(topology.dlq.name);
     channel.ack(dead);
     expect(dead.properties).toMatchObject({ messageId: ids[2], headers: { 'x-attempts': 1, 'x-error': 'body is not a task' } });
-    const retried = await waitFor(() => seen.find((m) => idOf(m) === ids[1] && m.properties.headers?.['x-attempt'] === 2), { what: 'the failed task back from retry.1' });
+    const retried = await waitFor(() => seen.find((m) => idOf(m) === ids[1] && m.properties.headers?.['x-attempt'] === 2), {
+      what: 'the failed task back from retry.1',
+    });
     expect(retried.properties.headers).toMatchObject({ 'x-last-error': 'smtp down' });
     expect(seen.filter((m) => idOf(m) === ids[0])).toHaveLength(1); // acked once, not redelivered
     expect(retries).toEqual([{ messageId: ids[1], attempt: 1, routingKey: 'notification.send.retry.1', error: 'smtp down' }]);
@@ -358,7 +401,11 @@ describe('task worker in batch mode', () => {
       const perTask = lines.filter((l) => l.msg === 'one task');
       expect(new Set(perTask.map((l) => l.taskId))).toEqual(new Set(ids));
       for (const l of perTask) expect(l).toMatchObject({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: expect.stringMatching(/^[0-9a-f]{16}$/) });
-      expect(lines.find((l) => l.msg === 'task dead-lettered')).toMatchObject({ taskId: ids[1], messageId: ids[1], traceId: '0af7651916cd43dd8448eb211c80319c' });
+      expect(lines.find((l) => l.msg === 'task dead-lettered')).toMatchObject({
+        taskId: ids[1],
+        messageId: ids[1],
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+      });
     });
   });
 });

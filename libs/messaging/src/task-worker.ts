@@ -94,7 +94,8 @@ export function permanentTaskError(message: string, cause?: unknown): Error & { 
   return Object.assign(new Error(message, { cause }), { nonRetryable: true as const });
 }
 
-const isPermanent = (e: unknown) => typeof e === 'object' && e !== null && ((e as { permanent?: unknown }).permanent === true || (e as { nonRetryable?: unknown }).nonRetryable === true);
+const isPermanent = (e: unknown) =>
+  typeof e === 'object' && e !== null && ((e as { permanent?: unknown }).permanent === true || (e as { nonRetryable?: unknown }).nonRetryable === true);
 
 // Broker bookkeeping of the previous hop; the copy is a fresh message, and our own headers count attempts.
 const BROKER_HEADERS = /^x-(death|first-death-|last-death-|delivery-count)/;
@@ -142,7 +143,10 @@ function createBatcher(handleBatch: BatchTaskHandler['handleBatch'], maxBatch: n
       };
       // A wrong number of answers fails every task of the batch: the group commit checks the count.
       try {
-        const results = await handleBatch(batch.map((d) => d.message), { withinTask });
+        const results = await handleBatch(
+          batch.map((d) => d.message),
+          { withinTask },
+        );
         return results.map((error): TaskOutcome => (error === undefined ? SUCCEEDED : { ok: false, error }));
       } catch (error) {
         return batch.map(() => ({ ok: false, error }));
@@ -174,7 +178,12 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
     const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1_000);
     const now = new Date().toISOString();
     for (const name of Object.keys(headers)) if (BROKER_HEADERS.test(name)) delete headers[name];
-    Object.assign(headers, { [ATTEMPT_HEADER]: attempt + 1, 'x-last-error': reason, 'x-first-failed-at': headers['x-first-failed-at'] ?? now, 'x-last-failed-at': now });
+    Object.assign(headers, {
+      [ATTEMPT_HEADER]: attempt + 1,
+      'x-last-error': reason,
+      'x-first-failed-at': headers['x-first-failed-at'] ?? now,
+      'x-last-failed-at': now,
+    });
     const dead = routingKey === topology.dlq.routingKey;
     if (dead) Object.assign(headers, { 'x-error': reason, 'x-attempts': attempt });
     const { contentType, contentEncoding, correlationId, messageId, timestamp, type, appId, priority, replyTo } = msg.properties;
@@ -241,23 +250,27 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
       const queue = options.queue?.(topology) ?? topology.queue;
       s.queue = queue;
       const processName = `process ${queue}`;
-      const consumer = await channel.consume(queue, (msg) => {
-        if (!msg) return void connection.close().catch(() => undefined); // consumer cancelled by the broker
-        // Continues the publisher's trace (the `traceparent` header) while the task is handled and settled:
-        // a `process <queue>` span (OpenTelemetry messaging conventions), detailed only when recorded.
-        const fields = options.logFields?.(msg) ?? {};
-        const p = inRemoteTrace(
-          msg.properties.headers,
-          processName,
-          fields,
-          () => {
-            recordingSpan()?.setAttributes(rabbitDeliveryAttributes(queue, msg));
-            return handleDelivery(s, topology, msg);
-          },
-          RABBIT_PROCESS_ATTRIBUTES,
-        ).finally(() => inFlight.delete(p));
-        inFlight.add(p);
-      }, { noAck: false });
+      const consumer = await channel.consume(
+        queue,
+        (msg) => {
+          if (!msg) return void connection.close().catch(() => undefined); // consumer cancelled by the broker
+          // Continues the publisher's trace (the `traceparent` header) while the task is handled and settled:
+          // a `process <queue>` span (OpenTelemetry messaging conventions), detailed only when recorded.
+          const fields = options.logFields?.(msg) ?? {};
+          const p = inRemoteTrace(
+            msg.properties.headers,
+            processName,
+            fields,
+            () => {
+              recordingSpan()?.setAttributes(rabbitDeliveryAttributes(queue, msg));
+              return handleDelivery(s, topology, msg);
+            },
+            RABBIT_PROCESS_ATTRIBUTES,
+          ).finally(() => inFlight.delete(p));
+          inFlight.add(p);
+        },
+        { noAck: false },
+      );
       s.consumerTag = consumer.consumerTag;
       // Registered last (no event can interleave since the await): a failed start throws instead of looping.
       connection.on('close', () => {

@@ -20,7 +20,13 @@ import { connectAmqp } from './rabbit';
 import { kafkaMessageAttributes, kafkaProcessAttributes, RABBIT_PROCESS_ATTRIBUTES, rabbitDeliveryAttributes } from './semconv';
 
 const exporter = new InMemorySpanExporter();
-const sdk = new NodeSDK({ spanProcessors: [new SimpleSpanProcessor({ exporter })], metricReaders: [], logRecordProcessors: [], autoDetectResources: false, instrumentations: [] });
+const sdk = new NodeSDK({
+  spanProcessors: [new SimpleSpanProcessor({ exporter })],
+  metricReaders: [],
+  logRecordProcessors: [],
+  autoDetectResources: false,
+  instrumentations: [],
+});
 const logger = pino({ level: 'silent' });
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -50,7 +56,14 @@ function fakeProducer(): Producer & { batches: number } {
   return producer as unknown as Producer & { batches: number };
 }
 
-const fact = (topic: string, headers: Record<string, string>): OutboxMessage => ({ destination: 'kafka', topic, key: randomUUID(), messageId: randomUUID(), payload: { id: randomUUID() }, headers });
+const fact = (topic: string, headers: Record<string, string>): OutboxMessage => ({
+  destination: 'kafka',
+  topic,
+  key: randomUUID(),
+  messageId: randomUUID(),
+  payload: { id: randomUUID() },
+  headers,
+});
 
 async function relayed(publish: (records: OutboxRecord[]) => Promise<void>, messages: OutboxMessage[]): Promise<void> {
   const relay = createOutboxRelay({ pool, databaseUrl: db.url, destination: 'kafka', publish, logger, idleMs: 50 });
@@ -63,7 +76,11 @@ async function relayed(publish: (records: OutboxRecord[]) => Promise<void>, mess
   relay.start();
   try {
     const ids = messages.map((m) => m.messageId);
-    await waitFor(async () => (await pool.query('SELECT count(*)::int AS n FROM outbox WHERE message_id = ANY($1) AND published_at IS NOT NULL', [ids])).rows[0].n === ids.length, { what: 'the rows published' });
+    await waitFor(
+      async () =>
+        (await pool.query('SELECT count(*)::int AS n FROM outbox WHERE message_id = ANY($1) AND published_at IS NOT NULL', [ids])).rows[0].n === ids.length,
+      { what: 'the rows published' },
+    );
   } finally {
     await relay.stop();
   }
@@ -115,7 +132,15 @@ describe('the outbox relay with tracing on', () => {
     const prefix = `${uniqueName('telemetry')}_`;
     const topology = taskTopology(prefix);
     const publisher = createRabbitPublisher({ url: testInfra().amqpUrl, topology, logger, traced: true });
-    const row = (topic: string): OutboxRecord => ({ id: 1, destination: 'rabbitmq', topic, key: randomUUID(), messageId: randomUUID(), payload: {}, headers: { traceparent: WRITER } });
+    const row = (topic: string): OutboxRecord => ({
+      id: 1,
+      destination: 'rabbitmq',
+      topic,
+      key: randomUUID(),
+      messageId: randomUUID(),
+      payload: {},
+      headers: { traceparent: WRITER },
+    });
     try {
       const ok = row(topology.routingKey);
       await publisher.publish([ok]);
@@ -124,7 +149,12 @@ describe('the outbox relay with tracing on', () => {
       expect(sent).toMatchObject({
         name: `send ${topology.exchange}:notification.send`,
         kind: SpanKind.PRODUCER,
-        attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': `${topology.exchange}:notification.send`, 'messaging.rabbitmq.destination.routing_key': 'notification.send', 'messaging.message.id': ok.messageId },
+        attributes: {
+          'messaging.system': 'rabbitmq',
+          'messaging.destination.name': `${topology.exchange}:notification.send`,
+          'messaging.rabbitmq.destination.routing_key': 'notification.send',
+          'messaging.message.id': ok.messageId,
+        },
       });
       expect(sent!.links[0]?.context.traceId).toBe(TRACE_ID);
       expect(refused).toMatchObject({ name: `send ${topology.exchange}:nowhere`, status: { code: 2 } });
@@ -142,7 +172,13 @@ describe('the outbox relay with tracing on', () => {
 describe('consumer spans', () => {
   it('of Kafka: process <topic>, CONSUMER, with the group, partition, offset, message id and key', async () => {
     const message = { key: Buffer.from('order-1'), offset: '42', headers: { traceparent: Buffer.from(WRITER) } } as unknown as KafkaMessage;
-    await inRemoteTrace(message.headers, 'process order-events', {}, async () => recordingSpan()?.setAttributes(kafkaMessageAttributes('order-events', 2, message, 'event-1')), kafkaProcessAttributes('orchestrator.saga'));
+    await inRemoteTrace(
+      message.headers,
+      'process order-events',
+      {},
+      async () => recordingSpan()?.setAttributes(kafkaMessageAttributes('order-events', 2, message, 'event-1')),
+      kafkaProcessAttributes('orchestrator.saga'),
+    );
     const [span] = exporter.getFinishedSpans();
     expect(span).toMatchObject({
       name: 'process order-events',
@@ -171,7 +207,10 @@ describe('consumer spans', () => {
         {},
         async () =>
           recordingSpan()?.setAttributes(
-            rabbitDeliveryAttributes(queue, { fields: { exchange: 'tasks', routingKey: 'notification.send', deliveryTag: 7 }, properties: { messageId: 'task-1' } } as unknown as ConsumeMessage),
+            rabbitDeliveryAttributes(queue, {
+              fields: { exchange: 'tasks', routingKey: 'notification.send', deliveryTag: 7 },
+              properties: { messageId: 'task-1' },
+            } as unknown as ConsumeMessage),
           ),
         RABBIT_PROCESS_ATTRIBUTES,
       );

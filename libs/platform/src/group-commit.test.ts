@@ -47,7 +47,10 @@ describe('group commit', () => {
     const group = createGroupCommit({ run: gated.run, maxBatch: 2, maxConcurrent: 2 });
     const answers = Promise.all([1, 2, 3, 4, 5].map((n) => group.add(n)));
     await turn();
-    expect(gated.batches).toEqual([[1, 2], [3, 4]]);
+    expect(gated.batches).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     gated.releaseNext();
     gated.releaseNext();
     while (gated.pending() === 0) await turn();

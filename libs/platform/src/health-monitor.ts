@@ -89,7 +89,12 @@ export function createHealthMonitor(options: HealthMonitorOptions) {
   let round: Promise<void> | undefined;
 
   const up = options.registry
-    ? new Gauge({ name: 'orderflow_dependency_up', help: 'Whether the background check of a dependency passes (1) or not (0)', labelNames: ['dependency'], registers: [options.registry] })
+    ? new Gauge({
+        name: 'orderflow_dependency_up',
+        help: 'Whether the background check of a dependency passes (1) or not (0)',
+        labelNames: ['dependency'],
+        registers: [options.registry],
+      })
     : undefined;
 
   async function checkOne({ name, check }: DependencyCheck): Promise<void> {

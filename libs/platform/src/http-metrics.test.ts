@@ -30,10 +30,19 @@ describe('httpMetrics', () => {
     await fetch(`${url}/nowhere/at/all`);
     await closeServer(server);
 
-    const { values } = (await registry.getSingleMetric('orderflow_http_request_duration_seconds')!.get()) as { values: { metricName?: string; labels: Record<string, string>; value: number }[] };
+    const { values } = (await registry.getSingleMetric('orderflow_http_request_duration_seconds')!.get()) as {
+      values: { metricName?: string; labels: Record<string, string>; value: number }[];
+    };
     const counts = values.filter((v) => v.metricName?.endsWith('_count')).map((v) => `${v.labels.method} ${v.labels.route} ${v.labels.status_code} ${v.value}`);
     expect(counts.sort()).toEqual(
-      ['GET /v1/orders 200 1', 'GET /v1/orders/:id 200 1', 'GET /v1/orders/:id 409 1', 'POST /v1/orders/:id/cancel 422 1', 'GET /v1/* 401 1', 'GET unmatched 404 1'].sort(),
+      [
+        'GET /v1/orders 200 1',
+        'GET /v1/orders/:id 200 1',
+        'GET /v1/orders/:id 409 1',
+        'POST /v1/orders/:id/cancel 422 1',
+        'GET /v1/* 401 1',
+        'GET unmatched 404 1',
+      ].sort(),
     );
   });
 });
@@ -77,7 +86,11 @@ describe('closeServer', () => {
     await waitFor(() => finish !== undefined, { what: 'the request to reach its handler' });
     let closed = false;
     const closing = closeServer(server).then(() => (closed = true));
-    const refused = () => fetch(`http://127.0.0.1:${port}/slow`).then(() => false, () => true);
+    const refused = () =>
+      fetch(`http://127.0.0.1:${port}/slow`).then(
+        () => false,
+        () => true,
+      );
     await waitFor(refused, { what: 'new connections to be refused' });
     expect(closed).toBe(false);
     finish!();

@@ -3,7 +3,16 @@ export { createLogger, type Logger } from './logger';
 export { createMetricsRegistry, cachedCollect } from './metrics';
 export { httpMetrics, LATENCY_BUCKETS } from './http-metrics';
 export { opsRoutes, serveOps, type OpsOptions, type OpsServer, type ServeOpsOptions, type OpsConfig } from './ops-routes';
-export { createHealthMonitor, type HealthMonitor, type HealthMonitorOptions, type DependencyState, type StatusReport, type StatusSources, type BreakerState, type Readiness } from './health-monitor';
+export {
+  createHealthMonitor,
+  type HealthMonitor,
+  type HealthMonitorOptions,
+  type DependencyState,
+  type StatusReport,
+  type StatusSources,
+  type BreakerState,
+  type Readiness,
+} from './health-monitor';
 export { appVersion } from './version';
 export { listen, closeServer } from './listen';
 export { bootMain, logProcessWarnings, runApp, waitForDependencies, type RunningApp, type RunOptions } from './lifecycle';

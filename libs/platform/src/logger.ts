@@ -15,7 +15,18 @@ export function createLogger(service: string, level = 'info'): Logger {
     formatters: { level: (label) => ({ level: label }) },
     mixin: (_merge, _level, logger) => logContextMixin(logger),
     redact: {
-      paths: ['authorization', 'password', 'token', 'secret', '*.authorization', '*.password', '*.token', '*.secret', 'req.headers.authorization', 'headers.authorization'],
+      paths: [
+        'authorization',
+        'password',
+        'token',
+        'secret',
+        '*.authorization',
+        '*.password',
+        '*.token',
+        '*.secret',
+        'req.headers.authorization',
+        'headers.authorization',
+      ],
       censor: '[redacted]',
     },
   });

@@ -1,7 +1,17 @@
 import express from 'express';
 import type { Server } from 'node:http';
 import { waitFor } from '@orderflow/testing';
-import { closeServer, createHealthMonitor, createMetricsRegistry, listen, opsRoutes, serveOps, type DependencyCheck, type HealthMonitorOptions, type StatusReport } from './index';
+import {
+  closeServer,
+  createHealthMonitor,
+  createMetricsRegistry,
+  listen,
+  opsRoutes,
+  serveOps,
+  type DependencyCheck,
+  type HealthMonitorOptions,
+  type StatusReport,
+} from './index';
 
 const up = (name: string): DependencyCheck => ({ name, check: async () => undefined });
 const refused = (name: string, message = 'ECONNREFUSED'): DependencyCheck => ({ name, check: async () => Promise.reject(new Error(message)) });
@@ -29,7 +39,16 @@ afterEach(async () => {
 
 async function serve(checks: DependencyCheck[], overrides: Partial<HealthMonitorOptions> = {}) {
   const registry = createMetricsRegistry('test');
-  const monitor = createHealthMonitor({ service: 'test', version: '1.2.3', checks, requiredForReadiness: ['postgres'], intervalMs: 50, timeoutMs: 100, registry, ...overrides });
+  const monitor = createHealthMonitor({
+    service: 'test',
+    version: '1.2.3',
+    checks,
+    requiredForReadiness: ['postgres'],
+    intervalMs: 50,
+    timeoutMs: 100,
+    registry,
+    ...overrides,
+  });
   monitors.push(monitor);
   await monitor.start();
   monitor.markStarted();
@@ -55,7 +74,14 @@ describe('readiness', () => {
   });
 
   it('answers 503 while starting and once shutdown has begun', async () => {
-    const monitor = createHealthMonitor({ service: 'test', version: 'v', checks: [up('postgres')], requiredForReadiness: ['postgres'], intervalMs: 50, timeoutMs: 100 });
+    const monitor = createHealthMonitor({
+      service: 'test',
+      version: 'v',
+      checks: [up('postgres')],
+      requiredForReadiness: ['postgres'],
+      intervalMs: 50,
+      timeoutMs: 100,
+    });
     monitors.push(monitor);
     await monitor.start();
     expect(monitor.readiness()).toEqual({ ready: false, down: ['starting'] });
@@ -73,7 +99,14 @@ describe('status', () => {
     expect(report).toMatchObject({ service: 'test', version: '1.2.3', draining: false, ready: true, uptimeSeconds: expect.any(Number) });
     expect(report.dependencies).toEqual([
       { name: 'postgres', ok: true, latencyMs: expect.any(Number), checkedAt: expect.any(String), since: expect.any(String) },
-      { name: 'kafka', ok: false, latencyMs: expect.any(Number), checkedAt: expect.any(String), since: expect.any(String), error: 'Connection error: connect ECONNREFUSED' },
+      {
+        name: 'kafka',
+        ok: false,
+        latencyMs: expect.any(Number),
+        checkedAt: expect.any(String),
+        since: expect.any(String),
+        error: 'Connection error: connect ECONNREFUSED',
+      },
     ]);
   });
 
@@ -119,7 +152,10 @@ describe('status', () => {
   });
 
   it('never shows connection strings, credentials or internal addresses in errors', async () => {
-    const leaky = refused('rabbitmq', 'connect ECONNREFUSED 10.1.2.3:5672 while opening amqp://orders:s3cret@rabbit.internal:5672/vhost and postgres://app:pw@db.internal.svc:5432/x');
+    const leaky = refused(
+      'rabbitmq',
+      'connect ECONNREFUSED 10.1.2.3:5672 while opening amqp://orders:s3cret@rabbit.internal:5672/vhost and postgres://app:pw@db.internal.svc:5432/x',
+    );
     const { url } = await serve([up('postgres'), leaky]);
     const text = await (await fetch(`${url}/status`)).text();
     expect(text).toContain('ECONNREFUSED');
@@ -148,7 +184,9 @@ describe('status', () => {
   it('keeps the last reading when a later read fails, and shows null before the first success', async () => {
     let fail = true;
     let reads = 0;
-    const { status } = await serve([up('postgres')], { sources: { outbox: async () => (++reads, fail ? Promise.reject(new Error('down')) : { backlog: reads, oldestAgeSeconds: 0 }) } });
+    const { status } = await serve([up('postgres')], {
+      sources: { outbox: async () => (++reads, fail ? Promise.reject(new Error('down')) : { backlog: reads, oldestAgeSeconds: 0 }) },
+    });
     expect((await status()).outbox).toBeNull();
     fail = false;
     await waitFor(async () => (await status()).outbox !== null, { timeoutMs: 2_000, intervalMs: 20, what: 'a reading' });

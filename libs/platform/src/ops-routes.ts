@@ -72,7 +72,9 @@ export async function serveOps({ config, port, portVariable, requiredForReadines
     timeoutMs: config.STATUS_CHECK_TIMEOUT_MS,
   });
   await monitor.start();
-  const app = express().disable('x-powered-by').use(httpMetrics(options.registry), opsRoutes({ monitor, registry: options.registry }));
+  const app = express()
+    .disable('x-powered-by')
+    .use(httpMetrics(options.registry), opsRoutes({ monitor, registry: options.registry }));
   const { server, port: bound } = await listen(app, config.HTTP_HOST, port, portVariable);
   monitor.markStarted();
   return {

@@ -32,7 +32,13 @@ describe('the request log', () => {
     await app.get('/orders/o-1?cursor=abc');
     await app.close();
     expect(app.lines).toHaveLength(1);
-    expect(app.lines[0]).toMatchObject({ level: 30, msg: 'GET /orders/o-1 202', req: { method: 'GET', path: '/orders/o-1' }, res: { status: 202 }, orderId: 'o-1' });
+    expect(app.lines[0]).toMatchObject({
+      level: 30,
+      msg: 'GET /orders/o-1 202',
+      req: { method: 'GET', path: '/orders/o-1' },
+      res: { status: 202 },
+      orderId: 'o-1',
+    });
     expect(app.lines[0]!.responseTime).toEqual(expect.any(Number));
     expect(JSON.stringify(app.lines)).not.toContain('secret');
   });

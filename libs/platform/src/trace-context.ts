@@ -1,4 +1,16 @@
-import { context, createContextKey, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Link, type Span } from '@opentelemetry/api';
+import {
+  context,
+  createContextKey,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
 
 // W3C trace context through the process: the OpenTelemetry SDK (dist/tracing, loaded before each app)
 // handles HTTP and gRPC; these helpers carry it over Kafka and RabbitMQ and into the log lines.

@@ -56,6 +56,13 @@ describe('grpcHealthCheck', () => {
     await expect(check.check()).rejects.toThrow(/did not answer its health check/);
 
     await startHealthServer(ServingStatus.SERVING, port);
-    await waitFor(() => check.check().then(() => true, () => false), { timeoutMs: 10_000, intervalMs: 200, what: 'the check to pass once the server listens' });
+    await waitFor(
+      () =>
+        check.check().then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 10_000, intervalMs: 200, what: 'the check to pass once the server listens' },
+    );
   });
 });

@@ -1,5 +1,10 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import { HealthCheckResponse_ServingStatus as ServingStatus, type HealthCheckRequest, type HealthCheckResponse, type HealthServer } from './gen/grpc/health/v1/health';
+import {
+  HealthCheckResponse_ServingStatus as ServingStatus,
+  type HealthCheckRequest,
+  type HealthCheckResponse,
+  type HealthServer,
+} from './gen/grpc/health/v1/health';
 import { grpcError } from './status';
 
 /** The standard grpc.health.v1 service plus the switches a process flips as it starts and drains. */

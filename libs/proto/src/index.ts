@@ -47,7 +47,15 @@ export {
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from './gen/grpc/health/v1/health';
 
-export { createGrpcServer, serveGrpc, startGrpcServer, stopGrpcServer, type GrpcServerOptions, type GrpcServiceOptions, type RunningGrpcService } from './server';
+export {
+  createGrpcServer,
+  serveGrpc,
+  startGrpcServer,
+  stopGrpcServer,
+  type GrpcServerOptions,
+  type GrpcServiceOptions,
+  type RunningGrpcService,
+} from './server';
 export { grpcServerMetrics } from './metrics';
 export { createHealthService, type GrpcHealth } from './health';
 export {

@@ -23,7 +23,9 @@ describe('grpcServerMetrics', () => {
     } finally {
       client.close();
     }
-    const { values } = (await registry.getSingleMetric('orderflow_grpc_server_request_duration_seconds')!.get()) as { values: { metricName?: string; labels: Record<string, string>; value: number }[] };
+    const { values } = (await registry.getSingleMetric('orderflow_grpc_server_request_duration_seconds')!.get()) as {
+      values: { metricName?: string; labels: Record<string, string>; value: number }[];
+    };
     const counts = values.filter((v) => v.metricName?.endsWith('_count')).map((v) => `${v.labels.method} ${v.labels.code} ${v.value}`);
     expect(counts.sort()).toEqual(['/grpc.health.v1.Health/Check NOT_FOUND 1', '/grpc.health.v1.Health/Check OK 2']);
   });

@@ -70,7 +70,9 @@ describe('OrderService stubs over a real port', () => {
   test('GetOrder for a missing order fails with NOT_FOUND and the domain code in trailers', async () => {
     const metadata = new Metadata();
     metadata.set('traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
-    const error = await callUnary(client.getOrder.bind(client), { orderId: 'missing', customerId: '' }, { timeoutMs: 2_000, metadata }).catch((e: unknown) => e);
+    const error = await callUnary(client.getOrder.bind(client), { orderId: 'missing', customerId: '' }, { timeoutMs: 2_000, metadata }).catch(
+      (e: unknown) => e,
+    );
 
     expect(grpcStatusOf(error)).toBe(status.NOT_FOUND);
     expect(errorCodeOf(error)).toBe('NOT_FOUND');

@@ -40,7 +40,10 @@ function ask(request: Record<string, string>): Promise<Record<string, any>> {
 describe('gRPC reflection', () => {
   it('lists the app service and health, as grpcurl list shows them', async () => {
     const response = await ask({ list_services: '' });
-    expect(response.list_services_response.service.map((s: { name: string }) => s.name).sort()).toEqual(['grpc.health.v1.Health', 'orderflow.order.v1.OrderService']);
+    expect(response.list_services_response.service.map((s: { name: string }) => s.name).sort()).toEqual([
+      'grpc.health.v1.Health',
+      'orderflow.order.v1.OrderService',
+    ]);
   });
 
   it('describes a service from its .proto, as grpcurl describe needs', async () => {

@@ -80,7 +80,8 @@ describe('gRPC server lifecycle', () => {
     const server = createGrpcServer({ logger: logger as unknown as Logger });
     servers.push(server);
     const failing: HealthServer = {
-      check: ({ request }, callback) => (request.service === 'boom' ? callback(toGrpcError(new Error('db down'))) : callback(null, { status: ServingStatus.SERVING })),
+      check: ({ request }, callback) =>
+        request.service === 'boom' ? callback(toGrpcError(new Error('db down'))) : callback(null, { status: ServingStatus.SERVING }),
       watch: (call) => call.end(),
     };
     server.addService(HealthService, failing);
@@ -91,6 +92,9 @@ describe('gRPC server lifecycle', () => {
     client.close();
 
     expect(logger.debug).toHaveBeenCalledWith(expect.objectContaining({ method: '/grpc.health.v1.Health/Check', code: 'OK' }), 'grpc call');
-    expect(logger.error).toHaveBeenCalledWith(expect.objectContaining({ method: '/grpc.health.v1.Health/Check', code: 'INTERNAL', details: 'internal error' }), 'grpc call failed');
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.objectContaining({ method: '/grpc.health.v1.Health/Check', code: 'INTERNAL', details: 'internal error' }),
+      'grpc call failed',
+    );
   });
 });

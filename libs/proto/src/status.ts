@@ -5,19 +5,21 @@ import { isTransientInfrastructureError } from '@orderflow/platform';
 export const ERROR_CODE_TRAILER = 'error-code';
 
 // Domain codes (libs/domain ErrorCode) and gRPC status names both map; anything else is INTERNAL.
-const STATUS_BY_CODE = new Map<string, status>(Object.entries({
-  NOT_FOUND: status.NOT_FOUND,
-  UNKNOWN_SKU: status.NOT_FOUND,
-  INVALID_TRANSITION: status.FAILED_PRECONDITION,
-  FAILED_PRECONDITION: status.FAILED_PRECONDITION,
-  STOCK_BELOW_RESERVED: status.FAILED_PRECONDITION,
-  CONFLICT: status.ALREADY_EXISTS,
-  ALREADY_EXISTS: status.ALREADY_EXISTS,
-  VALIDATION_FAILED: status.INVALID_ARGUMENT,
-  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
-  UNAVAILABLE: status.UNAVAILABLE,
-  INTERNAL: status.INTERNAL,
-}));
+const STATUS_BY_CODE = new Map<string, status>(
+  Object.entries({
+    NOT_FOUND: status.NOT_FOUND,
+    UNKNOWN_SKU: status.NOT_FOUND,
+    INVALID_TRANSITION: status.FAILED_PRECONDITION,
+    FAILED_PRECONDITION: status.FAILED_PRECONDITION,
+    STOCK_BELOW_RESERVED: status.FAILED_PRECONDITION,
+    CONFLICT: status.ALREADY_EXISTS,
+    ALREADY_EXISTS: status.ALREADY_EXISTS,
+    VALIDATION_FAILED: status.INVALID_ARGUMENT,
+    INVALID_ARGUMENT: status.INVALID_ARGUMENT,
+    UNAVAILABLE: status.UNAVAILABLE,
+    INTERNAL: status.INTERNAL,
+  }),
+);
 
 // Failures where the same call may succeed later; everything else would fail the same way again.
 const TRANSIENT = new Set([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED]);

@@ -67,7 +67,10 @@ export function parseRfc5322(raw: string): { headers: Map<string, string>; body:
   const split = raw.indexOf('\r\n\r\n');
   if (split < 0) throw new Error('no blank line between header and body');
   const headers = new Map<string, string>();
-  for (const field of raw.slice(0, split).replace(/\r\n[ \t]/g, ' ').split('\r\n')) {
+  for (const field of raw
+    .slice(0, split)
+    .replace(/\r\n[ \t]/g, ' ')
+    .split('\r\n')) {
     const colon = field.indexOf(':');
     if (colon <= 0 || !/^[\x21-\x39\x3b-\x7e]+$/.test(field.slice(0, colon))) throw new Error(`not a header field: ${field}`);
     headers.set(field.slice(0, colon).toLowerCase(), field.slice(colon + 1).trim());

@@ -36,9 +36,17 @@ interface PgCounters {
 }
 
 async function main(): Promise<void> {
-  const wanted = (process.env.BENCH_SYSTEMS ?? ALL.filter((s) => s.name !== 'baseline').map((s) => s.name).join(',')).split(',').map((s) => s.trim());
+  const wanted = (
+    process.env.BENCH_SYSTEMS ??
+    ALL.filter((s) => s.name !== 'baseline')
+      .map((s) => s.name)
+      .join(',')
+  )
+    .split(',')
+    .map((s) => s.trim());
   const systems = ALL.filter((s) => wanted.includes(s.name));
-  if (!systems.length || systems.length !== wanted.length) throw new Error(`BENCH_SYSTEMS: expected a comma-separated subset of ${ALL.map((s) => s.name).join(', ')}`);
+  if (!systems.length || systems.length !== wanted.length)
+    throw new Error(`BENCH_SYSTEMS: expected a comma-separated subset of ${ALL.map((s) => s.name).join(', ')}`);
   const rounds = num('BENCH_ROUNDS', 3);
   const killRound = process.env.BENCH_KILL_ROUND !== '0';
   const concurrency = num('BENCH_CONCURRENCY', 32);
@@ -64,7 +72,8 @@ async function main(): Promise<void> {
   for (const setting of ['fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'shared_buffers', 'max_connections']) {
     postgres[setting] = (await admin.query(`SHOW ${setting}`)).rows[0][setting];
   }
-  if (postgres.fsync !== 'on' || postgres.synchronous_commit !== 'on') console.warn(`bench-compare: Postgres is not durable (fsync=${postgres.fsync}, synchronous_commit=${postgres.synchronous_commit}); the report says so`);
+  if (postgres.fsync !== 'on' || postgres.synchronous_commit !== 'on')
+    console.warn(`bench-compare: Postgres is not durable (fsync=${postgres.fsync}, synchronous_commit=${postgres.synchronous_commit}); the report says so`);
 
   const schedule = [
     ...Array.from({ length: rounds }, (_, r) => systems.map((system) => ({ system, round: r + 1, kill: false }))).flat(),
@@ -84,7 +93,12 @@ async function main(): Promise<void> {
   const write = () => {
     const summaries = systems.map((s) => summarize(s.name, s.description, results));
     const subject = summaries.find((s) => s.system === 'orderflow');
-    const versus = subject ? ratios(subject, summaries.filter((s) => s !== subject)) : {};
+    const versus = subject
+      ? ratios(
+          subject,
+          summaries.filter((s) => s !== subject),
+        )
+      : {};
     const report = { ...setup, systems: summaries, ratios: versus, rounds: results };
     writeFileSync(join(dir, 'compare.json'), JSON.stringify(report, null, 2));
     const md = compareMarkdown(setup, summaries, results, versus);

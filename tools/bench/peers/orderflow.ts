@@ -21,7 +21,10 @@ export function orderflowQueries(serverUrl: string, prefix: string): OrderflowQu
       return rows.map((r) => ({ id: r.order_id, placedAt: r.created_at, finishedAt: r.finished_at, outcome: r.finished_at ? r.outcome : null }));
     },
     async orderLines(ids): Promise<OrderLine[]> {
-      const { rows } = await pools.order.query('SELECT o.id, o.status, i.sku, i.quantity FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.id = ANY($1)', [ids]);
+      const { rows } = await pools.order.query(
+        'SELECT o.id, o.status, i.sku, i.quantity FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.id = ANY($1)',
+        [ids],
+      );
       return rows;
     },
     async stock(skus): Promise<StockRow[]> {

@@ -13,7 +13,8 @@ import type { OrderLine, Role, StockRow } from './target';
 const SUBJECT_ORDER = /^Subject: Your order ([0-9a-f-]{36})\b/im;
 
 /** A fresh mail directory for `peer` in round `label`, under the OS temp directory (the adapter removes it in cleanup). */
-export const createMailDir = (label: string, peer: string): Promise<string> => mkdtemp(join(tmpdir(), `bench-${label.replace(/[^A-Za-z0-9_-]/g, '_')}-${peer}-`));
+export const createMailDir = (label: string, peer: string): Promise<string> =>
+  mkdtemp(join(tmpdir(), `bench-${label.replace(/[^A-Za-z0-9_-]/g, '_')}-${peer}-`));
 
 /** Tokens the peer accepts: HS256 with the round's secret, as the orchestrator's. */
 export const tokenSigner =

@@ -61,7 +61,20 @@ describe('bench-compare summary', () => {
     const a = summarize('a', 'system a', rounds);
     expect(a.invariantsHeld).toBe(true);
     expect(a.killRound).toMatchObject({ durable: false, failedInvariants: ['oneEmailPerOrder'] });
-    const md = compareMarkdown({ at: 'now', rounds: 1, concurrency: 4, warmupSeconds: 0, measured: '40 orders', postgres: { fsync: 'on' }, machine: { cores: 2, memoryGiB: 24, node: 'v20' } }, [a], rounds, {});
+    const md = compareMarkdown(
+      {
+        at: 'now',
+        rounds: 1,
+        concurrency: 4,
+        warmupSeconds: 0,
+        measured: '40 orders',
+        postgres: { fsync: 'on' },
+        machine: { cores: 2, memoryGiB: 24, node: 'v20' },
+      },
+      [a],
+      rounds,
+      {},
+    );
     expect(md).toContain('**NOT DURABLE**: oneEmailPerOrder');
   });
 

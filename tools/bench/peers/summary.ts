@@ -108,7 +108,13 @@ export function summarize(system: string, description: string, rounds: ComparedR
 export function ratios(subject: SystemSummary, peers: SystemSummary[]): Record<string, { sagasPerSec: number; cpuMsPerSaga: number }> {
   const ratio = (a: number, b: number) => (b ? round(a / b, 3) : 0);
   return Object.fromEntries(
-    peers.map((peer) => [peer.system, { sagasPerSec: ratio(subject.completedPerSec.median, peer.completedPerSec.median), cpuMsPerSaga: ratio(subject.cpuMsPerSaga.median, peer.cpuMsPerSaga.median) }]),
+    peers.map((peer) => [
+      peer.system,
+      {
+        sagasPerSec: ratio(subject.completedPerSec.median, peer.completedPerSec.median),
+        cpuMsPerSaga: ratio(subject.cpuMsPerSaga.median, peer.cpuMsPerSaga.median),
+      },
+    ]),
   );
 }
 
@@ -126,13 +132,20 @@ export interface CompareSetup {
 }
 
 export function compareMarkdown(setup: CompareSetup, summaries: SystemSummary[], rounds: ComparedRound[], versus: ReturnType<typeof ratios>): string {
-  const durable = (s: SystemSummary) => (!s.killRound ? 'not tested' : s.killRound.durable ? `yes (back in ${s.killRound.recoverySeconds ?? '?'} s)` : `**NOT DURABLE**: ${s.killRound.failedInvariants.join(', ')}`);
+  const durable = (s: SystemSummary) =>
+    !s.killRound
+      ? 'not tested'
+      : s.killRound.durable
+        ? `yes (back in ${s.killRound.recoverySeconds ?? '?'} s)`
+        : `**NOT DURABLE**: ${s.killRound.failedInvariants.join(', ')}`;
   const groups = [...new Set(summaries.flatMap((s) => Object.keys(s.cpuMsPerSagaByGroup)))];
   return [
     `# orderflow beside its peers — ${setup.at}`,
     '',
     `${setup.rounds} interleaved round(s) per system, ${setup.concurrency} clients, ${setup.warmupSeconds} s warm-up, ${setup.measured} measured; ` +
-      `Postgres ${Object.entries(setup.postgres).map(([k, v]) => `${k}=${v}`).join(', ')}; ${setup.machine.cores} cores, ${setup.machine.memoryGiB} GiB, node ${setup.machine.node}. ` +
+      `Postgres ${Object.entries(setup.postgres)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}; ${setup.machine.cores} cores, ${setup.machine.memoryGiB} GiB, node ${setup.machine.node}. ` +
       'Medians over the rounds, min–max in brackets.',
     '',
     '| system | completed sagas/s | POST p50 / p95 / p99 ms | placed→terminal p50 / p95 / p99 ms | CPU ms per saga | commits per saga | WAL bytes per saga | peak RSS MiB | invariants | survives SIGKILL |',
@@ -140,7 +153,9 @@ export function compareMarkdown(setup: CompareSetup, summaries: SystemSummary[],
     ...summaries.map(
       (s) =>
         `| ${s.system} | ${fmt(s.completedPerSec)} | ${fmtLatency(s.postLatencyMs)} | ${fmtLatency(s.e2eLatencyMs)} | ${fmt(s.cpuMsPerSaga, 2)} | ${fmt(s.commitsPerSaga)} | ${fmt(s.walBytesPerSaga, 0)} | ` +
-        `${Object.entries(s.peakRssMiB).map(([k, v]) => `${k} ${v}`).join(', ')} | ${s.invariantsHeld ? 'all held' : `**FAILED**: ${s.failedInvariants.join(', ')}`} | ${durable(s)} |`,
+        `${Object.entries(s.peakRssMiB)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')} | ${s.invariantsHeld ? 'all held' : `**FAILED**: ${s.failedInvariants.join(', ')}`} | ${durable(s)} |`,
     ),
     '',
     '## CPU milliseconds per completed saga, by process group (medians)',
@@ -149,7 +164,11 @@ export function compareMarkdown(setup: CompareSetup, summaries: SystemSummary[],
     `|---|${groups.map(() => '---').join('|')}|---|`,
     ...summaries.map(
       (s) =>
-        `| ${s.system} | ${groups.map((g) => (g in s.cpuMsPerSagaByGroup ? String(s.cpuMsPerSagaByGroup[g]) : '—')).join(' | ')} | ${Object.entries(s.idleInfrastructureCores).map(([k, v]) => `${k} ${v}`).join(', ') || '—'} |`,
+        `| ${s.system} | ${groups.map((g) => (g in s.cpuMsPerSagaByGroup ? String(s.cpuMsPerSagaByGroup[g]) : '—')).join(' | ')} | ${
+          Object.entries(s.idleInfrastructureCores)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ') || '—'
+        } |`,
     ),
     '',
     '## orderflow ÷ peer (medians)',
@@ -186,7 +205,10 @@ export function compareChart(title: string, summaries: SystemSummary[]): string 
   const barWidth = width - left - 60;
   const panelHeight = summaries.length * rowHeight + 40;
   const height = 40 + 2 * panelHeight + 40;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`, `<text x="10" y="20" font-size="14">${title}</text>`];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<text x="10" y="20" font-size="14">${title}</text>`,
+  ];
   // Panel 1: sagas/s.
   const maxRate = Math.max(1, ...summaries.map((s) => s.completedPerSec.max));
   let top = 50;
@@ -203,14 +225,19 @@ export function compareChart(title: string, summaries: SystemSummary[]): string 
   top += panelHeight + 20;
   const groups = [...new Set(summaries.flatMap((s) => Object.keys(s.cpuMsPerSagaByGroup)))];
   const maxCpu = Math.max(0.001, ...summaries.map((s) => Object.values(s.cpuMsPerSagaByGroup).reduce((a, b) => a + b, 0)));
-  parts.push(`<text x="10" y="${top - 8}">CPU ms per completed saga by process group (medians): ${groups.map((g, i) => `<tspan fill="${PALETTE[i % PALETTE.length]}">■ ${g}</tspan>`).join(' ')}</text>`);
+  parts.push(
+    `<text x="10" y="${top - 8}">CPU ms per completed saga by process group (medians): ${groups.map((g, i) => `<tspan fill="${PALETTE[i % PALETTE.length]}">■ ${g}</tspan>`).join(' ')}</text>`,
+  );
   summaries.forEach((s, i) => {
     const y = top + i * rowHeight;
     parts.push(`<text x="10" y="${y + 16}">${s.system}</text>`);
     let x = left;
     groups.forEach((g, gi) => {
       const w = ((s.cpuMsPerSagaByGroup[g] ?? 0) / maxCpu) * barWidth;
-      if (w > 0) parts.push(`<rect x="${x.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="18" fill="${PALETTE[gi % PALETTE.length]}"><title>${g} ${s.cpuMsPerSagaByGroup[g]} ms</title></rect>`);
+      if (w > 0)
+        parts.push(
+          `<rect x="${x.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="18" fill="${PALETTE[gi % PALETTE.length]}"><title>${g} ${s.cpuMsPerSagaByGroup[g]} ms</title></rect>`,
+        );
       x += w;
     });
     parts.push(`<text x="${(x + 6).toFixed(1)}" y="${y + 17}">${s.cpuMsPerSaga.median} ms</text>`);

@@ -86,7 +86,13 @@ describe('a release racing a reservation of the same order', () => {
       await someoneWaitsForALock();
       slow.resume();
       expect(await reserving).toEqual({ reserved: true });
-      expect({ released: await releasing, ...(await heldFor(orderId, sku)) }).toEqual({ released: true, reserved: 0, lines: 0, status: 'RELEASED', releasedFacts: 1 });
+      expect({ released: await releasing, ...(await heldFor(orderId, sku)) }).toEqual({
+        released: true,
+        reserved: 0,
+        lines: 0,
+        status: 'RELEASED',
+        releasedFacts: 1,
+      });
     } finally {
       slow.resume();
       await slow.pool.end();
@@ -105,7 +111,13 @@ describe('a release racing a reservation of the same order', () => {
       await someoneWaitsForALock();
       slow.resume();
       await reserving;
-      expect({ released: await releasing, ...(await heldFor(orderId, sku)) }).toEqual({ released: false, reserved: 0, lines: 0, status: 'RELEASED', releasedFacts: 0 });
+      expect({ released: await releasing, ...(await heldFor(orderId, sku)) }).toEqual({
+        released: false,
+        reserved: 0,
+        lines: 0,
+        status: 'RELEASED',
+        releasedFacts: 0,
+      });
     } finally {
       slow.resume();
       await slow.pool.end();
@@ -143,7 +155,8 @@ describe('a storm of reservations and releases of the same orders', () => {
       orders.set(orderId, order);
       const start = rand() * 30; // an order's calls start within 2 ms of each other, so they overlap in every order
       const at = () => Math.floor(start + rand() * 2);
-      for (let r = 0; r < 1 + Math.floor(rand() * 2); r++) calls.push({ at: at(), call: async () => void order.reserved.push((await stock.reserveStock(orderId, order.items)).reserved) });
+      for (let r = 0; r < 1 + Math.floor(rand() * 2); r++)
+        calls.push({ at: at(), call: async () => void order.reserved.push((await stock.reserveStock(orderId, order.items)).reserved) });
       for (let r = 0; r < Math.floor(rand() * 3); r++) calls.push({ at: at(), call: async () => void order.released.push(await stock.releaseStock(orderId)) });
     }
     // No call may fail either (as a deadlock between them would): it would leave its order unanswered.

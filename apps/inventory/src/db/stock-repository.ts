@@ -36,7 +36,9 @@ export function storedOutcome(stored: { status: string; shortages: Shortage[] | 
 
 /** The lines `available` stock cannot cover (an unknown sku has none): a reservation is all or nothing. */
 function shortagesOf(items: { sku: string; quantity: number }[], available: Map<string, number>): Shortage[] {
-  return items.filter((i) => (available.get(i.sku) ?? 0) < i.quantity).map((i) => ({ sku: i.sku, requested: i.quantity, available: available.get(i.sku) ?? 0 }));
+  return items
+    .filter((i) => (available.get(i.sku) ?? 0) < i.quantity)
+    .map((i) => ({ sku: i.sku, requested: i.quantity, available: available.get(i.sku) ?? 0 }));
 }
 
 const PRODUCT_COLUMNS = 'sku, name, price_cents, on_hand, on_hand - reserved AS available';
@@ -104,7 +106,9 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
         await lockOrder(client, orderId);
         const skus = items.map((i) => i.sku);
         const quantities = items.map((i) => i.quantity);
-        const { rows } = await client.query(`SELECT sku, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
+        const { rows } = await client.query(`SELECT sku, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [
+          skus,
+        ]);
         const available = new Map<string, number>(rows.map((r) => [r.sku, r.available]));
         const shortages = shortagesOf(items, available);
         const messages = shortages.length ? [] : facts();
@@ -117,7 +121,13 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
                    FROM ok, unnest($4::text[], $5::int[]) AS t(sku, quantity) WHERE p.sku = t.sku)`,
           `i AS (INSERT INTO reservation_items (order_id, sku, quantity) SELECT ok.order_id, t.* FROM ok, unnest($4::text[], $5::int[]) AS t)`,
         ];
-        const claim = await out.statement(messages, params, 'ok', ({ insert, select }) => `WITH ${[...ctes, ...(insert ? [`o AS (${insert})`] : [])].join(',\n')} SELECT (SELECT count(*) FROM r)::int AS claimed${select}`);
+        const claim = await out.statement(
+          messages,
+          params,
+          'ok',
+          ({ insert, select }) =>
+            `WITH ${[...ctes, ...(insert ? [`o AS (${insert})`] : [])].join(',\n')} SELECT (SELECT count(*) FROM r)::int AS claimed${select}`,
+        );
         return { claimed: claim.rows[0]!.claimed === 1, shortages };
       });
       if (!outcome.claimed) return 'duplicate';
@@ -201,7 +211,9 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
           `p AS (UPDATE products p SET reserved = p.reserved + t.quantity, updated_at = now() FROM unnest($4::text[], $5::int[]) AS t(sku, quantity) WHERE p.sku = t.sku)`,
           `i AS (INSERT INTO reservation_items (order_id, sku, quantity) SELECT * FROM unnest($6::uuid[], $7::text[], $8::int[]))`,
         ];
-        await out.statement(messages, params, undefined, ({ insert, select }) => prepared(`WITH ${[...ctes, ...(insert ? [`o AS (${insert})`] : [])].join(',\n')} SELECT 1${select}`, params));
+        await out.statement(messages, params, undefined, ({ insert, select }) =>
+          prepared(`WITH ${[...ctes, ...(insert ? [`o AS (${insert})`] : [])].join(',\n')} SELECT 1${select}`, params),
+        );
         return outcomes;
       });
     },
@@ -210,14 +222,15 @@ export function createStockRepository(pool: Pool, outbox: OutboxWriter = notifyi
     release: (orderId: string, facts: (items: { sku: string; quantity: number }[]) => OutboxMessage[]) =>
       withFacts<boolean>(pool, outbox, async (tx) => {
         await lockOrder(tx, orderId); // a reservation of this order still in flight commits or rolls back first
-        const { rowCount } = await tx.query(
-          `UPDATE reservations SET status = 'RELEASED', released_at = now() WHERE order_id = $1 AND status = 'RESERVED'`,
-          [orderId],
-        );
+        const { rowCount } = await tx.query(`UPDATE reservations SET status = 'RELEASED', released_at = now() WHERE order_id = $1 AND status = 'RESERVED'`, [
+          orderId,
+        ]);
         if (!rowCount) {
           // Nothing reserved: leave a RELEASED tombstone, so a reservation for this order arriving later
           // (a cancelled saga's timed-out call) can no longer take stock.
-          await tx.query(`INSERT INTO reservations (order_id, status, released_at) VALUES ($1, 'RELEASED', now()) ON CONFLICT (order_id) DO NOTHING`, [orderId]);
+          await tx.query(`INSERT INTO reservations (order_id, status, released_at) VALUES ($1, 'RELEASED', now()) ON CONFLICT (order_id) DO NOTHING`, [
+            orderId,
+          ]);
           return { result: false, facts: [] };
         }
         // Lock in sku order, as reserve does, so a release and a reservation cannot deadlock.

@@ -46,26 +46,34 @@ const methods: [string, fc.Arbitrary<Uint8Array>][] = [
   ['UpsertProduct', fc.record({ sku: fuzzText, name: fuzzText, priceCents: fuzzInt64, stock: fuzzInt64 }).map((r) => UpsertProductRequest.encode(r).finish())],
   [
     'ReserveStock',
-    fc.record({ orderId: fuzzText, items: fc.array(fc.record({ sku: fuzzText, quantity: fuzzInt64 }), { maxLength: 120 }) }).map((r) => ReserveStockRequest.encode(r).finish()),
+    fc
+      .record({ orderId: fuzzText, items: fc.array(fc.record({ sku: fuzzText, quantity: fuzzInt64 }), { maxLength: 120 }) })
+      .map((r) => ReserveStockRequest.encode(r).finish()),
   ],
   ['ReleaseStock', fc.record({ orderId: fuzzText }).map((r) => ReleaseStockRequest.encode(r).finish())],
   [
     'ReserveStockBatch',
     fc
-      .array(fc.record({ orderId: fuzzText, items: fc.array(fc.record({ sku: fuzzText, quantity: fuzzInt64 }), { maxLength: 8 }), traceparent: fuzzText }), { maxLength: 300 })
+      .array(fc.record({ orderId: fuzzText, items: fc.array(fc.record({ sku: fuzzText, quantity: fuzzInt64 }), { maxLength: 8 }), traceparent: fuzzText }), {
+        maxLength: 300,
+      })
       .map((reservations) => ReserveStockBatchRequest.encode({ reservations }).finish()),
   ],
 ];
 
 describe('InventoryService under generated garbage', () => {
-  it.each(methods)('%s answers every generated request with OK or a client error', async (method, request) => {
-    await fc.assert(
-      fc.asyncProperty(request, async (bytes) => {
-        expect(CLIENT_STATUSES.has(await client.call(path(method), bytes))).toBe(true);
-      }),
-      { numRuns: 300 },
-    );
-  }, 120_000);
+  it.each(methods)(
+    '%s answers every generated request with OK or a client error',
+    async (method, request) => {
+      await fc.assert(
+        fc.asyncProperty(request, async (bytes) => {
+          expect(CLIENT_STATUSES.has(await client.call(path(method), bytes))).toBe(true);
+        }),
+        { numRuns: 300 },
+      );
+    },
+    120_000,
+  );
 
   it('keeps serving after undecodable bytes', async () => {
     await fc.assert(

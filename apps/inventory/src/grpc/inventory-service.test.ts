@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { status, type Server } from '@grpc/grpc-js';
 import type { Pool } from 'pg';
 import { createPool } from '@orderflow/db';
-import { callUnary, createGrpcClient, createGrpcServer, InventoryServiceClient, InventoryServiceService, startGrpcServer, stopGrpcServer } from '@orderflow/proto';
+import {
+  callUnary,
+  createGrpcClient,
+  createGrpcServer,
+  InventoryServiceClient,
+  InventoryServiceService,
+  startGrpcServer,
+  stopGrpcServer,
+} from '@orderflow/proto';
 import { createTestDatabase, type TestDatabase } from '@orderflow/testing';
 import { createStockRepository } from '../db/stock-repository';
 import { createStockUseCases } from '../stock';
@@ -30,7 +38,8 @@ afterAll(async () => {
   await db.drop();
 });
 
-const upsert = (sku: string, stock: number, priceCents = 1500) => callUnary(client.upsertProduct.bind(client), { sku, name: `Product ${sku}`, priceCents, stock }, opts);
+const upsert = (sku: string, stock: number, priceCents = 1500) =>
+  callUnary(client.upsertProduct.bind(client), { sku, name: `Product ${sku}`, priceCents, stock }, opts);
 const reserve = (orderId: string, items: { sku: string; quantity: number }[]) => callUnary(client.reserveStock.bind(client), { orderId, items }, opts);
 const release = (orderId: string) => callUnary(client.releaseStock.bind(client), { orderId }, opts);
 const product = async (sku: string) => (await callUnary(client.getProducts.bind(client), { skus: [sku] }, opts)).products[0]!;
@@ -52,11 +61,19 @@ describe('InventoryService over gRPC', () => {
     const b = `B-${randomUUID().slice(0, 8)}`;
     await upsert(a, 5);
     await upsert(b, 1);
-    const refused = await reserve(randomUUID(), [{ sku: a, quantity: 2 }, { sku: b, quantity: 2 }]);
+    const refused = await reserve(randomUUID(), [
+      { sku: a, quantity: 2 },
+      { sku: b, quantity: 2 },
+    ]);
     expect(refused).toMatchObject({ reserved: false, shortages: [{ sku: b, requested: 2, available: 1 }] });
     expect((await product(a)).available).toBe(5);
     const orderId = randomUUID();
-    expect(await reserve(orderId, [{ sku: a, quantity: 2 }, { sku: b, quantity: 1 }])).toMatchObject({ reserved: true, orderId });
+    expect(
+      await reserve(orderId, [
+        { sku: a, quantity: 2 },
+        { sku: b, quantity: 1 },
+      ]),
+    ).toMatchObject({ reserved: true, orderId });
     expect((await product(a)).available).toBe(3);
     expect((await product(b)).available).toBe(0);
     expect((await facts('stock.reserved')).filter((f) => f.subject === orderId)).toHaveLength(1);
@@ -123,11 +140,30 @@ describe('InventoryService.ReserveStockBatch over gRPC', () => {
     await upsert(b, 2);
     const ids = Array.from({ length: 5 }, () => randomUUID());
     const { results } = await reserveBatch([
-      { orderId: ids[0]!, items: [{ sku: a, quantity: 1 }, { sku: a, quantity: 1 }, { sku: b, quantity: 1 }] }, // lines of one sku merge
+      {
+        orderId: ids[0]!,
+        items: [
+          { sku: a, quantity: 1 },
+          { sku: a, quantity: 1 },
+          { sku: b, quantity: 1 },
+        ],
+      }, // lines of one sku merge
       { orderId: ids[1]!, items: [{ sku: a, quantity: 2 }] },
-      { orderId: ids[2]!, items: [{ sku: a, quantity: 1 }, { sku: b, quantity: 2 }] }, // b is short: takes nothing, not even a
+      {
+        orderId: ids[2]!,
+        items: [
+          { sku: a, quantity: 1 },
+          { sku: b, quantity: 2 },
+        ],
+      }, // b is short: takes nothing, not even a
       { orderId: ids[3]!, items: [{ sku: a, quantity: 2 }] }, // only 1 left
-      { orderId: ids[4]!, items: [{ sku: a, quantity: 1 }, { sku: b, quantity: 1 }] },
+      {
+        orderId: ids[4]!,
+        items: [
+          { sku: a, quantity: 1 },
+          { sku: b, quantity: 1 },
+        ],
+      },
     ]);
     expect(results).toEqual([
       { reserved: true, orderId: ids[0], shortages: [] },
@@ -139,7 +175,10 @@ describe('InventoryService.ReserveStockBatch over gRPC', () => {
     expect(await product(a)).toMatchObject({ onHand: 5, available: 0 });
     expect(await product(b)).toMatchObject({ onHand: 2, available: 0 });
     const { rows } = await pool.query(`SELECT order_id, sku, quantity FROM reservation_items WHERE order_id = ANY($1::uuid[]) ORDER BY sku`, [[ids[0]]]);
-    expect(rows.map((r) => [r.sku, r.quantity])).toEqual([[a, 2], [b, 1]]);
+    expect(rows.map((r) => [r.sku, r.quantity])).toEqual([
+      [a, 2],
+      [b, 1],
+    ]);
   });
 
   it('answers a repeated order, in the same batch or a later one, with the first decision and moves stock once', async () => {
@@ -218,7 +257,10 @@ describe('InventoryService.ReserveStockBatch over gRPC', () => {
       { orderId: ids[3]!, items: [{ sku, quantity: 1 }] }, // refused, no stock left
     ]);
     await reserveBatch([{ orderId: ids[0]!, items: [{ sku, quantity: 1 }], traceparent: traceparentOf(1) }]); // a repeat writes no second fact
-    const { rows } = await pool.query(`SELECT message_key, payload, headers FROM outbox WHERE payload->>'type' = 'stock.reserved' AND message_key = ANY($1::text[]) ORDER BY id`, [ids]);
+    const { rows } = await pool.query(
+      `SELECT message_key, payload, headers FROM outbox WHERE payload->>'type' = 'stock.reserved' AND message_key = ANY($1::text[]) ORDER BY id`,
+      [ids],
+    );
     expect(rows.map((r) => ({ key: r.message_key, traceparent: r.payload.traceparent, header: r.headers.traceparent, data: r.payload.data }))).toEqual([
       { key: ids[0], traceparent: traceparentOf(1), header: traceparentOf(1), data: { orderId: ids[0], items: [{ sku, quantity: 1 }] } },
       { key: ids[2], traceparent: traceparentOf(3), header: traceparentOf(3), data: { orderId: ids[2], items: [{ sku, quantity: 1 }] } },
@@ -229,10 +271,13 @@ describe('InventoryService.ReserveStockBatch over gRPC', () => {
     const skus = [`BS-${randomUUID().slice(0, 8)}`, `BS-${randomUUID().slice(0, 8)}`, `BS-${randomUUID().slice(0, 8)}`];
     for (const sku of skus) await upsert(sku, 60);
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const orders = Array.from({ length: 200 }, () => {
       // Lines in any sku order (the server sorts them), so lock orders are really put to the test.
-      const items = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => skus[Math.floor(rand() * 3)]!))].map((sku) => ({ sku, quantity: 1 + Math.floor(rand() * 3) }));
+      const items = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => skus[Math.floor(rand() * 3)]!))].map((sku) => ({
+        sku,
+        quantity: 1 + Math.floor(rand() * 3),
+      }));
       return { orderId: randomUUID(), items };
     });
     const answers = new Map<string, boolean[]>(orders.map((o) => [o.orderId, []]));

@@ -34,7 +34,8 @@ const schemas = {
 };
 
 /** Runs `log` in the trace of `traceparent` (an order's own, sent with it in a batch) with its order id. */
-const inOrderTrace = (traceparent: string, orderId: string, log: () => void) => void inStoredTrace(traceparent || undefined, 'order', { orderId }, async () => log());
+const inOrderTrace = (traceparent: string, orderId: string, log: () => void) =>
+  void inStoredTrace(traceparent || undefined, 'order', { orderId }, async () => log());
 
 /** The gRPC InventoryService: a thin edge over the stock use cases; stock movements log one line each, in their order's trace. */
 export function createInventoryService(stock: StockUseCases, logger?: Logger): InventoryServiceServer {
@@ -47,8 +48,14 @@ export function createInventoryService(stock: StockUseCases, logger?: Logger): I
       return { reserved: outcome.reserved, orderId: r.orderId, shortages: outcome.reserved ? [] : outcome.shortages };
     }),
     reserveStockBatch: unary(schemas.reserveStockBatch, async (r) => {
-      const outcomes = await stock.reserveStockBatch(r.reservations.map((x) => ({ orderId: x.orderId, items: x.items, traceparent: x.traceparent || undefined })));
-      const results = outcomes.map((outcome, n) => ({ reserved: outcome.reserved, orderId: r.reservations[n]!.orderId, shortages: outcome.reserved ? [] : outcome.shortages }));
+      const outcomes = await stock.reserveStockBatch(
+        r.reservations.map((x) => ({ orderId: x.orderId, items: x.items, traceparent: x.traceparent || undefined })),
+      );
+      const results = outcomes.map((outcome, n) => ({
+        reserved: outcome.reserved,
+        orderId: r.reservations[n]!.orderId,
+        shortages: outcome.reserved ? [] : outcome.shortages,
+      }));
       // Each order's line in its own trace, as a single call logs it; skipped whole below info level.
       if (logger?.isLevelEnabled('info')) {
         results.forEach((x, n) =>

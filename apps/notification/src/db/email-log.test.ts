@@ -18,11 +18,21 @@ afterAll(async () => {
   await db.drop();
 });
 
-const record = (taskId: string = randomUUID()): EmailRecord => ({ taskId, orderId: randomUUID(), template: 'order-confirmed', recipient: 'a@example.com', subject: `Your order ${taskId}` });
+const record = (taskId: string = randomUUID()): EmailRecord => ({
+  taskId,
+  orderId: randomUUID(),
+  template: 'order-confirmed',
+  recipient: 'a@example.com',
+  subject: `Your order ${taskId}`,
+});
 
 /** The transaction that wrote each record (its xmin): records claimed together share one. */
 const claimTransactions = async (taskIds: string[]) =>
-  new Map((await pool.query<{ message_id: string; xmin: string }>('SELECT message_id, xmin::text AS xmin FROM emails WHERE message_id = ANY($1)', [taskIds])).rows.map((r) => [r.message_id, r.xmin]));
+  new Map(
+    (
+      await pool.query<{ message_id: string; xmin: string }>('SELECT message_id, xmin::text AS xmin FROM emails WHERE message_id = ANY($1)', [taskIds])
+    ).rows.map((r) => [r.message_id, r.xmin]),
+  );
 
 /** A `send` that records what it was asked to send. */
 function recordingSend() {

@@ -72,7 +72,13 @@ export function createEmailLog(pool: Pool): EmailLog {
              SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[])
              ON CONFLICT (message_id) DO NOTHING
              RETURNING message_id`,
-            [candidates.map((r) => r.taskId), candidates.map((r) => r.orderId), candidates.map((r) => r.template), candidates.map((r) => r.recipient), candidates.map((r) => r.subject)],
+            [
+              candidates.map((r) => r.taskId),
+              candidates.map((r) => r.orderId),
+              candidates.map((r) => r.template),
+              candidates.map((r) => r.recipient),
+              candidates.map((r) => r.subject),
+            ],
           ),
         );
         const claimed = new Set(rows.map((row) => row.message_id));

@@ -25,7 +25,9 @@ export function emlStem(taskId: string): string {
 function compose(mail: Mail): Promise<Buffer> {
   const { text, html, ...headers } = toMessage(mail);
   const crlf = (body: string) => body.replace(/\r?\n/g, '\r\n');
-  return new Promise((resolve, reject) => new MailComposer({ ...headers, text: crlf(text), html: crlf(html) }).compile().build((error, message) => (error ? reject(error) : resolve(message))));
+  return new Promise((resolve, reject) =>
+    new MailComposer({ ...headers, text: crlf(text), html: crlf(html) }).compile().build((error, message) => (error ? reject(error) : resolve(message))),
+  );
 }
 
 export function createFileMailer(dir: string): Mailer {

@@ -53,7 +53,10 @@ describe('mail directory (SMTP_URL unset)', () => {
     expect(raw).not.toMatch(/[^\r]\n/);
     const { body } = parseRfc5322(raw);
     // Quoted-printable: soft line breaks (=CRLF) and escaped bytes undone, the text is the same.
-    const decoded = Buffer.from(body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8');
+    const decoded = Buffer.from(
+      body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+      'latin1',
+    ).toString('utf8');
     expect(decoded).toContain(`Grüße aus Köln\r\n${long}\r\nlast line`);
     expect(decoded).toContain(`<p>${long}</p>`);
   });
@@ -121,7 +124,7 @@ describe('SMTP against a server that accepts connections and never answers', () 
   beforeAll(async () => void (server = await startSilentServer()));
   afterAll(() => server.close());
 
-  it('fails a send after SMTP_TIMEOUT_MS, retryable, instead of waiting for nodemailer\'s minutes', async () => {
+  it("fails a send after SMTP_TIMEOUT_MS, retryable, instead of waiting for nodemailer's minutes", async () => {
     const { port } = server;
     const config = loadNotificationConfig({ SMTP_URL: `smtp://127.0.0.1:${port}`, SMTP_TIMEOUT_MS: '300' });
     const mailer = createMailer(config);

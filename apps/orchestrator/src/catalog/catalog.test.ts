@@ -43,7 +43,8 @@ afterEach(async () => {
   await proxy?.close();
 });
 
-const catalog = (options: Partial<CatalogOptions> = {}) => createCatalog(inventory, redis, { keyPrefix, ttlSeconds: 60, logger, guard: breakers.redis, ...options });
+const catalog = (options: Partial<CatalogOptions> = {}) =>
+  createCatalog(inventory, redis, { keyPrefix, ttlSeconds: 60, logger, guard: breakers.redis, ...options });
 const priceOf = async (c: ReturnType<typeof catalog>) => (await c.price([{ sku, quantity: 1 }]))[0]!.unitPriceCents;
 const redisState = () => breakers.states().find((s) => s.name === 'redis')?.state;
 
@@ -63,7 +64,9 @@ async function priceChangeMissedByFrozenRedis(c: ReturnType<typeof catalog>) {
 describe('the catalog', () => {
   it('prices concurrent orders with one MGET', async () => {
     const mgets: string[][] = [];
-    const counting = new Proxy(redis, { get: (target, name) => (name === 'mget' ? (...keys: string[]) => (mgets.push(keys), target.mget(...keys)) : Reflect.get(target, name, target)) });
+    const counting = new Proxy(redis, {
+      get: (target, name) => (name === 'mget' ? (...keys: string[]) => (mgets.push(keys), target.mget(...keys)) : Reflect.get(target, name, target)),
+    });
     const c = createCatalog(inventory, counting, { keyPrefix, ttlSeconds: 60, logger, guard: breakers.redis });
     await priceOf(c); // fills the cache
     mgets.length = 0;
@@ -73,7 +76,9 @@ describe('the catalog', () => {
 
   it('deletes the keys of invalidations that arrive while a delete is under way with one more DEL', async () => {
     const dels: string[][] = [];
-    const counting = new Proxy(redis, { get: (target, name) => (name === 'del' ? (...keys: string[]) => (dels.push(keys), target.del(...keys)) : Reflect.get(target, name, target)) });
+    const counting = new Proxy(redis, {
+      get: (target, name) => (name === 'del' ? (...keys: string[]) => (dels.push(keys), target.del(...keys)) : Reflect.get(target, name, target)),
+    });
     const c = createCatalog(inventory, counting, { keyPrefix, ttlSeconds: 60, logger, guard: breakers.redis });
     expect(await priceOf(c)).toBe(4_500); // cached
     product.priceCents = 4_900;
@@ -101,7 +106,9 @@ describe('the catalog', () => {
     const c = catalog({ retryInvalidationMs: 100 });
     await priceChangeMissedByFrozenRedis(c);
     proxy.thaw();
-    await waitFor(async () => (await direct.exists(`${keyPrefix}price:${sku}`, `${keyPrefix}product:${sku}`)) === 0, { what: 'the stale entries to be deleted' });
+    await waitFor(async () => (await direct.exists(`${keyPrefix}price:${sku}`, `${keyPrefix}product:${sku}`)) === 0, {
+      what: 'the stale entries to be deleted',
+    });
     // The retried DEL is the half-open probe: Redis drops the keys before its reply closes the circuit.
     await waitFor(() => redisState() === 'closed', { what: 'the Redis circuit to close after the probe' });
   });

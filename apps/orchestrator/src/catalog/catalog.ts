@@ -100,7 +100,9 @@ export function createCatalog(inventory: InventoryPort, redis: Redis, options: C
     const keys = views.flatMap((v) => skus.map((sku) => key(v, sku)));
     try {
       const values = await reads.add(keys);
-      values.forEach((v, i) => v && !undeleted.has(keys[i]!) && !found.has(skus[i % skus.length]!) && found.set(skus[i % skus.length]!, JSON.parse(v) as Product));
+      values.forEach(
+        (v, i) => v && !undeleted.has(keys[i]!) && !found.has(skus[i % skus.length]!) && found.set(skus[i % skus.length]!, JSON.parse(v) as Product),
+      );
     } catch (error) {
       options.logger[level(error)]({ err: error }, 'product cache read failed; reading from inventory');
     }
@@ -143,7 +145,10 @@ export function createCatalog(inventory: InventoryPort, redis: Redis, options: C
     listProducts: () => inventory.getProducts([]),
     /** Prices order lines at today's prices; an unknown sku is UNKNOWN_SKU (422 at the edge). */
     async price(lines: { sku: string; quantity: number }[]): Promise<OrderItem[]> {
-      const products = await getMany('price', lines.map((l) => l.sku));
+      const products = await getMany(
+        'price',
+        lines.map((l) => l.sku),
+      );
       const unknown = lines.filter((l) => !products.has(l.sku)).map((l) => l.sku);
       if (unknown.length) throw new AppError('UNKNOWN_SKU', `unknown sku: ${[...new Set(unknown)].join(', ')}`, { details: { skus: unknown } });
       return lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceCents: products.get(l.sku)!.priceCents }));

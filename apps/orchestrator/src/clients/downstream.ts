@@ -67,7 +67,16 @@ const STATUS_NAMES: Record<number, OrderStatus> = {
 export function fromWireOrder(o: WireOrder): Order {
   const status = STATUS_NAMES[o.status];
   if (!status) throw new Error(`order ${o.id} has an unknown status ${o.status}`);
-  return { id: o.id, customerId: o.customerId, status, items: o.items, totalCents: o.totalCents, ...(o.reason ? { reason: o.reason } : {}), createdAt: o.createdAt, updatedAt: o.updatedAt };
+  return {
+    id: o.id,
+    customerId: o.customerId,
+    status,
+    items: o.items,
+    totalCents: o.totalCents,
+    ...(o.reason ? { reason: o.reason } : {}),
+    createdAt: o.createdAt,
+    updatedAt: o.updatedAt,
+  };
 }
 
 const toProduct = (p: WireProduct): Product => ({ sku: p.sku, name: p.name, priceCents: p.priceCents, available: p.available });
@@ -128,7 +137,9 @@ export function createDownstreamClients(options: {
     rejectOrder: async (orderId, reason, o) => fromWireOrder(await call('order', orderClient.rejectOrder.bind(orderClient), { orderId, reason }, o)),
     cancelOrder: async (orderId, o) => fromWireOrder(await call('order', orderClient.cancelOrder.bind(orderClient), { orderId }, o)),
     createOrders: async (orders) =>
-      (await call('order', orderClient.createOrders.bind(orderClient), { orders: orders.map((x) => ({ ...x, traceparent: x.traceparent ?? '' })) })).results.map(fromWireResult),
+      (
+        await call('order', orderClient.createOrders.bind(orderClient), { orders: orders.map((x) => ({ ...x, traceparent: x.traceparent ?? '' })) })
+      ).results.map(fromWireResult),
     async confirmOrders(orders) {
       const request = { orderIds: orders.map((x) => x.orderId), traceparents: orders.map((x) => x.traceparent ?? '') };
       return (await call('order', orderClient.confirmOrders.bind(orderClient), request)).results.map(fromWireResult);

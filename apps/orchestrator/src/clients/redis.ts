@@ -6,7 +6,12 @@ import { Redis } from 'ioredis';
  * `commandTimeout` bounds every command; `breakers.redis` opens at the first that times out.
  */
 export function createRedisClient(config: { REDIS_URL: string; REDIS_COMMAND_TIMEOUT_MS: number }): Redis {
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS });
+  const redis = new Redis(config.REDIS_URL, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    lazyConnect: true,
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+  });
   redis.on('error', () => undefined); // a failed command reports it; reconnects are ioredis' own
   return redis;
 }

@@ -15,7 +15,8 @@ const attemptsOf = (v: string | undefined): number => {
 const timeOf = (v: string | undefined, fallback: string): string => (v !== undefined && !Number.isNaN(Date.parse(v)) ? v : fallback);
 
 // kafkajs hands a repeated header as an array; the first value is the one kept (as before).
-const kafkaHeaders = (message: KafkaMessage) => sanitizeHeaders(Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])));
+const kafkaHeaders = (message: KafkaMessage) =>
+  sanitizeHeaders(Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])));
 
 /** Why a dead letter did not go into Postgres as received. */
 export type Unrecordable = 'placeholder' | 'dropped';
@@ -84,7 +85,8 @@ export function createDeadLetterCollector(options: CollectorOptions) {
     const headers = sanitizeHeaders(msg.properties.headers ?? {});
     const now = new Date().toISOString();
     const messageId = msg.properties.messageId === undefined || msg.properties.messageId === null ? undefined : cleanText(String(msg.properties.messageId));
-    const correlationId = msg.properties.correlationId === undefined || msg.properties.correlationId === null ? undefined : String(msg.properties.correlationId);
+    const correlationId =
+      msg.properties.correlationId === undefined || msg.properties.correlationId === null ? undefined : String(msg.properties.correlationId);
     const lastFailedAt = timeOf(textOf(headers['x-last-failed-at']), now);
     await store({
       id: deadLetterId('rabbitmq', messageId ?? body.toString('base64').slice(0, 64), textOf(headers['x-last-failed-at']) ?? now),

@@ -62,7 +62,13 @@ it('records the same letter once', async () => {
 
 it('records a placeholder, with the payload and the reason, for a letter Postgres refuses', async () => {
   // Header text with a NUL (the collector would have kept it as bytes) and a nonsense attempt count.
-  const d = letter({ payload: Buffer.from([0x00, 0x01]), headers: { bad: 'a\u0000b' }, error: 'broken\u0000error', attempts: Number.NaN, messageId: 'm\u0000' });
+  const d = letter({
+    payload: Buffer.from([0x00, 0x01]),
+    headers: { bad: 'a\u0000b' },
+    error: 'broken\u0000error',
+    attempts: Number.NaN,
+    messageId: 'm\u0000',
+  });
   expect(await repo.record(d)).toBe('placeholder');
   const back = await stored(d.id);
   expect(back.payload.equals(Buffer.from([0x00, 0x01]))).toBe(true);

@@ -94,7 +94,9 @@ async function insert(pool: Pool, d: NewDeadLetter): Promise<boolean> {
       d.messageId ?? null,
       d.payload,
       JSON.stringify(Object.fromEntries(headers)),
-      Object.entries(d.headers).filter(([, v]) => Buffer.isBuffer(v)).map(([name]) => name),
+      Object.entries(d.headers)
+        .filter(([, v]) => Buffer.isBuffer(v))
+        .map(([name]) => name),
       d.error,
       d.attempts,
       d.firstFailedAt,
@@ -147,7 +149,11 @@ export function createDeadLetterRepository(pool: Pool) {
     /** Newest first; `before` is the cursor (created_at, id) of the last row of the previous page. */
     async list(limit: number, before?: { createdAt: string; id: string }): Promise<DeadLetter[]> {
       const { rows } = before
-        ? await pool.query('SELECT * FROM dead_letters WHERE (created_at, id) < ($2::timestamptz, $3::uuid) ORDER BY created_at DESC, id DESC LIMIT $1', [limit, before.createdAt, before.id])
+        ? await pool.query('SELECT * FROM dead_letters WHERE (created_at, id) < ($2::timestamptz, $3::uuid) ORDER BY created_at DESC, id DESC LIMIT $1', [
+            limit,
+            before.createdAt,
+            before.id,
+          ])
         : await pool.query('SELECT * FROM dead_letters ORDER BY created_at DESC, id DESC LIMIT $1', [limit]);
       return rows.map(toDeadLetter);
     },

@@ -31,7 +31,15 @@ export function createReplay(deps: { repo: DeadLetterRepository; producer: Produ
       // sends a Buffer header value as a byte array, as it was received.
       const taskHeaders = headers as Record<string, string>;
       await deps.rabbit.publish([
-        { id: 0, destination: 'rabbitmq', topic: NOTIFICATION_SEND, key: letter.key?.toString() ?? '', messageId: letter.messageId ?? letter.id, payload: letter.payload, headers: taskHeaders },
+        {
+          id: 0,
+          destination: 'rabbitmq',
+          topic: NOTIFICATION_SEND,
+          key: letter.key?.toString() ?? '',
+          messageId: letter.messageId ?? letter.id,
+          payload: letter.payload,
+          headers: taskHeaders,
+        },
       ]);
       return;
     }

@@ -40,10 +40,19 @@ const orders = new Map<string, Order>();
 function create(input: { orderId: string; customerId: string; items: OrderItem[] }): Order {
   if (input.customerId === REFUSED_CUSTOMER) throw new AppError('CONFLICT', `order ${input.orderId} already exists with different contents`);
   const existing = orders.get(input.orderId);
-  if (existing && JSON.stringify(existing.items) !== JSON.stringify(input.items)) throw new AppError('CONFLICT', `order ${input.orderId} already exists with different contents`);
+  if (existing && JSON.stringify(existing.items) !== JSON.stringify(input.items))
+    throw new AppError('CONFLICT', `order ${input.orderId} already exists with different contents`);
   if (existing) return existing;
   const now = new Date().toISOString();
-  const order: Order = { id: input.orderId, customerId: input.customerId, status: 'PENDING', items: input.items, totalCents: orderTotal(input.items), createdAt: now, updatedAt: now };
+  const order: Order = {
+    id: input.orderId,
+    customerId: input.customerId,
+    status: 'PENDING',
+    items: input.items,
+    totalCents: orderTotal(input.items),
+    createdAt: now,
+    updatedAt: now,
+  };
   orders.set(order.id, order);
   return order;
 }
@@ -131,7 +140,11 @@ async function place(customer: string, key: string, quantity = 1) {
     headers: { authorization: `Bearer ${token(customer)}`, 'content-type': 'application/json', 'idempotency-key': key },
     body: JSON.stringify({ items: [{ sku: 'BEANS-1', quantity }] }),
   });
-  return { status: res.status, replayed: res.headers.get('idempotent-replayed'), body: (await res.json()) as { id: string; type?: string; totalCents?: number } };
+  return {
+    status: res.status,
+    replayed: res.headers.get('idempotent-replayed'),
+    body: (await res.json()) as { id: string; type?: string; totalCents?: number },
+  };
 }
 const count = async (sql: string, params: unknown[]) => Number((await pool.query(sql, params)).rows[0].count);
 
@@ -143,9 +156,20 @@ describe('placing orders (the use case)', () => {
     await useCaseDeps.catalog.price([{ sku: 'BEANS-1', quantity: 1 }]); // cached: every placement prices from one MGET
     const effects = Array.from({ length: 5 }, () => {
       const orderId = globalThis.crypto.randomUUID();
-      return { resourceId: orderId, resumed: false, beginEffect: () => undefined, completed: false, committed() { this.completed = true; }, completion: () => ({ caller: 'c', key: orderId, owner: orderId, response: { status: 202, headers: {}, body: Buffer.from('') } }) };
+      return {
+        resourceId: orderId,
+        resumed: false,
+        beginEffect: () => undefined,
+        completed: false,
+        committed() {
+          this.completed = true;
+        },
+        completion: () => ({ caller: 'c', key: orderId, owner: orderId, response: { status: 202, headers: {}, body: Buffer.from('') } }),
+      };
     });
-    const placed = await Promise.all(effects.map((effect, i) => placing.placeOrder({ id: `together-${i}`, role: 'customer' }, [{ sku: 'BEANS-1', quantity: 1 }], effect)));
+    const placed = await Promise.all(
+      effects.map((effect, i) => placing.placeOrder({ id: `together-${i}`, role: 'customer' }, [{ sku: 'BEANS-1', quantity: 1 }], effect)),
+    );
     expect(placed.map((o) => o.id)).toEqual(effects.map((e) => e.resourceId));
     expect(effects.every((e) => e.completed)).toBe(true);
     expect(calls.filter((c) => c.startsWith('createOrders'))).toEqual(['createOrders 5']);
@@ -181,7 +205,10 @@ describe('the HTTP app', () => {
   });
 
   it('fails only the request whose order the order service refuses, and places the one beside it', async () => {
-    const [refused, neighbour] = await Promise.all([place(REFUSED_CUSTOMER, globalThis.crypto.randomUUID()), place('component-neighbour', globalThis.crypto.randomUUID())]);
+    const [refused, neighbour] = await Promise.all([
+      place(REFUSED_CUSTOMER, globalThis.crypto.randomUUID()),
+      place('component-neighbour', globalThis.crypto.randomUUID()),
+    ]);
     expect(refused.status).toBe(409);
     expect(neighbour.status).toBe(202);
     expect(await count('SELECT count(*) FROM sagas WHERE customer_id = $1', [REFUSED_CUSTOMER])).toBe(0);

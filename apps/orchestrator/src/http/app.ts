@@ -40,7 +40,12 @@ export interface HttpAppDeps {
  * (up to PG_QUERY_TIMEOUT_MS when the server stalls). Reads pass: some are served without it.
  */
 export function failFastWhileDatabaseDown(databaseDown: () => boolean): RequestHandler {
-  return (req, _res, next) => next(req.method !== 'GET' && req.method !== 'HEAD' && databaseDown() ? new HttpProblem('unavailable', 'the database is unreachable; retry later with the same Idempotency-Key') : undefined);
+  return (req, _res, next) =>
+    next(
+      req.method !== 'GET' && req.method !== 'HEAD' && databaseDown()
+        ? new HttpProblem('unavailable', 'the database is unreachable; retry later with the same Idempotency-Key')
+        : undefined,
+    );
 }
 
 // Keys that could reach Object.prototype through a careless merge; no request ever needs them.

@@ -69,7 +69,8 @@ export function authenticate(config: AuthConfig): RequestHandler {
 
 /** Lets only the given roles through (after `authenticate`). */
 export function requireRole(...roles: Role[]): RequestHandler {
-  return (req, _res, next) => next(req.caller && roles.includes(req.caller.role) ? undefined : new HttpProblem('forbidden', `requires role ${roles.join(' or ')}`));
+  return (req, _res, next) =>
+    next(req.caller && roles.includes(req.caller.role) ? undefined : new HttpProblem('forbidden', `requires role ${roles.join(' or ')}`));
 }
 
 /** The authenticated caller; routes behind `authenticate` always have one. */

@@ -17,7 +17,10 @@ describe('the OpenAPI document', () => {
 
   it('describes validation errors as RFC 9457 `errors` with a JSON Pointer or a parameter name', () => {
     const errors = doc.components.schemas.Problem.properties.errors;
-    expect(errors.items).toMatchObject({ required: ['detail'], properties: { detail: { type: 'string' }, pointer: { type: 'string' }, parameter: { type: 'string' } } });
+    expect(errors.items).toMatchObject({
+      required: ['detail'],
+      properties: { detail: { type: 'string' }, pointer: { type: 'string' }, parameter: { type: 'string' } },
+    });
   });
 
   it('documents the page of every problem type', () => {

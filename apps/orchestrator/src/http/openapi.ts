@@ -72,7 +72,10 @@ const accepted = (description: string) => ({
   description,
   headers: {
     Location: { description: 'The order', required: true, schema: { type: 'string', pattern: '^/v1/orders/[0-9a-f-]{36}$' } },
-    'Idempotent-Replayed': { description: '`true` when this is a stored answer to an earlier request with the same key', schema: { type: 'string', enum: ['true'] } },
+    'Idempotent-Replayed': {
+      description: '`true` when this is a stored answer to an earlier request with the same key',
+      schema: { type: 'string', enum: ['true'] },
+    },
     ...rateLimitHeaders,
   },
   content: json(ref('Order')),
@@ -138,12 +141,34 @@ export const openApiDocument = {
   servers: [{ url: '/' }],
   security: [{ bearer: [] }],
   components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 or RS256; claims `sub` (customer id), `role` (`customer` | `admin`), `exp` required.' } },
+    securitySchemes: {
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'HS256 or RS256; claims `sub` (customer id), `role` (`customer` | `admin`), `exp` required.',
+      },
+    },
     schemas,
   },
   paths: {
     '/openapi.json': {
-      get: { operationId: 'openApi', summary: 'This document', tags: ['operations'], security: [], responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object', required: ['openapi', 'paths'], properties: { openapi: { type: 'string', const: '3.1.0' }, paths: { type: 'object' } } }) } } },
+      get: {
+        operationId: 'openApi',
+        summary: 'This document',
+        tags: ['operations'],
+        security: [],
+        responses: {
+          '200': {
+            description: 'OpenAPI 3.1',
+            content: json({
+              type: 'object',
+              required: ['openapi', 'paths'],
+              properties: { openapi: { type: 'string', const: '3.1.0' }, paths: { type: 'object' } },
+            }),
+          },
+        },
+      },
     },
     [`${PROBLEM_PAGES}{type}`]: {
       get: {
@@ -192,7 +217,15 @@ export const openApiDocument = {
         operationId: 'cancelOrder',
         summary: 'Cancel a PENDING or CONFIRMED order (compensations release its stock)',
         parameters: [uuidParam('id'), idempotencyKey],
-        responses: { '202': accepted('Accepted: the order as it was when the cancel was taken (PENDING or CONFIRMED); it becomes CANCELLED once its stock is released — poll GET /v1/orders/{id}.'), '404': notFound, ...writeResponses, ...common, ...downstream },
+        responses: {
+          '202': accepted(
+            'Accepted: the order as it was when the cancel was taken (PENDING or CONFIRMED); it becomes CANCELLED once its stock is released — poll GET /v1/orders/{id}.',
+          ),
+          '404': notFound,
+          ...writeResponses,
+          ...common,
+          ...downstream,
+        },
       },
     },
     '/v1/products': {
@@ -238,7 +271,12 @@ export const openApiDocument = {
         operationId: 'listDeadLetters',
         summary: 'Every dead letter (Kafka, RabbitMQ, saga), newest first',
         parameters: queryParams(deadLetterQuery),
-        responses: { '200': ok('A page of dead letters', ref('DeadLetterPage')), '400': problem('Invalid query.', 'validation-failed'), ...adminOnly, ...common },
+        responses: {
+          '200': ok('A page of dead letters', ref('DeadLetterPage')),
+          '400': problem('Invalid query.', 'validation-failed'),
+          ...adminOnly,
+          ...common,
+        },
       },
     },
     '/v1/admin/dead-letters/{id}/replay': {
@@ -246,11 +284,21 @@ export const openApiDocument = {
         operationId: 'replayDeadLetter',
         summary: 'Put a dead letter back on its original topic or queue; a second replay has no effect',
         parameters: [uuidParam('id')],
-        responses: { '202': ok('Replayed (or already replayed before)', ref('Replay')), '404': notFound, '409': problem('Not replayable (a saga dead letter, or not JSON).', 'conflict'), ...adminOnly, ...common },
+        responses: {
+          '202': ok('Replayed (or already replayed before)', ref('Replay')),
+          '404': notFound,
+          '409': problem('Not replayable (a saga dead letter, or not JSON).', 'conflict'),
+          ...adminOnly,
+          ...common,
+        },
       },
     },
     '/v1/admin/stats': {
-      get: { operationId: 'getStats', summary: 'Orders by status, sagas in flight, dead letters, outbox lag', responses: { '200': ok('Stats', ref('Stats')), ...adminOnly, ...common } },
+      get: {
+        operationId: 'getStats',
+        summary: 'Orders by status, sagas in flight, dead letters, outbox lag',
+        responses: { '200': ok('Stats', ref('Stats')), ...adminOnly, ...common },
+      },
     },
   },
 } as const;

@@ -15,14 +15,24 @@ export const PROBLEMS = {
     about: 'The body, query or a path segment does not meet the schema of the operation (see /openapi.json).',
     todo: 'Fix each entry of `errors`: `pointer` is a JSON Pointer (RFC 6901) into the body, `parameter` names a query parameter; `detail` says what is wrong.',
   },
-  'malformed-json': { status: 400, title: 'Body is not valid JSON', about: 'The body could not be parsed as JSON, or holds a key such as `__proto__`.', todo: 'Send one JSON value, UTF-8 encoded.' },
+  'malformed-json': {
+    status: 400,
+    title: 'Body is not valid JSON',
+    about: 'The body could not be parsed as JSON, or holds a key such as `__proto__`.',
+    todo: 'Send one JSON value, UTF-8 encoded.',
+  },
   'idempotency-key-missing': {
     status: 400,
     title: 'Idempotency-Key header is required',
     about: 'Every write needs an `Idempotency-Key` header so that a retry cannot do it twice.',
     todo: 'Send a fresh key (a UUID will do) with each new write, and the same key when retrying it.',
   },
-  'idempotency-key-invalid': { status: 400, title: 'Idempotency-Key header is not valid', about: 'The key must be 1-255 printable ASCII characters.', todo: 'Send a shorter key of printable ASCII, such as a UUID.' },
+  'idempotency-key-invalid': {
+    status: 400,
+    title: 'Idempotency-Key header is not valid',
+    about: 'The key must be 1-255 printable ASCII characters.',
+    todo: 'Send a shorter key of printable ASCII, such as a UUID.',
+  },
   unauthorized: {
     status: 401,
     title: 'Authentication required',
@@ -39,7 +49,8 @@ export const PROBLEMS = {
   conflict: {
     status: 409,
     title: 'Conflict with the current state',
-    about: 'The resource cannot change that way now: e.g. cancelling a finished order, stock below what is reserved, replaying a dead letter that is not replayable.',
+    about:
+      'The resource cannot change that way now: e.g. cancelling a finished order, stock below what is reserved, replaying a dead letter that is not replayable.',
     todo: 'Read the resource again and decide from its current state; `detail` says which rule refused it.',
   },
   'idempotency-key-in-use': {
@@ -49,21 +60,36 @@ export const PROBLEMS = {
     todo: 'Retry the same request with the same key a moment later; it is answered with the first request’s result.',
   },
   'payload-too-large': { status: 413, title: 'Body is too large', about: 'Bodies are limited to 64 KiB.', todo: 'Send fewer items per request.' },
-  'unsupported-media-type': { status: 415, title: 'Content-Type must be application/json', about: 'A body was sent with another content type.', todo: 'Send `Content-Type: application/json`.' },
+  'unsupported-media-type': {
+    status: 415,
+    title: 'Content-Type must be application/json',
+    about: 'A body was sent with another content type.',
+    todo: 'Send `Content-Type: application/json`.',
+  },
   'idempotency-key-reused': {
     status: 422,
     title: 'Idempotency-Key was used with a different request',
     about: 'This key already belongs to a request with another method, path or body.',
     todo: 'Use a new key for a new request; reuse a key only to retry the very same request.',
   },
-  'unknown-sku': { status: 422, title: 'Unknown product', about: 'An order line names a sku that is not in the catalog.', todo: 'Check the skus against GET /v1/products.' },
+  'unknown-sku': {
+    status: 422,
+    title: 'Unknown product',
+    about: 'An order line names a sku that is not in the catalog.',
+    todo: 'Check the skus against GET /v1/products.',
+  },
   'rate-limited': {
     status: 429,
     title: 'Too many requests',
     about: 'The caller has spent its quota of requests (see the `RateLimit-Policy` and `RateLimit` headers).',
     todo: 'Wait the number of seconds in `Retry-After`, then retry.',
   },
-  internal: { status: 500, title: 'Internal error', about: 'Something failed that should not have; the details are in the server’s logs, not in the answer.', todo: 'Retry later; report it with the time and `instance` if it persists.' },
+  internal: {
+    status: 500,
+    title: 'Internal error',
+    about: 'Something failed that should not have; the details are in the server’s logs, not in the answer.',
+    todo: 'Retry later; report it with the time and `instance` if it persists.',
+  },
   unavailable: {
     status: 503,
     title: 'A service this request needs is unavailable',
@@ -87,7 +113,11 @@ export const PROBLEM_PAGES = '/problems/';
  */
 export const problemErrorSchema = z.strictObject({
   detail: z.string().describe('What is wrong with it'),
-  pointer: z.string().regex(/^#(\/.*)?$/).optional().describe('JSON Pointer (RFC 6901) to the offending member of the body, e.g. `#/items/0/quantity`'),
+  pointer: z
+    .string()
+    .regex(/^#(\/.*)?$/)
+    .optional()
+    .describe('JSON Pointer (RFC 6901) to the offending member of the body, e.g. `#/items/0/quantity`'),
   parameter: z.string().optional().describe('The offending query parameter'),
 });
 export const problemSchema = z.looseObject({
@@ -143,7 +173,8 @@ export function toProblem(error: unknown): { problem: ProblemType; detail?: stri
   const e = error as { type?: string; status?: number };
   if (e.type === 'entity.parse.failed') return { problem: 'malformed-json' };
   if (e.type === 'entity.too.large') return { problem: 'payload-too-large', detail: 'the body limit is 64 KiB' };
-  if (e.status === 400 || e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return { problem: 'validation-failed', detail: 'body could not be read' };
+  if (e.status === 400 || e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
+    return { problem: 'validation-failed', detail: 'body could not be read' };
   // The database restarting or out of reach: retry later (503, Retry-After), not a bug (500).
   if (isTransientInfrastructureError(error)) return { problem: 'unavailable' };
   return { problem: 'internal' };

@@ -21,7 +21,11 @@ let metrics: ReturnType<typeof createOrchestratorMetrics>;
 beforeEach(async () => {
   const { hostname, port } = new URL(testInfra().redisUrl);
   proxy = await startFreezableProxy({ host: hostname, port: Number(port || 6379) });
-  const config = loadOrchestratorConfig({ JWT_SECRET: 'a-real-secret-of-at-least-32-characters!', REDIS_URL: `redis://${proxy.address}`, REDIS_COMMAND_TIMEOUT_MS: '200' });
+  const config = loadOrchestratorConfig({
+    JWT_SECRET: 'a-real-secret-of-at-least-32-characters!',
+    REDIS_URL: `redis://${proxy.address}`,
+    REDIS_COMMAND_TIMEOUT_MS: '200',
+  });
   redis = createRedisClient(config);
   await redis.connect();
   metrics = createOrchestratorMetrics(new Registry());
@@ -33,7 +37,8 @@ afterEach(async () => {
   await proxy?.close();
 });
 
-const limiter = (perMinute: number) => rateLimit(redis, { perMinute, keyPrefix: `${uniqueName('rate_limit')}:`, logger, errors: metrics.rateLimiterErrors, guard: breakers.redis });
+const limiter = (perMinute: number) =>
+  rateLimit(redis, { perMinute, keyPrefix: `${uniqueName('rate_limit')}:`, logger, errors: metrics.rateLimiterErrors, guard: breakers.redis });
 
 /** Runs the middleware for one request of `caller`: what it passed to next(), its headers, how long it took. */
 async function decide(handler: RequestHandler, caller = 'alice') {

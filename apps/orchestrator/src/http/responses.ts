@@ -51,7 +51,9 @@ export const deadLetterResponse = z.strictObject({
   payloadEncoding: byteEncoding,
   headers: z.record(z.string(), z.string()).describe('Header values as text; those named in `base64Headers` are base64 of their bytes'),
   base64Headers: z.array(z.string()).describe('Headers whose value is not text and is shown as base64'),
-  error: z.string().describe('Why it was dead-lettered; starts with `placeholder:` when the letter could not be stored as received (its headers are then not kept)'),
+  error: z
+    .string()
+    .describe('Why it was dead-lettered; starts with `placeholder:` when the letter could not be stored as received (its headers are then not kept)'),
   attempts: count,
   firstFailedAt: timestamp,
   lastFailedAt: timestamp,

@@ -13,7 +13,19 @@ function problemOf(run: () => unknown): HttpProblem {
 
 describe('request validation', () => {
   it('reports each invalid field with a JSON Pointer to it', () => {
-    const problem = problemOf(() => parse(placeOrderBody, { items: [{ sku: 'BEANS-1', quantity: 1 }, { sku: 'BEANS-2', quantity: 0 }], 'a/b~c': true }, 'body'));
+    const problem = problemOf(() =>
+      parse(
+        placeOrderBody,
+        {
+          items: [
+            { sku: 'BEANS-1', quantity: 1 },
+            { sku: 'BEANS-2', quantity: 0 },
+          ],
+          'a/b~c': true,
+        },
+        'body',
+      ),
+    );
     expect(problem.problem).toBe('validation-failed');
     expect(problem.extra.errors).toEqual([
       { detail: 'Number must be greater than or equal to 1', pointer: '#/items/1/quantity' },

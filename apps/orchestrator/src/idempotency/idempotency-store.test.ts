@@ -28,7 +28,8 @@ const response = (text: string): StoredResponse => ({ status: 202, headers: { 'C
 const row = async (h: { caller: string; key: string }) =>
   (await pool.query('SELECT state, resource_id, locked_until, response_body FROM idempotency_keys WHERE caller = $1 AND key = $2', [h.caller, h.key])).rows[0];
 /** The lock of a request that stalled (or died) has run out. */
-const lapse = (h: { caller: string; key: string }) => pool.query(`UPDATE idempotency_keys SET locked_until = now() - interval '1 second' WHERE caller = $1 AND key = $2`, [h.caller, h.key]);
+const lapse = (h: { caller: string; key: string }) =>
+  pool.query(`UPDATE idempotency_keys SET locked_until = now() - interval '1 second' WHERE caller = $1 AND key = $2`, [h.caller, h.key]);
 
 async function claim(caller: string, key: string, resourceId = randomUUID()): Promise<HeldClaim & { resourceId: string; resumed: boolean }> {
   const claimed = await store.claim(caller, key, 'fingerprint', resourceId);
@@ -72,8 +73,17 @@ describe('an idempotency claim taken over by a retry', () => {
   it('a late placement after a takeover stores no response under the key', async () => {
     const { first, second } = await takenOver();
     const sagas = createSagaRepository(pool);
-    const saga = { orderId: first.resourceId, customerId: first.caller, step: 'RESERVE_STOCK', compensations: INITIAL_COMPENSATIONS, data: { items: [], totalCents: 0, email: 'a@example.com' }, watchdogMs: 30_000 };
-    expect(await sagas.createMany([{ saga, messages: [], completion: { ...first, response: response('late') } }])).toEqual([expect.objectContaining({ orderId: saga.orderId, version: 0 })]);
+    const saga = {
+      orderId: first.resourceId,
+      customerId: first.caller,
+      step: 'RESERVE_STOCK',
+      compensations: INITIAL_COMPENSATIONS,
+      data: { items: [], totalCents: 0, email: 'a@example.com' },
+      watchdogMs: 30_000,
+    };
+    expect(await sagas.createMany([{ saga, messages: [], completion: { ...first, response: response('late') } }])).toEqual([
+      expect.objectContaining({ orderId: saga.orderId, version: 0 }),
+    ]);
     expect(await row(second)).toMatchObject({ state: 'IN_FLIGHT', response_body: null });
     // The holder's own completion in the same kind of statement is stored (the saga part is skipped: it exists).
     expect(await sagas.createMany([{ saga, messages: [], completion: { ...second, response: response('ours') } }])).toEqual([undefined]);
@@ -87,7 +97,8 @@ describe('an idempotency claim taken over by a retry', () => {
       const orderId = randomUUID();
       const data = { items: [], totalCents: 0, email: 'a@example.com' };
       await sagas.create({ orderId, customerId: 'alice', step: 'RESERVE_STOCK', compensations: INITIAL_COMPENSATIONS, data, watchdogMs: 30_000 }, []);
-      if (step !== 'RESERVE_STOCK') await sagas.apply((await sagas.load(orderId))!, { step, nextAttemptInMs: 30_000, log: { step: 'RESERVE_STOCK', outcome: 'DONE' } });
+      if (step !== 'RESERVE_STOCK')
+        await sagas.apply((await sagas.load(orderId))!, { step, nextAttemptInMs: 30_000, log: { step: 'RESERVE_STOCK', outcome: 'DONE' } });
       return orderId;
     };
     const refused = await claim(`caller-${randomUUID()}`, randomUUID());
@@ -132,7 +143,8 @@ describe('an idempotency claim taken over by a retry', () => {
 });
 
 describe('expired keys', () => {
-  const expire = (h: { caller: string; key: string }) => pool.query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE caller = $1 AND key = $2`, [h.caller, h.key]);
+  const expire = (h: { caller: string; key: string }) =>
+    pool.query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE caller = $1 AND key = $2`, [h.caller, h.key]);
 
   it('the purge keeps an expired key whose lock is still live', async () => {
     const live = await claim(`caller-${randomUUID()}`, randomUUID());

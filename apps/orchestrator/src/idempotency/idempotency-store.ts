@@ -105,7 +105,15 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
            SELECT c.caller, c.key, c.fingerprint, 'IN_FLIGHT', c.resource_id, now() + $6::interval, now() + $7::interval, c.owner
              FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::uuid[]) AS c(caller, key, fingerprint, resource_id, owner)
            ON CONFLICT (caller, key) DO NOTHING RETURNING owner`,
-          [claims.map((c) => c.caller), claims.map((c) => c.key), claims.map((c) => c.fingerprint), claims.map((c) => c.resourceId), claims.map((c) => c.owner), lock, ttl],
+          [
+            claims.map((c) => c.caller),
+            claims.map((c) => c.key),
+            claims.map((c) => c.fingerprint),
+            claims.map((c) => c.resourceId),
+            claims.map((c) => c.owner),
+            lock,
+            ttl,
+          ],
         ),
       );
       const inserted = new Set(rows.map((r) => r.owner as string));
@@ -126,7 +134,8 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
     async claim(caller: string, key: string, fingerprint: string, newResourceId: string): Promise<ClaimResult> {
       const owner = randomUUID();
       for (let round = 0; round < 3; round++) {
-        if (await inserts.add({ caller, key, fingerprint, resourceId: newResourceId, owner })) return { kind: 'claimed', owner, resourceId: newResourceId, resumed: false };
+        if (await inserts.add({ caller, key, fingerprint, resourceId: newResourceId, owner }))
+          return { kind: 'claimed', owner, resourceId: newResourceId, resumed: false };
         const { rows } = await pool.query(
           `SELECT fingerprint, state, resource_id, response_status, response_headers, response_body,
                   locked_until <= now() AS lock_expired, expires_at <= now() AND locked_until <= now() AS expired
@@ -171,12 +180,18 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
       );
       const row = rows[0];
       if (row?.state !== 'COMPLETED') return { kind: 'in-flight' };
-      return row.ours ? { kind: 'ours' } : { kind: 'replay', response: { status: row.response_status, headers: row.response_headers, body: row.response_body } };
+      return row.ours
+        ? { kind: 'ours' }
+        : { kind: 'replay', response: { status: row.response_status, headers: row.response_headers, body: row.response_body } };
     },
 
     /** Forgets a claim whose request failed before it changed anything, so the key can be used again; false if it is no longer held. */
     async release(held: HeldClaim): Promise<boolean> {
-      const { rowCount } = await pool.query(`DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT' AND owner = $3`, [held.caller, held.key, held.owner]);
+      const { rowCount } = await pool.query(`DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT' AND owner = $3`, [
+        held.caller,
+        held.key,
+        held.owner,
+      ]);
       return rowCount === 1;
     },
 
@@ -211,11 +226,10 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
 
     /** Ends the lock of a claim whose request failed after an effect: a retry may resume it at once; false if it is no longer held. */
     async unlock(held: HeldClaim): Promise<boolean> {
-      const { rowCount } = await pool.query(`UPDATE idempotency_keys SET locked_until = now() WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT' AND owner = $3`, [
-        held.caller,
-        held.key,
-        held.owner,
-      ]);
+      const { rowCount } = await pool.query(
+        `UPDATE idempotency_keys SET locked_until = now() WHERE caller = $1 AND key = $2 AND state = 'IN_FLIGHT' AND owner = $3`,
+        [held.caller, held.key, held.owner],
+      );
       return rowCount === 1;
     },
 

@@ -73,7 +73,11 @@ it('three retries around a takeover create exactly one order', async () => {
   const [x, y] = await Promise.all(pools.map((pool) => replica(createIdempotencyStore(pool, policy))));
   const key = randomUUID();
   const place = (url: string, request: string) =>
-    fetch(`${url}/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-test-request': request }, body: '{"items":[1]}' });
+    fetch(`${url}/v1/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-test-request': request },
+      body: '{"items":[1]}',
+    });
   const direct = pools[1]!;
   const claimRow = async () => (await direct.query(`SELECT resource_id, locked_until <= now() AS lapsed FROM idempotency_keys WHERE key = $1`, [key])).rows[0];
 

@@ -115,7 +115,12 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
       const created = effect.resumed ? await existingOrder(effect.resourceId, caller) : undefined;
       const items = created?.items ?? (await catalog.price(lines));
       effect.beginEffect();
-      const order = await placements.add({ order: { orderId: effect.resourceId, customerId: caller.id, items }, email: emailOf(caller), ...(traceparent ? { traceparent } : {}), effect });
+      const order = await placements.add({
+        order: { orderId: effect.resourceId, customerId: caller.id, items },
+        email: emailOf(caller),
+        ...(traceparent ? { traceparent } : {}),
+        effect,
+      });
       effect.committed();
       return order;
     },
@@ -126,7 +131,11 @@ export function createOrderUseCases(deps: OrderUseCaseDeps) {
       // The cancel request and the stored response in one statement; the response only if the cancel was taken.
       const accepted = await sagas.requestCancel(orderId, effect.completion(order));
       if (accepted) effect.committed();
-      if (!accepted) throw new AppError('INVALID_TRANSITION', `order ${orderId} is ${order.status === 'PENDING' || order.status === 'CONFIRMED' ? 'already being rejected or cancelled' : order.status} and cannot be cancelled`);
+      if (!accepted)
+        throw new AppError(
+          'INVALID_TRANSITION',
+          `order ${orderId} is ${order.status === 'PENDING' || order.status === 'CONFIRMED' ? 'already being rejected or cancelled' : order.status} and cannot be cancelled`,
+        );
       void runner.resume(orderId);
       return order;
     },

@@ -92,7 +92,10 @@ describe('the orphan sweeper', () => {
 
     expect(service.calls).toEqual([`reject ${orderId} PROCESSING_FAILED`]);
     expect(await sagas.load(orderId)).toMatchObject({ state: 'FAILED', outcome: 'REJECTED', data: { reason: 'PROCESSING_FAILED', totalCents: 1_800 } });
-    const { rows } = await pool.query(`SELECT destination, payload->>'type' AS type, payload->>'template' AS template FROM outbox WHERE message_key = $1 ORDER BY id`, [orderId]);
+    const { rows } = await pool.query(
+      `SELECT destination, payload->>'type' AS type, payload->>'template' AS template FROM outbox WHERE message_key = $1 ORDER BY id`,
+      [orderId],
+    );
     expect(rows).toEqual([
       { destination: 'kafka', type: 'order.rejected', template: null },
       { destination: 'rabbitmq', type: null, template: 'order-rejected' },

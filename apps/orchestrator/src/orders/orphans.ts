@@ -66,7 +66,16 @@ export function createOrphanSweeper(options: OrphanSweeperOptions) {
       // The token's e-mail claim died with the request; the customer's derived mailbox stands in.
       const data: SagaData = { items: order.items, totalCents: order.totalCents, email: emailOf({ id: order.customerId, role: 'customer' }) };
       const created = await sagas.create(
-        { orderId, customerId: order.customerId, step: 'ABANDONED', state: 'COMPENSATING', compensations: INITIAL_COMPENSATIONS, data, watchdogMs: options.watchdogMs, log: { step: 'ABANDONED', outcome: 'CLOSING' } },
+        {
+          orderId,
+          customerId: order.customerId,
+          step: 'ABANDONED',
+          state: 'COMPENSATING',
+          compensations: INITIAL_COMPENSATIONS,
+          data,
+          watchdogMs: options.watchdogMs,
+          log: { step: 'ABANDONED', outcome: 'CLOSING' },
+        },
         [],
       );
       if (!created) continue;

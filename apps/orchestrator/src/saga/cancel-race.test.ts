@@ -94,7 +94,10 @@ describe('a cancel racing an out-of-stock rejection', () => {
     let cancelAccepted: boolean | undefined;
     const rejectOrder = orders.port.rejectOrder;
     orders.port.rejectOrder = async (...args) => ((cancelAccepted = await repo.requestCancel(orderId)), rejectOrder(...args));
-    const inventory = { reserveStock: async () => ({ reserved: false, shortages: [] }), releaseStock: async () => ({ released: false }) } as unknown as InventoryPort;
+    const inventory = {
+      reserveStock: async () => ({ reserved: false, shortages: [] }),
+      releaseStock: async () => ({ released: false }),
+    } as unknown as InventoryPort;
 
     await runnerWith({ orders: orders.port, inventory }).resume(orderId);
 

@@ -131,7 +131,14 @@ export function outcomeMessages(s: Saga, outcome: Outcome, to: Destinations): Ou
   const taskId = globalThis.crypto.randomUUID();
   return [
     fact(FACTS[outcome], s, order, to),
-    { destination: 'rabbitmq', topic: 'notification.send', key: s.orderId, messageId: taskId, payload: task, headers: s.data.traceparent ? { traceparent: s.data.traceparent } : {} },
+    {
+      destination: 'rabbitmq',
+      topic: 'notification.send',
+      key: s.orderId,
+      messageId: taskId,
+      payload: task,
+      headers: s.data.traceparent ? { traceparent: s.data.traceparent } : {},
+    },
   ];
 }
 

@@ -31,7 +31,9 @@ const data: SagaData = { items: [{ sku: 'BEANS', quantity: 1, unitPriceCents: 90
 /** `n` sagas created as placement creates them, and as it hands them to the runner (in hand, version 0). */
 async function placed(n: number): Promise<Saga[]> {
   const sagas = Array.from({ length: n }, () => ({ orderId: globalThis.crypto.randomUUID(), customerId: 'alice', data }));
-  const created = await repo.createMany(sagas.map((s) => ({ saga: { ...s, step: FIRST_STEP, compensations: INITIAL_COMPENSATIONS, watchdogMs: 30_000 }, messages: [] })));
+  const created = await repo.createMany(
+    sagas.map((s) => ({ saga: { ...s, step: FIRST_STEP, compensations: INITIAL_COMPENSATIONS, watchdogMs: 30_000 }, messages: [] })),
+  );
   // As stored: what a load would give.
   expect(created).toEqual(await Promise.all(sagas.map((s) => repo.load(s.orderId))));
   return created.map((saga) => saga!);
@@ -62,7 +64,9 @@ function services(behaviour: { refuse?: Set<string>; reserveBatchFails?: boolean
     async confirmOrders(confirmations: { orderId: string }[]): Promise<BatchOutcome<Order>[]> {
       calls.push(`confirmBatch ${confirmations.length}`);
       return confirmations.map(({ orderId }) =>
-        behaviour.confirmRefused?.has(orderId) ? { orderId, ok: false, error: new AppError('INVALID_TRANSITION', 'no') } : { orderId, ok: true, value: move(orderId, 'CONFIRMED') },
+        behaviour.confirmRefused?.has(orderId)
+          ? { orderId, ok: false, error: new AppError('INVALID_TRANSITION', 'no') }
+          : { orderId, ok: true, value: move(orderId, 'CONFIRMED') },
       );
     },
     confirmOrder: async (orderId: string) => (calls.push('confirm'), move(orderId, 'CONFIRMED')),
@@ -141,7 +145,11 @@ describe('fresh sagas run in batches', () => {
     expect([...calls].sort()).toEqual(['confirmBatch 2', 'reject', 'reserveBatch 3']);
     expect(statements).toBe(2); // the move to REJECT_ORDER, then every end of the batch
     expect((await facts([refused])).map((r) => r.type ?? r.destination)).toEqual(['order.rejected', 'rabbitmq']);
-    expect((await repo.steps(refused)).map((s) => `${s.step} ${s.outcome} ${s.detail ?? ''}`.trim())).toEqual(['PLACED STARTED', 'RESERVE_STOCK DONE OUT_OF_STOCK', 'REJECT_ORDER REJECTED']);
+    expect((await repo.steps(refused)).map((s) => `${s.step} ${s.outcome} ${s.detail ?? ''}`.trim())).toEqual([
+      'PLACED STARTED',
+      'RESERVE_STOCK DONE OUT_OF_STOCK',
+      'REJECT_ORDER REJECTED',
+    ]);
     expect(((await repo.load(refused))!.data as SagaData).reason).toBe('OUT_OF_STOCK');
   });
 

@@ -123,8 +123,12 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
     const completions = entries.flatMap((e) => (e.completion ? [e.completion] : []));
     if (completions.length) ctes.push(`k AS (${completeKeysSql(completions, params)})`);
     // The facts only of the sagas inserted here (a resumed placement's saga exists already).
-    const { rows } = await outbox.statement(pool, entries.flatMap((e) => e.messages), params, { keysIn: 'SELECT order_id::text FROM s' }, ({ insert, select }) =>
-      prepared(`WITH ${[...ctes, ...(insert ? [`o AS (${insert})`] : [])].join(',\n')} SELECT s.*${select} FROM s`, params),
+    const { rows } = await outbox.statement(
+      pool,
+      entries.flatMap((e) => e.messages),
+      params,
+      { keysIn: 'SELECT order_id::text FROM s' },
+      ({ insert, select }) => prepared(`WITH ${[...ctes, ...(insert ? [`o AS (${insert})`] : [])].join(',\n')} SELECT s.*${select} FROM s`, params),
     );
     const created = new Map(rows.map((r) => [r.order_id as string, r as { created_at: Date; next_attempt_at: Date }]));
     return sagas.map((s) => {
@@ -132,7 +136,20 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
       if (!row) return undefined;
       const { orderId, customerId, step, compensations, data, state = 'RUNNING' } = s;
       const createdAt = row.created_at.toISOString();
-      return { orderId, customerId, state, step, attempts: 0, compensations, cancelRequested: false, data, version: 0, nextAttemptAt: row.next_attempt_at.toISOString(), createdAt, updatedAt: createdAt };
+      return {
+        orderId,
+        customerId,
+        state,
+        step,
+        attempts: 0,
+        compensations,
+        cancelRequested: false,
+        data,
+        version: 0,
+        nextAttemptAt: row.next_attempt_at.toISOString(),
+        createdAt,
+        updatedAt: createdAt,
+      };
     });
   }
 
@@ -159,8 +176,17 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
       changes.map((c) => c.nextAttemptInMs),
       changes.map((c) => c.state === 'COMPLETED' || c.state === 'FAILED'),
     ];
-    const lines = entries.flatMap(({ expected, change }) => (change.lines ?? [{ ...change.log, attempt: expected.attempts + 1 }]).map((l) => ({ orderId: expected.orderId, ...l })));
-    const l = params.push(lines.map((x) => x.orderId), lines.map((x) => x.step), lines.map((x) => x.outcome), lines.map((x) => x.attempt), lines.map((x) => x.detail ?? null)) - 4;
+    const lines = entries.flatMap(({ expected, change }) =>
+      (change.lines ?? [{ ...change.log, attempt: expected.attempts + 1 }]).map((l) => ({ orderId: expected.orderId, ...l })),
+    );
+    const l =
+      params.push(
+        lines.map((x) => x.orderId),
+        lines.map((x) => x.step),
+        lines.map((x) => x.outcome),
+        lines.map((x) => x.attempt),
+        lines.map((x) => x.detail ?? null),
+      ) - 4;
     const ctes = [
       `c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[], $9::boolean[], $10::text[], $11::double precision[], $12::boolean[])
                AS t(order_id, version, state, step, attempts, compensations, data, outcome, set_error, last_error, next_in_ms, finished))`,
@@ -191,8 +217,12 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
                 WHERE t.order_id IN (SELECT order_id FROM s))`);
     }
     // The messages only of the changes that applied.
-    const { rows } = await outbox.statement(pool, changes.flatMap((c) => c.messages ?? []), params, { keysIn: 'SELECT order_id::text FROM s' }, ({ insert, select }) =>
-      prepared(`WITH ${[...ctes, ...(insert ? [`o AS (${insert})`] : [])].join(',\n')} SELECT s.order_id${select} FROM s`, params),
+    const { rows } = await outbox.statement(
+      pool,
+      changes.flatMap((c) => c.messages ?? []),
+      params,
+      { keysIn: 'SELECT order_id::text FROM s' },
+      ({ insert, select }) => prepared(`WITH ${[...ctes, ...(insert ? [`o AS (${insert})`] : [])].join(',\n')} SELECT s.order_id${select} FROM s`, params),
     );
     const applied = new Set(rows.map((r) => r.order_id as string));
     return entries.map((e) => applied.has(e.expected.orderId));

@@ -91,14 +91,20 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     const detail = describe(error);
     if (isAppError(error) && error.details?.circuitOpen) {
       // The call never left: an open circuit costs no attempt; wait about a second and look again.
-      return { then: 'wait', change: { lastError: detail, nextAttemptInMs: Math.round(1_000 * (0.5 + Math.random())), log: { step, outcome: 'WAITING', detail } } };
+      return {
+        then: 'wait',
+        change: { lastError: detail, nextAttemptInMs: Math.round(1_000 * (0.5 + Math.random())), log: { step, outcome: 'WAITING', detail } },
+      };
     }
     const attempts = saga.attempts + 1;
     const transient = isAppError(error) ? error.retryable : true;
     if (transient && (attempts < retry.maxAttempts || saga.state === 'COMPENSATING')) {
       options.metrics?.onRetry?.(step);
       // Compensations never give up (they must happen); their backoff stays at the cap.
-      return { then: 'wait', change: { attempts, lastError: detail, nextAttemptInMs: retryDelayMs(Math.min(attempts, 30), retry), log: { step, outcome: 'RETRY', detail } } };
+      return {
+        then: 'wait',
+        change: { attempts, lastError: detail, nextAttemptInMs: retryDelayMs(Math.min(attempts, 30), retry), log: { step, outcome: 'RETRY', detail } },
+      };
     }
     if (saga.state === 'COMPENSATING') {
       // A compensation that can never succeed (e.g. the order is already closed): record and move on.
@@ -141,9 +147,27 @@ export function createSagaRunner(options: SagaRunnerOptions) {
       }
       if ('next' in result) {
         const data = result.reason ? { ...saga.data, reason: result.reason } : undefined;
-        return { then: 'next-step', change: { step: result.next, attempts: 0, ...(data ? { data } : {}), nextAttemptInMs: 0, log: { step: stepName, outcome: 'DONE', detail: result.reason } } };
+        return {
+          then: 'next-step',
+          change: {
+            step: result.next,
+            attempts: 0,
+            ...(data ? { data } : {}),
+            nextAttemptInMs: 0,
+            log: { step: stepName, outcome: 'DONE', detail: result.reason },
+          },
+        };
       }
-      return { then: 'end', change: { state: 'COMPLETED', outcome: result.done, nextAttemptInMs: null, messages: outcomeMessages(saga, result.done, destinations), log: { step: stepName, outcome: result.done } } };
+      return {
+        then: 'end',
+        change: {
+          state: 'COMPLETED',
+          outcome: result.done,
+          nextAttemptInMs: null,
+          messages: outcomeMessages(saga, result.done, destinations),
+          log: { step: stepName, outcome: result.done },
+        },
+      };
     }
     const compensation = saga.compensations.at(-1);
     if (!compensation) {
@@ -167,7 +191,10 @@ export function createSagaRunner(options: SagaRunnerOptions) {
       return failure(saga, compensation, error);
     }
     // Committed on its own (the watchdog, not 0): each undone effect is recorded before the next.
-    return { then: 'next-step', change: { compensations: saga.compensations.slice(0, -1), attempts: 0, nextAttemptInMs: watchdogMs, log: { step: compensation, outcome: 'COMPENSATED' } } };
+    return {
+      then: 'next-step',
+      change: { compensations: saga.compensations.slice(0, -1), attempts: 0, nextAttemptInMs: watchdogMs, log: { step: compensation, outcome: 'COMPENSATED' } },
+    };
   }
 
   /**
@@ -310,14 +337,18 @@ export function createSagaRunner(options: SagaRunnerOptions) {
       };
       return { expected: saga, change, moved: { ...applyChange(saga, change), version: saga.version + 1 } };
     });
-    const applied = await repo.applyMany(moves).catch((error: unknown) => void logger.warn({ err: error, sagas: moves.length }, 'batched saga commit failed; sagas go on one by one'));
+    const applied = await repo
+      .applyMany(moves)
+      .catch((error: unknown) => void logger.warn({ err: error, sagas: moves.length }, 'batched saga commit failed; sagas go on one by one'));
     if (!applied) {
       resumeOneByOne(refused);
       return [];
     }
     resumeOneByOne(refused.filter((_, i) => !applied[i]));
     const moved = moves.filter((_, i) => applied[i]).map((m) => m.moved);
-    const rejections = await Promise.allSettled(moved.map((saga) => ports.orders.rejectOrder(saga.orderId, 'OUT_OF_STOCK', saga.data.traceparent ? { traceparent: saga.data.traceparent } : {})));
+    const rejections = await Promise.allSettled(
+      moved.map((saga) => ports.orders.rejectOrder(saga.orderId, 'OUT_OF_STOCK', saga.data.traceparent ? { traceparent: saga.data.traceparent } : {})),
+    );
     resumeOneByOne(moved.filter((_, i) => rejections[i]!.status === 'rejected'));
     return moved.filter((_, i) => rejections[i]!.status === 'fulfilled').map((saga) => ending(saga, 'REJECT_ORDER', 'REJECTED', []));
   }
@@ -333,7 +364,9 @@ export function createSagaRunner(options: SagaRunnerOptions) {
    */
   async function runPlacedBatch(batch: Saga[]): Promise<void> {
     const reservations = await ports.inventory
-      .reserveStockBatch(batch.map((s) => ({ orderId: s.orderId, items: s.data.items.map(({ sku, quantity }) => ({ sku, quantity })), traceparent: s.data.traceparent })))
+      .reserveStockBatch(
+        batch.map((s) => ({ orderId: s.orderId, items: s.data.items.map(({ sku, quantity }) => ({ sku, quantity })), traceparent: s.data.traceparent })),
+      )
       .catch((error: unknown) => void logger.debug({ err: error, sagas: batch.length }, 'batched reservation failed; sagas go on one by one'));
     if (!reservations) return resumeOneByOne(batch);
     resumeOneByOne(batch.filter((_, i) => typeof reservations[i]?.reserved !== 'boolean'));
@@ -343,7 +376,9 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     ]);
     const ends = [...confirmed, ...rejected];
     if (!ends.length) return;
-    const applied = await repo.applyMany(ends).catch((error: unknown) => void logger.warn({ err: error, sagas: ends.length }, 'batched saga commit failed; sagas go on one by one'));
+    const applied = await repo
+      .applyMany(ends)
+      .catch((error: unknown) => void logger.warn({ err: error, sagas: ends.length }, 'batched saga commit failed; sagas go on one by one'));
     if (!applied) return resumeOneByOne(ends.map((e) => e.expected));
     ends.forEach(({ expected: saga, change }, i) => {
       if (!applied[i]) return void resume(saga.orderId);

@@ -55,21 +55,38 @@ const methods: [string, fc.Arbitrary<Uint8Array>][] = [
   [
     'CreateOrders',
     fc
-      .array(fc.record({ orderId: fuzzText, customerId: fuzzText, items: fc.array(fc.record({ sku: fuzzText, quantity: fuzzInt64, unitPriceCents: fuzzInt64 }), { maxLength: 8 }), traceparent: fuzzText }), { maxLength: 300 })
+      .array(
+        fc.record({
+          orderId: fuzzText,
+          customerId: fuzzText,
+          items: fc.array(fc.record({ sku: fuzzText, quantity: fuzzInt64, unitPriceCents: fuzzInt64 }), { maxLength: 8 }),
+          traceparent: fuzzText,
+        }),
+        { maxLength: 300 },
+      )
       .map((orders) => CreateOrdersRequest.encode({ orders }).finish()),
   ],
-  ['ConfirmOrders', fc.record({ orderIds: fc.array(fuzzText, { maxLength: 300 }), traceparents: fc.array(fuzzText, { maxLength: 300 }) }).map((r) => ConfirmOrdersRequest.encode(r).finish())],
+  [
+    'ConfirmOrders',
+    fc
+      .record({ orderIds: fc.array(fuzzText, { maxLength: 300 }), traceparents: fc.array(fuzzText, { maxLength: 300 }) })
+      .map((r) => ConfirmOrdersRequest.encode(r).finish()),
+  ],
 ];
 
 describe('OrderService under generated garbage', () => {
-  it.each(methods)('%s answers every generated request with OK or a client error', async (method, request) => {
-    await fc.assert(
-      fc.asyncProperty(request, async (bytes) => {
-        expect(CLIENT_STATUSES.has(await client.call(path(method), bytes))).toBe(true);
-      }),
-      { numRuns: 300 },
-    );
-  }, 120_000);
+  it.each(methods)(
+    '%s answers every generated request with OK or a client error',
+    async (method, request) => {
+      await fc.assert(
+        fc.asyncProperty(request, async (bytes) => {
+          expect(CLIENT_STATUSES.has(await client.call(path(method), bytes))).toBe(true);
+        }),
+        { numRuns: 300 },
+      );
+    },
+    120_000,
+  );
 
   it('keeps serving after undecodable bytes', async () => {
     await fc.assert(

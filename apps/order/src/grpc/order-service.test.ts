@@ -2,7 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { status, type Server } from '@grpc/grpc-js';
 import type { Pool } from 'pg';
 import { createPool } from '@orderflow/db';
-import { callUnary, createGrpcClient, createGrpcServer, errorCodeOf, OrderServiceClient, OrderServiceService, OrderStatus, startGrpcServer, type OrderResults, stopGrpcServer } from '@orderflow/proto';
+import {
+  callUnary,
+  createGrpcClient,
+  createGrpcServer,
+  errorCodeOf,
+  OrderServiceClient,
+  OrderServiceService,
+  OrderStatus,
+  startGrpcServer,
+  type OrderResults,
+  stopGrpcServer,
+} from '@orderflow/proto';
 import { createTestDatabase, waitFor, type TestDatabase } from '@orderflow/testing';
 import { createOrderRepository } from '../db/order-repository';
 import { createOrderUseCases } from '../orders';
@@ -34,7 +45,8 @@ const items = [
   { sku: 'BEAN-1', quantity: 2, unitPriceCents: 1250 },
   { sku: 'MUG-2', quantity: 1, unitPriceCents: 900 },
 ];
-const create = (orderId = randomUUID(), customerId = 'alice') => callUnary(client.createOrder.bind(client), { orderId, customerId, items, traceparent: '' }, opts);
+const create = (orderId = randomUUID(), customerId = 'alice') =>
+  callUnary(client.createOrder.bind(client), { orderId, customerId, items, traceparent: '' }, opts);
 
 type NewOrder = { orderId: string; customerId: string; items: typeof items; traceparent: string };
 const createAll = (orders: NewOrder[]) => callUnary(client.createOrders.bind(client), { orders }, opts);
@@ -117,13 +129,21 @@ describe('OrderService.CreateOrders and ConfirmOrders over gRPC', () => {
     const first = await createAll(batch);
     expect(first.results.map((r) => r.orderId)).toEqual(batch.map((o) => o.orderId));
     expect(first.results.map((r) => r.error)).toEqual([undefined, undefined, undefined]);
-    expect(first.results[1]!.order).toMatchObject({ id: batch[1]!.orderId, customerId: 'bob', status: OrderStatus.PENDING, totalCents: 1200, items: batch[1]!.items, reason: '' });
+    expect(first.results[1]!.order).toMatchObject({
+      id: batch[1]!.orderId,
+      customerId: 'bob',
+      status: OrderStatus.PENDING,
+      totalCents: 1200,
+      items: batch[1]!.items,
+      reason: '',
+    });
     // What CreateOrder answers for the same order is what the batch answered.
     expect(await callUnary(client.createOrder.bind(client), batch[0]!, opts)).toEqual(first.results[0]!.order);
     expect(await createAll(batch)).toEqual(first);
-    const { rows } = await pool.query('SELECT count(*)::int AS orders, (SELECT count(*)::int FROM order_items WHERE order_id = ANY($1::uuid[])) AS lines FROM orders WHERE id = ANY($1::uuid[])', [
-      batch.map((o) => o.orderId),
-    ]);
+    const { rows } = await pool.query(
+      'SELECT count(*)::int AS orders, (SELECT count(*)::int FROM order_items WHERE order_id = ANY($1::uuid[])) AS lines FROM orders WHERE id = ANY($1::uuid[])',
+      [batch.map((o) => o.orderId)],
+    );
     expect(rows[0]).toEqual({ orders: 3, lines: 5 });
   });
 
@@ -149,7 +169,9 @@ describe('OrderService.CreateOrders and ConfirmOrders over gRPC', () => {
     await expect(createAll([good, { orderId: randomUUID(), customerId: '', items, traceparent: '' }])).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await expect(createAll([good, { ...newOrder(), items: [] }])).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await expect(createAll([good, { ...newOrder(), traceparent: 'not-a-traceparent' }])).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
-    await expect(callUnary(client.confirmOrders.bind(client), { orderIds: [randomUUID(), randomUUID()], traceparents: [''] }, opts)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(callUnary(client.confirmOrders.bind(client), { orderIds: [randomUUID(), randomUUID()], traceparents: [''] }, opts)).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+    });
     await expect(createAll(Array.from({ length: 257 }, () => newOrder()))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await expect(confirmAll([randomUUID(), 'nope'])).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     expect((await pool.query('SELECT 1 FROM orders WHERE id = $1', [good.orderId])).rowCount).toBe(0);
@@ -214,7 +236,10 @@ describe('OrderService.CreateOrders and ConfirmOrders over gRPC', () => {
     const same = await whileAnotherTransactionHolds(
       [
         [`INSERT INTO orders (id, customer_id, status, total_cents) VALUES ($1, $2, 'PENDING', 3400)`, [order.orderId, order.customerId]],
-        [`INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents) VALUES ($1, 0, 'BEAN-1', 2, 1250), ($1, 1, 'MUG-2', 1, 900)`, [order.orderId]],
+        [
+          `INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents) VALUES ($1, 0, 'BEAN-1', 2, 1250), ($1, 1, 'MUG-2', 1, 900)`,
+          [order.orderId],
+        ],
       ],
       () => createAll([order, { ...order, customerId: 'mallory' }]),
     );

@@ -13,7 +13,10 @@ let target: RunningTarget;
 async function recoveredWorkflows(prefix: string): Promise<number> {
   const pool = createPool(databaseUrl(process.env.DATABASE_URL!, dbosDatabaseNames(label).system), 1);
   try {
-    const { rows } = await pool.query('SELECT count(*)::int AS n FROM dbos.workflow_status WHERE left(workflow_uuid, length($1)) = $1 AND recovery_attempts > 1', [prefix]);
+    const { rows } = await pool.query(
+      'SELECT count(*)::int AS n FROM dbos.workflow_status WHERE left(workflow_uuid, length($1)) = $1 AND recovery_attempts > 1',
+      [prefix],
+    );
     return rows[0].n;
   } finally {
     await pool.end();

@@ -90,7 +90,12 @@ export function createPgDataSource(name: string, pool: Pool): PgDataSource {
         await beforeCommit?.();
       });
     },
-    async invokeTransactionFunction<This, Args extends unknown[], Return>(_config: unknown, target: This, func: (this: This, ...args: Args) => Promise<Return>, ...args: Args): Promise<Return> {
+    async invokeTransactionFunction<This, Args extends unknown[], Return>(
+      _config: unknown,
+      target: This,
+      func: (this: This, ...args: Args) => Promise<Return>,
+      ...args: Args
+    ): Promise<Return> {
       const workflowID = DBOS.workflowID;
       const stepID = DBOS.stepID;
       if (workflowID === undefined || stepID === undefined) {

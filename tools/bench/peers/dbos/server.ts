@@ -35,12 +35,24 @@ const dbosEnv = {
 type DbosPeerConfig = z.infer<z.ZodObject<typeof dbosEnv>>;
 
 // DBOS's logger knows error, warn, info and debug.
-const DBOS_LOG_LEVEL: Record<DbosPeerConfig['LOG_LEVEL'], string> = { fatal: 'error', error: 'error', warn: 'warn', info: 'info', debug: 'debug', trace: 'debug', silent: 'error' };
+const DBOS_LOG_LEVEL: Record<DbosPeerConfig['LOG_LEVEL'], string> = {
+  fatal: 'error',
+  error: 'error',
+  warn: 'warn',
+  info: 'info',
+  debug: 'debug',
+  trace: 'debug',
+  silent: 'error',
+};
 
 /** The 202 of POST /v1/orders, shaped as the orchestrator's (apps/orchestrator/src/http/routes/orders.ts): the order as placed. */
 function accepted(input: PlaceOrder, headers: Record<string, string> = {}): Answer {
   const { orderId: id, customerId, items, totalCents, placedAt } = input;
-  return json(202, { id, customerId, status: 'PENDING', items, totalCents, createdAt: placedAt, updatedAt: placedAt }, { Location: `/v1/orders/${id}`, ...headers });
+  return json(
+    202,
+    { id, customerId, status: 'PENDING', items, totalCents, createdAt: placedAt, updatedAt: placedAt },
+    { Location: `/v1/orders/${id}`, ...headers },
+  );
 }
 
 // What this peer has always answered, kept so its answers stay the same: an announced but empty body is
@@ -80,7 +92,14 @@ export function createDbosPeer(config: DbosPeerConfig, pool: Pool, logger: Logge
     const workflowID = workflowIdOf(caller.id, key);
     const orderItems: OrderItem[] = items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: prices.get(i.sku)! }));
     const placedAt = new Date().toISOString();
-    let input: PlaceOrder = { orderId: orderIdOf(workflowID), customerId: caller.id, email: emailOf(caller), items: orderItems, totalCents: orderTotal(orderItems), placedAt };
+    let input: PlaceOrder = {
+      orderId: orderIdOf(workflowID),
+      customerId: caller.id,
+      email: emailOf(caller),
+      items: orderItems,
+      totalCents: orderTotal(orderItems),
+      placedAt,
+    };
     try {
       await DBOS.startWorkflow(placeOrderWorkflow, { workflowID, workflowIDReusePolicy: 'reject' })(input);
     } catch (error) {
@@ -188,7 +207,9 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((error: unknown) => {
-    process.stderr.write(`bench-dbos: ${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `bench-dbos: ${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   });
 }

@@ -79,10 +79,10 @@ export function registerOrderWorkflow(deps: { ds: PgDataSource; mailer: Mailer; 
     const available = new Map(rows.map((r) => [r.sku, r.available]));
     const shortages = skus.filter((sku) => (available.get(sku) ?? 0) < wanted.get(sku)!);
     if (shortages.length) return shortages;
-    await sql().query('UPDATE products p SET reserved = p.reserved + w.quantity, updated_at = now() FROM unnest($1::text[], $2::int[]) AS w(sku, quantity) WHERE p.sku = w.sku', [
-      skus,
-      skus.map((sku) => wanted.get(sku)),
-    ]);
+    await sql().query(
+      'UPDATE products p SET reserved = p.reserved + w.quantity, updated_at = now() FROM unnest($1::text[], $2::int[]) AS w(sku, quantity) WHERE p.sku = w.sku',
+      [skus, skus.map((sku) => wanted.get(sku))],
+    );
     return [];
   }
 

@@ -60,7 +60,12 @@ test('confirms an order, reserves its stock and writes one e-mail file', async (
   expect((await putProduct(b, 5, 300)).status).toBe(201);
   expect((await putProduct(b, 6, 300)).status).toBe(200); // an update sets on_hand
 
-  const res = await placeOrder('alice', randomUUID(), { items: [{ sku: a, quantity: 2 }, { sku: b, quantity: 1 }] });
+  const res = await placeOrder('alice', randomUUID(), {
+    items: [
+      { sku: a, quantity: 2 },
+      { sku: b, quantity: 1 },
+    ],
+  });
   expect(res.status).toBe(202);
   const order: any = await res.json();
   expect(res.headers.get('location')).toBe(`/v1/orders/${order.id}`);
@@ -75,7 +80,12 @@ test('confirms an order, reserves its stock and writes one e-mail file', async (
   });
   expect(order.createdAt).toBe(order.updatedAt);
 
-  expect(await target.stock([a, b])).toEqual(expect.arrayContaining([{ sku: a, onHand: 10, reserved: 2 }, { sku: b, onHand: 6, reserved: 1 }]));
+  expect(await target.stock([a, b])).toEqual(
+    expect.arrayContaining([
+      { sku: a, onHand: 10, reserved: 2 },
+      { sku: b, onHand: 6, reserved: 1 },
+    ]),
+  );
   expect(await target.orderLines([order.id])).toEqual([
     { id: order.id, status: 'CONFIRMED', sku: a, quantity: 2 },
     { id: order.id, status: 'CONFIRMED', sku: b, quantity: 1 },
@@ -133,11 +143,21 @@ test('rejects an order the stock cannot cover and reserves nothing', async () =>
   const scarce = sku('grinder');
   await putProduct(plenty, 50);
   await putProduct(scarce, 1);
-  const res = await placeOrder('dave', randomUUID(), { items: [{ sku: plenty, quantity: 3 }, { sku: scarce, quantity: 2 }] });
+  const res = await placeOrder('dave', randomUUID(), {
+    items: [
+      { sku: plenty, quantity: 3 },
+      { sku: scarce, quantity: 2 },
+    ],
+  });
   expect(res.status).toBe(202);
   const order: any = await res.json();
   expect(order).toMatchObject({ status: 'REJECTED', reason: 'OUT_OF_STOCK' });
-  expect(await target.stock([plenty, scarce])).toEqual(expect.arrayContaining([{ sku: plenty, onHand: 50, reserved: 0 }, { sku: scarce, onHand: 1, reserved: 0 }]));
+  expect(await target.stock([plenty, scarce])).toEqual(
+    expect.arrayContaining([
+      { sku: plenty, onHand: 50, reserved: 0 },
+      { sku: scarce, onHand: 1, reserved: 0 },
+    ]),
+  );
   expect((await target.timings([order.id]))[0]?.outcome).toBe('REJECTED');
   // The rejection is mailed too, as orderflow does.
   expect((await oneEmailEach([order.id])).get(order.id)).toBe(1);
@@ -146,7 +166,11 @@ test('rejects an order the stock cannot cover and reserves nothing', async () =>
 test('answers 401 problem+json without a valid token and 400 for an invalid body', async () => {
   const s = sku('scale');
   await putProduct(s, 5);
-  const noToken = await fetch(`${target.url}/v1/orders`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'k1' }, body: '{}' });
+  const noToken = await fetch(`${target.url}/v1/orders`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'k1' },
+    body: '{}',
+  });
   expect(noToken.status).toBe(401);
   expect(noToken.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(await noToken.json()).toMatchObject({ type: 'https://orderflow.dev/problems/unauthorized', status: 401 });

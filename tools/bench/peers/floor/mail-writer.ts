@@ -37,9 +37,7 @@ export function createMailWriter(options: MailWriterOptions) {
     );
     if (rows.length === 0) return 0;
     // The files of a batch are independent: their fsyncs overlap instead of queueing.
-    await Promise.all(
-      rows.map(({ order_id, payload }) => mailer.send({ messageId: order_id, to: payload.to, from: options.from, ...renderEmail(payload) })),
-    );
+    await Promise.all(rows.map(({ order_id, payload }) => mailer.send({ messageId: order_id, to: payload.to, from: options.from, ...renderEmail(payload) })));
     await pool.query(prepared('UPDATE emails SET written_at = now() WHERE order_id = ANY($1::uuid[]) AND written_at IS NULL', [rows.map((r) => r.order_id)]));
     return rows.length;
   }

@@ -60,7 +60,10 @@ export function createFloor(config: FloorConfig, pool: Pool, logger: Logger) {
   /** The key's stored answer after a lost claim: the replay, 422 for another body, 409 while it runs. */
   async function storedAnswer(client: PoolClient, caller: string, key: string, fingerprint: string, got: boolean): Promise<Answer> {
     if (!got) throw new HttpProblem('idempotency-key-in-use', 'retry when the first request has finished');
-    const { rows } = await client.query('SELECT fingerprint, response_status, response_headers, response_body FROM idempotency_keys WHERE caller = $1 AND key = $2', [caller, key]);
+    const { rows } = await client.query(
+      'SELECT fingerprint, response_status, response_headers, response_body FROM idempotency_keys WHERE caller = $1 AND key = $2',
+      [caller, key],
+    );
     const row = rows[0];
     if (row && row.fingerprint !== fingerprint) throw new HttpProblem('idempotency-key-reused', 'this key was used for a different request; use a new key');
     // A committed key always holds its response (same transaction); none means another claim is running.
@@ -94,7 +97,9 @@ export function createFloor(config: FloorConfig, pool: Pool, logger: Logger) {
       const { items } = parse(placeOrderBody, body, 'body');
       const lines = mergeLines(items);
       const { rows } = await client.query<{ sku: string; price_cents: number; available: number }>(
-        prepared('SELECT sku, price_cents, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE', [lines.map((l) => l.sku)]),
+        prepared('SELECT sku, price_cents, on_hand - reserved AS available FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE', [
+          lines.map((l) => l.sku),
+        ]),
       );
       const products = new Map(rows.map((r) => [r.sku, r]));
       const unknown = [...new Set(items.filter((i) => !products.has(i.sku)).map((i) => i.sku))];
@@ -116,10 +121,21 @@ export function createFloor(config: FloorConfig, pool: Pool, logger: Logger) {
       const task: NotificationTask = {
         template: covered ? 'order-confirmed' : 'order-rejected',
         to: emailOf(caller),
-        order: { id: order.id, customerId: order.customerId, status: order.status, items: orderItems, totalCents: order.totalCents, ...(order.reason ? { reason: order.reason } : {}) },
+        order: {
+          id: order.id,
+          customerId: order.customerId,
+          status: order.status,
+          items: orderItems,
+          totalCents: order.totalCents,
+          ...(order.reason ? { reason: order.reason } : {}),
+        },
       };
       const { id, customerId, status, totalCents, reason, updatedAt } = order;
-      answer = json(202, { id, customerId, status, items: orderItems, totalCents, ...(reason ? { reason } : {}), createdAt, updatedAt }, { Location: `/v1/orders/${orderId}` });
+      answer = json(
+        202,
+        { id, customerId, status, items: orderItems, totalCents, ...(reason ? { reason } : {}), createdAt, updatedAt },
+        { Location: `/v1/orders/${orderId}` },
+      );
       await client.query(
         prepared(
           `WITH p AS (UPDATE products p SET reserved = p.reserved + t.quantity, updated_at = now()

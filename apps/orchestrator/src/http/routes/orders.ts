@@ -37,7 +37,13 @@ export function orderRoutes(orders: OrderUseCases, keys: IdempotencyStore): Rout
         orders.placeOrder(
           callerOf(req),
           body.items,
-          { resourceId: orderId, resumed: claim.resumed, beginEffect: claim.beginEffect, completion: (o) => claim.completion(accepted(o)), committed: claim.completed },
+          {
+            resourceId: orderId,
+            resumed: claim.resumed,
+            beginEffect: claim.beginEffect,
+            completion: (o) => claim.completion(accepted(o)),
+            committed: claim.completed,
+          },
           traceparent,
         ),
       );
