@@ -37,8 +37,9 @@ build: proto ## Bundle the four apps and the dev tools into dist/
 typecheck: proto ## Type-check every project
 	npx tsc -p tsconfig.json
 
-lint: proto ## ESLint (with the architecture rules) and buf lint
+lint: proto ## ESLint (with the architecture rules), the Prettier format check and buf lint
 	npx eslint .
+	npx prettier --check --log-level warn "**/*.{ts,mts,cts,js,mjs,cjs}"
 	npx buf lint
 
 lint-openapi: install ## Lint the OpenAPI document (generated from the zod schemas) with Redocly: no errors, no warnings
