@@ -262,7 +262,10 @@ describe('the CI workflow check fails when', () => {
       (t) => t.replace('k8s/overlays/*/', 'k8s/overlays/dev/'),
       (dir) => checkWorkflow(dir, PROCESS_TARGETS).list,
     );
-    expect(problems).toBe('.github/workflows/ci.yml: no step compares kubectl kustomize k8s/overlays/prod with the offline rendering');
+    expect(problems.split('\n')).toEqual([
+      '.github/workflows/ci.yml: no step compares kubectl kustomize k8s/overlays/prod with the offline rendering',
+      '.github/workflows/ci.yml: no step compares kubectl kustomize k8s/overlays/prod-keda with the offline rendering',
+    ]);
   });
 });
 

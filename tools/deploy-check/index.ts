@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { makeMigrateCommand } from './apps';
 import { checkBundleDependencies } from './bundle-deps';
 import { checkCompose } from './compose';
@@ -11,17 +11,27 @@ import { validateSchemas } from './k8s-schema';
 import { checkWiring } from './k8s-wiring';
 import { kustomizationDirs, objectId, renderKustomization, type K8sObject } from './kustomize';
 import { attempt, Problems, type Problem } from './problems';
-import { readYamlDocuments } from './yaml';
+import { readYamlDocuments, readYamlObject, type Json } from './yaml';
 
 /** Offline validation of everything that deploys orderflow; `make test` runs it through jest. */
 
 export { formatProblems, type Problem } from './problems';
 
-/** Secrets an overlay documents but does not apply (`*.example.yaml`): created out of band. */
+/**
+ * Secrets an overlay documents but does not apply (`*.example.yaml`): created out of band. An overlay
+ * built on another (prod-keda on prod) uses the same ones, so those of the directories it includes count.
+ */
 function exampleSecrets(dir: string): K8sObject[] {
-  return readdirSync(dir)
+  const own = readdirSync(dir)
     .filter((name) => name.endsWith('.example.yaml'))
     .flatMap((name) => readYamlDocuments(join(dir, name)) as K8sObject[]);
+  const file = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'].map((name) => join(dir, name)).find((f) => existsSync(f));
+  const resources = file ? ((readYamlObject(file).resources ?? []) as Json[]) : [];
+  const included = resources
+    .filter((entry): entry is string => typeof entry === 'string')
+    .map((entry) => resolve(dir, entry))
+    .filter((path) => existsSync(path) && statSync(path).isDirectory());
+  return [...own, ...included.flatMap(exampleSecrets)];
 }
 
 /**

@@ -1,7 +1,7 @@
 import { appReads, APPS, isAppCommand, isAppName, opsPort, portNumber, TOOL_ENVS, toolOf, type AppName, type DeployedConfig } from './apps';
 import { configEndpoints, isLoopback, type Endpoint } from './endpoints';
 import { envSources, resolveEnv, type EnvSources } from './k8s-env';
-import { quantity, resolvePort, templateLabels, type Cluster } from './k8s-model';
+import { autoscalersOf, quantity, resolvePort, templateLabels, type Cluster } from './k8s-model';
 import { podSpecOf, type K8sObject } from './kustomize';
 import { checkConnectionBudget, isPostgresImage, maxConnectionsOf, type ConnectionUse } from './postgres-budget';
 import { Problems } from './problems';
@@ -39,17 +39,15 @@ export function checkAppWorkloads(c: Cluster, problems: Problems, externalSecret
   }
 }
 
-/** A Deployment's share of Postgres connections: as many replicas as its autoscaler may start (else its replicas). */
+/** A Deployment's share of Postgres connections: as many replicas as its autoscaler (HPA or ScaledObject) may start (else its replicas). */
 function connectionUse(c: Cluster, deployment: K8sObject, app: AppName, config: DeployedConfig): ConnectionUse {
   const spec = isObject(deployment.spec) ? deployment.spec : {};
-  const hpa = c.rendered.objects.find(
-    (o) =>
-      o.kind === 'HorizontalPodAutoscaler' && isObject(o.spec) && isObject(o.spec.scaleTargetRef) && o.spec.scaleTargetRef.name === deployment.metadata.name,
-  );
-  const max = hpa && isObject(hpa.spec) ? Number(hpa.spec.maxReplicas) : undefined;
+  const autoscaler = autoscalersOf(c, deployment)[0];
+  const max = autoscaler?.max;
   const replicas = max ?? (typeof spec.replicas === 'number' ? spec.replicas : 1);
   const perReplica = APPS[app].postgresConnections(config);
-  return { what: `${app} ${max !== undefined ? 'HPA max ' : ''}${replicas} × ${perReplica}`, replicas, perReplica };
+  const by = autoscaler?.object.kind === 'ScaledObject' ? 'ScaledObject max ' : 'HPA max ';
+  return { what: `${app} ${max !== undefined ? by : ''}${replicas} × ${perReplica}`, replicas, perReplica };
 }
 
 function mainContainer(object: K8sObject): JsonObject | undefined {

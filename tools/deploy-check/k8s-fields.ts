@@ -23,7 +23,7 @@ function source(file: string): ts.SourceFile {
   return sf;
 }
 
-function resolveModule(specifier: string, from: string): string | undefined {
+export function resolveModule(specifier: string, from = __filename): string | undefined {
   return ts.resolveModuleName(specifier, from, RESOLUTION, ts.sys).resolvedModule?.resolvedFileName;
 }
 
@@ -116,9 +116,16 @@ function checkValue(value: Json, { type, file }: Member, path: string, out: stri
   }
 }
 
+/** The module of an object's model: kubernetes-models, or @kubernetes-models/keda for KEDA's kinds. */
+export function modelModule(object: { apiVersion: string; kind: string }): string {
+  const keda = /^(eventing\.)?keda\.sh\//.test(object.apiVersion);
+  // kubernetes-models/<group>/<version>/<Kind>; the core group is plain `v1`.
+  return `${keda ? '@kubernetes-models/keda' : 'kubernetes-models'}/${object.apiVersion}/${object.kind}`;
+}
+
 /** The paths of `object`'s fields that its kind does not define (empty when all are known). */
 export function unknownFields(object: { apiVersion: string; kind: string } & Record<string, Json>): string[] {
-  const file = resolveModule(`kubernetes-models/${object.apiVersion}/${object.kind}`, __filename);
+  const file = resolveModule(modelModule(object));
   const declaration = file ? declarationOf(`I${object.kind}`, file) : undefined;
   if (!declaration || !ts.isInterfaceDeclaration(declaration.node)) return [];
   const out: string[] = [];

@@ -70,3 +70,26 @@ export function quantity(value: Json | undefined): number | undefined {
   const factor: Record<string, number> = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
   return Number(match[1]) * (match[2] ? factor[match[2]]! : 1);
 }
+
+/**
+ * What scales a workload: its HorizontalPodAutoscalers and KEDA ScaledObjects (KEDA creates and owns
+ * an HPA for each), with their replica bounds and KEDA's defaults (0 and 100).
+ */
+export interface Autoscaler {
+  object: K8sObject;
+  min: number;
+  max: number;
+}
+
+export function autoscalersOf(c: Cluster, workload: K8sObject): Autoscaler[] {
+  return c.rendered.objects.flatMap((o) => {
+    const spec = isObject(o.spec) ? o.spec : {};
+    const ref = isObject(spec.scaleTargetRef) ? spec.scaleTargetRef : {};
+    if (o.metadata.namespace !== workload.metadata.namespace || ref.name !== workload.metadata.name) return [];
+    if (o.kind === 'HorizontalPodAutoscaler' && ref.kind === workload.kind)
+      return [{ object: o, min: Number(spec.minReplicas ?? 1), max: Number(spec.maxReplicas) }];
+    if (o.kind === 'ScaledObject' && (ref.kind ?? 'Deployment') === workload.kind)
+      return [{ object: o, min: Number(spec.minReplicaCount ?? 0), max: Number(spec.maxReplicaCount ?? 100) }];
+    return [];
+  });
+}

@@ -1,4 +1,4 @@
-import { unknownFields } from './k8s-fields';
+import { modelModule, resolveModule, unknownFields } from './k8s-fields';
 import type { K8sObject } from './kustomize';
 import type { Problem } from './problems';
 
@@ -12,10 +12,17 @@ interface ModelClass {
   new (data: unknown): { validate(): void };
 }
 
+// Node's own require, not jest's (which also replaces node:module's createRequire): the KEDA models
+// are ES modules only, which Node's require loads (22.12 and later) and jest's CommonJS runtime does not.
+const nativeRequire = process.getBuiltinModule('node:module').createRequire(__filename);
+
 function loadModel(object: K8sObject): ModelClass | undefined {
   try {
-    // kubernetes-models/<group>/<version>/<Kind>; the core group is plain `v1`.
-    return (require(`kubernetes-models/${object.apiVersion}/${object.kind}`) as Record<string, ModelClass>)[object.kind];
+    const specifier = modelModule(object);
+    if (specifier.startsWith('kubernetes-models/')) return (require(specifier) as Record<string, ModelClass>)[object.kind];
+    // The package exports only an `import` condition, so load its file by path (found through its types).
+    const types = resolveModule(specifier);
+    return types ? (nativeRequire(types.replace(/\.d\.ts$/, '.js')) as Record<string, ModelClass>)[object.kind] : undefined;
   } catch {
     return undefined;
   }

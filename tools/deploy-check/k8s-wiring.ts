@@ -1,6 +1,6 @@
 import { APP_NAMES, appPort, opsPort, type AppName } from './apps';
-import { mapSelector, quantity, resolvePort, selects, templateLabels, type Cluster } from './k8s-model';
-import { containersOf, podSpecOf, type K8sObject } from './kustomize';
+import { autoscalersOf, mapSelector, quantity, resolvePort, selects, templateLabels, type Cluster } from './k8s-model';
+import { containersOf, objectId, podSpecOf, type K8sObject } from './kustomize';
 import { Problems } from './problems';
 import { isObject, type Json, type JsonObject } from './yaml';
 
@@ -58,14 +58,40 @@ export function checkWiring(c: Cluster, problems: Problems): void {
       );
       problems.check(!cpuScaled || requested, where, 'scales on CPU utilization, but its target has containers without a cpu request');
     }
+    if (object.kind === 'ScaledObject') {
+      const ref = isObject(spec.scaleTargetRef) ? spec.scaleTargetRef : {};
+      const target = c.find(String(ref.kind ?? 'Deployment'), String(ref.name), ns(object));
+      if (!problems.check(target !== undefined, where, `scaleTargetRef ${String(ref.kind ?? 'Deployment')}/${String(ref.name)} does not exist`)) continue;
+      problems.check(
+        specOf(target!).replicas === undefined,
+        where,
+        `${target!.metadata.name} sets spec.replicas, which every apply would reset under the autoscaler`,
+      );
+      problems.check(Number(spec.minReplicaCount ?? 0) <= Number(spec.maxReplicaCount ?? 100), where, 'minReplicaCount is above maxReplicaCount');
+      const triggers = ((spec.triggers ?? []) as Json[]).filter(isObject);
+      const requested = containersOf(target!).every(
+        (ct) => isObject(ct.resources) && isObject(ct.resources.requests) && quantity(ct.resources.requests.cpu) !== undefined,
+      );
+      problems.check(
+        !triggers.some((t) => t.type === 'cpu') || requested,
+        where,
+        'scales on CPU utilization, but its target has containers without a cpu request',
+      );
+      for (const trigger of triggers) {
+        const auth = isObject(trigger.authenticationRef) ? trigger.authenticationRef : undefined;
+        if (auth && auth.kind !== 'ClusterTriggerAuthentication')
+          problems.check(
+            c.find('TriggerAuthentication', String(auth.name), ns(object)) !== undefined,
+            where,
+            `trigger ${String(trigger.type)}: TriggerAuthentication ${String(auth.name)} does not exist`,
+          );
+      }
+    }
     if (object.kind === 'PodDisruptionBudget') {
       const pods = podsOf(object, spec.selector);
       if (!problems.check(pods.length === 1, where, `selects ${pods.length} workloads; expected exactly one`)) continue;
-      const hpa = c.rendered.objects.find(
-        (o) =>
-          o.kind === 'HorizontalPodAutoscaler' && isObject(o.spec) && isObject(o.spec.scaleTargetRef) && o.spec.scaleTargetRef.name === pods[0]!.metadata.name,
-      );
-      const floor = Number(hpa && isObject(hpa.spec) ? (hpa.spec.minReplicas ?? 1) : (specOf(pods[0]!).replicas ?? 1));
+      const autoscaler = autoscalersOf(c, pods[0]!)[0];
+      const floor = autoscaler ? autoscaler.min : Number(specOf(pods[0]!).replicas ?? 1);
       problems.check(
         typeof spec.minAvailable !== 'number' || spec.minAvailable < floor,
         where,
@@ -86,8 +112,10 @@ export function checkWiring(c: Cluster, problems: Problems): void {
     const app = appOf(deployment)!;
     const where = c.where(deployment);
     const has = (kind: string, test: (o: K8sObject) => boolean) => c.rendered.objects.some((o) => o.kind === kind && ns(o) === ns(deployment) && test(o));
-    const scaledBy = (o: K8sObject) => isObject(specOf(o).scaleTargetRef) && (specOf(o).scaleTargetRef as JsonObject).name === deployment.metadata.name;
-    problems.check(has('HorizontalPodAutoscaler', scaledBy), where, 'has no HorizontalPodAutoscaler');
+    // One autoscaler each: a CPU HPA, or a KEDA ScaledObject (whose own HPA a second one would fight).
+    const autoscalers = autoscalersOf(c, deployment);
+    problems.check(autoscalers.length > 0, where, 'has no HorizontalPodAutoscaler (or KEDA ScaledObject)');
+    problems.check(autoscalers.length < 2, where, `has more than one autoscaler: ${autoscalers.map((a) => objectId(a.object)).join(', ')}`);
     problems.check(
       has('PodDisruptionBudget', (o) => selects(specOf(o).selector, templateLabels(deployment))),
       where,

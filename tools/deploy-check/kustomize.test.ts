@@ -78,6 +78,26 @@ images:
     expect(spec.template.spec.containers.map((c: any) => c.image)).toEqual(['registry.example.com/shop/web:1.2', 'shop/sidecar:1.0']);
   });
 
+  it('deletes the object a strategic merge patch with a top-level $patch: delete selects, and refuses other $patch directives', () => {
+    write({
+      'd/kustomization.yaml': `kind: Kustomization
+resources: [../base]
+patches:
+  - patch: |-
+      apiVersion: v1
+      kind: ServiceAccount
+      metadata: { name: web }
+      $patch: delete
+`,
+    });
+    expect(renderKustomization(join(dir, 'd'), dir).objects.map((o) => o.kind)).toEqual(['Deployment']);
+    write({
+      'e/kustomization.yaml':
+        'kind: Kustomization\nresources: [../base]\npatches: [{ patch: "{ apiVersion: v1, kind: ServiceAccount, metadata: { name: web }, $patch: replace }" }]\n',
+    });
+    expect(() => renderKustomization(join(dir, 'e'), dir)).toThrow(/\$patch: "replace" is not supported/);
+  });
+
   it('refuses a patch that matches nothing, a duplicate object and an unsupported field', () => {
     write({
       'a/kustomization.yaml': 'kind: Kustomization\nresources: [../base]\npatches: [{ target: { kind: Service }, patch: "- { op: remove, path: /spec }" }]\n',

@@ -1,12 +1,13 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { jsonPatch, strategicMerge } from './patch';
+import { isDeletePatch, jsonPatch, strategicMerge } from './patch';
 import { isObject, parseYamlDocuments, readYamlDocuments, readYamlObject, type Json, type JsonObject } from './yaml';
 
 /**
  * A minimal, offline `kustomize build` for the features k8s/ uses: `resources` (files and directories
  * with their own kustomization), `namespace`, `patches` (strategic merge or JSON 6902, from a file or
- * inline, with an optional kind/name target) and `images`. Anything else in a kustomization is an
+ * inline, with an optional kind/name target; a strategic merge patch may be a top-level `$patch: delete`)
+ * and `images`. Anything else in a kustomization is an
  * error, so a manifest can never silently mean something else here than under kubectl.
  */
 
@@ -130,6 +131,11 @@ function applyPatch(entry: Json, objects: K8sObject[], dir: string, file: string
   );
   if (matches.length === 0) throw new Error(`${file}: patch ${String(entry.path ?? JSON.stringify(target))} matches no object`);
   if (!target && matches.length > 1) throw new Error(`${file}: patch ${String(entry.path)} matches more than one object`);
+  // A strategic merge patch whose top level is `$patch: delete` removes the objects it selects.
+  if (isDeletePatch(body)) {
+    for (const object of matches) objects.splice(objects.indexOf(object), 1);
+    return;
+  }
   for (const object of matches) {
     if (Array.isArray(body)) jsonPatch(object, body);
     else if (isObject(body)) {

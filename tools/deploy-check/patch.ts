@@ -16,10 +16,21 @@ function mergeKey(field: string, items: Json[]): string | undefined {
   return MERGE_KEYS[field]?.find((key) => items.some((item) => isObject(item) && key in item));
 }
 
+/**
+ * Whether a strategic merge patch deletes the object it selects (`$patch: delete` at its top level).
+ * Any other `$patch` directive is refused: strategicMerge throws on it.
+ */
+export function isDeletePatch(patch: Json): boolean {
+  if (!isObject(patch) || !('$patch' in patch)) return false;
+  if (patch.$patch !== 'delete')
+    throw new Error(`$patch: ${JSON.stringify(patch.$patch)} is not supported by the offline renderer (only a top-level $patch: delete)`);
+  return true;
+}
+
 /** Applies a strategic merge patch to `target` in place (maps merge, `null` deletes, keyed lists merge). */
 export function strategicMerge(target: JsonObject, patch: JsonObject): void {
   for (const [field, value] of Object.entries(patch)) {
-    if (field === '$patch') throw new Error('$patch directives are not supported by the offline renderer');
+    if (field === '$patch') throw new Error('$patch directives are not supported by the offline renderer, except a top-level $patch: delete');
     const current = target[field];
     if (value === null) delete target[field];
     else if (isObject(value) && isObject(current)) strategicMerge(current, value);
