@@ -187,7 +187,7 @@ describe('outbox relay', () => {
     expect(published).toEqual([row.messageId]);
   });
 
-  it('reads a batch without revisiting rows it already published', async () => {
+  it('reads a batch with an index scan, which skips the rows it already published, never a bitmap scan that revisits them', async () => {
     // A relay's read after 10,000 rows were marked published, before autovacuum came by, must not touch
     // their dead index entries: the planner chose a bitmap scan there, which visited each one's heap page.
     const rows = Array.from({ length: 10_000 }, (_, i) => ({ ...message(`k${i}`), payload: { key: i, data: 'x'.repeat(800) } })); // fact-sized rows
@@ -197,6 +197,9 @@ describe('outbox relay', () => {
     r.start();
     await waitFor(() => published === rows.length, { what: 'every row published', timeoutMs: 30_000 });
     await r.stop();
+    // The relay commits its marks asynchronously; until the WAL holding them is flushed Postgres may not
+    // hint them committed, nor flag their index entries dead. A transaction with an id flushes it.
+    await pool.query('SELECT txid_current()');
     // The relay may have stopped before reading again after its last batch; one empty read, as it
     // would have made, passes the last batch's marks once (an index scan flags them dead on the way).
     const warm = await pool.connect();
@@ -223,8 +226,11 @@ describe('outbox relay', () => {
       expect(batch).toHaveLength(1);
       const read = plans.find((plan) => / on outbox /.test(plan)); // the plan of the read, beside the lock's
       expect(read).toBeDefined();
-      const pages = [...read!.matchAll(/shared hit=(\d+)/g)].map((m) => Number(m[1]));
-      expect(Math.max(...pages)).toBeLessThan(50); // 854 before bitmap scans were off
+      // The plan, not the pages it touched: how many dead entries are left to flag depends on when the
+      // relay's asynchronous commits reached the disk. A bitmap scan read 854 pages here; an index scan
+      // flags dead entries as it passes them and skips them from then on.
+      expect(read).not.toMatch(/Bitmap/);
+      expect(read).toMatch(/Index Scan using outbox_unpublished_idx on outbox/);
     } finally {
       client.release(true); // the session's auto_explain settings go with it
     }
