@@ -135,7 +135,7 @@ export const openApiDocument = {
     version: '1.0.0',
     description:
       'Order processing for a shop. Every write needs an `Idempotency-Key`; errors are RFC 9457 problem+json. ' +
-      `Problem \`type\` URIs are \`${PROBLEM_BASE}<type>\`; each is described at \`${PROBLEM_PAGES}<type>\` of this server. ` +
+      `Problem \`type\` values are URI references, \`${PROBLEM_BASE}<type>\`, relative to this API: each resolves to the page describing it. ` +
       'Requests are limited per caller (`RATE_LIMIT_PER_MINUTE`, default 600, a whole minute may be spent at once); each answer carries the `RateLimit-Policy` and `RateLimit` headers.',
   },
   servers: [{ url: '/' }],

@@ -40,6 +40,6 @@ describe('problem type pages', () => {
   it('answers an unknown problem type with a not-found problem', async () => {
     const res = await fetch(`${base}/problems/no-such-problem`);
     expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ type: 'https://orderflow.dev/problems/not-found', status: 404 });
+    expect(await res.json()).toMatchObject({ type: '/problems/not-found', status: 404 });
   });
 });

@@ -100,12 +100,12 @@ export const PROBLEMS = {
 export type ProblemType = keyof typeof PROBLEMS;
 
 /**
- * The base of every problem `type` URI. The URIs are identifiers clients compare, so they stay absolute
- * and stable; each is documented at `/problems/<type>` of the API server itself (GET, no token).
+ * Where this server serves the page of each problem type (GET, no token), and the base of every problem
+ * `type`: a URI reference relative to the API (RFC 9457 allows it), so it resolves against whichever
+ * address a client reached the API at, to that page, and stays the same string in every deployment.
  */
-export const PROBLEM_BASE = 'https://orderflow.dev/problems/';
-/** Where this server serves the page of each problem type. */
 export const PROBLEM_PAGES = '/problems/';
+export const PROBLEM_BASE = PROBLEM_PAGES;
 
 /**
  * One entry of a validation problem's `errors` (RFC 9457 section 3): `pointer` is a JSON Pointer
@@ -121,7 +121,10 @@ export const problemErrorSchema = z.strictObject({
   parameter: z.string().optional().describe('The offending query parameter'),
 });
 export const problemSchema = z.looseObject({
-  type: z.url().describe(`Identifies the problem type; documented at \`${PROBLEM_PAGES}<type>\` of this server`),
+  type: z
+    .string()
+    .startsWith(PROBLEM_PAGES)
+    .describe(`Identifies the problem type: a URI reference (\`${PROBLEM_PAGES}<type>\`) that resolves, against the API's address, to the page describing it`),
   title: z.string(),
   status: z.number().int(),
   detail: z.string().optional(),

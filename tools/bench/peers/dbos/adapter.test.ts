@@ -148,7 +148,7 @@ it('answers 401 problem+json without a valid token', async () => {
     });
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(await res.json()).toMatchObject({ type: 'https://orderflow.dev/problems/unauthorized', status: 401 });
+    expect(await res.json()).toMatchObject({ type: '/problems/unauthorized', status: 401 });
   }
 });
 

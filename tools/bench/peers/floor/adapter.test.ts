@@ -114,7 +114,7 @@ test('answers a retry with the same key with the stored response and no second o
 
   const other = await placeOrder('bob-retry', key, { items: [{ sku: s, quantity: 2 }] });
   expect(other.status).toBe(422);
-  expect(((await other.json()) as any).type).toBe('https://orderflow.dev/problems/idempotency-key-reused');
+  expect(((await other.json()) as any).type).toBe('/problems/idempotency-key-reused');
   // Keys are per caller: another customer's same key is a new order.
   expect((await placeOrder('carol-retry', key, body)).status).toBe(202);
 
@@ -129,7 +129,7 @@ test('answers a retry with the same key with the stored response and no second o
     await holder.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', ['bob-retry', lockKey]);
     const busy = await placeOrder('bob-retry', lockKey, body);
     expect(busy.status).toBe(409);
-    expect(((await busy.json()) as any).type).toBe('https://orderflow.dev/problems/idempotency-key-in-use');
+    expect(((await busy.json()) as any).type).toBe('/problems/idempotency-key-in-use');
     await holder.query('SELECT pg_advisory_unlock_all()');
     expect((await placeOrder('bob-retry', lockKey, body)).status).toBe(202);
   } finally {
@@ -173,7 +173,7 @@ test('answers 401 problem+json without a valid token and 400 for an invalid body
   });
   expect(noToken.status).toBe(401);
   expect(noToken.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(await noToken.json()).toMatchObject({ type: 'https://orderflow.dev/problems/unauthorized', status: 401 });
+  expect(await noToken.json()).toMatchObject({ type: '/problems/unauthorized', status: 401 });
 
   const forged = await placeOrder('eve', randomUUID(), { items: [{ sku: s, quantity: 1 }] }, `${target.sign('eve', 'customer')}x`);
   expect(forged.status).toBe(401);
@@ -187,7 +187,7 @@ test('answers 401 problem+json without a valid token and 400 for an invalid body
   const invalid = await placeOrder('eve', randomUUID(), { items: [{ sku: s, quantity: 0 }], extra: true });
   expect(invalid.status).toBe(400);
   expect(await invalid.json()).toMatchObject({
-    type: 'https://orderflow.dev/problems/validation-failed',
+    type: '/problems/validation-failed',
     errors: [{ pointer: '#/items/0/quantity' }, { pointer: '#/extra', detail: "Unrecognized key(s) in object: 'extra'" }],
   });
   const notJson = await fetch(`${target.url}/v1/orders`, {
@@ -196,19 +196,19 @@ test('answers 401 problem+json without a valid token and 400 for an invalid body
     body: '{"items":',
   });
   expect(notJson.status).toBe(400);
-  expect(((await notJson.json()) as any).type).toBe('https://orderflow.dev/problems/malformed-json');
+  expect(((await notJson.json()) as any).type).toBe('/problems/malformed-json');
 
   const missingKey = await placeOrder('eve', undefined, { items: [{ sku: s, quantity: 1 }] });
   expect(missingKey.status).toBe(400);
-  expect(((await missingKey.json()) as any).type).toBe('https://orderflow.dev/problems/idempotency-key-missing');
+  expect(((await missingKey.json()) as any).type).toBe('/problems/idempotency-key-missing');
   const longKey = await placeOrder('eve', 'k'.repeat(256), { items: [{ sku: s, quantity: 1 }] });
   expect(longKey.status).toBe(400);
-  expect(((await longKey.json()) as any).type).toBe('https://orderflow.dev/problems/idempotency-key-invalid');
+  expect(((await longKey.json()) as any).type).toBe('/problems/idempotency-key-invalid');
 
   const unknownKey = randomUUID();
   const unknown = await placeOrder('eve', unknownKey, { items: [{ sku: 'NO-SUCH-SKU', quantity: 1 }] });
   expect(unknown.status).toBe(422);
-  expect(await unknown.json()).toMatchObject({ type: 'https://orderflow.dev/problems/unknown-sku', detail: 'unknown sku: NO-SUCH-SKU' });
+  expect(await unknown.json()).toMatchObject({ type: '/problems/unknown-sku', detail: 'unknown sku: NO-SUCH-SKU' });
   // Nothing was kept for the refused requests: the key is free for a valid order.
   expect(await target.idempotencyKeys('eve')).toEqual({ keys: 0, distinctOrders: 0 });
   expect((await placeOrder('eve', unknownKey, { items: [{ sku: s, quantity: 1 }] })).status).toBe(202);
