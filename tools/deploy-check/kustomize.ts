@@ -43,17 +43,14 @@ export function objectId(object: K8sObject): string {
   return [object.kind, object.metadata.namespace, object.metadata.name].filter(Boolean).join('/');
 }
 
+/** Whether a YAML document is a Kubernetes object: apiVersion, kind and metadata.name. */
+export function isK8sObject(doc: Json): doc is K8sObject {
+  return isObject(doc) && typeof doc.apiVersion === 'string' && typeof doc.kind === 'string' && isObject(doc.metadata) && typeof doc.metadata.name === 'string';
+}
+
 function asK8sObject(doc: Json, file: string): K8sObject {
-  if (
-    !isObject(doc) ||
-    typeof doc.apiVersion !== 'string' ||
-    typeof doc.kind !== 'string' ||
-    !isObject(doc.metadata) ||
-    typeof doc.metadata.name !== 'string'
-  ) {
-    throw new Error(`${file}: every document needs apiVersion, kind and metadata.name`);
-  }
-  return doc as K8sObject;
+  if (!isK8sObject(doc)) throw new Error(`${file}: every document needs apiVersion, kind and metadata.name`);
+  return doc;
 }
 
 function kustomizationFile(dir: string): string | undefined {

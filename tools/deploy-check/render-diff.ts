@@ -1,3 +1,4 @@
+import { isK8sObject } from './kustomize';
 import { isObject, type Json } from './yaml';
 
 /**
@@ -24,15 +25,7 @@ export interface Sides {
 const DEFAULT_SIDES: Sides = { ours: 'offline', theirs: 'kubectl' };
 
 function objectKey(doc: Json): string | undefined {
-  if (
-    !isObject(doc) ||
-    typeof doc.apiVersion !== 'string' ||
-    typeof doc.kind !== 'string' ||
-    !isObject(doc.metadata) ||
-    typeof doc.metadata.name !== 'string'
-  ) {
-    return undefined;
-  }
+  if (!isK8sObject(doc)) return undefined;
   const namespace = typeof doc.metadata.namespace === 'string' ? `${doc.metadata.namespace}/` : '';
   return `${doc.apiVersion} ${doc.kind} ${namespace}${doc.metadata.name}`;
 }

@@ -4,7 +4,7 @@
 // operations, statuses and headers are written here. e2e/openapi.test.ts checks real responses of every
 // documented operation and status against it; `make lint-openapi` lints it with Redocly.
 import { z } from 'zod';
-import { PROBLEMS, PROBLEM_BASE, PROBLEM_PAGES, problemSchema } from './problem';
+import { PROBLEMS, PROBLEM_PAGES, problemSchema } from './problem';
 import * as responses from './responses';
 import { deadLetterQuery, listQuery, orderIdParam, placeOrderBody, skuParam as skuSchema, upsertProductBody } from './schemas';
 
@@ -15,10 +15,10 @@ const problem = (description: string, ...types: (keyof typeof PROBLEMS)[]) => {
   const status = PROBLEMS[types[0]!].status;
   if (types.some((t) => PROBLEMS[t].status !== status)) throw new Error(`problem types of different statuses: ${types.join(', ')}`);
   return {
-    description: `${description} Problem types: ${types.map((t) => `\`${PROBLEM_BASE}${t}\``).join(', ')}.`,
+    description: `${description} Problem types: ${types.map((t) => `\`${PROBLEM_PAGES}${t}\``).join(', ')}.`,
     content: {
       'application/problem+json': {
-        schema: { allOf: [ref('Problem')], properties: { type: { enum: types.map((t) => `${PROBLEM_BASE}${t}`) }, status: { const: status } } },
+        schema: { allOf: [ref('Problem')], properties: { type: { enum: types.map((t) => `${PROBLEM_PAGES}${t}`) }, status: { const: status } } },
       },
     },
   };
@@ -135,7 +135,7 @@ export const openApiDocument = {
     version: '1.0.0',
     description:
       'Order processing for a shop. Every write needs an `Idempotency-Key`; errors are RFC 9457 problem+json. ' +
-      `Problem \`type\` values are URI references, \`${PROBLEM_BASE}<type>\`, relative to this API: each resolves to the page describing it. ` +
+      `Problem \`type\` values are URI references, \`${PROBLEM_PAGES}<type>\`, relative to this API: each resolves to the page describing it. ` +
       'Requests are limited per caller (`RATE_LIMIT_PER_MINUTE`, default 600, a whole minute may be spent at once); each answer carries the `RateLimit-Policy` and `RateLimit` headers.',
   },
   servers: [{ url: '/' }],

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { PROBLEMS, PROBLEM_BASE, sendProblem, type ProblemType } from './problem';
+import { PROBLEMS, PROBLEM_PAGES, sendProblem, type ProblemType } from './problem';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** `code` spans for the backticks the texts use. */
@@ -11,7 +11,7 @@ function page(type: ProblemType): string {
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} (${status})</title></head>
 <body>
 <h1>${escapeHtml(title)}</h1>
-<p>Problem type <code>${escapeHtml(`${PROBLEM_BASE}${type}`)}</code>, answered with HTTP status ${status} as <code>application/problem+json</code> (RFC 9457).</p>
+<p>Problem type <code>${escapeHtml(`${PROBLEM_PAGES}${type}`)}</code>, answered with HTTP status ${status} as <code>application/problem+json</code> (RFC 9457).</p>
 <h2>What happened</h2>
 <p>${inline(about)}</p>
 <h2>What to do</h2>

@@ -105,7 +105,6 @@ export type ProblemType = keyof typeof PROBLEMS;
  * address a client reached the API at, to that page, and stays the same string in every deployment.
  */
 export const PROBLEM_PAGES = '/problems/';
-export const PROBLEM_BASE = PROBLEM_PAGES;
 
 /**
  * One entry of a validation problem's `errors` (RFC 9457 section 3): `pointer` is a JSON Pointer
@@ -158,7 +157,7 @@ const BY_CODE: Record<ErrorCode, ProblemType> = {
 /** The problem+json document for `problem`, with its status. */
 export function problemBody(problem: ProblemType, detail?: string, extra: Record<string, unknown> = {}, instance?: string) {
   const { status, title } = PROBLEMS[problem];
-  return { type: `${PROBLEM_BASE}${problem}`, title, status, ...(detail ? { detail } : {}), ...(instance ? { instance } : {}), ...extra };
+  return { type: `${PROBLEM_PAGES}${problem}`, title, status, ...(detail ? { detail } : {}), ...(instance ? { instance } : {}), ...extra };
 }
 
 export function sendProblem(res: Response, problem: ProblemType, detail?: string, extra: Record<string, unknown> = {}): void {

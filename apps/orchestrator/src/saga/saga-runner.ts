@@ -346,9 +346,8 @@ export function createSagaRunner(options: SagaRunnerOptions) {
     }
     resumeOneByOne(refused.filter((_, i) => !applied[i]));
     const moved = moves.filter((_, i) => applied[i]).map((m) => m.moved);
-    const rejections = await Promise.allSettled(
-      moved.map((saga) => ports.orders.rejectOrder(saga.orderId, 'OUT_OF_STOCK', saga.data.traceparent ? { traceparent: saga.data.traceparent } : {})),
-    );
+    // The saga's own REJECT_ORDER step, as the one-by-one path runs it.
+    const rejections = await Promise.allSettled(moved.map((saga) => FORWARD_STEPS.REJECT_ORDER.run(saga, ports)));
     resumeOneByOne(moved.filter((_, i) => rejections[i]!.status === 'rejected'));
     return moved.filter((_, i) => rejections[i]!.status === 'fulfilled').map((saga) => ending(saga, 'REJECT_ORDER', 'REJECTED', []));
   }
