@@ -3,7 +3,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { databaseName } from '@orderflow/config';
 import { consumerGroup, taskTopology, topicNames } from '@orderflow/domain';
-import { createPool, createRetentionJob, databaseUrl, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
+import { createPool, createRetentionJob, databaseUrl, inTransaction, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import {
   amqpHealthCheck,
   createEventConsumer,
@@ -34,6 +34,7 @@ import {
   type LogFields,
 } from '@orderflow/platform';
 import { grpcHealthCheck } from '@orderflow/proto';
+import { createAuditLog } from './audit/audit-log';
 import { createCatalog } from './catalog/catalog';
 import { createBreakers } from './clients/breakers';
 import { createDeadLetterCollector } from './dead-letters/collector';
@@ -51,6 +52,7 @@ import { staleProducts } from './catalog/stock-facts';
 import { createOrderUseCases, type OrderUseCases } from './orders/orders';
 import { createOrphanSweeper } from './orders/orphans';
 import { retentionPolicies } from './retention';
+import { createSagaOperations } from './saga/saga-operations';
 import { createSagaRepository } from './saga/saga-repository';
 import { createSagaRunner } from './saga/saga-runner';
 
@@ -192,10 +194,16 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     catalog,
     inventory: downstream.inventory,
     sagas,
-    deadLetters,
-    replay,
-    stats: () => collectStats(pool),
     idempotency,
+    admin: {
+      sagaOperations: createSagaOperations(pool),
+      resume: runner.resume,
+      deadLetters,
+      replay,
+      audit: createAuditLog(pool),
+      transaction: (work) => inTransaction(pool, work),
+      stats: () => collectStats(pool, () => health.monitor?.status().dependencies ?? []),
+    },
     rateLimit: rateLimit(redis, {
       perMinute: config.RATE_LIMIT_PER_MINUTE,
       keyPrefix: prefix,

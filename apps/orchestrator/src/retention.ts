@@ -1,7 +1,7 @@
 import type { RetentionPolicy } from '@orderflow/db';
 import { purgePublishedOutbox } from '@orderflow/messaging';
 import type { OrchestratorConfig } from './config';
-import { purgeReplayedDeadLetters } from './dead-letters/dead-letter-retention';
+import { purgeDiscardedDeadLetters, purgeReplayedDeadLetters } from './dead-letters/dead-letter-retention';
 import { purgeFinishedSagas } from './saga/saga-retention';
 
 const HOUR_MS = 3_600_000;
@@ -15,5 +15,6 @@ export function retentionPolicies(config: RetentionConfig): RetentionPolicy[] {
     { name: 'outbox', olderThanMs: config.OUTBOX_RETENTION_HOURS * HOUR_MS, purge: purgePublishedOutbox },
     { name: 'sagas', olderThanMs: config.SAGA_RETENTION_DAYS * DAY_MS, purge: purgeFinishedSagas },
     { name: 'dead_letters', olderThanMs: config.DEAD_LETTER_RETENTION_DAYS * DAY_MS, purge: purgeReplayedDeadLetters },
+    { name: 'dead_letters_discarded', olderThanMs: config.DEAD_LETTER_RETENTION_DAYS * DAY_MS, purge: purgeDiscardedDeadLetters },
   ];
 }

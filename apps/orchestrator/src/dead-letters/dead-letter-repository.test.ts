@@ -2,7 +2,7 @@
 // letter Postgres refuses becomes a placeholder row instead of an error that would be retried for ever,
 // and migration 0006 keeps the rows recorded while payloads were text.
 import { randomUUID } from 'node:crypto';
-import { createPool, databaseUrl, dropDatabase, migrate } from '@orderflow/db';
+import { createPool, databaseUrl, dropDatabase, inTransaction, migrate } from '@orderflow/db';
 import { createTestDatabase, testInfra, uniqueName, type TestDatabase } from '@orderflow/testing';
 import type pg from 'pg';
 import { createDeadLetterRepository, type DeadLetter, type DeadLetterRepository } from './dead-letter-repository';
@@ -82,9 +82,80 @@ it('replays the bytes it stored', async () => {
   const d = letter({ payload: Buffer.from([0x00, 0x01]), headers: { blob: Buffer.from([0x00]) } });
   await repo.record(d);
   let published: DeadLetter | undefined;
-  await repo.replayOnce(d.id, async (l) => void (published = l));
+  await inTransaction(pool, (tx) => repo.replayOnce(tx, d.id, async (l) => void (published = l)));
   expect(published?.payload.equals(Buffer.from([0x00, 0x01]))).toBe(true);
   expect(published?.headers.blob).toEqual(Buffer.from([0x00]));
+});
+
+describe('operators’ filters and actions', () => {
+  // Each test's letters come from an origin of its own, so the filters see only them.
+  const recordAll = async (...letters: ReturnType<typeof letter>[]) => {
+    for (const d of letters) await repo.record(d);
+    return letters;
+  };
+
+  it('lists only the letters matching every filter: source, origin, status and time', async () => {
+    const origin = `orders-${randomUUID()}`;
+    const [kafka, rabbit, replayed] = await recordAll(
+      letter({ origin }),
+      letter({ origin, source: 'rabbitmq' }),
+      letter({ origin }),
+      letter({ origin: `${origin}-other` }),
+    );
+    await inTransaction(pool, (tx) => repo.replayOnce(tx, replayed!.id, async () => undefined));
+    const ids = async (filter: Parameters<DeadLetterRepository['list']>[2]) => (await repo.list(50, undefined, { origin, ...filter })).map((d) => d.id).sort();
+
+    expect(await ids({})).toEqual([kafka!.id, rabbit!.id, replayed!.id].sort());
+    expect(await ids({ source: 'rabbitmq' })).toEqual([rabbit!.id]);
+    expect(await ids({ status: 'pending' })).toEqual([kafka!.id, rabbit!.id].sort());
+    expect(await ids({ status: 'replayed', source: 'kafka' })).toEqual([replayed!.id]);
+    expect(await ids({ from: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
+    expect(await ids({ to: new Date(Date.now() + 60_000).toISOString() })).toHaveLength(3);
+  });
+
+  it('discards a pending letter once, keeps the reason, and never discards a replayed one', async () => {
+    const [pending, replayed] = await recordAll(letter(), letter());
+    await inTransaction(pool, (tx) => repo.replayOnce(tx, replayed!.id, async () => undefined));
+
+    const first = await inTransaction(pool, (tx) => repo.discard(tx, pending!.id, 'known bad payload'));
+    expect(first).toMatchObject({ found: true, discarded: true, letter: { discardReason: 'known bad payload', discardedAt: expect.any(String) } });
+    expect(await inTransaction(pool, (tx) => repo.discard(tx, pending!.id, 'again'))).toMatchObject({
+      discarded: false,
+      letter: { discardReason: 'known bad payload' },
+    });
+    expect(await inTransaction(pool, (tx) => repo.discard(tx, replayed!.id, 'too late'))).toMatchObject({ found: true, discarded: false });
+    expect(await inTransaction(pool, (tx) => repo.discard(tx, randomUUID(), 'none'))).toEqual({ found: false, discarded: false });
+    // A discarded letter is not replayed.
+    let published = 0;
+    expect(await inTransaction(pool, (tx) => repo.replayOnce(tx, pending!.id, async () => void published++))).toMatchObject({ replayed: false });
+    expect(published).toBe(0);
+  });
+
+  it('replays every pending matching letter once, skips the unreplayable, and publishes nothing when the transaction rolls back', async () => {
+    const origin = `bulk-${randomUUID()}`;
+    const letters = await recordAll(letter({ origin }), letter({ origin }), letter({ origin, source: 'saga' }), letter({ origin, source: 'rabbitmq' }));
+    const replayable = (d: DeadLetter) => d.source !== 'saga';
+    const failing = inTransaction(pool, (tx) =>
+      repo.replayMatching(tx, { origin }, 100, replayable, async () => {
+        throw new Error('broker down');
+      }),
+    );
+    await expect(failing).rejects.toThrow('broker down');
+    expect((await repo.list(50, undefined, { origin, status: 'pending' })).length).toBe(4);
+
+    const published: string[] = [];
+    const result = await inTransaction(pool, (tx) =>
+      repo.replayMatching(tx, { origin }, 100, replayable, async (ls) => void published.push(...ls.map((l) => l.id))),
+    );
+    expect(result.replayed.map((d) => d.id).sort()).toEqual([letters[0]!.id, letters[1]!.id, letters[3]!.id].sort());
+    expect(result.skipped.map((d) => d.id)).toEqual([letters[2]!.id]);
+    expect(published.sort()).toEqual(result.replayed.map((d) => d.id).sort());
+    const again = await inTransaction(pool, (tx) =>
+      repo.replayMatching(tx, { origin }, 100, replayable, async (ls) => void published.push(...ls.map((l) => l.id))),
+    );
+    expect(again.replayed).toEqual([]);
+    expect(published).toHaveLength(3);
+  });
 });
 
 it('migration 0006 keeps the rows recorded with text payloads, and its down migration keeps the binary ones as base64', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
-import { rollbackTransaction } from '@orderflow/db';
+import type { Pool } from 'pg';
+import type { Queryable } from '@orderflow/db';
 import { cleanText, decodeBytes, encodeBytes, type ByteEncoding } from './encoding';
 
 export type DeadLetterSource = 'kafka' | 'rabbitmq' | 'saga';
@@ -22,7 +22,43 @@ export interface DeadLetter {
   firstFailedAt: string;
   lastFailedAt: string;
   replayedAt?: string;
+  discardedAt?: string;
+  discardReason?: string;
   createdAt?: string;
+}
+
+/** Where a dead letter stands: waiting for an operator, replayed, or discarded by one. */
+export type DeadLetterStatus = 'pending' | 'replayed' | 'discarded';
+export const statusOfLetter = (d: Pick<DeadLetter, 'replayedAt' | 'discardedAt'>): DeadLetterStatus =>
+  d.replayedAt ? 'replayed' : d.discardedAt ? 'discarded' : 'pending';
+
+/** Which dead letters a list or a bulk replay takes; every given field must match. */
+export interface DeadLetterFilter {
+  source?: DeadLetterSource;
+  /** The topic, queue or saga step it came from. */
+  origin?: string;
+  status?: DeadLetterStatus;
+  /** Recorded at or after. */
+  from?: string;
+  /** Recorded before. */
+  to?: string;
+}
+
+const STATUS_SQL: Record<DeadLetterStatus, string> = {
+  pending: 'replayed_at IS NULL AND discarded_at IS NULL',
+  replayed: 'replayed_at IS NOT NULL',
+  discarded: 'discarded_at IS NOT NULL',
+};
+
+/** The WHERE conditions of `filter`, their values pushed onto `params`. */
+function filterSql(filter: DeadLetterFilter, params: unknown[]): string[] {
+  const where: string[] = [];
+  if (filter.source) where.push(`source = $${params.push(filter.source)}`);
+  if (filter.origin) where.push(`origin = $${params.push(filter.origin)}`);
+  if (filter.status) where.push(STATUS_SQL[filter.status]);
+  if (filter.from) where.push(`created_at >= $${params.push(filter.from)}::timestamptz`);
+  if (filter.to) where.push(`created_at < $${params.push(filter.to)}::timestamptz`);
+  return where;
 }
 
 /** What `record` did: a new row, nothing (already recorded), or a placeholder for a letter Postgres refused. */
@@ -58,6 +94,8 @@ interface DeadLetterRow {
   first_failed_at: Date;
   last_failed_at: Date;
   replayed_at: Date | null;
+  discarded_at: Date | null;
+  discard_reason: string | null;
   created_at: Date;
 }
 
@@ -74,6 +112,8 @@ const toDeadLetter = (r: DeadLetterRow): DeadLetter => ({
   firstFailedAt: r.first_failed_at.toISOString(),
   lastFailedAt: r.last_failed_at.toISOString(),
   ...(r.replayed_at ? { replayedAt: r.replayed_at.toISOString() } : {}),
+  ...(r.discarded_at ? { discardedAt: r.discarded_at.toISOString() } : {}),
+  ...(r.discard_reason ? { discardReason: r.discard_reason } : {}),
   createdAt: r.created_at.toISOString(),
 });
 
@@ -146,51 +186,87 @@ export function createDeadLetterRepository(pool: Pool) {
       }
     },
 
-    /** Newest first; `before` is the cursor (created_at, id) of the last row of the previous page. */
-    async list(limit: number, before?: { createdAt: string; id: string }): Promise<DeadLetter[]> {
-      const { rows } = before
-        ? await pool.query('SELECT * FROM dead_letters WHERE (created_at, id) < ($2::timestamptz, $3::uuid) ORDER BY created_at DESC, id DESC LIMIT $1', [
-            limit,
-            before.createdAt,
-            before.id,
-          ])
-        : await pool.query('SELECT * FROM dead_letters ORDER BY created_at DESC, id DESC LIMIT $1', [limit]);
+    /** Those matching `filter`, newest first; `before` is the cursor (created_at, id) of the last row of the previous page. */
+    async list(limit: number, before?: { createdAt: string; id: string }, filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
+      const params: unknown[] = [];
+      const where = filterSql(filter, params);
+      if (before) {
+        const n = params.push(before.createdAt, before.id) - 1;
+        where.push(`(created_at, id) < ($${n}::timestamptz, $${n + 1}::uuid)`);
+      }
+      const { rows } = await pool.query(
+        `SELECT * FROM dead_letters ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $${params.push(limit)}`,
+        params,
+      );
+      return rows.map(toDeadLetter);
+    },
+
+    /** The dead letters recorded for an order (its saga's, and its messages' whose key is the order id). */
+    async ofOrder(orderId: string): Promise<DeadLetter[]> {
+      const { rows } = await pool.query('SELECT * FROM dead_letters WHERE message_key = $1 ORDER BY created_at', [orderId]);
       return rows.map(toDeadLetter);
     },
 
     /**
-     * Replays a dead letter at most once: locks its row, runs `publish` (which must resolve only once the
-     * broker has it), then marks it replayed, in one transaction. False when it was already replayed.
+     * Replays a dead letter at most once, in the caller's transaction `tx`: locks its row, runs `publish`
+     * (which must resolve only once the broker has it), then marks it replayed; the caller commits (with
+     * its audit row). Not replayed when it already was, or was discarded.
      */
-    async replayOnce(id: string, publish: (d: DeadLetter) => Promise<void>): Promise<{ found: boolean; replayed: boolean; letter?: DeadLetter }> {
-      const client: PoolClient = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        await client.query('BEGIN');
-        const { rows } = await client.query('SELECT * FROM dead_letters WHERE id = $1 FOR UPDATE', [id]);
-        if (!rows[0]) {
-          await client.query('ROLLBACK');
-          return { found: false, replayed: false };
-        }
-        const letter = toDeadLetter(rows[0]);
-        if (letter.replayedAt) {
-          await client.query('ROLLBACK');
-          return { found: true, replayed: false, letter };
-        }
-        await publish(letter);
-        await client.query('UPDATE dead_letters SET replayed_at = now() WHERE id = $1', [id]);
-        await client.query('COMMIT');
-        return { found: true, replayed: true, letter };
-      } catch (error) {
-        broken = await rollbackTransaction(client, error);
-        throw error;
-      } finally {
-        client.release(broken);
+    async replayOnce(
+      tx: Queryable,
+      id: string,
+      publish: (d: DeadLetter) => Promise<void>,
+    ): Promise<{ found: boolean; replayed: boolean; letter?: DeadLetter }> {
+      const { rows } = await tx.query('SELECT * FROM dead_letters WHERE id = $1 FOR UPDATE', [id]);
+      if (!rows[0]) return { found: false, replayed: false };
+      const letter = toDeadLetter(rows[0]);
+      if (letter.replayedAt || letter.discardedAt) return { found: true, replayed: false, letter };
+      await publish(letter);
+      await tx.query('UPDATE dead_letters SET replayed_at = now() WHERE id = $1', [id]);
+      return { found: true, replayed: true, letter };
+    },
+
+    /**
+     * Replays every pending letter that matches `filter` and `replayable` (up to `limit`), in the caller's
+     * transaction: locks them (skipping any a concurrent replay holds), hands them to `publish` at once,
+     * marks those it published. Answers the letters published and those `replayable` refused.
+     */
+    async replayMatching(
+      tx: Queryable,
+      filter: Omit<DeadLetterFilter, 'status'>,
+      limit: number,
+      replayable: (d: DeadLetter) => boolean,
+      publish: (letters: DeadLetter[]) => Promise<void>,
+    ): Promise<{ replayed: DeadLetter[]; skipped: DeadLetter[] }> {
+      const params: unknown[] = [];
+      const where = [...filterSql({ ...filter, status: 'pending' }, params)];
+      const { rows } = await tx.query(
+        `SELECT * FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${params.push(limit)} FOR UPDATE SKIP LOCKED`,
+        params,
+      );
+      const letters = rows.map(toDeadLetter);
+      const replayed = letters.filter(replayable);
+      if (replayed.length) {
+        await publish(replayed);
+        await tx.query('UPDATE dead_letters SET replayed_at = now() WHERE id = ANY($1::uuid[])', [replayed.map((d) => d.id)]);
       }
+      return { replayed, skipped: letters.filter((d) => !replayable(d)) };
+    },
+
+    /** Marks a pending dead letter discarded with the operator's reason, in the caller's transaction; the letter as it then stands. */
+    async discard(tx: Queryable, id: string, reason: string): Promise<{ found: boolean; discarded: boolean; letter?: DeadLetter }> {
+      const { rows } = await tx.query(
+        `WITH d AS (UPDATE dead_letters SET discarded_at = now(), discard_reason = $2
+                     WHERE id = $1 AND replayed_at IS NULL AND discarded_at IS NULL RETURNING *)
+         SELECT true AS changed, * FROM d UNION ALL SELECT false, * FROM dead_letters WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM d)`,
+        [id, reason],
+      );
+      if (!rows[0]) return { found: false, discarded: false };
+      return { found: true, discarded: rows[0].changed, letter: toDeadLetter(rows[0]) };
     },
 
     async count(): Promise<number> {
-      const { rows } = await pool.query('SELECT count(*)::int AS n FROM dead_letters WHERE replayed_at IS NULL');
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM dead_letters WHERE replayed_at IS NULL AND discarded_at IS NULL');
       return rows[0].n;
     },
   };

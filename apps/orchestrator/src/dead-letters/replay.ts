@@ -2,7 +2,8 @@ import { isUtf8 } from 'node:buffer';
 import type { Producer } from 'kafkajs';
 import { AppError, NOTIFICATION_SEND } from '@orderflow/domain';
 import type { RabbitPublisher } from '@orderflow/messaging';
-import type { DeadLetter, DeadLetterRepository } from './dead-letter-repository';
+import type { Queryable } from '@orderflow/db';
+import type { DeadLetter, DeadLetterFilter, DeadLetterRepository } from './dead-letter-repository';
 
 // Failure bookkeeping stays behind: a replayed message starts over as attempt 1.
 const withoutFailureHeaders = (headers: DeadLetter['headers']) => Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith('x-')));
@@ -17,38 +18,64 @@ function isJson(bytes: Buffer): boolean {
   }
 }
 
-/** Puts a dead letter back on its original topic or queue, once, with its original bytes. */
+/** Why a dead letter cannot be replayed, if it cannot: a saga's records an order already compensated; a task that is not JSON would fail the same way. */
+function unreplayable(letter: DeadLetter): string | undefined {
+  if (letter.source === 'saga') return 'a saga dead letter records an order that was already compensated; there is nothing to replay';
+  if (letter.source === 'rabbitmq' && !isJson(letter.payload)) return 'this dead letter is not JSON; replaying it would fail the same way';
+  return undefined;
+}
+
+/** Puts dead letters back on their original topic or queue, once each, with their original bytes. */
 export function createReplay(deps: { repo: DeadLetterRepository; producer: Producer; rabbit: RabbitPublisher }) {
-  async function publish(letter: DeadLetter): Promise<void> {
-    const headers = withoutFailureHeaders(letter.headers);
-    if (letter.source === 'kafka') {
-      await deps.producer.send({ topic: letter.origin, acks: -1, messages: [{ key: letter.key ?? null, value: letter.payload, headers }] });
-      return;
-    }
-    if (letter.source === 'rabbitmq') {
-      if (!isJson(letter.payload)) throw new AppError('CONFLICT', 'this dead letter is not JSON; replaying it would fail the same way');
+  /** Publishes the letters (all replayable) and resolves once the brokers have every one. */
+  async function publish(letters: DeadLetter[]): Promise<void> {
+    const kafka = letters.filter((l) => l.source === 'kafka');
+    const tasks = letters.filter((l) => l.source === 'rabbitmq');
+    await Promise.all([
+      kafka.length &&
+        deps.producer.sendBatch({
+          acks: -1,
+          topicMessages: kafka.map((l) => ({
+            topic: l.origin,
+            messages: [{ key: l.key ?? null, value: l.payload, headers: withoutFailureHeaders(l.headers) }],
+          })),
+        }),
       // The payload goes out as the bytes it came in (the publisher sends a Buffer as it is); amqplib
       // sends a Buffer header value as a byte array, as it was received.
-      const taskHeaders = headers as Record<string, string>;
-      await deps.rabbit.publish([
-        {
-          id: 0,
-          destination: 'rabbitmq',
-          topic: NOTIFICATION_SEND,
-          key: letter.key?.toString() ?? '',
-          messageId: letter.messageId ?? letter.id,
-          payload: letter.payload,
-          headers: taskHeaders,
-        },
-      ]);
-      return;
-    }
-    throw new AppError('CONFLICT', 'a saga dead letter records an order that was already compensated; there is nothing to replay');
+      tasks.length &&
+        deps.rabbit.publish(
+          tasks.map((l) => ({
+            id: 0,
+            destination: 'rabbitmq' as const,
+            topic: NOTIFICATION_SEND,
+            key: l.key?.toString() ?? '',
+            messageId: l.messageId ?? l.id,
+            payload: l.payload,
+            headers: withoutFailureHeaders(l.headers) as Record<string, string>,
+          })),
+        ),
+    ]);
   }
 
-  return async (id: string) => {
-    const result = await deps.repo.replayOnce(id, publish);
-    if (!result.found) throw new AppError('NOT_FOUND', `no dead letter ${id}`);
-    return { id, replayed: result.replayed, alreadyReplayed: !result.replayed };
+  return {
+    /** Replays one letter in `tx` (the caller commits): NOT_FOUND when there is none, CONFLICT when it cannot be replayed. */
+    async one(tx: Queryable, id: string) {
+      const result = await deps.repo.replayOnce(tx, id, async (letter) => {
+        const why = unreplayable(letter);
+        if (why) throw new AppError('CONFLICT', why);
+        await publish([letter]);
+      });
+      if (!result.found) throw new AppError('NOT_FOUND', `no dead letter ${id}`);
+      if (!result.replayed && result.letter?.discardedAt) throw new AppError('CONFLICT', `dead letter ${id} was discarded; it is not replayed`);
+      return { id, replayed: result.replayed, alreadyReplayed: !result.replayed };
+    },
+
+    /** Replays every pending letter matching `filter` (at most `limit`) in `tx`; those that cannot be replayed are counted as skipped. */
+    async matching(tx: Queryable, filter: Omit<DeadLetterFilter, 'status'>, limit: number) {
+      const { replayed, skipped } = await deps.repo.replayMatching(tx, filter, limit, (l) => !unreplayable(l), publish);
+      return { matched: replayed.length + skipped.length, replayed: replayed.length, skipped: skipped.length };
+    },
   };
 }
+
+export type Replay = ReturnType<typeof createReplay>;

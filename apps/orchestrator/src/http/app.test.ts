@@ -13,12 +13,11 @@ import { createPool } from '@orderflow/db';
 import { createTestDatabase, testInfra, uniqueName, type TestDatabase } from '@orderflow/testing';
 import { createCatalog } from '../catalog/catalog';
 import type { BatchOutcome, InventoryPort, OrderPort, Product, ReservationRequest } from '../clients/downstream';
-import type { DeadLetterRepository } from '../dead-letters/dead-letter-repository';
 import { createIdempotencyStore } from '../idempotency/idempotency-store';
 import { createOrderUseCases } from '../orders/orders';
 import { createSagaRepository } from '../saga/saga-repository';
 import { createSagaRunner } from '../saga/saga-runner';
-import { createHttpApp } from './app';
+import { createHttpApp, type HttpAppDeps } from './app';
 
 const SECRET = 'a-component-test-secret-of-32-chars!!';
 const logger = pino({ level: 'silent' });
@@ -110,10 +109,9 @@ beforeAll(async () => {
     catalog,
     inventory: inventoryPort,
     sagas,
-    deadLetters: {} as DeadLetterRepository,
-    replay: async () => undefined,
-    stats: async () => ({}),
     idempotency: createIdempotencyStore(pool, { ttlHours: 24, lockSeconds: 10 }),
+    // The admin API has its own component test (admin.test.ts).
+    admin: {} as HttpAppDeps['admin'],
     rateLimit: (_req, _res, next) => next(),
     requestLog: (_req, _res, next) => next(),
     logger,

@@ -2,16 +2,21 @@ import express, { type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog';
+import { consoleRoutes } from '../console/routes';
+import type { AuditLog } from '../audit/audit-log';
 import type { DeadLetterRepository } from '../dead-letters/dead-letter-repository';
+import type { Replay } from '../dead-letters/replay';
 import type { InventoryPort } from '../clients/downstream';
 import type { IdempotencyStore } from '../idempotency/idempotency-store';
 import type { OrderUseCases } from '../orders/orders';
+import type { SagaOperations } from '../saga/saga-operations';
 import type { SagaRepository } from '../saga/saga-repository';
+import type { AdminWriteDeps } from './admin-write';
 import { authenticate, requireRole, type AuthConfig } from './auth';
 import { docsRoutes } from './docs';
 import { errorHandler, HttpProblem, PROBLEM_PAGES, sendProblem } from './problem';
 import { problemPageRoutes } from './problem-pages';
-import { adminDeadLetterRoutes, adminSagaRoutes, adminStatsRoutes } from './routes/admin';
+import { adminAuditRoutes, adminDeadLetterRoutes, adminSagaRoutes, adminStatsRoutes } from './routes/admin';
 import { orderRoutes } from './routes/orders';
 import { adminProductRoutes, productRoutes } from './routes/products';
 
@@ -21,10 +26,19 @@ export interface HttpAppDeps {
   catalog: Catalog;
   inventory: InventoryPort;
   sagas: SagaRepository;
-  deadLetters: DeadLetterRepository;
-  replay: (id: string) => Promise<unknown>;
-  stats: () => Promise<unknown>;
   idempotency: IdempotencyStore;
+  /** What the admin API works with beyond the customer API's parts. */
+  admin: {
+    sagaOperations: SagaOperations;
+    /** Runs a saga from its last commit (the saga runner's `resume`). */
+    resume: (orderId: string) => Promise<void>;
+    deadLetters: DeadLetterRepository;
+    replay: Replay;
+    audit: AuditLog;
+    /** One orchestrator-database transaction: an admin write commits its change, audit row and stored response in it. */
+    transaction: AdminWriteDeps['transaction'];
+    stats: () => Promise<unknown>;
+  };
   rateLimit: RequestHandler;
   requestLog: RequestHandler;
   /** Request duration histogram (mounted first, so it sees every request). */
@@ -70,6 +84,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(deps.requestLog);
   app.set('query parser', 'simple');
   app.use(docsRoutes());
+  app.use('/console', consoleRoutes());
   app.use(PROBLEM_PAGES, problemPageRoutes());
 
   const v1 = express.Router();
@@ -77,10 +92,16 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   v1.use('/orders', failFastWhileDatabaseDown(deps.databaseDown ?? (() => false)), orderRoutes(deps.orders, deps.idempotency));
   v1.use('/products', productRoutes(deps.catalog));
   v1.use('/admin', requireRole('admin'));
-  v1.use('/admin/products', adminProductRoutes(deps.inventory, deps.catalog));
-  v1.use('/admin/sagas', adminSagaRoutes(deps.sagas));
-  v1.use('/admin/dead-letters', adminDeadLetterRoutes(deps.deadLetters, deps.replay));
-  v1.use('/admin/stats', adminStatsRoutes(deps.stats));
+  const { admin } = deps;
+  const writes: AdminWriteDeps = { keys: deps.idempotency, audit: admin.audit, transaction: admin.transaction };
+  v1.use('/admin/products', adminProductRoutes(deps.inventory, deps.catalog, writes));
+  v1.use(
+    '/admin/sagas',
+    adminSagaRoutes({ sagas: deps.sagas, operations: admin.sagaOperations, deadLetters: admin.deadLetters, resume: admin.resume, writes }),
+  );
+  v1.use('/admin/dead-letters', adminDeadLetterRoutes(admin.deadLetters, admin.replay, writes));
+  v1.use('/admin/audit', adminAuditRoutes(admin.audit));
+  v1.use('/admin/stats', adminStatsRoutes(admin.stats));
   app.use('/v1', v1);
 
   app.use((_req, res) => sendProblem(res, 'not-found', 'no such endpoint'));

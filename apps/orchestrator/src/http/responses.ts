@@ -22,19 +22,54 @@ export const orderPageResponse = z.strictObject({ items: z.array(orderResponse),
 export const productResponse = z.strictObject({ sku: z.string(), name: z.string(), priceCents: count.min(0), available: count.min(0) });
 export const productListResponse = z.strictObject({ items: z.array(productResponse) });
 
-export const sagaResponse = z.strictObject({
+export const SAGA_STATUSES = ['RUNNING', 'WAITING', 'COMPENSATING', 'COMPLETED', 'FAILED'] as const;
+export const sagaSummaryResponse = z.strictObject({
   orderId: z.guid(),
-  state: z.enum(['RUNNING', 'COMPENSATING', 'COMPLETED', 'FAILED']),
+  customerId: z.string(),
+  state: z.enum(SAGA_STATUSES).describe("`WAITING`: running or compensating, and waiting out a retry's backoff or an open circuit breaker"),
   currentStep: z.string(),
   attempts: count,
-  nextAttemptAt: timestamp.nullable(),
-  compensations: z.array(z.string()),
-  cancelRequested: z.boolean(),
-  outcome: z.string().nullable(),
+  outcome: z.enum(['CONFIRMED', 'REJECTED', 'CANCELLED']).nullable(),
   lastError: z.string().nullable(),
+  nextAttemptAt: timestamp.nullable().describe('When a runner looks at it next: the end of a wait, or the deadline of a step under way'),
+  totalCents: count.min(0),
   createdAt: timestamp,
   updatedAt: timestamp,
-  steps: z.array(z.looseObject({ step: z.string(), outcome: z.string(), attempt: count, detail: z.string().optional(), at: timestamp })),
+  finishedAt: timestamp.nullable(),
+});
+export const sagaPageResponse = z.strictObject({ items: z.array(sagaSummaryResponse), nextCursor: z.string().nullable() });
+export const sagaResponse = sagaSummaryResponse.extend({
+  compensations: z.array(z.string()).describe('Compensations still to run if it unwinds, newest last (they run in reverse)'),
+  cancelRequested: z.boolean(),
+  items: z.array(orderItemResponse),
+  reason: z.string().nullable().describe('Why the order is being (or was) rejected'),
+  steps: z
+    .array(z.strictObject({ step: z.string(), outcome: z.string(), attempt: count, detail: z.string().optional(), at: timestamp }))
+    .describe('The timeline: every step, attempt, failure, wait and operator action, oldest first'),
+  messages: z
+    .array(
+      z.strictObject({
+        id: z.string(),
+        destination: z.enum(['kafka', 'rabbitmq']),
+        topic: z.string(),
+        type: z.string().describe("The fact's CloudEvents type, or the e-mail task's template"),
+        messageId: z.string(),
+        createdAt: timestamp,
+        publishedAt: timestamp.nullable(),
+      }),
+    )
+    .describe('Its facts and e-mail tasks from the outbox (until retention purges published ones)'),
+  deadLetters: z.array(
+    z.strictObject({
+      id: z.guid(),
+      source: z.enum(['kafka', 'rabbitmq', 'saga']),
+      origin: z.string(),
+      error: z.string(),
+      attempts: count,
+      status: z.enum(['pending', 'replayed', 'discarded']),
+      createdAt: timestamp,
+    }),
+  ),
 });
 
 const byteEncoding = z
@@ -57,15 +92,43 @@ export const deadLetterResponse = z.strictObject({
   attempts: count,
   firstFailedAt: timestamp,
   lastFailedAt: timestamp,
+  status: z.enum(['pending', 'replayed', 'discarded']),
   replayedAt: timestamp.optional(),
+  discardedAt: timestamp.optional(),
+  discardReason: z.string().optional(),
   createdAt: timestamp,
   replayable: z.boolean(),
 });
 export const deadLetterPageResponse = z.looseObject({ items: z.array(deadLetterResponse), nextCursor: z.string().nullable() });
 export const replayResponse = z.looseObject({ id: z.string(), replayed: z.boolean(), alreadyReplayed: z.boolean() });
+export const discardResponse = z.strictObject({ id: z.guid(), discarded: z.boolean(), alreadyDiscarded: z.boolean() });
+export const replayMatchingResponse = z.strictObject({
+  matched: count.describe('Pending letters that matched the filter (at most 1,000 per request)'),
+  replayed: count,
+  skipped: count.describe("Matched but not replayable (a saga's letter, a task that is not JSON); they stay pending"),
+});
 export const statsResponse = z.looseObject({
   ordersByStatus: z.record(z.string(), count),
   sagasInFlight: count,
   deadLetters: z.looseObject({ total: count, bySource: z.looseObject({}) }),
   outbox: z.looseObject({ unpublished: count, oldestAgeSeconds: z.number() }),
+  throughput: z
+    .array(z.strictObject({ minute: timestamp, completed: count, failed: count }))
+    .describe('Sagas that ended per minute over the last hour, oldest first: completed (confirmed or cancelled) and failed'),
+  dependencies: z
+    .array(z.strictObject({ name: z.string(), status: z.enum(['up', 'down']), since: timestamp.nullable() }))
+    .describe("What the orchestrator's background health checks last found"),
 });
+export const auditResponse = z.strictObject({
+  id: z.string(),
+  at: timestamp,
+  actor: z.string().describe("The admin token's `sub`"),
+  action: z.string().describe('e.g. `saga.retry`, `saga.cancel`, `dead-letter.replay`, `dead-letter.discard`, `dead-letter.replay-matching`, `product.upsert`'),
+  target: z.string().nullable(),
+  outcome: z.enum(['succeeded', 'refused', 'failed']),
+  status: count.describe('The HTTP status it was answered with'),
+  detail: z.string().nullable(),
+  request: z.unknown().describe('The request body as sent'),
+  idempotencyKey: z.string().nullable(),
+});
+export const auditPageResponse = z.strictObject({ items: z.array(auditResponse), nextCursor: z.string().nullable() });

@@ -18,9 +18,33 @@ export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().min(1).max(200).optional().describe(CURSOR),
 });
+const instant = z.iso.datetime({ offset: true });
+export const sagaSearchQuery = z.strictObject({
+  state: z.enum(['RUNNING', 'WAITING', 'COMPENSATING', 'COMPLETED', 'FAILED']).optional(),
+  step: z.string().min(1).max(64).optional().describe('Current step, e.g. `RESERVE_STOCK`, `CONFIRM_ORDER`, `RELEASE_STOCK`'),
+  customerId: z.string().min(1).max(200).optional(),
+  from: instant.optional().describe('Created at or after (RFC 3339)'),
+  to: instant.optional().describe('Created before (RFC 3339)'),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(200).optional().describe(CURSOR),
+});
+const deadLetterFilter = {
+  source: z.enum(['kafka', 'rabbitmq', 'saga']).optional(),
+  topic: z.string().min(1).max(300).optional().describe('The topic, queue or saga step it came from (`origin`)'),
+  from: instant.optional().describe('Recorded at or after (RFC 3339)'),
+  to: instant.optional().describe('Recorded before (RFC 3339)'),
+};
 export const deadLetterQuery = z.strictObject({
+  ...deadLetterFilter,
+  status: z.enum(['pending', 'replayed', 'discarded']).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional().describe(CURSOR),
+});
+export const replayMatchingBody = z.strictObject(deadLetterFilter);
+export const reasonBody = z.strictObject({ reason: z.string().trim().min(1).max(500).describe('Why, for the audit log') });
+export const auditQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().min(1).max(200).optional().describe(CURSOR),
 });
 
 /** A JSON Pointer (RFC 6901) in URI fragment form: `#/items/0/quantity`. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'pg';
-import { prepared } from '@orderflow/db';
+import { prepared, type Queryable } from '@orderflow/db';
 import { createGroupCommit } from '@orderflow/platform';
 
 /** A response as stored for replay: exact status, the headers that matter, and the body bytes. */
@@ -164,10 +164,13 @@ export function createIdempotencyStore(pool: Pool, policy: IdempotencyPolicy) {
       return { kind: 'in-flight' };
     },
 
-    /** Stores the response of a request that wrote nothing itself; false, and nothing stored, unless it still holds the claim. */
-    async complete(held: HeldClaim, response: StoredResponse): Promise<boolean> {
+    /**
+     * Stores the response of a request; false, and nothing stored, unless it still holds the claim.
+     * `within` runs it in the caller's transaction, committing the response with the change it describes.
+     */
+    async complete(held: HeldClaim, response: StoredResponse, within: Queryable = pool): Promise<boolean> {
       const params: unknown[] = [];
-      const { rowCount } = await pool.query(completeKeysSql([{ ...held, response }], params), params);
+      const { rowCount } = await within.query(completeKeysSql([{ ...held, response }], params), params);
       return rowCount === 1;
     },
 

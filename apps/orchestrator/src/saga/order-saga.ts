@@ -32,8 +32,11 @@ export interface Saga {
   lastError?: string;
   version: number;
   nextAttemptAt?: string;
+  /** Waiting out a retry's backoff or an open circuit (SagaChange `waiting`). */
+  waiting?: boolean;
   createdAt: string;
   updatedAt: string;
+  finishedAt?: string;
 }
 
 export interface SagaPorts {

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { prepared } from '@orderflow/db';
+import { prepared, type Queryable } from '@orderflow/db';
 import { notifyingOutboxWriter, type OutboxMessage, type OutboxWriter } from '@orderflow/messaging';
 import { completeKeysSql, type KeyCompletion } from '../idempotency/idempotency-store';
 import { UNCANCELLABLE_STEPS, type Compensation, type Outcome, type Saga, type SagaData, type SagaState } from './order-saga';
@@ -14,6 +14,8 @@ export interface SagaChange {
   lastError?: string | null;
   /** Milliseconds from now until a runner should look again; null when the saga has ended. */
   nextAttemptInMs: number | null;
+  /** The next look is a retry's backoff or an open circuit's pause, not a step under way (the admin API's WAITING). */
+  waiting?: boolean;
   /** A line for the step log. */
   log: { step: string; outcome: string; detail?: string };
   /** Every step-log line the commit writes, `log` last, when the runner ran several steps before it (runToNextCommit in saga-runner.ts). */
@@ -43,7 +45,7 @@ export function applyChange(saga: Saga, change: SagaChange): Saga {
   };
 }
 
-interface SagaRow {
+export interface SagaRow {
   order_id: string;
   customer_id: string;
   state: SagaState;
@@ -56,11 +58,13 @@ interface SagaRow {
   last_error: string | null;
   version: number;
   next_attempt_at: Date | null;
+  waiting: boolean;
   created_at: Date;
   updated_at: Date;
+  finished_at: Date | null;
 }
 
-const toSaga = (r: SagaRow): Saga => ({
+export const toSaga = (r: SagaRow): Saga => ({
   orderId: r.order_id,
   customerId: r.customer_id,
   state: r.state,
@@ -73,8 +77,10 @@ const toSaga = (r: SagaRow): Saga => ({
   ...(r.last_error ? { lastError: r.last_error } : {}),
   version: r.version,
   ...(r.next_attempt_at ? { nextAttemptAt: r.next_attempt_at.toISOString() } : {}),
+  waiting: r.waiting,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
+  ...(r.finished_at ? { finishedAt: r.finished_at.toISOString() } : {}),
 });
 
 /** A saga as placement (or the orphan sweeper) creates it. */
@@ -147,6 +153,7 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
         data,
         version: 0,
         nextAttemptAt: row.next_attempt_at.toISOString(),
+        waiting: false,
         createdAt,
         updatedAt: createdAt,
       };
@@ -175,6 +182,7 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
       changes.map((c) => c.lastError ?? null),
       changes.map((c) => c.nextAttemptInMs),
       changes.map((c) => c.state === 'COMPLETED' || c.state === 'FAILED'),
+      changes.map((c) => c.waiting === true),
     ];
     const lines = entries.flatMap(({ expected, change }) =>
       (change.lines ?? [{ ...change.log, attempt: expected.attempts + 1 }]).map((l) => ({ orderId: expected.orderId, ...l })),
@@ -188,13 +196,13 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
         lines.map((x) => x.detail ?? null),
       ) - 4;
     const ctes = [
-      `c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[], $9::boolean[], $10::text[], $11::double precision[], $12::boolean[])
-               AS t(order_id, version, state, step, attempts, compensations, data, outcome, set_error, last_error, next_in_ms, finished))`,
+      `c AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::text[], $9::boolean[], $10::text[], $11::double precision[], $12::boolean[], $13::boolean[])
+               AS t(order_id, version, state, step, attempts, compensations, data, outcome, set_error, last_error, next_in_ms, finished, waiting))`,
       `s AS (UPDATE sagas SET state = COALESCE(c.state, sagas.state), step = COALESCE(c.step, sagas.step), attempts = COALESCE(c.attempts, sagas.attempts),
                   compensations = COALESCE(c.compensations, sagas.compensations), data = COALESCE(c.data, sagas.data), outcome = COALESCE(c.outcome, sagas.outcome),
                   last_error = CASE WHEN c.set_error THEN c.last_error ELSE sagas.last_error END,
                   next_attempt_at = CASE WHEN c.next_in_ms IS NULL THEN NULL ELSE now() + c.next_in_ms * interval '1 millisecond' END,
-                  finished_at = CASE WHEN c.finished THEN now() ELSE sagas.finished_at END,
+                  finished_at = CASE WHEN c.finished THEN now() ELSE sagas.finished_at END, waiting = c.waiting,
                   version = sagas.version + 1, updated_at = now()
                FROM c WHERE sagas.order_id = c.order_id AND sagas.version = c.version RETURNING sagas.order_id)`,
       `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt, detail)
@@ -233,8 +241,9 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
     /** One saga, as createMany. */
     create: async (saga: NewSaga, messages: OutboxMessage[]): Promise<boolean> => (await createMany([{ saga, messages }]))[0] !== undefined,
 
-    async load(orderId: string): Promise<Saga | undefined> {
-      const { rows } = await pool.query<SagaRow>('SELECT * FROM sagas WHERE order_id = $1', [orderId]);
+    /** The saga of `orderId`, read through `within` (a caller's transaction) when given. */
+    async load(orderId: string, within: Queryable = pool): Promise<Saga | undefined> {
+      const { rows } = await within.query<SagaRow>('SELECT * FROM sagas WHERE order_id = $1', [orderId]);
       return rows[0] && toSaga(rows[0]);
     },
 
@@ -245,20 +254,21 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
     /**
      * Marks a cancel request, with its log line and (only if the cancel was taken) the response under
      * its key, in one statement; false, and nothing written, when the saga cannot be cancelled (already
-     * rejected, cancelled or failing).
+     * rejected, cancelled or failing). `within` runs it in a caller's transaction (an operator's cancel
+     * commits with its audit row); `detail` goes on the log line (who asked, and why).
      */
-    async requestCancel(orderId: string, completion?: KeyCompletion): Promise<boolean> {
-      const params: unknown[] = [orderId, UNCANCELLABLE_STEPS];
+    async requestCancel(orderId: string, completion?: KeyCompletion, options: { within?: Queryable; detail?: string } = {}): Promise<boolean> {
+      const params: unknown[] = [orderId, UNCANCELLABLE_STEPS, options.detail ?? null];
       const ctes = [
-        `s AS (UPDATE sagas SET cancel_requested = true, state = 'COMPENSATING', attempts = 0, finished_at = NULL, next_attempt_at = now(),
+        `s AS (UPDATE sagas SET cancel_requested = true, state = 'COMPENSATING', attempts = 0, finished_at = NULL, next_attempt_at = now(), waiting = false,
                   version = version + 1, updated_at = now()
             WHERE order_id = $1 AND NOT cancel_requested
               AND ((state = 'RUNNING' AND step <> ALL($2::text[])) OR (state = 'COMPLETED' AND outcome = 'CONFIRMED'))
             RETURNING order_id)`,
-        `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt) SELECT order_id, 'CANCEL', 'REQUESTED', 0 FROM s)`,
+        `l AS (INSERT INTO saga_steps (order_id, step, outcome, attempt, detail) SELECT order_id, 'CANCEL', 'REQUESTED', 0, $3 FROM s)`,
       ];
       if (completion) ctes.push(`k AS (${completeKeysSql([completion], params, { onlyIf: 'EXISTS (SELECT 1 FROM s)' })})`);
-      const { rows } = await pool.query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM s)::int AS accepted`, params);
+      const { rows } = await (options.within ?? pool).query(`WITH ${ctes.join(',\n')} SELECT (SELECT count(*) FROM s)::int AS accepted`, params);
       return rows[0].accepted === 1;
     },
 

@@ -93,7 +93,7 @@ export function createSagaRunner(options: SagaRunnerOptions) {
       // The call never left: an open circuit costs no attempt; wait about a second and look again.
       return {
         then: 'wait',
-        change: { lastError: detail, nextAttemptInMs: Math.round(1_000 * (0.5 + Math.random())), log: { step, outcome: 'WAITING', detail } },
+        change: { lastError: detail, nextAttemptInMs: Math.round(1_000 * (0.5 + Math.random())), waiting: true, log: { step, outcome: 'WAITING', detail } },
       };
     }
     const attempts = saga.attempts + 1;
@@ -103,7 +103,13 @@ export function createSagaRunner(options: SagaRunnerOptions) {
       // Compensations never give up (they must happen); their backoff stays at the cap.
       return {
         then: 'wait',
-        change: { attempts, lastError: detail, nextAttemptInMs: retryDelayMs(Math.min(attempts, 30), retry), log: { step, outcome: 'RETRY', detail } },
+        change: {
+          attempts,
+          lastError: detail,
+          nextAttemptInMs: retryDelayMs(Math.min(attempts, 30), retry),
+          waiting: true,
+          log: { step, outcome: 'RETRY', detail },
+        },
       };
     }
     if (saga.state === 'COMPENSATING') {

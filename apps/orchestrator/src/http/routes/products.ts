@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Catalog } from '../../catalog/catalog';
 import type { InventoryPort, Product } from '../../clients/downstream';
+import { adminWrite, type AdminWriteDeps } from '../admin-write';
 import { parse, skuParam, upsertProductBody } from '../schemas';
 
 const productJson = ({ sku, name, priceCents, available }: Product) => ({ sku, name, priceCents, available });
@@ -17,15 +18,25 @@ export function productRoutes(catalog: Catalog): Router {
   return router;
 }
 
-/** /v1/admin/products/{sku}: create or update a product and set its on-hand stock. */
-export function adminProductRoutes(inventory: InventoryPort, catalog: Catalog): Router {
+/** /v1/admin/products/{sku}: create or update a product and set its on-hand stock (an audited admin write). */
+export function adminProductRoutes(inventory: InventoryPort, catalog: Catalog, writes: AdminWriteDeps): Router {
   const router = Router();
-  router.put('/:sku', async (req, res) => {
-    const sku = parse(skuParam, req.params.sku, 'path');
-    const body = parse(upsertProductBody, req.body, 'body');
-    const { product, created } = await inventory.upsertProduct({ sku, ...body });
-    await catalog.invalidate({ skus: [sku], definitionChanged: true }).catch(() => undefined); // the stock.adjusted fact drops it too
-    res.status(created ? 201 : 200).json(productJson(product));
-  });
+  router.put(
+    '/:sku',
+    adminWrite(writes, 'product.upsert', async (req, { beginEffect }) => {
+      const sku = parse(skuParam, req.params.sku, 'path');
+      const body = parse(upsertProductBody, req.body, 'body');
+      beginEffect();
+      // The inventory service's own transaction; the audit row commits once it answered (a retry of the key repeats the idempotent upsert).
+      const { product, created } = await inventory.upsertProduct({ sku, ...body });
+      await catalog.invalidate({ skus: [sku], definitionChanged: true }).catch(() => undefined); // the stock.adjusted fact drops it too
+      return {
+        status: created ? 201 : 200,
+        body: productJson(product),
+        target: sku,
+        detail: `${created ? 'created' : 'updated'}: ${body.name}, ${body.priceCents} cents, ${body.stock} on hand`,
+      };
+    }),
+  );
   return router;
 }
