@@ -2,6 +2,8 @@
 // inlined, npm dependencies stay external and load from node_modules. Usage: node scripts/build.mjs [name…]
 // dist/tracing/main.js is the OpenTelemetry SDK; each app's bundle requires it on its first line, so
 // the instrumentations are in place before the app loads express, pg, grpc-js or ioredis.
+// dist/console/ is the operators' web console (browser code, every dependency bundled and minified),
+// built with the orchestrator, which serves it at /console.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -26,6 +28,7 @@ const entries = {
   tracing: 'libs/platform/src/tracing-preload.ts',
 };
 const APPS = ['orchestrator', 'order', 'inventory', 'notification'];
+const browserEntries = { console: 'apps/orchestrator/src/console/app/main.tsx' };
 // The newest migration of each app's database (db/<app>/), compiled into the app: it refuses to start
 // on a database that has not been migrated that far (libs/db schemaCheck).
 const schemaVersion = (app) =>
@@ -46,10 +49,29 @@ const version = process.env.ORDERFLOW_VERSION || `${pkg.version}${commit ? `+${c
 const wanted = process.argv.slice(2);
 const names = wanted.length ? wanted : Object.keys(entries);
 if (names.some((n) => APPS.includes(n)) && !names.includes('tracing')) names.push('tracing');
+if (names.includes('orchestrator') && !names.includes('console')) names.push('console');
+
+/** A browser bundle: dist/<name>/app.js and app.css (the CSS its code imports), same-origin files for a strict CSP. */
+const buildBrowser = (name) =>
+  build({
+    entryPoints: { app: browserEntries[name] },
+    outdir: `dist/${name}`,
+    bundle: true,
+    platform: 'browser',
+    target: ['chrome120', 'firefox120', 'safari17'],
+    format: 'esm',
+    minify: true,
+    sourcemap: 'linked',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    tsconfig: 'apps/orchestrator/src/console/app/tsconfig.json',
+    logLevel: 'warning',
+  });
 
 await Promise.all(
   names.map((name) => {
-    if (!entries[name]) throw new Error(`unknown build entry "${name}" (known: ${Object.keys(entries).join(', ')})`);
+    if (browserEntries[name]) return buildBrowser(name);
+    if (!entries[name]) throw new Error(`unknown build entry "${name}" (known: ${[...Object.keys(entries), ...Object.keys(browserEntries)].join(', ')})`);
     return build({
       entryPoints: [entries[name]],
       outfile: `dist/${name}/main.js`,
