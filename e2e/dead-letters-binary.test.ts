@@ -108,8 +108,12 @@ it('lists binary poison from Kafka and RabbitMQ as base64, keeps listing the dea
 
   // A non-JSON task is not replayable; the Kafka bytes go back as they were: the saga consumer
   // dead-letters them again, 00 01 with the same header.
-  expect((await api.request('POST', `/v1/admin/dead-letters/${binaryTask.id}/replay`, { token: admin })).status).toBe(409);
-  expect(await api.request('POST', `/v1/admin/dead-letters/${binaryKafka.id}/replay`, { token: admin })).toMatchObject({
+  expect(
+    (await api.request('POST', `/v1/admin/dead-letters/${binaryTask.id}/replay`, { token: admin, headers: { 'idempotency-key': randomUUID() } })).status,
+  ).toBe(409);
+  expect(
+    await api.request('POST', `/v1/admin/dead-letters/${binaryKafka.id}/replay`, { token: admin, headers: { 'idempotency-key': randomUUID() } }),
+  ).toMatchObject({
     status: 202,
     body: { replayed: true },
   });

@@ -23,6 +23,7 @@ let system: System;
 let api: ReturnType<typeof apiClient>;
 let admin: string;
 let customer: string;
+let customerId: string;
 let doc: any;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
@@ -45,7 +46,8 @@ beforeAll(async () => {
   system = await startSystem('e2e_openapi', { env: { GRPC_DEADLINE_MS: '1500' } });
   api = apiClient(system.url);
   admin = system.token('ops', 'admin');
-  customer = system.token(`contract-${randomUUID()}`);
+  customerId = `contract-${randomUUID()}`;
+  customer = system.token(customerId);
   doc = (await api.request('GET', '/openapi.json')).body;
   ajv.addSchema(doc, DOC_ID);
   for (const [template, item] of Object.entries<any>(doc.paths)) {
@@ -110,7 +112,7 @@ const text = { 'content-type': 'text/plain' };
 
 async function product(stock: number): Promise<string> {
   const s = sku();
-  await call('PUT', `/v1/admin/products/${s}`, { token: admin, body: { name: `Beans ${s}`, priceCents: 700, stock } }, 201);
+  await call('PUT', `/v1/admin/products/${s}`, { token: admin, body: { name: `Beans ${s}`, priceCents: 700, stock }, headers: key() }, 201);
   return s;
 }
 
@@ -193,19 +195,23 @@ describe('orders', () => {
 describe('products', () => {
   it('list, read and upsert: 200, 201, 400, 401, 403, 404, 409, 413, 415', async () => {
     const s = await product(5);
-    await call('PUT', `/v1/admin/products/${s}`, { token: admin, body: { name: 'Renamed', priceCents: 700, stock: 5 } }, 200);
+    await call('PUT', `/v1/admin/products/${s}`, { token: admin, body: { name: 'Renamed', priceCents: 700, stock: 5 }, headers: key() }, 200);
     await call('GET', '/v1/products', { token: customer }, 200);
     await call('GET', `/v1/products/${s}`, { token: customer }, 200);
     await call('GET', `/v1/products/${sku()}`, { token: customer }, 404);
     await call('GET', '/v1/products', {}, 401);
     await call('GET', `/v1/products/${s}`, {}, 401);
     await confirmedOrder(customer, s, 3);
-    await call('PUT', `/v1/admin/products/${s}`, { token: admin, body: { name: 'Renamed', priceCents: 700, stock: 1 } }, 409);
-    await call('PUT', `/v1/admin/products/${s}`, { token: admin, body: { name: '', priceCents: -1, stock: 1 } }, 400);
-    await call('PUT', `/v1/admin/products/${s}`, { token: customer, body: { name: 'x', priceCents: 1, stock: 1 } }, 403);
-    await call('PUT', `/v1/admin/products/${s}`, { body: { name: 'x', priceCents: 1, stock: 1 } }, 401);
-    await call('PUT', `/v1/admin/products/${s}`, { token: admin, raw: hugeBody, headers: json }, 413);
-    await call('PUT', `/v1/admin/products/${s}`, { token: admin, raw: 'x', headers: text }, 415);
+    await call('PUT', `/v1/admin/products/${s}`, { token: admin, body: { name: 'Renamed', priceCents: 700, stock: 1 }, headers: key() }, 409);
+    await call('PUT', `/v1/admin/products/${s}`, { token: admin, body: { name: '', priceCents: -1, stock: 1 }, headers: key() }, 400);
+    await call('PUT', `/v1/admin/products/${s}`, { token: customer, body: { name: 'x', priceCents: 1, stock: 1 }, headers: key() }, 403);
+    await call('PUT', `/v1/admin/products/${s}`, { body: { name: 'x', priceCents: 1, stock: 1 }, headers: key() }, 401);
+    await call('PUT', `/v1/admin/products/${s}`, { token: admin, raw: hugeBody, headers: { ...json, ...key() } }, 413);
+    await call('PUT', `/v1/admin/products/${s}`, { token: admin, raw: 'x', headers: { ...text, ...key() } }, 415);
+    const headers = key();
+    await call('PUT', `/v1/admin/products/${s}`, { token: admin, body: { name: 'Renamed', priceCents: 700, stock: 6 }, headers }, 200);
+    await call('PUT', `/v1/admin/products/${s}`, { token: admin, body: { name: 'Renamed', priceCents: 800, stock: 6 }, headers }, 422);
+    await call('PUT', `/v1/admin/products/${s}`, { token: admin, body: { name: 'Renamed', priceCents: 800, stock: 6 } }, 400);
   });
 });
 
@@ -252,11 +258,105 @@ describe('admin', () => {
     await call('GET', '/v1/admin/dead-letters?limit=0', { token: admin }, 400);
     await call('GET', '/v1/admin/dead-letters', { token: customer }, 403);
     await call('GET', '/v1/admin/dead-letters', {}, 401);
-    await call('POST', `/v1/admin/dead-letters/${letters.kafkaLetter.id}/replay`, { token: admin }, 202);
-    await call('POST', `/v1/admin/dead-letters/${letters.rabbitLetter.id}/replay`, { token: admin }, 409);
-    await call('POST', `/v1/admin/dead-letters/${randomUUID()}/replay`, { token: admin }, 404);
-    await call('POST', `/v1/admin/dead-letters/${letters.kafkaLetter.id}/replay`, { token: customer }, 403);
-    await call('POST', `/v1/admin/dead-letters/${letters.kafkaLetter.id}/replay`, {}, 401);
+    await call('GET', `/v1/admin/dead-letters?source=kafka&status=pending&topic=${system.topics.orderEvents}`, { token: admin }, 200);
+    await call('GET', '/v1/admin/dead-letters?status=lost', { token: admin }, 400);
+    const replayKey = key();
+    await call('POST', `/v1/admin/dead-letters/${letters.kafkaLetter.id}/replay`, { token: admin, headers: replayKey }, 202);
+    await call('POST', `/v1/admin/dead-letters/${letters.rabbitLetter.id}/replay`, { token: admin, headers: replayKey }, 422);
+    await call('POST', `/v1/admin/dead-letters/${letters.rabbitLetter.id}/replay`, { token: admin, headers: key() }, 409);
+    await call('POST', `/v1/admin/dead-letters/${letters.rabbitLetter.id}/replay`, { token: admin }, 400);
+    await call('POST', `/v1/admin/dead-letters/${letters.rabbitLetter.id}/replay`, { token: admin, raw: hugeBody, headers: { ...json, ...key() } }, 413);
+    await call('POST', `/v1/admin/dead-letters/${letters.rabbitLetter.id}/replay`, { token: admin, raw: 'x', headers: { ...text, ...key() } }, 415);
+    await call('POST', `/v1/admin/dead-letters/${randomUUID()}/replay`, { token: admin, headers: key() }, 404);
+    await call('POST', `/v1/admin/dead-letters/${letters.kafkaLetter.id}/replay`, { token: customer, headers: key() }, 403);
+    await call('POST', `/v1/admin/dead-letters/${letters.kafkaLetter.id}/replay`, { headers: key() }, 401);
+
+    // Discard: 200 (twice), 409 once replayed, 404, and the key and body errors.
+    const discard = (id: string, options: CallOptions, status: number) => call('POST', `/v1/admin/dead-letters/${id}/discard`, options, status);
+    const reason = { reason: 'not JSON; the sender was fixed' };
+    const discardKey = key();
+    expect((await discard(letters.rabbitLetter.id, { token: admin, body: reason, headers: discardKey }, 200)).body).toMatchObject({ alreadyDiscarded: false });
+    expect((await discard(letters.rabbitLetter.id, { token: admin, body: reason, headers: key() }, 200)).body).toMatchObject({ alreadyDiscarded: true });
+    await discard(letters.kafkaLetter.id, { token: admin, body: reason, headers: discardKey }, 422);
+    await discard(letters.kafkaLetter.id, { token: admin, body: reason, headers: key() }, 409);
+    await discard(randomUUID(), { token: admin, body: reason, headers: key() }, 404);
+    await discard(letters.kafkaLetter.id, { token: admin, body: {}, headers: key() }, 400);
+    await discard(letters.kafkaLetter.id, { token: admin, raw: hugeBody, headers: { ...json, ...key() } }, 413);
+    await discard(letters.kafkaLetter.id, { token: admin, raw: 'x', headers: { ...text, ...key() } }, 415);
+    await discard(letters.kafkaLetter.id, { token: customer, body: reason, headers: key() }, 403);
+    await discard(letters.kafkaLetter.id, { body: reason, headers: key() }, 401);
+
+    // Replay of every matching letter: 202, and the key and body errors.
+    const bulk = (options: CallOptions, status: number) => call('POST', '/v1/admin/dead-letters/replay', options, status);
+    const bulkKey = key();
+    expect((await bulk({ token: admin, body: { source: 'kafka', topic: `none-${randomUUID()}` }, headers: bulkKey }, 202)).body).toEqual({
+      matched: 0,
+      replayed: 0,
+      skipped: 0,
+    });
+    await bulk({ token: admin, body: { source: 'rabbitmq' }, headers: bulkKey }, 422);
+    await bulk({ token: admin, body: { source: 'elsewhere' }, headers: key() }, 400);
+    await bulk({ token: admin, raw: hugeBody, headers: { ...json, ...key() } }, 413);
+    await bulk({ token: admin, raw: 'x', headers: { ...text, ...key() } }, 415);
+    await bulk({ token: customer, body: {}, headers: key() }, 403);
+    await bulk({ body: {}, headers: key() }, 401);
+  });
+
+  it('saga search, retry and cancel, and the audit log: 200, 202, 400, 401, 403, 404, 409, 413, 415, 422', async () => {
+    const s = await product(5);
+    const confirmed = await confirmedOrder(customer, s);
+    const search = await call('GET', `/v1/admin/sagas?customerId=${customerId}&state=COMPLETED&limit=100`, { token: admin }, 200);
+    expect(search.body.items.map((saga: { orderId: string }) => saga.orderId)).toContain(confirmed);
+    const page = await call('GET', '/v1/admin/sagas?state=COMPLETED&limit=1', { token: admin }, 200);
+    expect(page.body.nextCursor).toEqual(expect.any(String));
+    await call('GET', `/v1/admin/sagas?state=COMPLETED&limit=1&cursor=${encodeURIComponent(page.body.nextCursor)}`, { token: admin }, 200);
+    await call('GET', '/v1/admin/sagas?state=STUCK', { token: admin }, 400);
+    await call('GET', '/v1/admin/sagas', { token: customer }, 403);
+    await call('GET', '/v1/admin/sagas', {}, 401);
+
+    // A saga waits for a retry while the inventory service does not answer; an operator runs it now.
+    system.signal('inventory', 'SIGSTOP');
+    let waiting: string;
+    try {
+      waiting = (await call('POST', '/v1/orders', { token: customer, body: { items: [{ sku: s, quantity: 1 }] }, headers: key() }, 202)).body.id;
+      await waitFor(async () => (await call('GET', `/v1/admin/sagas/${waiting}`, { token: admin }, 200)).body.state === 'WAITING', {
+        timeoutMs: 30_000,
+        what: 'the saga to wait for a retry',
+      });
+      const retryKey = key();
+      await call('POST', `/v1/admin/sagas/${waiting}/retry`, { token: admin, headers: retryKey }, 202);
+      await call('POST', `/v1/admin/sagas/${confirmed}/retry`, { token: admin, headers: retryKey }, 422);
+    } finally {
+      system.signal('inventory', 'SIGCONT');
+    }
+    await call('POST', `/v1/admin/sagas/${confirmed}/retry`, { token: admin, headers: key() }, 409);
+    await call('POST', `/v1/admin/sagas/${randomUUID()}/retry`, { token: admin, headers: key() }, 404);
+    await call('POST', `/v1/admin/sagas/${confirmed}/retry`, { token: admin }, 400);
+    await call('POST', `/v1/admin/sagas/${confirmed}/retry`, { token: admin, raw: hugeBody, headers: { ...json, ...key() } }, 413);
+    await call('POST', `/v1/admin/sagas/${confirmed}/retry`, { token: admin, raw: 'x', headers: { ...text, ...key() } }, 415);
+    await call('POST', `/v1/admin/sagas/${confirmed}/retry`, { token: customer, headers: key() }, 403);
+    await call('POST', `/v1/admin/sagas/${confirmed}/retry`, { headers: key() }, 401);
+
+    const cancel = (id: string, options: CallOptions, status: number) => call('POST', `/v1/admin/sagas/${id}/cancel`, options, status);
+    const reason = { reason: 'customer called: wrong address' };
+    const cancelKey = key();
+    await cancel(confirmed, { token: admin, body: reason, headers: cancelKey }, 202);
+    await api.settled(customer, confirmed, 'CANCELLED', 60_000);
+    await cancel(confirmed, { token: admin, body: reason, headers: key() }, 409);
+    await cancel(waiting, { token: admin, body: reason, headers: cancelKey }, 422);
+    await cancel(randomUUID(), { token: admin, body: reason, headers: key() }, 404);
+    await cancel(waiting, { token: admin, body: { reason: '' }, headers: key() }, 400);
+    await cancel(waiting, { token: admin, raw: hugeBody, headers: { ...json, ...key() } }, 413);
+    await cancel(waiting, { token: admin, raw: 'x', headers: { ...text, ...key() } }, 415);
+    await cancel(waiting, { token: customer, body: reason, headers: key() }, 403);
+    await cancel(waiting, { body: reason, headers: key() }, 401);
+
+    const audit = await call('GET', '/v1/admin/audit?limit=2', { token: admin }, 200);
+    expect(audit.body.nextCursor).toEqual(expect.any(String));
+    await call('GET', `/v1/admin/audit?limit=2&cursor=${encodeURIComponent(audit.body.nextCursor)}`, { token: admin }, 200);
+    await call('GET', '/v1/admin/audit?cursor=bm90LWFuLWlk', { token: admin }, 400);
+    await call('GET', '/v1/admin/audit', { token: customer }, 403);
+    await call('GET', '/v1/admin/audit', {}, 401);
   });
 });
 
@@ -337,7 +437,7 @@ describe('when the order and inventory services are down', () => {
     await call('POST', `/v1/orders/${id}/cancel`, { token: customer, headers: key() }, 503);
     await call('GET', '/v1/products', { token: customer }, 503);
     await call('GET', `/v1/products/${sku()}`, { token: customer }, 503);
-    await call('PUT', `/v1/admin/products/${sku()}`, { token: admin, body: { name: 'x', priceCents: 1, stock: 1 } }, 503);
+    await call('PUT', `/v1/admin/products/${sku()}`, { token: admin, body: { name: 'x', priceCents: 1, stock: 1 }, headers: key() }, 503);
   });
 });
 

@@ -94,7 +94,11 @@ const endpoints: Endpoint[] = [
   {
     name: 'PUT /v1/admin/products/{sku}',
     adminOnly: true,
-    call: (b) => api.request('PUT', `/v1/admin/products/${sku}`, { body: { name: 'Security beans', priceCents: 100, stock: 100_000 }, headers: withBearer(b) }),
+    call: (b) =>
+      api.request('PUT', `/v1/admin/products/${sku}`, {
+        body: { name: 'Security beans', priceCents: 100, stock: 100_000 },
+        headers: { ...withBearer(b), 'idempotency-key': randomUUID() },
+      }),
   },
   {
     name: 'GET /v1/admin/sagas/{orderId}',
@@ -105,9 +109,39 @@ const endpoints: Endpoint[] = [
   {
     name: 'POST /v1/admin/dead-letters/{id}/replay',
     adminOnly: true,
-    call: async (b) => api.request('POST', `/v1/admin/dead-letters/${await deadLetter()}/replay`, { headers: withBearer(b) }),
+    call: async (b) =>
+      api.request('POST', `/v1/admin/dead-letters/${await deadLetter()}/replay`, { headers: { ...withBearer(b), 'idempotency-key': randomUUID() } }),
   },
   { name: 'GET /v1/admin/stats', adminOnly: true, call: (b) => api.request('GET', '/v1/admin/stats', { headers: withBearer(b) }) },
+  { name: 'GET /v1/admin/sagas', adminOnly: true, call: (b, sub) => api.request('GET', `/v1/admin/sagas?customerId=${sub}`, { headers: withBearer(b) }) },
+  {
+    name: 'POST /v1/admin/sagas/{orderId}/cancel',
+    adminOnly: true,
+    call: async (b, sub) =>
+      api.request('POST', `/v1/admin/sagas/${await ownOrder(sub)}/cancel`, {
+        body: { reason: 'security matrix' },
+        headers: { ...withBearer(b), 'idempotency-key': randomUUID() },
+      }),
+  },
+  {
+    name: 'POST /v1/admin/dead-letters/{id}/discard',
+    adminOnly: true,
+    call: async (b) =>
+      api.request('POST', `/v1/admin/dead-letters/${await deadLetter()}/discard`, {
+        body: { reason: 'security matrix' },
+        headers: { ...withBearer(b), 'idempotency-key': randomUUID() },
+      }),
+  },
+  {
+    name: 'POST /v1/admin/dead-letters/replay',
+    adminOnly: true,
+    call: (b) =>
+      api.request('POST', '/v1/admin/dead-letters/replay', {
+        body: { topic: `no-such-topic-${randomUUID()}` },
+        headers: { ...withBearer(b), 'idempotency-key': randomUUID() },
+      }),
+  },
+  { name: 'GET /v1/admin/audit', adminOnly: true, call: (b) => api.request('GET', '/v1/admin/audit?limit=5', { headers: withBearer(b) }) },
 ];
 const kinds: TokenKind[] = ['none', 'malformed', 'expired', 'wrong-signature', 'alg-none', 'no-exp', 'customer', 'admin'];
 

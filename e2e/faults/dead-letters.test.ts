@@ -86,12 +86,12 @@ it('dead-letters e-mails SMTP keeps refusing after three retries at growing dela
   expect(await metricValue(system.opsPort('notification'), 'orderflow_notification_task_retries_total')).toBeGreaterThanOrEqual(150);
 
   for (const letter of letters) {
-    const replay = await api.request('POST', `/v1/admin/dead-letters/${letter.id}/replay`, { token: admin });
+    const replay = await api.request('POST', `/v1/admin/dead-letters/${letter.id}/replay`, { token: admin, headers: { 'idempotency-key': randomUUID() } });
     expect(replay).toMatchObject({ status: 202, body: { replayed: true } });
   }
   await checkInvariants(system, api, { orders: load.ids(), products, adminToken: admin, smtp });
   for (const letter of letters) {
-    const again = await api.request('POST', `/v1/admin/dead-letters/${letter.id}/replay`, { token: admin });
+    const again = await api.request('POST', `/v1/admin/dead-letters/${letter.id}/replay`, { token: admin, headers: { 'idempotency-key': randomUUID() } });
     expect(again).toMatchObject({ status: 202, body: { replayed: false, alreadyReplayed: true } });
   }
   await checkInvariants(system, api, { orders: load.ids(), products, adminToken: admin, smtp });

@@ -44,7 +44,7 @@ export function apiClient(baseUrl: string) {
     getOrder: (token: string, id: string) => request('GET', `/v1/orders/${id}`, { token }),
     product: (token: string, sku: string) => request('GET', `/v1/products/${sku}`, { token }),
     putProduct: (adminToken: string, sku: string, product: { name: string; priceCents: number; stock: number }) =>
-      request('PUT', `/v1/admin/products/${sku}`, { token: adminToken, body: product }),
+      request('PUT', `/v1/admin/products/${sku}`, { token: adminToken, body: product, headers: { 'idempotency-key': randomUUID() } }),
     /** Polls the order until it leaves PENDING (or reaches `status`). */
     async settled(token: string, id: string, status?: string, timeoutMs = 20_000) {
       return waitFor(

@@ -91,7 +91,7 @@ export async function measureRound(target: RunningTarget, plan: RoundPlan): Prom
   for (const p of products) {
     const res = await fetch(`${target.url}/v1/admin/products/${p.sku}`, {
       method: 'PUT',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
       body: JSON.stringify({ name: `Bench ${p.sku}`, priceCents: 500, stock: p.stock }),
     });
     if (!res.ok) throw new Error(`bench: could not create ${p.sku}: ${res.status} ${await res.text()}`);

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     for (const sku of skus) {
       const res = await fetch(`${system.url}/v1/admin/products/${sku}`, {
         method: 'PUT',
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
         body: JSON.stringify({ name: `Soak ${sku}`, priceCents: 500, stock: 100_000_000 }),
       });
       if (!res.ok) throw new Error(`soak: could not create ${sku}: ${res.status}`);

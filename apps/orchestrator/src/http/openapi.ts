@@ -6,7 +6,18 @@
 import { z } from 'zod';
 import { PROBLEMS, PROBLEM_PAGES, problemSchema } from './problem';
 import * as responses from './responses';
-import { deadLetterQuery, listQuery, orderIdParam, placeOrderBody, skuParam as skuSchema, upsertProductBody } from './schemas';
+import {
+  auditQuery,
+  deadLetterQuery,
+  listQuery,
+  orderIdParam,
+  placeOrderBody,
+  reasonBody,
+  replayMatchingBody,
+  sagaSearchQuery,
+  skuParam as skuSchema,
+  upsertProductBody,
+} from './schemas';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -68,6 +79,21 @@ const writeResponses = {
   '415': problem('Body is not application/json.', 'unsupported-media-type'),
   '422': problem('Same key used for a different request.', 'idempotency-key-reused'),
 };
+const adminIdempotencyKey = {
+  ...idempotencyKey,
+  description:
+    'Unique key of this admin write, 1-255 printable ASCII characters, scoped to the admin (token `sub`), with the rules of the order writes: ' +
+    'a finished request is replayed byte for byte with `Idempotent-Replayed: true` (nothing runs twice, one audit row); the same key with another ' +
+    'method, path or body is 422; while the first is running, 409.',
+};
+// Every admin write: a key, an audit row, and the errors of its key and body.
+const adminWriteResponses = {
+  '400': problem('Invalid body or Idempotency-Key.', 'validation-failed', 'malformed-json', 'idempotency-key-missing', 'idempotency-key-invalid'),
+  '413': problem('Body over 64 KiB.', 'payload-too-large'),
+  '415': problem('Body is not application/json.', 'unsupported-media-type'),
+  '422': problem('Same key used for a different request.', 'idempotency-key-reused'),
+};
+const adminConflict = (description: string) => problem(`${description}, or the same key still in flight.`, 'idempotency-key-in-use', 'conflict');
 const accepted = (description: string) => ({
   description,
   headers: {
@@ -115,6 +141,14 @@ const named: Record<string, z.ZodType> = {
   Product: responses.productResponse,
   ProductList: responses.productListResponse,
   Saga: responses.sagaResponse,
+  SagaSummary: responses.sagaSummaryResponse,
+  SagaPage: responses.sagaPageResponse,
+  Reason: reasonBody,
+  ReplayFilter: replayMatchingBody,
+  Discard: responses.discardResponse,
+  ReplayMatching: responses.replayMatchingResponse,
+  AuditRecord: responses.auditResponse,
+  AuditPage: responses.auditPageResponse,
   DeadLetter: responses.deadLetterResponse,
   DeadLetterPage: responses.deadLetterPageResponse,
   Replay: responses.replayResponse,
@@ -242,34 +276,71 @@ export const openApiDocument = {
     '/v1/admin/products/{sku}': {
       put: {
         operationId: 'upsertProduct',
-        summary: 'Create or update a product and set its on-hand stock',
-        parameters: [skuParam],
+        summary: 'Create or update a product and set its on-hand stock (audited)',
+        parameters: [skuParam, adminIdempotencyKey],
         requestBody: { required: true, content: json(ref('UpsertProduct')) },
         responses: {
           '200': ok('Updated', ref('Product')),
           '201': ok('Created', ref('Product')),
-          '400': problem('Invalid body.', 'validation-failed', 'malformed-json'),
-          '409': problem('Stock below what is already reserved.', 'conflict'),
-          '413': writeResponses['413'],
-          '415': writeResponses['415'],
+          ...adminWriteResponses,
+          '409': adminConflict('Stock below what is already reserved'),
           ...adminOnly,
           ...common,
           ...downstream,
         },
       },
     },
+    '/v1/admin/sagas': {
+      get: {
+        operationId: 'searchSagas',
+        summary: 'Search sagas by state, current step, customer and creation time, newest first',
+        parameters: queryParams(sagaSearchQuery),
+        responses: { '200': ok('A page of sagas', ref('SagaPage')), '400': problem('Invalid query.', 'validation-failed'), ...adminOnly, ...common },
+      },
+    },
     '/v1/admin/sagas/{orderId}': {
       get: {
         operationId: 'getSaga',
-        summary: 'Where an order’s saga stands: state, step, attempts, next attempt, step log',
+        summary: 'An order’s saga: where it stands, its timeline, its facts and e-mail tasks, its dead letters',
         parameters: [uuidParam('orderId')],
         responses: { '200': ok('The saga', ref('Saga')), '404': notFound, ...adminOnly, ...common },
+      },
+    },
+    '/v1/admin/sagas/{orderId}/retry': {
+      post: {
+        operationId: 'retrySaga',
+        summary: 'Run a saga now: one waiting out a retry, or one whose runner died (audited)',
+        parameters: [uuidParam('orderId'), adminIdempotencyKey],
+        responses: {
+          '202': ok('Taken: the saga as it stood; it runs now (poll it)', ref('SagaSummary')),
+          '404': notFound,
+          '409': adminConflict('The saga has ended'),
+          ...adminWriteResponses,
+          ...adminOnly,
+          ...common,
+        },
+      },
+    },
+    '/v1/admin/sagas/{orderId}/cancel': {
+      post: {
+        operationId: 'cancelSaga',
+        summary: 'Cancel an order as an operator, with a reason: the same compensations as a customer’s cancel (audited)',
+        parameters: [uuidParam('orderId'), adminIdempotencyKey],
+        requestBody: { required: true, content: json(ref('Reason')) },
+        responses: {
+          '202': ok('Taken: the saga compensating; the order becomes CANCELLED once its stock is released', ref('SagaSummary')),
+          '404': notFound,
+          '409': adminConflict('The order is rejected, cancelled, being rejected or already being cancelled'),
+          ...adminWriteResponses,
+          ...adminOnly,
+          ...common,
+        },
       },
     },
     '/v1/admin/dead-letters': {
       get: {
         operationId: 'listDeadLetters',
-        summary: 'Every dead letter (Kafka, RabbitMQ, saga), newest first',
+        summary: 'Dead letters (Kafka, RabbitMQ, saga) matching the filters, newest first',
         parameters: queryParams(deadLetterQuery),
         responses: {
           '200': ok('A page of dead letters', ref('DeadLetterPage')),
@@ -279,24 +350,63 @@ export const openApiDocument = {
         },
       },
     },
-    '/v1/admin/dead-letters/{id}/replay': {
+    '/v1/admin/dead-letters/replay': {
       post: {
-        operationId: 'replayDeadLetter',
-        summary: 'Put a dead letter back on its original topic or queue; a second replay has no effect',
-        parameters: [uuidParam('id')],
+        operationId: 'replayDeadLetters',
+        summary: 'Replay every pending dead letter matching a filter, each once (audited)',
+        parameters: [adminIdempotencyKey],
+        requestBody: { required: true, content: json(ref('ReplayFilter')) },
         responses: {
-          '202': ok('Replayed (or already replayed before)', ref('Replay')),
-          '404': notFound,
-          '409': problem('Not replayable (a saga dead letter, or not JSON).', 'conflict'),
+          '202': ok('How many matched, were replayed and were skipped', ref('ReplayMatching')),
+          ...adminWriteResponses,
           ...adminOnly,
           ...common,
         },
       },
     },
+    '/v1/admin/dead-letters/{id}/replay': {
+      post: {
+        operationId: 'replayDeadLetter',
+        summary: 'Put a dead letter back on its original topic or queue; a second replay has no effect (audited)',
+        parameters: [uuidParam('id'), adminIdempotencyKey],
+        responses: {
+          '202': ok('Replayed (or already replayed before)', ref('Replay')),
+          '404': notFound,
+          '409': adminConflict('Not replayable (a saga dead letter, not JSON, or discarded)'),
+          ...adminWriteResponses,
+          ...adminOnly,
+          ...common,
+        },
+      },
+    },
+    '/v1/admin/dead-letters/{id}/discard': {
+      post: {
+        operationId: 'discardDeadLetter',
+        summary: 'Set a dead letter aside without replaying it, with a reason (audited); retention purges it later',
+        parameters: [uuidParam('id'), adminIdempotencyKey],
+        requestBody: { required: true, content: json(ref('Reason')) },
+        responses: {
+          '200': ok('Discarded (or already discarded before)', ref('Discard')),
+          '404': notFound,
+          '409': adminConflict('Already replayed'),
+          ...adminWriteResponses,
+          ...adminOnly,
+          ...common,
+        },
+      },
+    },
+    '/v1/admin/audit': {
+      get: {
+        operationId: 'listAudit',
+        summary: 'Every admin action, newest first: who, what, on what, when, and how it ended',
+        parameters: queryParams(auditQuery),
+        responses: { '200': ok('A page of the audit log', ref('AuditPage')), '400': problem('Invalid query.', 'validation-failed'), ...adminOnly, ...common },
+      },
+    },
     '/v1/admin/stats': {
       get: {
         operationId: 'getStats',
-        summary: 'Orders by status, sagas in flight, dead letters, outbox lag',
+        summary: 'Orders by status, sagas in flight and ended per minute, dead letters, outbox lag, dependencies',
         responses: { '200': ok('Stats', ref('Stats')), ...adminOnly, ...common },
       },
     },
