@@ -34,12 +34,13 @@ proto: install ## Generate TypeScript from proto/ with buf + ts-proto
 build: proto ## Bundle the four apps and the dev tools into dist/
 	node scripts/build.mjs
 
-typecheck: proto ## Type-check every project
+typecheck: proto ## Type-check every project (the console's browser code has its own tsconfig: DOM, Preact JSX)
 	npx tsc -p tsconfig.json
+	npx tsc -p apps/orchestrator/src/console/app/tsconfig.json
 
 lint: proto ## ESLint (with the architecture rules), the Prettier format check and buf lint
 	npx eslint .
-	npx prettier --check --log-level warn "**/*.{ts,mts,cts,js,mjs,cjs}"
+	npx prettier --check --log-level warn "**/*.{ts,tsx,mts,cts,js,mjs,cjs}" "apps/orchestrator/src/console/**/*.css"
 	npx buf lint
 
 lint-openapi: install ## Lint the OpenAPI document (generated from the zod schemas) with Redocly: no errors, no warnings

@@ -1,0 +1,207 @@
+// The operators' web console at /console in headless Chromium (1280x800) against the whole system:
+// a customer token is refused at sign-in, an admin one signs in; the overview renders; an order placed
+// over REST is found on the Sagas page by its customer and its timeline opened; its confirmation e-mail,
+// refused by the SMTP server (550), is replayed from the Dead letters page and then sent exactly once;
+// a product's price and stock edited on the Products page are what the API answers; the Audit page
+// lists those actions; every write the console sent carried a fresh Idempotency-Key.
+// A full-page screenshot of each page is saved under var/test-output/console/ (<page>.png).
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { repoRoot } from '@orderflow/config';
+import { parseRfc5322, startSmtpSink, waitFor, type SmtpSink } from '@orderflow/testing';
+import { apiClient } from './support/client';
+import { startSystem, type System } from './support/system';
+
+// Debian's chromium here; CHROMIUM_PATH names another Chromium or Chrome (the GitHub workflow installs one).
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const SHOTS = join(repoRoot(), 'var', 'test-output', 'console');
+const UI_TIMEOUT = 20_000;
+
+let smtp: SmtpSink;
+let system: System;
+let api: ReturnType<typeof apiClient>;
+let admin: string;
+let browser: Browser;
+let page: Page;
+const customerId = `console-${randomUUID()}`;
+const orderSku = `CON-${randomUUID().slice(0, 8)}`.toUpperCase();
+const editSku = `CON-${randomUUID().slice(0, 8)}`.toUpperCase();
+let orderId: string;
+let letterId: string;
+/** Every write the console sent: method, path and its Idempotency-Key. */
+const writes: { method: string; path: string; key: string | undefined }[] = [];
+const pageErrors: string[] = [];
+
+const testId = (id: string) => page.getByTestId(id);
+const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+/** The e-mails the SMTP sink accepted for one task (Message-ID is `<task id@orderflow.local>`). */
+const mailsFor = (taskId: string) => smtp.messages.filter((raw) => parseRfc5322(raw).headers.get('message-id') === `<${taskId}@orderflow.local>`);
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (make system-deps does) or set CHROMIUM_PATH`);
+  mkdirSync(SHOTS, { recursive: true });
+  smtp = await startSmtpSink();
+  system = await startSystem('e2e_console', { appEnv: { notification: { SMTP_URL: smtp.url } } });
+  api = apiClient(system.url);
+  admin = system.token('ops', 'admin');
+  for (const sku of [orderSku, editSku]) {
+    const put = await api.request('PUT', `/v1/admin/products/${sku}`, {
+      token: admin,
+      body: { name: `Console beans ${sku}`, priceCents: 900, stock: 20 },
+      headers: { 'idempotency-key': randomUUID() },
+    });
+    expect(put.status).toBe(201);
+  }
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(UI_TIMEOUT);
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  // A script or style the CSP refused would show here.
+  page.on('console', (message) => void (/Content Security Policy|Refused to/.test(message.text()) && pageErrors.push(message.text())));
+  page.on('request', (request) => {
+    if (request.method() === 'GET') return;
+    writes.push({ method: request.method(), path: new URL(request.url()).pathname, key: request.headers()['idempotency-key'] });
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.stop();
+  await smtp?.close();
+});
+
+it('serves the shell at /console and its sub-paths, and its script and stylesheet as same-origin files', async () => {
+  for (const path of ['/console', '/console/', '/console/sagas/some-id']) {
+    const res = await fetch(`${system.url}${path}`);
+    expect({ path, status: res.status, type: res.headers.get('content-type') }).toEqual({ path, status: 200, type: 'text/html; charset=utf-8' });
+    expect(await res.text()).toContain('/console/assets/app.js');
+  }
+  expect((await fetch(`${system.url}/console/assets/app.js`)).headers.get('content-type')).toMatch(/javascript/);
+  expect((await fetch(`${system.url}/console/assets/app.css`)).headers.get('content-type')).toMatch(/text\/css/);
+  expect((await fetch(`${system.url}/console/assets/nothing.js`)).status).toBe(404);
+});
+
+it('refuses a customer token at sign-in, and signs in with an admin token', async () => {
+  await page.goto(`${system.url}/console`);
+  await testId('token-input').fill(system.token(customerId));
+  await testId('sign-in').click();
+  await waitText(testId('alert'), /not an admin token/);
+  await shot('sign-in');
+
+  await testId('token-input').fill(admin);
+  await testId('sign-in').click();
+  await testId('nav-overview').waitFor();
+  expect(await page.evaluate("sessionStorage.getItem('orderflow.console.token')")).toBe(admin);
+});
+
+it('shows the overview: orders by status, sagas in flight, throughput, backlogs and dependencies', async () => {
+  await testId('orders-CONFIRMED').waitFor();
+  for (const id of ['sagas-in-flight', 'throughput-chart', 'dead-letter-depth', 'outbox-backlog', 'outbox-age', 'dependencies']) await testId(id).waitFor();
+  await shot('overview');
+});
+
+it('finds an order by its customer on the Sagas page and opens its timeline', async () => {
+  // The SMTP server refuses its confirmation e-mail for good: that task goes to the dead-letter queue at once.
+  smtp.failNext('550 5.1.1 mailbox unavailable');
+  const placed = await api.placeOrder(system.token(customerId), [{ sku: orderSku, quantity: 1 }]);
+  expect(placed.status).toBe(202);
+  orderId = placed.body.id;
+  await api.settled(system.token(customerId), orderId, 'CONFIRMED', 30_000);
+
+  await testId('nav-sagas').click();
+  await testId('saga-filter-customer').fill(customerId);
+  await testId('saga-search-submit').click();
+  const row = testId('saga-row').filter({ hasText: orderId });
+  await row.waitFor();
+  await waitText(row, /COMPLETED/);
+  await shot('sagas');
+
+  await row.getByTestId('saga-link').click();
+  await page.waitForURL(`**/console/sagas/${orderId}`);
+  await waitText(testId('saga-outcome'), /CONFIRMED/);
+  const steps = await testId('saga-timeline-step').allInnerTexts();
+  expect(steps.join('\n')).toMatch(/RESERVE_STOCK[\s\S]*CONFIRM_ORDER/);
+  await testId('saga-message').first().waitFor();
+  await shot('saga');
+});
+
+it('replays the refused e-mail from the Dead letters page, and it is sent exactly once', async () => {
+  const letter = await waitFor(
+    async () => {
+      const res = await api.request('GET', '/v1/admin/dead-letters?source=rabbitmq&limit=200', { token: admin });
+      return res.body.items.find((d: any) => d.key === orderId);
+    },
+    { timeoutMs: 30_000, intervalMs: 250, what: `the dead letter of order ${orderId}'s e-mail` },
+  );
+  expect(letter).toMatchObject({ origin: 'notification.send', status: 'pending', error: expect.stringMatching(/550/) });
+  expect(mailsFor(letter.messageId)).toHaveLength(0);
+  letterId = letter.id;
+
+  await testId('nav-dead-letters').click();
+  await testId('dead-letter-filter-source').selectOption('rabbitmq');
+  await testId('dead-letter-search-submit').click();
+  const row = page.locator(`[data-testid="dead-letter-row"][data-id="${letter.id}"]`);
+  await row.getByTestId('dead-letter-toggle').click();
+  await waitText(row.getByTestId('dead-letter-payload'), new RegExp(orderId));
+  await waitText(row.getByTestId('dead-letter-headers'), /x-error/);
+  await shot('dead-letters');
+  await row.getByTestId('dead-letter-replay').click();
+  await waitText(row.getByTestId('dead-letter-notice'), /^Replayed\.$/);
+  await waitText(row.getByTestId('dead-letter-status'), /replayed/);
+  expect(await row.getByTestId('dead-letter-replay').isDisabled()).toBe(true);
+
+  await waitFor(() => mailsFor(letter.messageId).length > 0, { timeoutMs: 30_000, what: 'the replayed e-mail' });
+  expect(mailsFor(letter.messageId)).toHaveLength(1);
+  const replayed = await api.request('GET', `/v1/admin/sagas/${orderId}`, { token: admin });
+  expect(replayed.body.deadLetters).toEqual([expect.objectContaining({ id: letter.id, status: 'replayed' })]);
+});
+
+it('edits a product’s name, price and stock on the Products page', async () => {
+  await testId('nav-products').click();
+  const row = page.locator(`[data-testid="product-row"][data-sku="${editSku}"]`);
+  await row.getByTestId('product-edit').click();
+  await row.getByTestId('product-name').fill('Console roast');
+  await row.getByTestId('product-price-input').fill('12.34');
+  await row.getByTestId('product-stock-input').fill('77');
+  await row.getByTestId('product-save').click();
+  await waitText(row.getByTestId('product-price'), /^12\.34$/);
+  await waitText(row.getByTestId('product-available'), /^77$/);
+  await shot('products');
+  const product = await api.product(admin, editSku);
+  expect(product.body).toMatchObject({ sku: editSku, name: 'Console roast', priceCents: 1234, available: 77 });
+});
+
+it('lists those actions on the Audit page, and every write the console sent had its own Idempotency-Key', async () => {
+  await testId('nav-audit').click();
+  // The console's edit (200: updated), not the creation at the start (201).
+  await page
+    .locator('[data-testid="audit-row"][data-action="product.upsert"]')
+    .filter({ hasText: editSku })
+    .filter({ hasText: /updated/ })
+    .waitFor();
+  await page.locator('[data-testid="audit-row"][data-action="dead-letter.replay"]').filter({ hasText: letterId }).waitFor();
+  await shot('audit');
+
+  const consoleWrites = writes.filter((w) => w.path.startsWith('/v1/'));
+  expect(consoleWrites.map((w) => `${w.method} ${w.path.replace(/[0-9a-f-]{36}|CON-[0-9A-F]{8}/g, ':id')}`)).toEqual([
+    'POST /v1/admin/dead-letters/:id/replay',
+    'PUT /v1/admin/products/:id',
+  ]);
+  for (const w of consoleWrites) expect(w.key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  expect(new Set(consoleWrites.map((w) => w.key)).size).toBe(consoleWrites.length);
+});
+
+it('signs out, and nothing the browser ran broke a rule of the CSP or threw', async () => {
+  await testId('sign-out').click();
+  await testId('token-input').waitFor();
+  expect(await page.evaluate("sessionStorage.getItem('orderflow.console.token')")).toBeNull();
+  expect(pageErrors).toEqual([]);
+});
+
+/** Waits (Playwright polls, up to the page's default timeout) until the element's text matches. */
+const waitText = (locator: Locator, pattern: RegExp) => locator.filter({ hasText: pattern }).waitFor();
