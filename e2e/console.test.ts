@@ -4,7 +4,8 @@
 // refused by the SMTP server (550), is replayed from the Dead letters page and then sent exactly once;
 // a product's price and stock edited on the Products page are what the API answers; the Audit page
 // lists those actions; every write the console sent carried a fresh Idempotency-Key.
-// A full-page screenshot of each page is saved under var/test-output/console/ (<page>.png).
+// A full-page screenshot of each page is saved under var/test-output/console/ (<page>.png; the overview
+// also in the dark scheme).
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,7 +103,11 @@ it('refuses a customer token at sign-in, and signs in with an admin token', asyn
 it('shows the overview: orders by status, sagas in flight, throughput, backlogs and dependencies', async () => {
   await testId('orders-CONFIRMED').waitFor();
   for (const id of ['sagas-in-flight', 'throughput-chart', 'dead-letter-depth', 'outbox-backlog', 'outbox-age', 'dependencies']) await testId(id).waitFor();
+  await testId('dependency-postgres').filter({ hasText: 'up' }).waitFor();
   await shot('overview');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('overview-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
 });
 
 it('finds an order by its customer on the Sagas page and opens its timeline', async () => {

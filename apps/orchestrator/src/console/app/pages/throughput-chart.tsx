@@ -40,8 +40,8 @@ export function ThroughputChart({ data }: { data: NonNullable<Stats['throughput'
             </g>
           );
         })}
-        {[0, Math.floor(data.length / 2), data.length - 1].map((i) => (
-          <text key={i} class="tick" x={PAD.left + i * step + step / 2} y={H - 6} text-anchor="middle">
+        {[0, Math.floor(data.length / 2), data.length - 1].map((i, n) => (
+          <text key={i} class="tick" x={PAD.left + i * step + step / 2} y={H - 6} text-anchor={['start', 'middle', 'end'][n]}>
             {label(data[i]!.minute)}
           </text>
         ))}
