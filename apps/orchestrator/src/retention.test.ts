@@ -78,11 +78,12 @@ describe('orchestrator retention', () => {
     await pool.query('TRUNCATE sagas, saga_steps, dead_letters');
   });
 
-  it('keeps 24 h of published outbox rows, 30 days of finished sagas and replayed dead letters by default', () => {
+  it('keeps 24 h of published outbox rows, 30 days of finished sagas and of replayed or discarded dead letters by default', () => {
     expect(retentionPolicies(defaults).map((p) => [p.name, p.olderThanMs])).toEqual([
       ['outbox', DAY_MS],
       ['sagas', 30 * DAY_MS],
       ['dead_letters', 30 * DAY_MS],
+      ['dead_letters_discarded', 30 * DAY_MS],
     ]);
   });
 
@@ -107,6 +108,25 @@ describe('orchestrator retention', () => {
     expect((await runRound()).dead_letters).toBe(old.length);
 
     expect(await deadLetterIds()).toEqual(kept.sort());
+  });
+
+  it('deletes dead letters discarded before the window, and lets a saga whose dead letter was discarded go', async () => {
+    const discard = (id: string, agoMs: number) =>
+      pool.query(`UPDATE dead_letters SET discarded_at = $2, discard_reason = 'known bad' WHERE id = $1`, [id, ago(agoMs)]);
+    const old = await deadLetter(null);
+    const recent = await deadLetter(null);
+    await discard(old, 31 * DAY_MS);
+    await discard(recent, 30 * DAY_MS - 60_000);
+    const failed = await saga(45 * DAY_MS, 'FAILED');
+    await discard(await deadLetter(null, failed), 60_000);
+
+    const round = await runRound();
+
+    expect(round.dead_letters_discarded).toBe(1);
+    expect(round.sagas).toBe(1);
+    expect(await deadLetterIds()).not.toContain(old);
+    expect(await deadLetterIds()).toContain(recent);
+    expect(await sagaIds()).not.toContain(failed);
   });
 
   it('refuses a SAGA_RETENTION_DAYS shorter than IDEMPOTENCY_TTL_HOURS: a resumed request would find its saga gone', () => {

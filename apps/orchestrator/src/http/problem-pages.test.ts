@@ -14,6 +14,7 @@ beforeAll(async () => {
     auth: { JWT_SECRET: 'a-problem-pages-test-secret-of-32-chars' } as HttpAppDeps['auth'],
     rateLimit: pass,
     requestLog: pass,
+    admin: {} as HttpAppDeps['admin'],
     logger: pino({ level: 'silent' }),
   } as HttpAppDeps);
   server = app.listen(0, '127.0.0.1');
