@@ -274,11 +274,11 @@ export function createSagaRepository(pool: Pool, outbox: OutboxWriter = notifyin
 
     /**
      * Claims up to `limit` sagas that are due (a retry's time has come, or a watchdog fired), pushing
-     * their next look `leaseMs` ahead so other runners skip them meanwhile.
+     * their next look `leaseMs` ahead so other runners skip them meanwhile; a claimed saga is under way, no longer waiting.
      */
     async claimDue(limit: number, leaseMs: number): Promise<string[]> {
       const { rows } = await pool.query(
-        `UPDATE sagas SET next_attempt_at = now() + $2 * interval '1 millisecond'
+        `UPDATE sagas SET next_attempt_at = now() + $2 * interval '1 millisecond', waiting = false
           WHERE order_id IN (SELECT order_id FROM sagas WHERE next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
           RETURNING order_id`,
         [limit, leaseMs],
