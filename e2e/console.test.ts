@@ -2,8 +2,9 @@
 // a customer token is refused at sign-in, an admin one signs in; the overview renders; an order placed
 // over REST is found on the Sagas page by its customer and its timeline opened; its confirmation e-mail,
 // refused by the SMTP server (550), is replayed from the Dead letters page and then sent exactly once;
-// a product's price and stock edited on the Products page are what the API answers; the Audit page
-// lists those actions; every write the console sent carried a fresh Idempotency-Key.
+// a product's price and stock edited on the Products page are what the API answers (a save whose answer
+// was lost is retried with the same Idempotency-Key); an operator cancels the order from its saga page;
+// the Audit page lists those actions; every other write the console sent carried a fresh key.
 // A full-page screenshot of each page is saved under var/test-output/console/ (<page>.png; the overview
 // also in the dark scheme).
 import { randomUUID } from 'node:crypto';
@@ -164,16 +165,34 @@ it('replays the refused e-mail from the Dead letters page, and it is sent exactl
   expect(mailsFor(letter.messageId)).toHaveLength(1);
   const replayed = await api.request('GET', `/v1/admin/sagas/${orderId}`, { token: admin });
   expect(replayed.body.deadLetters).toEqual([expect.objectContaining({ id: letter.id, status: 'replayed' })]);
+
+  // "Replay all matching" (rabbitmq, as searched) after a confirmation: nothing pending is left, nothing is sent again.
+  await testId('replay-all').click();
+  await testId('replay-all-yes').click();
+  await waitText(testId('replay-all-result'), /^Replayed 0 of 0 matching/);
+  expect(mailsFor(letter.messageId)).toHaveLength(1);
 });
 
-it('edits a product’s name, price and stock on the Products page', async () => {
-  await testId('nav-products').click();
+it('edits a product’s name, price and stock on the Products page; a save whose answer was lost is retried with the same key', async () => {
+  await testId('nav-products').focus();
+  await page.keyboard.press('Enter');
   const row = page.locator(`[data-testid="product-row"][data-sku="${editSku}"]`);
   await row.getByTestId('product-edit').click();
   await row.getByTestId('product-name').fill('Console roast');
   await row.getByTestId('product-price-input').fill('12.34');
   await row.getByTestId('product-stock-input').fill('77');
+  // The first save reaches the server, but the browser never sees its answer.
+  const path = `**/v1/admin/products/${editSku}`;
+  await page.route(path, async (route) => {
+    await route.fetch();
+    await route.abort('connectionreset');
+  });
   await row.getByTestId('product-save').click();
+  await waitText(testId('alert'), /No answer from the server/);
+  await page.unroute(path);
+  const answer = page.waitForResponse((res) => res.request().method() === 'PUT' && res.url().endsWith(`/v1/admin/products/${editSku}`));
+  await row.getByTestId('product-save').click();
+  expect((await answer).headers()['idempotent-replayed']).toBe('true');
   await waitText(row.getByTestId('product-price'), /^12\.34$/);
   await waitText(row.getByTestId('product-available'), /^77$/);
   await shot('products');
@@ -181,7 +200,19 @@ it('edits a product’s name, price and stock on the Products page', async () =>
   expect(product.body).toMatchObject({ sku: editSku, name: 'Console roast', priceCents: 1234, available: 77 });
 });
 
-it('lists those actions on the Audit page, and every write the console sent had its own Idempotency-Key', async () => {
+it('cancels the order from its saga page (opened by its address), with a reason', async () => {
+  await page.goto(`${system.url}/console/sagas/${orderId}`);
+  await testId('saga-cancel').click();
+  await testId('saga-cancel-form-reason').fill('customer called');
+  await testId('saga-cancel-form-submit').click();
+  await waitText(testId('saga-notice'), /Cancellation requested/);
+  await api.settled(system.token(customerId), orderId, 'CANCELLED', 30_000);
+  await page.reload();
+  await waitText(testId('saga-outcome'), /CANCELLED/);
+  await waitText(testId('saga-timeline'), /customer called/);
+});
+
+it('lists those actions on the Audit page; every write the console sent had its own Idempotency-Key, the retried one its first', async () => {
   await testId('nav-audit').click();
   // The console's edit (200: updated), not the creation at the start (201).
   await page
@@ -189,16 +220,23 @@ it('lists those actions on the Audit page, and every write the console sent had 
     .filter({ hasText: editSku })
     .filter({ hasText: /updated/ })
     .waitFor();
+  await page.locator('[data-testid="audit-row"][data-action="saga.cancel"]').filter({ hasText: 'customer called' }).waitFor();
+  await page.locator('[data-testid="audit-row"][data-action="dead-letter.replay-matching"]').first().waitFor();
   await page.locator('[data-testid="audit-row"][data-action="dead-letter.replay"]').filter({ hasText: letterId }).waitFor();
   await shot('audit');
 
   const consoleWrites = writes.filter((w) => w.path.startsWith('/v1/'));
   expect(consoleWrites.map((w) => `${w.method} ${w.path.replace(/[0-9a-f-]{36}|CON-[0-9A-F]{8}/g, ':id')}`)).toEqual([
     'POST /v1/admin/dead-letters/:id/replay',
+    'POST /v1/admin/dead-letters/replay',
     'PUT /v1/admin/products/:id',
+    'PUT /v1/admin/products/:id',
+    'POST /v1/admin/sagas/:id/cancel',
   ]);
   for (const w of consoleWrites) expect(w.key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  expect(new Set(consoleWrites.map((w) => w.key)).size).toBe(consoleWrites.length);
+  const keys = consoleWrites.map((w) => w.key);
+  expect(keys[3]).toBe(keys[2]);
+  expect(new Set(keys).size).toBe(consoleWrites.length - 1);
 });
 
 it('signs out, and nothing the browser ran broke a rule of the CSP or threw', async () => {
