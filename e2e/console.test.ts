@@ -202,10 +202,17 @@ it('edits a product’s name, price and stock on the Products page; a save whose
 
 it('cancels the order from its saga page (opened by its address), with a reason', async () => {
   await page.goto(`${system.url}/console/sagas/${orderId}`);
+  // Its saga has ended: Retry is refused (409), and the problem stays shown after the page reloads the saga.
+  await testId('saga-state').waitFor(); // its first load is done: the next GET of the saga is the reload after Retry
+  const reloaded = page.waitForResponse((res) => res.request().method() === 'GET' && res.url().endsWith(`/v1/admin/sagas/${orderId}`));
+  await testId('saga-retry').click();
+  await reloaded;
+  await waitText(testId('alert'), /has ended/);
   await testId('saga-cancel').click();
   await testId('saga-cancel-form-reason').fill('customer called');
   await testId('saga-cancel-form-submit').click();
   await waitText(testId('saga-notice'), /Cancellation requested/);
+  expect(await testId('alert').innerText()).toBe('');
   await api.settled(system.token(customerId), orderId, 'CANCELLED', 30_000);
   await page.reload();
   await waitText(testId('saga-outcome'), /CANCELLED/);
@@ -231,6 +238,7 @@ it('lists those actions on the Audit page; every write the console sent had its 
     'POST /v1/admin/dead-letters/replay',
     'PUT /v1/admin/products/:id',
     'PUT /v1/admin/products/:id',
+    'POST /v1/admin/sagas/:id/retry',
     'POST /v1/admin/sagas/:id/cancel',
   ]);
   for (const w of consoleWrites) expect(w.key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

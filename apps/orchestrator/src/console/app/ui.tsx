@@ -19,14 +19,17 @@ export function AlertRegion({ problem }: { problem: Problem | null }) {
   );
 }
 
-/** Runs an API call, reporting its failure in the alert region; resolves undefined when it failed. */
+/**
+ * Runs an API call, reporting its failure in the alert region; resolves undefined when it failed. A
+ * success clears the alert unless `clear` is false (a page's reload after an action keeps the action's problem shown).
+ */
 export function useApiCall() {
   const alert = useContext(AlertContext);
   return useCallback(
-    async <T,>(call: () => Promise<T>): Promise<T | undefined> => {
+    async <T,>(call: () => Promise<T>, clear = true): Promise<T | undefined> => {
       try {
         const result = await call();
-        alert(null);
+        if (clear) alert(null);
         return result;
       } catch (error) {
         alert(error instanceof ApiError ? error.problem : { title: 'Something went wrong', status: 0, detail: String(error) });
@@ -37,14 +40,19 @@ export function useApiCall() {
   );
 }
 
-/** Loads once per change of `deps`, and again every `refreshMs` if given. */
+/** Loads once per change of `deps`, and again every `refreshMs` if given; a load that works again clears the problem its failure showed. */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[], refreshMs?: number): [T | undefined, () => void] {
   const call = useApiCall();
   const [data, setData] = useState<T>();
   const [tick, setTick] = useState(0);
+  const failed = useRef(false);
   useEffect(() => {
     let live = true;
-    const run = () => void call(load).then((d) => live && d !== undefined && setData(d));
+    const run = () =>
+      void call(load, failed.current).then((d) => {
+        failed.current = d === undefined;
+        if (live && d !== undefined) setData(d);
+      });
     run();
     const timer = refreshMs ? setInterval(run, refreshMs) : undefined;
     return () => {
