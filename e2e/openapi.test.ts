@@ -197,6 +197,10 @@ describe('products', () => {
     const s = await product(5);
     await call('PUT', `/v1/admin/products/${s}`, { token: admin, body: { name: 'Renamed', priceCents: 700, stock: 5 }, headers: key() }, 200);
     await call('GET', '/v1/products', { token: customer }, 200);
+    const stock = await call('GET', '/v1/admin/products', { token: admin }, 200);
+    expect(stock.body.items.find((p: { sku: string }) => p.sku === s)).toEqual({ sku: s, name: 'Renamed', priceCents: 700, available: 5, onHand: 5 });
+    await call('GET', '/v1/admin/products', { token: customer }, 403);
+    await call('GET', '/v1/admin/products', {}, 401);
     await call('GET', `/v1/products/${s}`, { token: customer }, 200);
     await call('GET', `/v1/products/${sku()}`, { token: customer }, 404);
     await call('GET', '/v1/products', {}, 401);
@@ -437,6 +441,7 @@ describe('when the order and inventory services are down', () => {
     await call('POST', `/v1/orders/${id}/cancel`, { token: customer, headers: key() }, 503);
     await call('GET', '/v1/products', { token: customer }, 503);
     await call('GET', `/v1/products/${sku()}`, { token: customer }, 503);
+    await call('GET', '/v1/admin/products', { token: admin }, 503);
     await call('PUT', `/v1/admin/products/${sku()}`, { token: admin, body: { name: 'x', priceCents: 1, stock: 1 }, headers: key() }, 503);
   });
 });

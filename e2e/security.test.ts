@@ -112,6 +112,7 @@ const endpoints: Endpoint[] = [
     call: async (b) =>
       api.request('POST', `/v1/admin/dead-letters/${await deadLetter()}/replay`, { headers: { ...withBearer(b), 'idempotency-key': randomUUID() } }),
   },
+  { name: 'GET /v1/admin/products', adminOnly: true, call: (b) => api.request('GET', '/v1/admin/products', { headers: withBearer(b) }) },
   { name: 'GET /v1/admin/stats', adminOnly: true, call: (b) => api.request('GET', '/v1/admin/stats', { headers: withBearer(b) }) },
   { name: 'GET /v1/admin/sagas', adminOnly: true, call: (b, sub) => api.request('GET', `/v1/admin/sagas?customerId=${sub}`, { headers: withBearer(b) }) },
   {

@@ -17,6 +17,8 @@ import {
 } from '@orderflow/proto';
 
 export type Product = Pick<WireProduct, 'sku' | 'name' | 'priceCents' | 'available'>;
+/** A product with its on-hand stock (reserved units included), as operators manage it. */
+export type StockedProduct = Product & Pick<WireProduct, 'onHand'>;
 
 /** Per-call context that travels in gRPC metadata. */
 export interface CallOptions {
@@ -50,6 +52,8 @@ export interface OrderPort {
 /** The inventory service as the orchestrator uses it. */
 export interface InventoryPort {
   getProducts(skus: string[]): Promise<Product[]>;
+  /** Every product with its on-hand stock, read from the inventory service (no cache). */
+  listStock(): Promise<StockedProduct[]>;
   upsertProduct(input: { sku: string; name: string; priceCents: number; stock: number }): Promise<{ product: Product; created: boolean }>;
   reserveStock(orderId: string, items: { sku: string; quantity: number }[], options?: CallOptions): Promise<{ reserved: boolean; shortages: Shortage[] }>;
   releaseStock(orderId: string, options?: CallOptions): Promise<{ released: boolean }>;
@@ -147,6 +151,8 @@ export function createDownstreamClients(options: {
   };
   const inventory: InventoryPort = {
     getProducts: async (skus) => (await call('inventory', inventoryClient.getProducts.bind(inventoryClient), { skus })).products.map(toProduct),
+    listStock: async () =>
+      (await call('inventory', inventoryClient.getProducts.bind(inventoryClient), { skus: [] })).products.map((p) => ({ ...toProduct(p), onHand: p.onHand })),
     async upsertProduct(input) {
       const r = await call('inventory', inventoryClient.upsertProduct.bind(inventoryClient), input);
       return { product: toProduct(r.product!), created: r.created };

@@ -140,6 +140,8 @@ const named: Record<string, z.ZodType> = {
   OrderPage: responses.orderPageResponse,
   Product: responses.productResponse,
   ProductList: responses.productListResponse,
+  StockedProduct: responses.stockedProductResponse,
+  StockedProductList: responses.stockedProductListResponse,
   Saga: responses.sagaResponse,
   SagaSummary: responses.sagaSummaryResponse,
   SagaPage: responses.sagaPageResponse,
@@ -271,6 +273,13 @@ export const openApiDocument = {
         summary: 'One product (served from a cache that stock changes invalidate)',
         parameters: [skuParam],
         responses: { '200': ok('The product', ref('Product')), '404': notFound, ...common, ...downstream },
+      },
+    },
+    '/v1/admin/products': {
+      get: {
+        operationId: 'listStock',
+        summary: 'Every product with its on-hand stock, straight from the inventory service (no cache)',
+        responses: { '200': ok('Every product, by sku', ref('StockedProductList')), ...adminOnly, ...common, ...downstream },
       },
     },
     '/v1/admin/products/{sku}': {

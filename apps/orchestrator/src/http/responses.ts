@@ -21,6 +21,8 @@ export const orderPageResponse = z.strictObject({ items: z.array(orderResponse),
 
 export const productResponse = z.strictObject({ sku: z.string(), name: z.string(), priceCents: count.min(0), available: count.min(0) });
 export const productListResponse = z.strictObject({ items: z.array(productResponse) });
+export const stockedProductResponse = productResponse.extend({ onHand: count.min(0).describe('Units in stock, reserved ones included (what `stock` sets)') });
+export const stockedProductListResponse = z.strictObject({ items: z.array(stockedProductResponse) });
 
 export const SAGA_STATUSES = ['RUNNING', 'WAITING', 'COMPENSATING', 'COMPLETED', 'FAILED'] as const;
 export const sagaSummaryResponse = z.strictObject({

@@ -65,6 +65,8 @@ export interface Product {
   name: string;
   priceCents: number;
   available: number;
+  /** Units in stock, reserved ones included (what a save sets). */
+  onHand: number;
 }
 
 export interface AuditEntry {

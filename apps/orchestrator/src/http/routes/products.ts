@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Catalog } from '../../catalog/catalog';
-import type { InventoryPort, Product } from '../../clients/downstream';
+import type { InventoryPort, Product, StockedProduct } from '../../clients/downstream';
 import { adminWrite, type AdminWriteDeps } from '../admin-write';
 import { parse, skuParam, upsertProductBody } from '../schemas';
 
@@ -18,9 +18,15 @@ export function productRoutes(catalog: Catalog): Router {
   return router;
 }
 
-/** /v1/admin/products/{sku}: create or update a product and set its on-hand stock (an audited admin write). */
+const stockedProductJson = ({ onHand, ...product }: StockedProduct) => ({ ...productJson(product), onHand });
+
+/** /v1/admin/products: every product with its on-hand stock; create or update one and set its stock (an audited admin write). */
 export function adminProductRoutes(inventory: InventoryPort, catalog: Catalog, writes: AdminWriteDeps): Router {
   const router = Router();
+  router.get('/', async (_req, res) => {
+    const products = await inventory.listStock();
+    res.json({ items: products.sort((a, b) => a.sku.localeCompare(b.sku)).map(stockedProductJson) });
+  });
   router.put(
     '/:sku',
     adminWrite(writes, 'product.upsert', async (req, { beginEffect }) => {

@@ -3,9 +3,9 @@ import { api } from '../api';
 import type { Product } from '../types';
 import { Field, Heading, money, useApiCall, useLoad } from '../ui';
 
-/** The catalog; edit a product's name, price and on-hand stock. */
+/** The catalog with on-hand and available stock; edit a product's name, price and on-hand stock. */
 export function ProductsPage() {
-  const [products, reload] = useLoad(() => api.get<{ items: Product[] }>('/v1/products'), []);
+  const [products, reload] = useLoad(() => api.get<{ items: Product[] }>('/v1/admin/products'), []);
   const [editing, setEditing] = useState<string | null>(null);
   return (
     <section>
@@ -21,6 +21,9 @@ export function ProductsPage() {
                 Price
               </th>
               <th scope="col" class="num">
+                On hand
+              </th>
+              <th scope="col" class="num">
                 Available
               </th>
               <th scope="col">Edit</th>
@@ -33,6 +36,9 @@ export function ProductsPage() {
                 <td>{p.name}</td>
                 <td class="num" data-testid="product-price">
                   {money(p.priceCents)}
+                </td>
+                <td class="num" data-testid="product-on-hand">
+                  {p.onHand}
                 </td>
                 <td class="num" data-testid="product-available">
                   {p.available}
@@ -51,7 +57,7 @@ export function ProductsPage() {
               </tr>
               {editing === p.sku && (
                 <tr class="expanded">
-                  <td colSpan={5}>
+                  <td colSpan={6}>
                     <ProductForm
                       product={p}
                       onSaved={() => {
@@ -74,7 +80,7 @@ function ProductForm({ product, onSaved }: { product: Product; onSaved: () => vo
   const call = useApiCall();
   const [name, setName] = useState(product.name);
   const [price, setPrice] = useState(money(product.priceCents));
-  const [stock, setStock] = useState(String(product.available));
+  const [stock, setStock] = useState(String(product.onHand));
   const [busy, setBusy] = useState(false);
   const save = async (event: Event) => {
     event.preventDefault();
