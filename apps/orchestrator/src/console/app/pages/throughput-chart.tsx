@@ -4,7 +4,10 @@ const W = 720;
 const H = 180;
 const PAD = { left: 36, right: 8, top: 10, bottom: 22 };
 
-/** Completed (up) and failed (down) sagas per minute over the last hour, as SVG bars; the title sums them up for screen readers. */
+/**
+ * Completed (up from the 0 axis) and failed (down from it) sagas per minute over the last hour, as SVG
+ * bars on one scale (its top and bottom labels); the title sums them up for screen readers.
+ */
 export function ThroughputChart({ data }: { data: NonNullable<Stats['throughput']> }) {
   if (data.length === 0) return <p data-testid="throughput-chart">No throughput reported yet.</p>;
   const max = Math.max(1, ...data.map((d) => Math.max(d.completed, d.failed)));
@@ -25,6 +28,9 @@ export function ThroughputChart({ data }: { data: NonNullable<Stats['throughput'
         <line class="axis" x1={PAD.left} x2={W - PAD.right} y1={mid} y2={mid} />
         <text class="tick" x={PAD.left - 4} y={PAD.top + 8} text-anchor="end">
           {max}
+        </text>
+        <text class="tick" x={PAD.left - 4} y={mid + 4} text-anchor="end">
+          0
         </text>
         <text class="tick" x={PAD.left - 4} y={H - PAD.bottom} text-anchor="end">
           {max}
