@@ -4,6 +4,8 @@ import type { Queryable } from '@orderflow/db';
 import { cleanText, decodeBytes, encodeBytes, type ByteEncoding } from './encoding';
 
 export type DeadLetterSource = 'kafka' | 'rabbitmq' | 'saga';
+/** Sources whose letters go back where they came from; a saga's letter records an order already compensated, with nothing to replay. */
+export const REPLAYABLE_SOURCES: readonly DeadLetterSource[] = ['kafka', 'rabbitmq'];
 
 export interface DeadLetter {
   id: string;
@@ -227,9 +229,11 @@ export function createDeadLetterRepository(pool: Pool) {
     },
 
     /**
-     * Replays every pending letter that matches `filter` and `replayable` (up to `limit`), in the caller's
-     * transaction: locks them (skipping any a concurrent replay holds), hands them to `publish` at once,
-     * marks those it published. Answers the letters published and those `replayable` refused.
+     * Replays the pending letters of REPLAYABLE_SOURCES that match `filter` and `replayable`, up to `limit`
+     * of them, in the caller's transaction: locks them (skipping any a concurrent replay holds), hands
+     * them to `publish` at once, marks those it published. Answers the letters published, and how many
+     * matching letters were left pending because they cannot be replayed (other sources' letters, which
+     * never count towards `limit`, and those `replayable` refused).
      */
     async replayMatching(
       tx: Queryable,
@@ -237,20 +241,24 @@ export function createDeadLetterRepository(pool: Pool) {
       limit: number,
       replayable: (d: DeadLetter) => boolean,
       publish: (letters: DeadLetter[]) => Promise<void>,
-    ): Promise<{ replayed: DeadLetter[]; skipped: DeadLetter[] }> {
+    ): Promise<{ replayed: DeadLetter[]; skipped: number }> {
       const params: unknown[] = [];
-      const where = [...filterSql({ ...filter, status: 'pending' }, params)];
-      const { rows } = await tx.query(
-        `SELECT * FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${params.push(limit)} FOR UPDATE SKIP LOCKED`,
-        params,
-      );
-      const letters = rows.map(toDeadLetter);
+      const where = filterSql({ ...filter, status: 'pending' }, params).join(' AND ');
+      const sources = params.push(REPLAYABLE_SOURCES);
+      const [candidates, others] = [
+        await tx.query(
+          `SELECT * FROM dead_letters WHERE ${where} AND source = ANY($${sources}::text[]) ORDER BY created_at, id LIMIT $${params.push(limit)} FOR UPDATE SKIP LOCKED`,
+          params,
+        ),
+        await tx.query(`SELECT count(*)::int AS n FROM dead_letters WHERE ${where} AND source <> ALL($${sources}::text[])`, params.slice(0, sources)),
+      ];
+      const letters = candidates.rows.map(toDeadLetter);
       const replayed = letters.filter(replayable);
       if (replayed.length) {
         await publish(replayed);
         await tx.query('UPDATE dead_letters SET replayed_at = now() WHERE id = ANY($1::uuid[])', [replayed.map((d) => d.id)]);
       }
-      return { replayed, skipped: letters.filter((d) => !replayable(d)) };
+      return { replayed, skipped: letters.length - replayed.length + (others.rows[0].n as number) };
     },
 
     /** Marks a pending dead letter discarded with the operator's reason, in the caller's transaction; the letter as it then stands. */

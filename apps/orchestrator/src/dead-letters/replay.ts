@@ -3,7 +3,7 @@ import type { Producer } from 'kafkajs';
 import { AppError, NOTIFICATION_SEND } from '@orderflow/domain';
 import type { RabbitPublisher } from '@orderflow/messaging';
 import type { Queryable } from '@orderflow/db';
-import type { DeadLetter, DeadLetterFilter, DeadLetterRepository } from './dead-letter-repository';
+import { REPLAYABLE_SOURCES, type DeadLetter, type DeadLetterFilter, type DeadLetterRepository } from './dead-letter-repository';
 
 // Failure bookkeeping stays behind: a replayed message starts over as attempt 1.
 const withoutFailureHeaders = (headers: DeadLetter['headers']) => Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith('x-')));
@@ -20,7 +20,7 @@ function isJson(bytes: Buffer): boolean {
 
 /** Why a dead letter cannot be replayed, if it cannot: a saga's records an order already compensated; a task that is not JSON would fail the same way. */
 function unreplayable(letter: DeadLetter): string | undefined {
-  if (letter.source === 'saga') return 'a saga dead letter records an order that was already compensated; there is nothing to replay';
+  if (!REPLAYABLE_SOURCES.includes(letter.source)) return 'a saga dead letter records an order that was already compensated; there is nothing to replay';
   if (letter.source === 'rabbitmq' && !isJson(letter.payload)) return 'this dead letter is not JSON; replaying it would fail the same way';
   return undefined;
 }
@@ -73,7 +73,7 @@ export function createReplay(deps: { repo: DeadLetterRepository; producer: Produ
     /** Replays every pending letter matching `filter` (at most `limit`) in `tx`; those that cannot be replayed are counted as skipped. */
     async matching(tx: Queryable, filter: Omit<DeadLetterFilter, 'status'>, limit: number) {
       const { replayed, skipped } = await deps.repo.replayMatching(tx, filter, limit, (l) => !unreplayable(l), publish);
-      return { matched: replayed.length + skipped.length, replayed: replayed.length, skipped: skipped.length };
+      return { matched: replayed.length + skipped, replayed: replayed.length, skipped };
     },
   };
 }

@@ -105,7 +105,7 @@ export const deadLetterPageResponse = z.looseObject({ items: z.array(deadLetterR
 export const replayResponse = z.looseObject({ id: z.string(), replayed: z.boolean(), alreadyReplayed: z.boolean() });
 export const discardResponse = z.strictObject({ id: z.guid(), discarded: z.boolean(), alreadyDiscarded: z.boolean() });
 export const replayMatchingResponse = z.strictObject({
-  matched: count.describe('Pending letters that matched the filter (at most 1,000 per request)'),
+  matched: count.describe('Pending letters that matched the filter: those replayed (at most 1,000 per request; repeat for more) and those skipped'),
   replayed: count,
   skipped: count.describe("Matched but not replayable (a saga's letter, a task that is not JSON); they stay pending"),
 });
@@ -116,7 +116,9 @@ export const statsResponse = z.looseObject({
   outbox: z.looseObject({ unpublished: count, oldestAgeSeconds: z.number() }),
   throughput: z
     .array(z.strictObject({ minute: timestamp, completed: count, failed: count }))
-    .describe('Sagas that ended per minute over the last hour, oldest first: completed (confirmed or cancelled) and failed'),
+    .describe(
+      'Sagas that ended per minute over the last hour, oldest first: `completed` ended as the saga runs (confirmed, rejected for want of stock, or cancelled), `failed` compensated after a step gave up',
+    ),
   dependencies: z
     .array(z.strictObject({ name: z.string(), status: z.enum(['up', 'down']), since: timestamp.nullable() }))
     .describe("What the orchestrator's background health checks last found"),

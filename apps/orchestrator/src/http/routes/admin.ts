@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { AppError, decodePageCursor, encodePageCursor } from '@orderflow/domain';
 import type { AuditLog } from '../../audit/audit-log';
-import { statusOfLetter, type DeadLetter, type DeadLetterRepository } from '../../dead-letters/dead-letter-repository';
+import { REPLAYABLE_SOURCES, statusOfLetter, type DeadLetter, type DeadLetterRepository } from '../../dead-letters/dead-letter-repository';
 import { encodeBytes } from '../../dead-letters/encoding';
 import type { Replay } from '../../dead-letters/replay';
 import type { Saga } from '../../saga/order-saga';
@@ -131,7 +131,7 @@ function deadLetterView(d: DeadLetter) {
     headers: Object.fromEntries(Object.entries(headers).map(([name, v]) => [name, Buffer.isBuffer(v) ? v.toString('base64') : v])),
     base64Headers: Object.keys(headers).filter((name) => Buffer.isBuffer(headers[name])),
     status: statusOfLetter(d),
-    replayable: d.source !== 'saga',
+    replayable: REPLAYABLE_SOURCES.includes(d.source),
   };
 }
 
