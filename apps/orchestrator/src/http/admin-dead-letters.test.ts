@@ -1,0 +1,107 @@
+// The admin API's dead letters: the filtered list, discard, and replay of one letter or of every match.
+import { randomUUID } from 'node:crypto';
+import { uniqueName } from '@orderflow/testing';
+import { letter, startAdminApp, type AdminApp } from './admin-test-app';
+
+let admin: AdminApp;
+beforeAll(async () => {
+  admin = await startAdminApp('http_admin_dead_letters');
+});
+afterAll(() => admin?.stop());
+
+describe('dead letters', () => {
+  it('narrows the list by source, topic, status and recording time, and pages through letters recorded in one millisecond', async () => {
+    const topic = uniqueName('topic');
+    const [kafka1, kafka2, kafka3] = await admin.record(letter({ origin: topic }), letter({ origin: topic }), letter({ origin: topic }));
+    const [task] = await admin.record(letter({ source: 'rabbitmq', origin: topic }));
+    const [elsewhere] = await admin.record(letter({ origin: uniqueName('other-topic') }));
+    // Recorded at known times; the last three in one millisecond, as concurrent collectors may.
+    await admin.pool.query(`UPDATE dead_letters SET created_at = '2026-11-01T10:00:00.000Z' WHERE id = $1`, [kafka1]);
+    await admin.pool.query(`UPDATE dead_letters SET created_at = '2026-11-01T11:00:00.123456Z' WHERE id = ANY($1::uuid[])`, [[kafka2, kafka3, task]]);
+    expect((await admin.write(`/v1/admin/dead-letters/${kafka3}/discard`, { reason: 'test data' })).status).toBe(200);
+
+    expect(await admin.letterIds(`topic=${topic}&source=rabbitmq`)).toEqual([task]);
+    expect((await admin.letterIds(`topic=${topic}&source=kafka`)).sort()).toEqual([kafka1, kafka2, kafka3].sort());
+    expect((await admin.letterIds(`topic=${topic}&status=pending`)).sort()).toEqual([kafka1, kafka2, task].sort());
+    expect(await admin.letterIds(`topic=${topic}&status=discarded`)).toEqual([kafka3]);
+    expect(await admin.letterIds(`topic=${topic}&status=replayed`)).toEqual([]);
+    expect(await admin.letterIds(`topic=${topic}&to=2026-11-01T10:30:00Z`)).toEqual([kafka1]);
+    expect((await admin.letterIds(`topic=${topic}&from=2026-11-01T10:30:00Z`)).sort()).toEqual([kafka2, kafka3, task].sort());
+    expect(await admin.letterIds(`topic=${topic}`)).not.toContain(elsewhere);
+
+    const { ids } = await admin.allPages(`/v1/admin/dead-letters?topic=${topic}`, 1);
+    expect(ids).toEqual([...[kafka2, kafka3, task].sort().reverse(), kafka1]);
+  });
+
+  it('discards a pending letter once: a second discard answers alreadyDiscarded, and a discarded letter is not replayed (409)', async () => {
+    const topic = uniqueName('discard');
+    const [id] = await admin.record(letter({ origin: topic }));
+    const key = randomUUID();
+
+    const first = await admin.write(`/v1/admin/dead-letters/${id}/discard`, { reason: 'poison message, fixed upstream' }, key);
+    expect([first.status, first.body]).toEqual([200, { id, discarded: true, alreadyDiscarded: false }]);
+    const second = await admin.write(`/v1/admin/dead-letters/${id}/discard`, { reason: 'again' });
+    expect([second.status, second.body]).toEqual([200, { id, discarded: true, alreadyDiscarded: true }]);
+    const replay = await admin.write(`/v1/admin/dead-letters/${id}/replay`);
+    expect([replay.status, replay.body.type]).toEqual([409, '/problems/conflict']);
+
+    const [shown] = (await admin.get(`/v1/admin/dead-letters?status=discarded&topic=${topic}`)).body.items;
+    expect(shown).toMatchObject({ id, status: 'discarded', discardReason: 'poison message, fixed upstream' });
+    expect(await admin.auditOf(key)).toEqual([
+      expect.objectContaining({
+        action: 'dead-letter.discard',
+        target: id,
+        outcome: 'succeeded',
+        status: 200,
+        request: { reason: 'poison message, fixed upstream' },
+      }),
+    ]);
+    const unknown = await admin.write(`/v1/admin/dead-letters/${randomUUID()}/discard`, { reason: 'x' });
+    expect(unknown.status).toBe(404);
+  });
+
+  it('replays one letter once however often asked: one publish, to its topic, with its key and bytes', async () => {
+    const topic = uniqueName('replay-one');
+    const original = letter({ origin: topic });
+    const [id] = await admin.record(original);
+
+    const first = await admin.write(`/v1/admin/dead-letters/${id}/replay`);
+    const second = await admin.write(`/v1/admin/dead-letters/${id}/replay`);
+    expect([first.status, first.body]).toEqual([202, { id, replayed: true, alreadyReplayed: false }]);
+    expect([second.status, second.body]).toEqual([202, { id, replayed: false, alreadyReplayed: true }]);
+    expect(admin.kafkaSent.filter((m) => m.topic === topic)).toEqual([{ topic, key: original.key!.toString(), value: original.payload.toString() }]);
+    expect(await admin.letterIds(`topic=${topic}&status=replayed`)).toEqual([id]);
+  });
+
+  it('replays every pending letter matching a filter once, skips saga letters, and replays none on a second call', async () => {
+    const topic = uniqueName('replay-many');
+    const [k1, k2] = await admin.record(letter({ origin: topic }), letter({ origin: topic }));
+    const task = letter({ source: 'rabbitmq', origin: topic, payload: Buffer.from(JSON.stringify({ template: 'order-confirmed' })) });
+    const [t1, s1, discarded] = await admin.record(task, letter({ source: 'saga', origin: topic }), letter({ origin: topic }));
+    await admin.record(letter({ origin: uniqueName('not-matched') }));
+    expect((await admin.write(`/v1/admin/dead-letters/${discarded}/discard`, { reason: 'not wanted' })).status).toBe(200);
+    const key = randomUUID();
+
+    const first = await admin.write('/v1/admin/dead-letters/replay', { topic }, key);
+    expect([first.status, first.body]).toEqual([202, { matched: 4, replayed: 3, skipped: 1 }]);
+    const second = await admin.write('/v1/admin/dead-letters/replay', { topic });
+    expect([second.status, second.body]).toEqual([202, { matched: 1, replayed: 0, skipped: 1 }]);
+
+    expect(admin.kafkaSent.filter((m) => m.topic === topic)).toHaveLength(2);
+    expect(admin.rabbitSent.filter((m) => m.payload === task.payload.toString())).toEqual([
+      { topic: 'notification.send', key: task.key!.toString(), payload: task.payload.toString() },
+    ]);
+    expect((await admin.letterIds(`topic=${topic}&status=replayed`)).sort()).toEqual([k1, k2, t1].sort());
+    expect(await admin.letterIds(`topic=${topic}&status=pending`)).toEqual([s1]);
+    expect(await admin.auditOf(key)).toEqual([
+      expect.objectContaining({
+        action: 'dead-letter.replay-matching',
+        target: null,
+        outcome: 'succeeded',
+        status: 202,
+        detail: '3 replayed, 1 not replayable, of 4 matching',
+        request: { topic },
+      }),
+    ]);
+  });
+});
