@@ -4,9 +4,9 @@ const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  // node-pg-migrate is ESM-only; jest's CommonJS runtime needs it compiled like our own sources.
-  transform: { '^.+\\.ts$': swc, '/node_modules/node-pg-migrate/.+\\.js$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!node-pg-migrate/)'],
+  // node-pg-migrate and jose (under jwks-rsa) are ESM-only; jest's CommonJS runtime needs them compiled like our own sources.
+  transform: { '^.+\\.ts$': swc, '/node_modules/(node-pg-migrate|jose)/.+\\.js$': swc },
+  transformIgnorePatterns: ['/node_modules/(?!(node-pg-migrate|jose)/)'],
   moduleNameMapper: { '^@orderflow/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' },
   testMatch: ['<rootDir>/{apps,libs}/*/src/**/*.test.ts', '<rootDir>/e2e/**/*.test.ts', '<rootDir>/tools/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/var/'],

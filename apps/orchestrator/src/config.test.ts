@@ -1,12 +1,30 @@
-import { loadOrchestratorConfig } from './config';
+import { loadOrchestratorConfig, trustProxySetting } from './config';
 import { kafkaConnection } from '@orderflow/messaging';
 
 describe('orchestrator config', () => {
   const secret = 'a-real-secret-of-at-least-32-characters!';
 
   it('needs a JWT_SECRET or a JWT_PUBLIC_KEY', () => {
-    expect(() => loadOrchestratorConfig({})).toThrow(/JWT_SECRET: set JWT_SECRET \(HS256\) or JWT_PUBLIC_KEY/);
+    expect(() => loadOrchestratorConfig({})).toThrow(/JWT_SECRET: set JWT_SECRET \(HS256\), JWT_PUBLIC_KEY \(RS256, ES256\) or JWT_JWKS_URL/);
     expect(loadOrchestratorConfig({ JWT_SECRET: secret }).JWT_SECRET).toBe(secret);
+  });
+
+  it('needs JWT_ISSUER and JWT_AUDIENCE with a public key or a JWKS URL, and takes only one source of keys', () => {
+    const jwks = 'https://idp.example/.well-known/jwks.json';
+    expect(() => loadOrchestratorConfig({ JWT_JWKS_URL: jwks })).toThrow(/JWT_ISSUER: is required with JWT_PUBLIC_KEY or JWT_JWKS_URL/);
+    expect(() => loadOrchestratorConfig({ JWT_JWKS_URL: jwks, JWT_ISSUER: 'https://idp.example/' })).toThrow(/JWT_AUDIENCE: is required/);
+    expect(() => loadOrchestratorConfig({ JWT_PUBLIC_KEY: 'pem', JWT_AUDIENCE: 'orderflow' })).toThrow(/JWT_ISSUER: is required/);
+    expect(() => loadOrchestratorConfig({ JWT_JWKS_URL: jwks, JWT_SECRET: secret, JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' })).toThrow(/only one of/);
+    expect(() => loadOrchestratorConfig({ JWT_JWKS_URL: 'ftp://idp', JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' })).toThrow(/JWT_JWKS_URL: must be an http\(s\) URL/);
+    expect(loadOrchestratorConfig({ JWT_JWKS_URL: jwks, JWT_ISSUER: 'https://idp.example/', JWT_AUDIENCE: 'orderflow' }).JWT_JWKS_URL).toBe(jwks);
+  });
+
+  it('reads TRUST_PROXY as a boolean, a hop count or a list of proxies, and refuses anything else naming it', () => {
+    expect(loadOrchestratorConfig({ JWT_SECRET: secret }).TRUST_PROXY).toBe('false');
+    expect(trustProxySetting('true')).toBe(true);
+    expect(trustProxySetting('2')).toBe(2);
+    expect(trustProxySetting('10.0.0.0/8, loopback')).toEqual(['10.0.0.0/8', 'loopback']);
+    expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, TRUST_PROXY: 'yes please' })).toThrow(/TRUST_PROXY: must be true, false/);
   });
 
   it('refuses a short secret', () => {

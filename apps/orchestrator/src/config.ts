@@ -38,11 +38,20 @@ export const orchestratorEnv = {
   OPS_PORT: env.port(8084, 'Ops HTTP port of the orchestrator: /healthz, /readyz, /status, /metrics (keep it off the public network)'),
   ORDER_GRPC_ADDRESS: env.string('127.0.0.1:50051', 'host:port (or dns:///name:port) of the order service'),
   INVENTORY_GRPC_ADDRESS: env.string('127.0.0.1:50052', 'host:port (or dns:///name:port) of the inventory service'),
-  JWT_SECRET: env.optionalString('HS256 secret for bearer tokens, at least 32 characters (one of JWT_SECRET or JWT_PUBLIC_KEY is required)'),
+  JWT_SECRET: env.optionalString('HS256 secret for bearer tokens, at least 32 characters (one of JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL is required)'),
   ALLOW_DEV_SECRET: env.string('false', 'Set to true only for local development: allows the JWT_SECRET published in .env.example'),
-  JWT_PUBLIC_KEY: env.optionalString('RS256 public key (PEM) for bearer tokens'),
-  JWT_ISSUER: env.optionalString('Expected `iss` claim, checked when set'),
-  JWT_AUDIENCE: env.optionalString('Expected `aud` claim, checked when set'),
+  JWT_PUBLIC_KEY: env.optionalString('RS256 or ES256 public key (PEM) for bearer tokens; needs JWT_ISSUER and JWT_AUDIENCE'),
+  JWT_JWKS_URL: env.optionalString(
+    "An identity provider's JWKS endpoint (https://…/.well-known/jwks.json): RS256 and ES256 keys chosen by the token's `kid`, cached, refetched for an unknown `kid`; needs JWT_ISSUER and JWT_AUDIENCE",
+  ),
+  JWT_JWKS_CACHE_SECONDS: env.int(
+    600,
+    1,
+    86_400,
+    'How long a key fetched from JWT_JWKS_URL is trusted before it is fetched again (a key removed by a rotation stops working after this)',
+  ),
+  JWT_ISSUER: env.optionalString('Expected `iss` claim: checked when set, required with JWT_PUBLIC_KEY or JWT_JWKS_URL'),
+  JWT_AUDIENCE: env.optionalString('Expected `aud` claim: checked when set, required with JWT_PUBLIC_KEY or JWT_JWKS_URL'),
   IDEMPOTENCY_TTL_HOURS: env.number(
     24,
     0.0001,
@@ -58,7 +67,19 @@ export const orchestratorEnv = {
     86_400,
     "An order whose placement died before its saga existed, and was not retried, is closed (rejected, PROCESSING_FAILED, with its fact and e-mail) this long after the request's claim lapsed",
   ),
-  RATE_LIMIT_PER_MINUTE: env.int(600, 1, 1_000_000, 'Requests per minute per caller'),
+  RATE_LIMIT_PER_MINUTE: env.int(600, 1, 1_000_000, 'Requests per minute per caller (token `sub`)'),
+  API_KEY_RATE_PER_MINUTE: env.int(100, 1, 1_000_000, 'Requests per minute per partner API key, unless the key has its own (`ratePerMinute`)'),
+  RATE_LIMIT_BURST_PER_SECOND: env.int(10, 1, 1_000_000, 'Requests per second per caller (token or key) at most, within its per-minute quota'),
+  RATE_LIMIT_PER_IP_PER_MINUTE: env.int(
+    1_000,
+    1,
+    100_000_000,
+    'Requests per minute per client address, counted before authentication (so floods of bad tokens are limited too)',
+  ),
+  TRUST_PROXY: env.string(
+    'false',
+    "Whether X-Forwarded-For names the client address (the per-address limit, the logs): `false`; `true` (trust every proxy: only behind one that overwrites the header); a number of proxy hops; or a comma-separated list of proxy addresses or subnets (Express's `trust proxy`)",
+  ),
   GRPC_DEADLINE_MS: env.int(
     3_000,
     50,
@@ -128,9 +149,22 @@ export function downstreamSettings(config: OrchestratorConfig): {
 export function loadOrchestratorConfig(source: NodeJS.ProcessEnv = process.env) {
   const config = parseEnv(orchestratorEnv, source);
   checkKafkaEnv(config);
-  if (!config.JWT_SECRET && !config.JWT_PUBLIC_KEY) {
-    throw new ConfigError('invalid configuration:\n  JWT_SECRET: set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256) (it is not set)');
+  if (!config.JWT_SECRET && !config.JWT_PUBLIC_KEY && !config.JWT_JWKS_URL) {
+    throw new ConfigError('invalid configuration:\n  JWT_SECRET: set JWT_SECRET (HS256), JWT_PUBLIC_KEY (RS256, ES256) or JWT_JWKS_URL (it is not set)');
   }
+  if ([config.JWT_SECRET, config.JWT_PUBLIC_KEY, config.JWT_JWKS_URL].filter(Boolean).length > 1) {
+    throw new ConfigError('invalid configuration:\n  JWT_SECRET: set only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL');
+  }
+  // A token from someone else's use of the same provider (or key) must not pass: who issued it and for whom are checked.
+  for (const name of ['JWT_ISSUER', 'JWT_AUDIENCE'] as const) {
+    if ((config.JWT_PUBLIC_KEY || config.JWT_JWKS_URL) && !config[name]) {
+      throw new ConfigError(`invalid configuration:\n  ${name}: is required with JWT_PUBLIC_KEY or JWT_JWKS_URL`);
+    }
+  }
+  if (config.JWT_JWKS_URL && !/^https?:\/\/[^\s]+$/.test(config.JWT_JWKS_URL)) {
+    throw new ConfigError('invalid configuration:\n  JWT_JWKS_URL: must be an http(s) URL');
+  }
+  trustProxySetting(config.TRUST_PROXY);
   if (config.JWT_SECRET && config.JWT_SECRET.length < 32) {
     throw new ConfigError('invalid configuration:\n  JWT_SECRET: must be at least 32 characters');
   }
@@ -152,6 +186,20 @@ export function loadOrchestratorConfig(source: NodeJS.ProcessEnv = process.env) 
     );
   }
   return config;
+}
+
+/**
+ * TRUST_PROXY as Express's `trust proxy` setting: a boolean, a hop count, or a list of addresses and
+ * subnets (checked by Express when the app starts). Throws a ConfigError naming the variable.
+ */
+export function trustProxySetting(value: string): boolean | number | string[] {
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (/^[0-9]{1,2}$/.test(value)) return Number(value);
+  const list = value.split(',').map((v) => v.trim());
+  if (!list.length || list.some((v) => !/^[0-9a-fA-F.:]+(\/[0-9]{1,3})?$|^(loopback|linklocal|uniquelocal)$/.test(v))) {
+    throw new ConfigError('invalid configuration:\n  TRUST_PROXY: must be true, false, a number of hops, or a comma-separated list of addresses or subnets');
+  }
+  return list;
 }
 
 /**

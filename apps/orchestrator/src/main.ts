@@ -43,9 +43,10 @@ import { createReplay } from './dead-letters/replay';
 import { collectStats } from './stats';
 import { createDownstreamClients } from './clients/downstream';
 import { createRedisClient } from './clients/redis';
-import { downstreamSettings, loadOrchestratorConfig, postgresConnections } from './config';
+import { downstreamSettings, loadOrchestratorConfig, postgresConnections, trustProxySetting } from './config';
 import { createHttpApp } from './http/app';
-import { rateLimit } from './http/rate-limit';
+import { createRateLimits } from './http/rate-limit';
+import { createApiKeyStore } from './partners/api-keys';
 import { createIdempotencyStore } from './idempotency/idempotency-store';
 import { createOrchestratorMetrics } from './metrics';
 import { staleProducts } from './catalog/stock-facts';
@@ -186,6 +187,17 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
     onUnrecordable: (source, outcome) => metrics.deadLettersUnrecordable.inc({ source, outcome }),
   });
 
+  const apiKeys = createApiKeyStore(pool);
+  const rateLimits = createRateLimits(redis, {
+    perAddressPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE,
+    perCallerPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    perKeyPerMinute: config.API_KEY_RATE_PER_MINUTE,
+    burstPerSecond: config.RATE_LIMIT_BURST_PER_SECOND,
+    keyPrefix: prefix,
+    logger,
+    errors: metrics.rateLimiterErrors,
+    guard: breakers.redis,
+  });
   // The ops server (and its health monitor) starts after the API; until then the database counts as up.
   const health: { monitor?: HealthMonitor } = {};
   const app = createHttpApp({
@@ -201,16 +213,14 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       deadLetters,
       replay,
       audit: createAuditLog(pool),
+      apiKeys,
       transaction: (work) => inTransaction(pool, work),
       stats: () => collectStats(pool, () => health.monitor?.status().dependencies ?? []),
     },
-    rateLimit: rateLimit(redis, {
-      perMinute: config.RATE_LIMIT_PER_MINUTE,
-      keyPrefix: prefix,
-      logger,
-      errors: metrics.rateLimiterErrors,
-      guard: breakers.redis,
-    }),
+    apiKeys: apiKeys.authenticate,
+    trustProxy: trustProxySetting(config.TRUST_PROXY),
+    addressRateLimit: rateLimits.byAddress,
+    rateLimit: rateLimits.byCaller,
     requestLog: requestLog(logger),
     httpMetrics: httpMetrics(registry),
     databaseDown: () => health.monitor?.readiness().down.includes(postgresCheck.name) ?? false,

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { startFreezableProxy, testInfra, uniqueName, waitFor, type FreezableProxy } from '@orderflow/testing';
 import { createCatalog, type Catalog } from '../catalog/catalog';
 import { downstreamSettings, loadOrchestratorConfig } from '../config';
-import { rateLimit } from '../http/rate-limit';
+import { createRateLimits } from '../http/rate-limit';
 import { createOrchestratorMetrics } from '../metrics';
 import { createBreakers } from './breakers';
 import type { InventoryPort } from './downstream';
@@ -39,7 +39,16 @@ beforeEach(async () => {
   metrics = createOrchestratorMetrics(new Registry());
   breakers = createBreakers(downstreamSettings(config).breakers, logger, metrics);
   const keyPrefix = `${uniqueName('redis_breaker')}:`;
-  limiter = rateLimit(redis, { perMinute: 1_000, keyPrefix, logger, errors: metrics.rateLimiterErrors, guard: breakers.redis });
+  limiter = createRateLimits(redis, {
+    perAddressPerMinute: 1_000,
+    perCallerPerMinute: 1_000,
+    perKeyPerMinute: 1_000,
+    burstPerSecond: 1_000,
+    keyPrefix,
+    logger,
+    errors: metrics.rateLimiterErrors,
+    guard: breakers.redis,
+  }).byCaller;
   catalog = createCatalog(inventory, redis, { keyPrefix, ttlSeconds: 60, logger, guard: breakers.redis });
 });
 afterEach(async () => {
@@ -52,7 +61,7 @@ afterEach(async () => {
 async function placeOrder(): Promise<number> {
   const started = Date.now();
   const req = { caller: { id: 'alice', role: 'customer' } } as unknown as Request;
-  const res = { set: () => res } as unknown as Response;
+  const res = { set: () => res, locals: {} } as unknown as Response;
   await new Promise<void>((resolve, reject) => limiter(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
   expect(await catalog.price([{ sku: product.sku, quantity: 1 }])).toEqual([{ sku: product.sku, quantity: 1, unitPriceCents: 2_500 }]);
   return Date.now() - started;

@@ -17,6 +17,7 @@ import { createPool, inTransaction } from '@orderflow/db';
 import type { OutboxRecord, RabbitPublisher } from '@orderflow/messaging';
 import { createTestDatabase, testInfra, uniqueName, waitFor, type TestDatabase } from '@orderflow/testing';
 import { createAuditLog } from '../audit/audit-log';
+import { createApiKeyStore } from '../partners/api-keys';
 import { createCatalog } from '../catalog/catalog';
 import type { InventoryPort, OrderPort, Product, ReservationRequest } from '../clients/downstream';
 import { createDeadLetterRepository, type DeadLetter, type DeadLetterRepository } from '../dead-letters/dead-letter-repository';
@@ -183,6 +184,7 @@ export async function startAdminApp(label: string) {
         deadLetters,
         replay: createReplay({ repo: deadLetters, producer: brokers.producer, rabbit: brokers.rabbit }),
         audit: createAuditLog(pool),
+        apiKeys: createApiKeyStore(pool),
         transaction: (work) => inTransaction(pool, work),
         stats: () => collectStats(pool, () => DEPENDENCIES),
       },

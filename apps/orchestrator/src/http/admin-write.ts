@@ -31,13 +31,18 @@ export interface AdminActionResult {
   detail: string;
   /** Runs once the transaction has committed (start the saga an operator retried). */
   afterCommit?: () => void;
+  /**
+   * What the key stores for replays when the answer holds a secret shown only once (a new API key):
+   * the same answer without it, so no secret is kept at rest. Default: `body`.
+   */
+  storedBody?: unknown;
 }
 
-const jsonResponse = (status: number, body: unknown): StoredResponse => ({
-  status,
-  headers: { 'Content-Type': 'application/json; charset=utf-8' },
-  body: Buffer.from(JSON.stringify(body)),
-});
+/** A JSON answer; none (and no content type) for a 204. */
+const jsonResponse = (status: number, body: unknown): StoredResponse =>
+  status === 204
+    ? { status, headers: {}, body: Buffer.alloc(0) }
+    : { status, headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: Buffer.from(JSON.stringify(body)) };
 
 /**
  * An admin write: Idempotency-Key semantics like the customer writes (idempotent.ts), and an audit row
@@ -54,8 +59,8 @@ export function adminWrite(deps: AdminWriteDeps, action: string, run: (req: Requ
         const result = await run(req, { tx, actor, beginEffect: claim.beginEffect });
         const response = jsonResponse(result.status, result.body);
         await deps.audit.record({ ...entry, target: result.target, outcome: 'succeeded', status: result.status, detail: result.detail }, tx);
-        const completion = claim.completion(response);
-        return { response, stored: await deps.keys.complete(completion, response, tx), afterCommit: result.afterCommit };
+        const kept = 'storedBody' in result ? jsonResponse(result.status, result.storedBody) : response;
+        return { response, stored: await deps.keys.complete(claim.completion(kept), kept, tx), afterCommit: result.afterCommit };
       });
       if (stored) claim.completed();
       afterCommit?.();

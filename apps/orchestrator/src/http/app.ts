@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog';
 import { consoleRoutes } from '../console/routes';
 import type { AuditLog } from '../audit/audit-log';
+import type { ApiKeyStore } from '../partners/api-keys';
 import type { DeadLetterRepository } from '../dead-letters/dead-letter-repository';
 import type { Replay } from '../dead-letters/replay';
 import type { InventoryPort } from '../clients/downstream';
@@ -12,16 +13,23 @@ import type { OrderUseCases } from '../orders/orders';
 import type { SagaOperations } from '../saga/saga-operations';
 import type { SagaRepository } from '../saga/saga-repository';
 import type { AdminWriteDeps } from './admin-write';
-import { authenticate, requireRole, type AuthConfig } from './auth';
+import { authenticate, createJwksTokenVerifier, createTokenVerifier, requireRole, requireScope, type ApiKeyAuthenticator, type AuthConfig } from './auth';
 import { docsRoutes } from './docs';
 import { errorHandler, HttpProblem, PROBLEM_PAGES, sendProblem } from './problem';
 import { problemPageRoutes } from './problem-pages';
+import { adminApiKeyRoutes } from './routes/api-keys';
 import { adminAuditRoutes, adminDeadLetterRoutes, adminSagaRoutes, adminStatsRoutes } from './routes/admin';
 import { orderRoutes } from './routes/orders';
 import { adminProductRoutes, productRoutes } from './routes/products';
 
 export interface HttpAppDeps {
   auth: AuthConfig;
+  /** Partner API keys (`X-API-Key`); without it only bearer tokens authenticate. */
+  apiKeys?: ApiKeyAuthenticator;
+  /** Express's `trust proxy` (TRUST_PROXY): whether X-Forwarded-For names the client address. */
+  trustProxy?: boolean | number | string[];
+  /** The per-address rate limit, before authentication (createRateLimits `byAddress`). */
+  addressRateLimit?: RequestHandler;
   orders: OrderUseCases;
   catalog: Catalog;
   inventory: InventoryPort;
@@ -35,10 +43,12 @@ export interface HttpAppDeps {
     deadLetters: DeadLetterRepository;
     replay: Replay;
     audit: AuditLog;
+    apiKeys: ApiKeyStore;
     /** One orchestrator-database transaction: an admin write commits its change, audit row and stored response in it. */
     transaction: AdminWriteDeps['transaction'];
     stats: () => Promise<unknown>;
   };
+  /** The per-caller rate limits, after authentication (createRateLimits `byCaller`). */
   rateLimit: RequestHandler;
   requestLog: RequestHandler;
   /** Request duration histogram (mounted first, so it sees every request). */
@@ -79,6 +89,7 @@ const requireJsonBody: RequestHandler = (req, _res, next) => {
 export function createHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy ?? false);
   if (deps.httpMetrics) app.use(deps.httpMetrics);
   app.use(helmet());
   app.use(deps.requestLog);
@@ -88,7 +99,15 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(PROBLEM_PAGES, problemPageRoutes());
 
   const v1 = express.Router();
-  v1.use(authenticate(deps.auth), deps.rateLimit, requireJsonBody, express.json({ limit: '64kb', strict: true, reviver: rejectPollution }));
+  const tokens = deps.auth.JWT_JWKS_URL ? createJwksTokenVerifier(deps.auth) : createTokenVerifier(deps.auth);
+  if (deps.addressRateLimit) v1.use(deps.addressRateLimit);
+  v1.use(
+    authenticate(tokens, deps.apiKeys),
+    deps.rateLimit,
+    requireScope,
+    requireJsonBody,
+    express.json({ limit: '64kb', strict: true, reviver: rejectPollution }),
+  );
   v1.use('/orders', failFastWhileDatabaseDown(deps.databaseDown ?? (() => false)), orderRoutes(deps.orders, deps.idempotency));
   v1.use('/products', productRoutes(deps.catalog));
   v1.use('/admin', requireRole('admin'));
@@ -101,6 +120,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   );
   v1.use('/admin/dead-letters', adminDeadLetterRoutes(admin.deadLetters, admin.replay, writes));
   v1.use('/admin/audit', adminAuditRoutes(admin.audit));
+  v1.use('/admin/api-keys', adminApiKeyRoutes(admin.apiKeys, writes));
   v1.use('/admin/stats', adminStatsRoutes(admin.stats));
   app.use('/v1', v1);
 

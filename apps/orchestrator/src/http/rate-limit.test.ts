@@ -9,7 +9,7 @@ import { createBreakers } from '../clients/breakers';
 import { createRedisClient } from '../clients/redis';
 import { downstreamSettings, loadOrchestratorConfig } from '../config';
 import { createOrchestratorMetrics } from '../metrics';
-import { rateLimit } from './rate-limit';
+import { createRateLimits } from './rate-limit';
 
 const logger = pino({ level: 'silent' });
 
@@ -37,14 +37,27 @@ afterEach(async () => {
   await proxy?.close();
 });
 
-const limiter = (perMinute: number) =>
-  rateLimit(redis, { perMinute, keyPrefix: `${uniqueName('rate_limit')}:`, logger, errors: metrics.rateLimiterErrors, guard: breakers.redis });
+type Quotas = { perMinute?: number; perKey?: number; burst?: number; perAddress?: number };
+const limits = ({ perMinute = 1_000, perKey = 1_000, burst = 1_000, perAddress = 1_000 }: Quotas = {}) =>
+  createRateLimits(redis, {
+    perAddressPerMinute: perAddress,
+    perCallerPerMinute: perMinute,
+    perKeyPerMinute: perKey,
+    burstPerSecond: burst,
+    keyPrefix: `${uniqueName('rate_limit')}:`,
+    logger,
+    errors: metrics.rateLimiterErrors,
+    guard: breakers.redis,
+  });
+/** The per-caller limits alone (a per-minute quota, and a burst cap out of the way unless given). */
+const limiter = (perMinute: number, burst = 1_000) => limits({ perMinute, burst }).byCaller;
 
-/** Runs the middleware for one request of `caller`: what it passed to next(), its headers, how long it took. */
-async function decide(handler: RequestHandler, caller = 'alice') {
+type TestCaller = { id: string; role: 'customer'; scopes?: string[]; ratePerMinute?: number };
+/** Runs the middleware for one request of `caller` from `ip`: what it passed to next(), its headers, how long it took. */
+async function decide(handler: RequestHandler, caller: string | TestCaller = 'alice', ip = '192.0.2.1') {
   const headers: Record<string, string> = {};
-  const req = { caller: { id: caller, role: 'customer' } } as unknown as Request;
-  const res = { set: (name: string, value: string) => ((headers[name] = value), res) } as unknown as Response;
+  const req = { caller: typeof caller === 'string' ? { id: caller, role: 'customer' } : caller, ip } as unknown as Request;
+  const res = { set: (name: string, value: string) => ((headers[name] = value), res), locals: {} } as unknown as Response;
   const started = Date.now();
   const passed = await new Promise<unknown>((resolve) => handler(req, res, (error?: unknown) => resolve(error)));
   return { passed, headers, ms: Date.now() - started };
@@ -64,17 +77,51 @@ describe('the rate limiter', () => {
     // RateLimit: "<policy>";r=<remaining>;t=<seconds until the quota resets>; the window began with the first request.
     const reset = (value: string | undefined) => Number(/^"per-caller";r=\d+;t=(\d+)$/.exec(value ?? '')?.[1]);
     for (const [i, { headers }] of answers.entries()) {
-      expect(headers['RateLimit-Policy']).toBe('"per-caller";q=2;w=60');
-      const t = reset(headers['RateLimit']);
+      expect(headers['RateLimit-Policy']).toBe('"per-caller";q=2;w=60, "burst";q=1000;w=1');
+      const t = reset(headers['RateLimit']?.split(', ')[0]);
       expect(t).toBeGreaterThanOrEqual(58);
       expect(t).toBeLessThanOrEqual(60);
-      expect(headers['RateLimit']).toBe(`"per-caller";r=${[1, 0, 0][i]};t=${t}`);
+      expect(headers['RateLimit']).toBe(`"per-caller";r=${[1, 0, 0][i]};t=${t}, "burst";r=${[999, 998, 997][i]};t=1`);
       expect(Object.keys(headers).filter((name) => /^RateLimit-(Limit|Remaining|Reset)$/.test(name))).toEqual([]);
     }
     expect(first.headers['Retry-After']).toBeUndefined();
     expect(second.headers['Retry-After']).toBeUndefined();
     // Retry-After on the refusal is no earlier than the end of the effective window.
-    expect(refused.headers['Retry-After']).toBe(String(reset(refused.headers['RateLimit'])));
+    expect(refused.headers['Retry-After']).toBe(String(reset(refused.headers['RateLimit']?.split(', ')[0])));
+  });
+
+  it('limits each client address before authentication, whoever (or whatever token) it sends', async () => {
+    const { byAddress } = limits({ perAddress: 2 });
+    const fromOneAddress = [await decide(byAddress, 'x'), await decide(byAddress, 'y'), await decide(byAddress, 'z')];
+    expect(fromOneAddress.map((a) => a.passed)).toEqual([undefined, undefined, expect.objectContaining({ problem: 'rate-limited' })]);
+    expect(fromOneAddress[2]!.headers['RateLimit-Policy']).toBe('"per-ip";q=2;w=60');
+    expect(fromOneAddress[2]!.headers['Retry-After']).toMatch(/^[0-9]+$/);
+    expect((await decide(byAddress, 'x', '198.51.100.7')).passed).toBeUndefined();
+  });
+
+  it('caps each caller per second within its per-minute quota', async () => {
+    const handler = limiter(100, 3);
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await decide(handler, 'bursty'));
+    expect(answers.map((a) => a.passed)).toEqual([undefined, undefined, undefined, expect.objectContaining({ problem: 'rate-limited' })]);
+    expect(answers[3]!.headers['Retry-After']).toBe('1');
+    expect((await decide(handler, 'calm')).passed).toBeUndefined();
+  });
+
+  it('gives an API key the partner quota, or its own, apart from token callers', async () => {
+    const { byCaller } = limits({ perMinute: 100, perKey: 1 });
+    const key = (id: string, ratePerMinute?: number): TestCaller => ({
+      id: `apikey:${id}`,
+      role: 'customer',
+      scopes: ['orders:read'],
+      ...(ratePerMinute ? { ratePerMinute } : {}),
+    });
+    const partner = [await decide(byCaller, key('a')), await decide(byCaller, key('a'))];
+    expect(partner.map((a) => a.passed)).toEqual([undefined, expect.objectContaining({ problem: 'rate-limited' })]);
+    expect(partner[0]!.headers['RateLimit-Policy']).toMatch(/^"per-caller";q=1;w=60, /);
+    const own = [await decide(byCaller, key('b', 2)), await decide(byCaller, key('b', 2)), await decide(byCaller, key('b', 2))];
+    expect(own.map((a) => a.passed)).toEqual([undefined, undefined, expect.objectContaining({ problem: 'rate-limited' })]);
+    expect((await decide(byCaller, 'a-token-caller')).passed).toBeUndefined();
   });
 
   it('lets a request through and counts it when Redis times out', async () => {

@@ -123,6 +123,23 @@ export const statsResponse = z.looseObject({
     .array(z.strictObject({ name: z.string(), status: z.enum(['up', 'down']), since: timestamp.nullable() }))
     .describe("What the orchestrator's background health checks last found"),
 });
+export const apiKeyResponse = z.strictObject({
+  id: z.guid(),
+  name: z.string(),
+  scopes: z.array(z.enum(['orders:write', 'orders:read', 'products:read'])),
+  ratePerMinute: count.nullable().describe('Its own quota of requests per minute, or null for the partner default'),
+  prefix: z.string().describe('The start of the key (`ofk_<id>`), to tell which key a partner holds'),
+  createdBy: z.string(),
+  createdAt: timestamp,
+  revokedAt: timestamp.nullable(),
+});
+export const createdApiKeyResponse = apiKeyResponse.extend({
+  key: z
+    .string()
+    .nullable()
+    .describe('The key, to send as `X-API-Key`: shown in this answer only (stored as a hash); null in a replay of the request (Idempotent-Replayed)'),
+});
+export const apiKeyPageResponse = z.strictObject({ items: z.array(apiKeyResponse), nextCursor: z.string().nullable() });
 export const auditResponse = z.strictObject({
   id: z.string(),
   at: timestamp,
@@ -136,3 +153,47 @@ export const auditResponse = z.strictObject({
   idempotencyKey: z.string().nullable(),
 });
 export const auditPageResponse = z.strictObject({ items: z.array(auditResponse), nextCursor: z.string().nullable() });
+
+export const webhookResponse = z.strictObject({
+  id: z.guid(),
+  url: z.string(),
+  events: z.array(z.string()),
+  description: z.string().nullable(),
+  enabled: z.boolean(),
+  disabledReason: z
+    .enum(['gone', 'admin'])
+    .nullable()
+    .describe('Why it is disabled: `gone` when its receiver answered 410 (PATCH `enabled: true` re-enables it), `admin` by an update'),
+  createdBy: z.string().describe("The admin token's `sub`"),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+export const webhookCreatedResponse = webhookResponse.extend({
+  secret: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]+$/)
+    .describe('The Standard Webhooks signing secret (`whsec_` + base64). Shown only in this answer: keep it, verify every delivery with it'),
+});
+export const webhookPageResponse = z.strictObject({ items: z.array(webhookResponse), nextCursor: z.string().nullable() });
+export const webhookDeliveryResponse = z.strictObject({
+  id: z.guid(),
+  subscriptionId: z.guid(),
+  eventId: z.guid().describe('The CloudEvent id, sent as `webhook-id`: receivers de-duplicate on it'),
+  eventType: z.string(),
+  status: z
+    .enum(['pending', 'delivered', 'failed', 'skipped'])
+    .describe(
+      '`pending`: not yet delivered (queued or between retries); `delivered`: answered 2xx; `failed`: every attempt failed, it is in the dead letters (replay it from there); `skipped`: its subscription was disabled (or answered 410)',
+    ),
+  attempts: count,
+  lastStatusCode: count.nullable().describe('The HTTP status of the last attempt; null when it got none (a timeout, a refused address, a network error)'),
+  lastError: z.string().nullable(),
+  lastAttemptAt: timestamp.nullable(),
+  deliveredAt: timestamp.nullable(),
+  createdAt: timestamp,
+});
+export const webhookDeliveryPageResponse = z.strictObject({ items: z.array(webhookDeliveryResponse), nextCursor: z.string().nullable() });
+export const webhookTestResponse = z.strictObject({
+  deliveryId: z.guid(),
+  eventId: z.guid().describe('The id of the `webhook.ping` CloudEvent sent (its `webhook-id`)'),
+});

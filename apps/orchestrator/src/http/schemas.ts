@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ORDER_LIMITS, orderLineSchema, skuSchema } from '@orderflow/domain';
+import { FACT_TYPES, ORDER_LIMITS, orderLineSchema, skuSchema } from '@orderflow/domain';
+import { API_KEY_SCOPES } from '../domain/caller';
 import { HttpProblem } from './problem';
 
 // Strict request schemas: unknown fields are rejected, sizes and counts bounded.
@@ -41,11 +42,49 @@ export const deadLetterQuery = z.strictObject({
   cursor: z.string().max(200).optional().describe(CURSOR),
 });
 export const replayMatchingBody = z.strictObject(deadLetterFilter);
+export const createApiKeyBody = z.strictObject({
+  name: z.string().trim().min(1).max(200).describe('Who holds it, e.g. the partner and system'),
+  scopes: z
+    .array(z.enum(API_KEY_SCOPES))
+    .min(1)
+    .max(API_KEY_SCOPES.length)
+    .refine((scopes) => new Set(scopes).size === scopes.length, 'scopes must not repeat')
+    .describe('What the key may do: `orders:write` (place and cancel orders), `orders:read` (its own orders), `products:read` (the catalog)'),
+  ratePerMinute: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .optional()
+    .describe('Its own quota of requests per minute; the partner default (`API_KEY_RATE_PER_MINUTE`) if absent'),
+});
 export const reasonBody = z.strictObject({ reason: z.string().trim().min(1).max(500).describe('Why, for the audit log') });
 export const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().min(1).max(200).optional().describe(CURSOR),
 });
+
+const webhookEvents = z
+  .array(z.enum(FACT_TYPES))
+  .min(1)
+  .max(FACT_TYPES.length)
+  .refine((types) => new Set(types).size === types.length, 'each event type once')
+  .describe('The fact types to deliver (their CloudEvents `type`)');
+const webhookUrl = z
+  .string()
+  .min(1)
+  .max(2_048)
+  .describe('Where deliveries are POSTed: https, and a host whose addresses are all public (unless the server sets WEBHOOK_ALLOW_PRIVATE)');
+const webhookDescription = z.string().trim().max(500);
+export const createWebhookBody = z.strictObject({ url: webhookUrl, events: webhookEvents, description: webhookDescription.optional() });
+export const updateWebhookBody = z
+  .strictObject({
+    url: webhookUrl.optional(),
+    events: webhookEvents.optional(),
+    description: webhookDescription.nullable().optional(),
+    enabled: z.boolean().optional().describe('`true` re-enables one that was disabled (by an admin, or because its receiver answered 410)'),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, 'nothing to change');
 
 /** A JSON Pointer (RFC 6901) in URI fragment form: `#/items/0/quantity`. */
 export function jsonPointer(path: readonly PropertyKey[]): string {
