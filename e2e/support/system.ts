@@ -76,8 +76,11 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     RESOURCE_PREFIX: prefix,
     JWT_SECRET,
-    // Tests poll hard as a few callers; the limit itself has its own test.
+    // Tests poll hard as a few callers from one address; the limits themselves have their own tests.
     RATE_LIMIT_PER_MINUTE: '1000000',
+    RATE_LIMIT_BURST_PER_SECOND: '1000000',
+    RATE_LIMIT_PER_IP_PER_MINUTE: '100000000',
+    API_KEY_RATE_PER_MINUTE: '1000000',
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info',
     MAIL_DIR: mailDir,
     HTTP_HOST: '127.0.0.1',
