@@ -364,6 +364,42 @@ describe('admin', () => {
   });
 });
 
+describe('partner API keys', () => {
+  it('create, list and revoke: 200, 201, 204, 400, 401, 403, 404, 413, 415, 422', async () => {
+    const create = (options: CallOptions, status: number) => call('POST', '/v1/admin/api-keys', options, status);
+    const body = { name: 'Reseller A', scopes: ['orders:write', 'orders:read'] };
+    const createKey = key();
+    const created = await create({ token: admin, body, headers: createKey }, 201);
+    expect(created.body.key).toMatch(/^ofk_[0-9a-f]{32}_[A-Za-z0-9_-]{43}$/);
+    const replayed = await create({ token: admin, body, headers: createKey }, 201);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed.body).toEqual({ ...created.body, key: null }); // the secret is kept nowhere
+    await create({ token: admin, body: { ...body, name: 'Reseller B' }, headers: createKey }, 422);
+    await create({ token: admin, body: { ...body, scopes: ['orders:everything'] }, headers: key() }, 400);
+    await create({ token: admin, raw: hugeBody, headers: { ...json, ...key() } }, 413);
+    await create({ token: admin, raw: 'x', headers: { ...text, ...key() } }, 415);
+    await create({ token: customer, body, headers: key() }, 403);
+    await create({ body, headers: key() }, 401);
+
+    const list = await call('GET', '/v1/admin/api-keys?limit=1', { token: admin }, 200);
+    expect(JSON.stringify(list.body)).not.toContain(created.body.key);
+    await call('GET', '/v1/admin/api-keys?limit=0', { token: admin }, 400);
+    await call('GET', '/v1/admin/api-keys', { token: customer }, 403);
+    await call('GET', '/v1/admin/api-keys', {}, 401);
+
+    const revoke = (id: string, options: CallOptions, status: number) => call('DELETE', `/v1/admin/api-keys/${id}`, options, status);
+    await revoke(created.body.id, { token: admin, headers: key() }, 204);
+    await revoke(created.body.id, { token: admin, headers: key() }, 204);
+    await revoke(randomUUID(), { token: admin, headers: key() }, 404);
+    await revoke(created.body.id, { token: admin }, 400);
+    await revoke(created.body.id, { token: admin, headers: createKey }, 422);
+    await revoke(created.body.id, { token: customer, headers: key() }, 403);
+    await revoke(created.body.id, { headers: key() }, 401);
+    // A revoked key is refused at once.
+    await call('GET', '/v1/orders', { headers: { 'x-api-key': created.body.key } }, 401);
+  });
+});
+
 describe('rate limit', () => {
   it('answers 429 with Retry-After and RateLimit headers on every /v1 operation once a caller has spent its minute', async () => {
     const redis = new Redis(testInfra().redisUrl);

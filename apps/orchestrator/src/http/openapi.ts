@@ -8,6 +8,7 @@ import { PROBLEMS, PROBLEM_PAGES, problemSchema } from './problem';
 import * as responses from './responses';
 import {
   auditQuery,
+  createApiKeyBody,
   deadLetterQuery,
   listQuery,
   orderIdParam,
@@ -35,17 +36,23 @@ const problem = (description: string, ...types: (keyof typeof PROBLEMS)[]) => {
   };
 };
 
-// Structured Fields of draft-ietf-httpapi-ratelimit-headers-11 (one String item with Integer parameters).
+// Structured Fields of draft-ietf-httpapi-ratelimit-headers-11: a List with one String item (the policy's
+// name) with Integer parameters per policy that applied: the client address's, then the caller's and its
+// burst cap once the request is authenticated.
+const policyList = (params: string) => {
+  const item = `"(per-ip|per-caller|burst)";${params}`;
+  return `^${item}(, ${item})*$`;
+};
 const rateLimitHeaders = {
   'RateLimit-Policy': {
-    description: 'The caller\'s quota policy: `q` requests per `w` seconds, e.g. `"per-caller";q=600;w=60`',
+    description: 'The quota policies that applied: `q` requests per `w` seconds each, e.g. `"per-ip";q=1000;w=60, "per-caller";q=600;w=60, "burst";q=10;w=1`',
     required: true,
-    schema: { type: 'string', pattern: '^"per-caller";q=[0-9]+;w=[0-9]+$' },
+    schema: { type: 'string', pattern: policyList('q=[0-9]+;w=[0-9]+') },
   },
   RateLimit: {
-    description: 'What is left of it: `r` requests remain for the next `t` seconds, e.g. `"per-caller";r=0;t=42`',
+    description: 'What is left of each: `r` requests remain for the next `t` seconds, e.g. `"per-ip";r=998;t=59, "per-caller";r=0;t=42, "burst";r=9;t=1`',
     required: true,
-    schema: { type: 'string', pattern: '^"per-caller";r=[0-9]+;t=[0-9]+$' },
+    schema: { type: 'string', pattern: policyList('r=[0-9]+;t=[0-9]+') },
   },
 };
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } } };
@@ -53,7 +60,10 @@ const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retry
 // 500: an unexpected error is answered as problem+json `internal` with no details, and is a bug.
 const common = {
   '401': problem('Missing, malformed, expired or badly signed token.', 'unauthorized'),
-  '429': { ...problem('Over the per-caller rate limit; retry after `Retry-After` seconds.', 'rate-limited'), headers: { ...retryAfter, ...rateLimitHeaders } },
+  '429': {
+    ...problem('Over a rate limit (per client address, per caller, or the per-second burst cap); retry after `Retry-After` seconds.', 'rate-limited'),
+    headers: { ...retryAfter, ...rateLimitHeaders },
+  },
 };
 // Only operations that call the order or inventory service (over gRPC) can find them unavailable.
 const downstream = {
@@ -150,6 +160,10 @@ const named: Record<string, z.ZodType> = {
   Discard: responses.discardResponse,
   ReplayMatching: responses.replayMatchingResponse,
   AuditRecord: responses.auditResponse,
+  CreateApiKey: createApiKeyBody,
+  ApiKey: responses.apiKeyResponse,
+  CreatedApiKey: responses.createdApiKeyResponse,
+  ApiKeyPage: responses.apiKeyPageResponse,
   AuditPage: responses.auditPageResponse,
   DeadLetter: responses.deadLetterResponse,
   DeadLetterPage: responses.deadLetterPageResponse,
@@ -175,14 +189,22 @@ export const openApiDocument = {
       'Requests are limited per caller (`RATE_LIMIT_PER_MINUTE`, default 600, a whole minute may be spent at once); each answer carries the `RateLimit-Policy` and `RateLimit` headers.',
   },
   servers: [{ url: '/' }],
-  security: [{ bearer: [] }],
+  security: [{ bearer: [] }, { apiKey: [] }],
   components: {
     securitySchemes: {
       bearer: {
         type: 'http',
         scheme: 'bearer',
         bearerFormat: 'JWT',
-        description: 'HS256 or RS256; claims `sub` (customer id), `role` (`customer` | `admin`), `exp` required.',
+        description:
+          "HS256 (a shared secret), RS256 or ES256 (a public key, or keys from an identity provider's JWKS endpoint by `kid`); claims `sub` (the caller), `role` (`customer` | `admin`), `exp` required, `email` optional; `iss` and `aud` required with public keys. A claim that is missing or invalid is 401.",
+      },
+      apiKey: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-API-Key',
+        description:
+          'A partner key (`ofk_…`, created by an admin at POST /v1/admin/api-keys): its own caller, with the scopes it was given: `orders:write` (place and cancel orders), `orders:read` (its own orders), `products:read` (the catalog). A missing scope is 403; an unknown or revoked key 401. Never for /v1/admin.',
       },
     },
     schemas,
@@ -399,6 +421,39 @@ export const openApiDocument = {
           '404': notFound,
           '409': adminConflict('Already replayed'),
           ...adminWriteResponses,
+          ...adminOnly,
+          ...common,
+        },
+      },
+    },
+    '/v1/admin/api-keys': {
+      post: {
+        operationId: 'createApiKey',
+        summary: 'Create a partner API key; the key is in this answer only (audited)',
+        security: [{ bearer: [] }],
+        parameters: [adminIdempotencyKey],
+        requestBody: { required: true, content: json(ref('CreateApiKey')) },
+        responses: { '201': ok('Created: send `key` as `X-API-Key`', ref('CreatedApiKey')), ...adminWriteResponses, ...adminOnly, ...common },
+      },
+      get: {
+        operationId: 'listApiKeys',
+        summary: 'Partner API keys, newest first, revoked ones included (never their secrets)',
+        security: [{ bearer: [] }],
+        parameters: queryParams(listQuery),
+        responses: { '200': ok('A page of keys', ref('ApiKeyPage')), '400': problem('Invalid query.', 'validation-failed'), ...adminOnly, ...common },
+      },
+    },
+    '/v1/admin/api-keys/{id}': {
+      delete: {
+        operationId: 'revokeApiKey',
+        summary: 'Revoke a partner API key: refused on every replica from the answer on (audited)',
+        security: [{ bearer: [] }],
+        parameters: [uuidParam('id'), adminIdempotencyKey],
+        responses: {
+          '204': { description: 'Revoked (or revoked before)', headers: rateLimitHeaders },
+          '404': notFound,
+          '400': adminWriteResponses['400'],
+          '422': adminWriteResponses['422'],
           ...adminOnly,
           ...common,
         },
