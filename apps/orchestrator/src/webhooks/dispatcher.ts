@@ -1,0 +1,35 @@
+import type { Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { createEventConsumer, type EventConsumer } from '@orderflow/messaging';
+import type { WebhookRepository } from './webhook-repository';
+
+export interface DispatcherOptions {
+  kafka: Kafka;
+  producer: Producer;
+  /** Its consumer group (`orchestrator.webhooks`). */
+  groupId: string;
+  /** The fact topics: order-events and inventory-events. */
+  topics: string[];
+  repo: WebhookRepository;
+  logger: Logger;
+  onEnqueued?(deliveries: number): void;
+}
+
+/**
+ * Turns facts into deliveries: for each fact, one statement inserts a delivery per enabled matching
+ * subscription and its `webhook.deliver` task in the outbox. Idempotent on (subscription, event id),
+ * so a redelivered fact adds nothing; a subscription created after a fact was consumed does not get it.
+ */
+export function createWebhookDispatcher(options: DispatcherOptions): EventConsumer {
+  return createEventConsumer({
+    kafka: options.kafka,
+    groupId: options.groupId,
+    topics: options.topics,
+    producer: options.producer,
+    logger: options.logger,
+    handle: async (event) => {
+      const tasks = await options.repo.enqueueFact(event);
+      if (tasks.length) options.onEnqueued?.(tasks.length);
+    },
+  });
+}

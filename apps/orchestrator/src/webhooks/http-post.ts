@@ -1,0 +1,78 @@
+// One webhook POST with SSRF guards at delivery time: the host is resolved here, every address it
+// resolves to is checked, and the socket connects to those checked addresses (the resolver is the
+// connection's own `lookup`), so a name that re-resolves elsewhere between check and connect (DNS
+// rebinding) cannot slip through. Redirects are not followed; the whole exchange has one deadline.
+import { lookup as dnsLookup } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { checkAddresses, hostOf, type GuardOptions } from './address-guard';
+
+export interface PostOptions extends GuardOptions {
+  /** Longest the whole exchange may take: resolving, connecting, TLS, sending, and the status line. */
+  timeoutMs: number;
+}
+
+/** What the receiver answered: its status (a redirect included: never followed). */
+export interface PostResult {
+  status: number;
+  location?: string;
+}
+
+/** A `lookup` for net.connect that resolves, refuses a non-public address and answers only checked ones. */
+function guardedLookup(options: GuardOptions): LookupFunction {
+  return (hostname, lookupOptions, callback) => {
+    dnsLookup(hostname, { all: true, verbatim: true, family: lookupOptions.family }, (error, addresses) => {
+      if (error) return callback(error, '', 0);
+      try {
+        checkAddresses(
+          hostname,
+          addresses.map((a) => a.address),
+          options,
+        );
+      } catch (blocked) {
+        return callback(blocked as NodeJS.ErrnoException, '', 0);
+      }
+      // net.connect asks for every address (happy eyeballs) or for one; either way only these.
+      if (lookupOptions.all) return (callback as unknown as (e: null, a: typeof addresses) => void)(null, addresses);
+      callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  };
+}
+
+/** POSTs `body` to `url` with `headers`; rejects on a refused address, a network error or the deadline. */
+export function postWebhook(url: string, body: string, headers: Record<string, string>, options: PostOptions): Promise<PostResult> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    if (target.protocol !== 'https:' && !(options.allowPrivate && target.protocol === 'http:')) {
+      return reject(new Error(`refused: ${target.protocol} URLs are not delivered to`));
+    }
+    const host = hostOf(target);
+    try {
+      if (isIP(host)) checkAddresses(host, [host], options); // a literal address never reaches `lookup`
+    } catch (error) {
+      return reject(error);
+    }
+    const request = (target.protocol === 'https:' ? https : http).request(target, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+      lookup: guardedLookup(options),
+      agent: false, // a fresh connection (and a fresh check) per delivery
+      timeout: options.timeoutMs,
+    });
+    const deadline = setTimeout(() => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+    request.on('error', (error) => {
+      clearTimeout(deadline);
+      reject(error);
+    });
+    request.on('response', (response) => {
+      clearTimeout(deadline);
+      // Only the status counts: the body is not read, and the connection is not kept.
+      resolve({ status: response.statusCode ?? 0, ...(response.headers.location ? { location: response.headers.location } : {}) });
+      response.destroy();
+      request.destroy();
+    });
+    request.end(body);
+  });
+}
