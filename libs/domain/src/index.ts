@@ -22,6 +22,8 @@ export {
   ORDER_EVENTS,
   INVENTORY_EVENTS,
   NOTIFICATION_SEND,
+  WEBHOOK_DELIVER,
+  TASK_QUEUES,
   RETRY_DELAYS_MS,
   dlqTopic,
   topicNames,
@@ -30,4 +32,5 @@ export {
   failureRoutingKey,
   type TopicNames,
   type TaskTopology,
+  type TaskQueue,
 } from './messaging-contract';

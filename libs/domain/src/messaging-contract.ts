@@ -34,7 +34,12 @@ export function consumerGroup(name: string, prefix = ''): string {
 
 /** Routing keys are fixed contract names; exchange and queue names carry the resource prefix. */
 export const NOTIFICATION_SEND = 'notification.send';
-/** Delay before retry 1, 2 and 3 of a notification task (the `notification.send.retry.N` queues' TTLs). */
+/** Webhook deliveries (one task per fact per subscription), on the same exchange and retry ladder as e-mails. */
+export const WEBHOOK_DELIVER = 'webhook.deliver';
+/** The task queues, by routing key: each has its own topology (`taskTopology(prefix, name)`). */
+export const TASK_QUEUES = [NOTIFICATION_SEND, WEBHOOK_DELIVER] as const;
+export type TaskQueue = (typeof TASK_QUEUES)[number];
+/** Delay before retry 1, 2 and 3 of a task (the `<queue>.retry.N` queues' TTLs). */
 export const RETRY_DELAYS_MS = [1_000, 4_000, 16_000] as const;
 
 /** A task queue with its retry ladder and dead-letter queue, all bound to one direct exchange. */
@@ -47,19 +52,19 @@ export interface TaskTopology {
 }
 
 /**
- * The `notification.send` topology. Retry and DLQ queues are bound to the `tasks` exchange under their
- * own routing keys, so a worker publishes every hop (retry N, dead letter) to one exchange with
- * confirms and `mandatory`, and never needs the prefixed queue names. Expired retries dead-letter back
- * to `tasks` with routing key `notification.send`.
+ * The topology of a task queue (`notification.send` unless `name` says otherwise). Retry and DLQ
+ * queues are bound to the `tasks` exchange under their own routing keys, so a worker publishes every
+ * hop (retry N, dead letter) to one exchange with confirms and `mandatory`, and never needs the
+ * prefixed queue names. Expired retries dead-letter back to `tasks` with the queue's routing key.
  */
-export function taskTopology(prefix = ''): TaskTopology {
-  const queue = `${prefix}${NOTIFICATION_SEND}`;
+export function taskTopology(prefix = '', name: TaskQueue = NOTIFICATION_SEND): TaskTopology {
+  const queue = `${prefix}${name}`;
   return {
     exchange: `${prefix}tasks`,
     queue,
-    routingKey: NOTIFICATION_SEND,
-    retryQueues: RETRY_DELAYS_MS.map((ttlMs, i) => ({ name: `${queue}.retry.${i + 1}`, routingKey: `${NOTIFICATION_SEND}.retry.${i + 1}`, ttlMs })),
-    dlq: { name: `${queue}.dlq`, routingKey: `${NOTIFICATION_SEND}.dlq` },
+    routingKey: name,
+    retryQueues: RETRY_DELAYS_MS.map((ttlMs, i) => ({ name: `${queue}.retry.${i + 1}`, routingKey: `${name}.retry.${i + 1}`, ttlMs })),
+    dlq: { name: `${queue}.dlq`, routingKey: `${name}.dlq` },
   };
 }
 

@@ -47,6 +47,7 @@ export { createEventConsumer, FETCH_WAIT_MS, type EventConsumer, type EventConsu
 export {
   createTaskWorker,
   permanentTaskError,
+  deferredTaskError,
   type TaskWorker,
   type TaskWorkerOptions,
   type TaskWorkerSettings,

@@ -61,6 +61,8 @@ export interface RabbitPublisherOptions extends PublisherTracing {
   url: string;
   /** The topology the outbox's task rows are published to (declared on connect). */
   topology: TaskTopology;
+  /** Further topologies on the same exchange that rows are routed to (declared on connect too), e.g. webhook deliveries beside e-mails. */
+  moreTopologies?: TaskTopology[];
   logger: Logger;
   name?: string;
   /** Longest one publish may take, connecting and confirms included (a frozen broker never confirms). */
@@ -94,6 +96,7 @@ export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPu
       const returned = new Set<string>();
       channel.on('return', (m: ConsumeMessage) => void returned.add(String(m.properties.messageId)));
       const topology = await declareTaskTopology(channel, options.topology);
+      for (const more of options.moreTopologies ?? []) await declareTaskTopology(channel, more);
       return { connection, channel, topology, returned };
     })();
     connecting = opening;

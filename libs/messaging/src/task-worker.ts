@@ -94,6 +94,17 @@ export function permanentTaskError(message: string, cause?: unknown): Error & { 
   return Object.assign(new Error(message, { cause }), { nonRetryable: true as const });
 }
 
+/**
+ * An error that puts a task back for later without spending an attempt: it goes through the first
+ * retry queue (its TTL) with its attempt count unchanged, and its prefetch slot is freed meanwhile
+ * (e.g. a webhook whose receiver already has as many deliveries in flight as it may).
+ */
+export function deferredTaskError(message: string): Error & { deferred: true } {
+  return Object.assign(new Error(message), { deferred: true as const });
+}
+
+const isDeferred = (e: unknown) => typeof e === 'object' && e !== null && (e as { deferred?: unknown }).deferred === true;
+
 const isPermanent = (e: unknown) =>
   typeof e === 'object' && e !== null && ((e as { permanent?: unknown }).permanent === true || (e as { nonRetryable?: unknown }).nonRetryable === true);
 
@@ -174,20 +185,23 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
   async function fail(s: Session, topology: TaskTopology, msg: ConsumeMessage, error: unknown) {
     const headers = { ...msg.properties.headers };
     const attempt = Math.max(1, Math.floor(Number(String(headers[ATTEMPT_HEADER] ?? 1))) || 1);
-    const routingKey = isPermanent(error) ? topology.dlq.routingKey : failureRoutingKey(topology, attempt);
+    const deferred = isDeferred(error);
+    const routingKey = deferred
+      ? (topology.retryQueues[0]?.routingKey ?? topology.routingKey)
+      : isPermanent(error)
+        ? topology.dlq.routingKey
+        : failureRoutingKey(topology, attempt);
     const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1_000);
     const now = new Date().toISOString();
     for (const name of Object.keys(headers)) if (BROKER_HEADERS.test(name)) delete headers[name];
-    Object.assign(headers, {
-      [ATTEMPT_HEADER]: attempt + 1,
-      'x-last-error': reason,
-      'x-first-failed-at': headers['x-first-failed-at'] ?? now,
-      'x-last-failed-at': now,
-    });
+    // A deferred task keeps its attempt count and failure record: it did not fail.
+    const next = deferred ? attempt : attempt + 1;
+    headers[ATTEMPT_HEADER] = next;
+    if (!deferred) Object.assign(headers, { 'x-last-error': reason, 'x-first-failed-at': headers['x-first-failed-at'] ?? now, 'x-last-failed-at': now });
     const dead = routingKey === topology.dlq.routingKey;
     if (dead) Object.assign(headers, { 'x-error': reason, 'x-attempts': attempt });
     const { contentType, contentEncoding, correlationId, messageId, timestamp, type, appId, priority, replyTo } = msg.properties;
-    const key = `${messageId}/${attempt + 1}`;
+    const key = `${messageId}/${next}`;
     await new Promise<void>((resolve, reject) =>
       s.confirm.publish(
         topology.exchange,
@@ -199,6 +213,7 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
       ),
     );
     const failure = { messageId, attempt, routingKey, error: reason };
+    if (deferred) return logger.debug(failure, 'task deferred');
     if (dead) options.onDeadLetter?.(failure);
     else options.onRetry?.(failure);
     logger[dead ? 'error' : 'warn']({ ...failure, err: error }, dead ? 'task dead-lettered' : 'task failed; scheduled a retry');

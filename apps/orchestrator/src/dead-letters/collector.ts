@@ -1,7 +1,7 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { taskTopology } from '@orderflow/domain';
+import { TASK_QUEUES, taskTopology, type TaskQueue } from '@orderflow/domain';
 import { createTaskWorker, FETCH_WAIT_MS } from '@orderflow/messaging';
 import { deadLetterId, isDataError, type DeadLetter, type DeadLetterRepository, type DeadLetterSource } from './dead-letter-repository';
 import { cleanText, sanitizeHeaders } from './encoding';
@@ -36,7 +36,7 @@ export interface CollectorOptions {
 
 /**
  * Indexes every dead letter into Postgres so the admin API can list and replay them: it reads the
- * Kafka `<topic>.dlq` topics and the RabbitMQ `notification.send.dlq` queue. Recording is idempotent
+ * Kafka `<topic>.dlq` topics and the RabbitMQ task queues' DLQs (`notification.send.dlq`, `webhook.deliver.dlq`). Recording is idempotent
  * (the id comes from where the letter was seen), so a redelivery changes nothing. Payloads are kept
  * byte for byte and headers made storable; a letter Postgres still refuses is a permanent failure:
  * it is recorded as a placeholder, or at worst logged, counted and skipped, never retried for ever
@@ -81,7 +81,7 @@ export function createDeadLetterCollector(options: CollectorOptions) {
     });
   }
 
-  async function recordRabbit(body: Buffer, msg: ConsumeMessage): Promise<void> {
+  async function recordRabbit(queue: TaskQueue, body: Buffer, msg: ConsumeMessage): Promise<void> {
     const headers = sanitizeHeaders(msg.properties.headers ?? {});
     const now = new Date().toISOString();
     const messageId = msg.properties.messageId === undefined || msg.properties.messageId === null ? undefined : cleanText(String(msg.properties.messageId));
@@ -91,7 +91,7 @@ export function createDeadLetterCollector(options: CollectorOptions) {
     await store({
       id: deadLetterId('rabbitmq', messageId ?? body.toString('base64').slice(0, 64), textOf(headers['x-last-failed-at']) ?? now),
       source: 'rabbitmq',
-      origin: 'notification.send',
+      origin: queue,
       ...(correlationId ? { key: Buffer.from(correlationId) } : {}),
       ...(messageId ? { messageId } : {}),
       payload: body,
@@ -103,25 +103,28 @@ export function createDeadLetterCollector(options: CollectorOptions) {
     });
   }
 
-  const queueReader = createTaskWorker({
-    url: options.amqpUrl,
-    topology: taskTopology(options.prefix),
-    logger,
-    name: 'orderflow-dead-letters',
-    queue: (t) => t.dlq.name,
-    onFailure: 'requeue',
-    handle: recordRabbit,
-  });
+  // One reader per task queue's DLQ (`notification.send.dlq`, `webhook.deliver.dlq`); the queue is the letter's origin.
+  const queueReaders = TASK_QUEUES.map((queue) =>
+    createTaskWorker({
+      url: options.amqpUrl,
+      topology: taskTopology(options.prefix, queue),
+      logger,
+      name: 'orderflow-dead-letters',
+      queue: (t) => t.dlq.name,
+      onFailure: 'requeue',
+      handle: (body, msg) => recordRabbit(queue, body, msg),
+    }),
+  );
 
   return {
     async start() {
       await consumer.connect();
       await consumer.subscribe({ topics: options.dlqTopics, fromBeginning: true });
       await consumer.run({ eachMessage: ({ topic, partition, message }) => recordKafka(topic, partition, message) });
-      await queueReader.start();
+      for (const reader of queueReaders) await reader.start();
     },
     async stop() {
-      await queueReader.stop();
+      await Promise.all(queueReaders.map((reader) => reader.stop()));
       await consumer.disconnect();
     },
   };

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Producer } from 'kafkajs';
-import { AppError, NOTIFICATION_SEND } from '@orderflow/domain';
+import { AppError, TASK_QUEUES } from '@orderflow/domain';
 import type { RabbitPublisher } from '@orderflow/messaging';
 import type { Queryable } from '@orderflow/db';
 import { REPLAYABLE_SOURCES, type DeadLetter, type DeadLetterFilter, type DeadLetterRepository } from './dead-letter-repository';
@@ -22,6 +22,7 @@ function isJson(bytes: Buffer): boolean {
 function unreplayable(letter: DeadLetter): string | undefined {
   if (!REPLAYABLE_SOURCES.includes(letter.source)) return 'a saga dead letter records an order that was already compensated; there is nothing to replay';
   if (letter.source === 'rabbitmq' && !isJson(letter.payload)) return 'this dead letter is not JSON; replaying it would fail the same way';
+  if (letter.source === 'rabbitmq' && !(TASK_QUEUES as readonly string[]).includes(letter.origin)) return `no task queue ${letter.origin} to replay it to`;
   return undefined;
 }
 
@@ -47,7 +48,7 @@ export function createReplay(deps: { repo: DeadLetterRepository; producer: Produ
           tasks.map((l) => ({
             id: 0,
             destination: 'rabbitmq' as const,
-            topic: NOTIFICATION_SEND,
+            topic: l.origin, // the task queue it was dead-lettered from (its routing key)
             key: l.key?.toString() ?? '',
             messageId: l.messageId ?? l.id,
             payload: l.payload,
