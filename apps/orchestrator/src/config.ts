@@ -112,6 +112,23 @@ export const orchestratorEnv = {
     3_650,
     'How long a finished saga and its step log are kept (days): its admin view, and the time a confirmed order can still be cancelled; a failed saga stays while its dead letter is pending',
   ),
+  WEBHOOK_ALLOW_PRIVATE: env.flag(
+    false,
+    'Set to true only for local development: webhook URLs may be http and reach private, loopback and link-local addresses (otherwise https to public addresses only)',
+  ),
+  WEBHOOK_TIMEOUT_MS: env.int(
+    5_000,
+    100,
+    60_000,
+    'Longest one webhook delivery may take (connect, TLS, request, status line); longer counts as a failure and is retried',
+  ),
+  WEBHOOK_CONCURRENCY: env.int(32, 1, 1_000, 'Webhook deliveries in flight at once per orchestrator replica (the webhook.deliver prefetch)'),
+  WEBHOOK_MAX_IN_FLIGHT_PER_SUBSCRIPTION: env.int(
+    4,
+    1,
+    1_000,
+    'Of those, at most this many to one subscription; more wait (deferred 1 s, no attempt spent), so a slow receiver never holds every slot',
+  ),
   DEAD_LETTER_RETENTION_DAYS: env.number(30, 0.001, 3_650, 'How long a dead letter is kept once replayed (days); one nobody has dealt with is never purged'),
 };
 
@@ -177,6 +194,12 @@ export function loadOrchestratorConfig(source: NodeJS.ProcessEnv = process.env) 
   if (config.IDEMPOTENCY_TTL_HOURS * 3_600 <= config.IDEMPOTENCY_LOCK_SECONDS) {
     throw new ConfigError(
       `invalid configuration:\n  IDEMPOTENCY_TTL_HOURS: must exceed IDEMPOTENCY_LOCK_SECONDS (${config.IDEMPOTENCY_TTL_HOURS} h is not more than ${config.IDEMPOTENCY_LOCK_SECONDS} s)`,
+    );
+  }
+  // A subscription allowed every slot would let one slow receiver hold up every other.
+  if (config.WEBHOOK_MAX_IN_FLIGHT_PER_SUBSCRIPTION >= config.WEBHOOK_CONCURRENCY) {
+    throw new ConfigError(
+      `invalid configuration:\n  WEBHOOK_MAX_IN_FLIGHT_PER_SUBSCRIPTION: must be less than WEBHOOK_CONCURRENCY (${config.WEBHOOK_MAX_IN_FLIGHT_PER_SUBSCRIPTION} is not less than ${config.WEBHOOK_CONCURRENCY})`,
     );
   }
   // A saga purged while its Idempotency-Key is still kept: a retry resuming that request would find no saga.

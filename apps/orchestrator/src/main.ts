@@ -2,7 +2,7 @@
 // use cases and saga runner → HTTP API, consumers, outbox relays, purge job → shutdown in reverse.
 import { setTimeout as delay } from 'node:timers/promises';
 import { databaseName } from '@orderflow/config';
-import { consumerGroup, taskTopology, topicNames } from '@orderflow/domain';
+import { consumerGroup, taskTopology, topicNames, WEBHOOK_DELIVER } from '@orderflow/domain';
 import { createPool, createRetentionJob, databaseUrl, inTransaction, postgresHealthCheck, requiredSchemaVersion, schemaCheck } from '@orderflow/db';
 import {
   amqpHealthCheck,
@@ -56,6 +56,9 @@ import { retentionPolicies } from './retention';
 import { createSagaOperations } from './saga/saga-operations';
 import { createSagaRepository } from './saga/saga-repository';
 import { createSagaRunner } from './saga/saga-runner';
+import { createDeliveryWorker } from './webhooks/delivery-worker';
+import { createWebhookDispatcher } from './webhooks/dispatcher';
+import { createWebhookRepository } from './webhooks/webhook-repository';
 
 bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   const prefix = config.RESOURCE_PREFIX;
@@ -78,7 +81,12 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   await ensureTopics(kafka, Object.values(topics), { partitions: config.KAFKA_TOPIC_PARTITIONS });
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
-  const rabbit = createRabbitPublisher({ url: config.AMQP_URL, topology: taskTopology(prefix), logger });
+  const rabbit = createRabbitPublisher({
+    url: config.AMQP_URL,
+    topology: taskTopology(prefix),
+    moreTopologies: [taskTopology(prefix, WEBHOOK_DELIVER)],
+    logger,
+  });
   const relays = [
     createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'kafka', publish: kafkaOutboxPublisher(producer), logger }),
     createOutboxRelay({ pool, databaseUrl: dbUrl, destination: 'rabbitmq', publish: rabbit.publish, logger }),
@@ -86,6 +94,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
 
   const outbox = createOutboxWriter(relays);
   const sagas = createSagaRepository(pool, outbox);
+  const webhooks = createWebhookRepository(pool, outbox);
   const registry = createMetricsRegistry('orchestrator');
   const metrics = createOrchestratorMetrics(registry, { sagasInFlight: sagas.countInFlight });
   registerOutboxMetrics(registry, pool);
@@ -96,6 +105,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       { groupId: consumerGroup('orchestrator.saga', prefix), topics: [topics.orderEvents] },
       { groupId: consumerGroup('orchestrator.catalog', prefix), topics: [topics.inventoryEvents] },
       { groupId: consumerGroup('orchestrator.dead-letters', prefix), topics: [topics.orderEventsDlq, topics.inventoryEventsDlq] },
+      { groupId: consumerGroup('orchestrator.webhooks', prefix), topics: [topics.orderEvents, topics.inventoryEvents] },
     ],
   });
   const settings = downstreamSettings(config);
@@ -171,7 +181,25 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       // of every fact consumed meanwhile instead of one DEL per fact (catalog.ts `invalidate`).
       handle: async (event) => void catalog.invalidate(staleProducts(event)),
     }),
+    createWebhookDispatcher({
+      kafka,
+      producer,
+      groupId: consumerGroup('orchestrator.webhooks', prefix),
+      topics: [topics.orderEvents, topics.inventoryEvents],
+      repo: webhooks,
+      logger,
+    }),
   ];
+  const webhookDeliveries = createDeliveryWorker({
+    amqpUrl: config.AMQP_URL,
+    prefix,
+    repo: webhooks,
+    logger,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    perSubscription: config.WEBHOOK_MAX_IN_FLIGHT_PER_SUBSCRIPTION,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+  });
 
   const deadLetters = createDeadLetterRepository(pool);
   const replay = createReplay({ repo: deadLetters, producer, rabbit });
@@ -214,6 +242,8 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       replay,
       audit: createAuditLog(pool),
       apiKeys,
+      webhooks,
+      webhooksAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
       transaction: (work) => inTransaction(pool, work),
       stats: () => collectStats(pool, () => health.monitor?.status().dependencies ?? []),
     },
@@ -255,6 +285,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
   runner.start();
   await Promise.all(consumers.map((c) => c.start()));
   await collector.start();
+  await webhookDeliveries.start();
   const purge = setInterval(() => {
     idempotency.purgeExpired().then(
       (n) => n && logger.info({ purged: n }, 'expired idempotency keys purged'),
@@ -284,7 +315,7 @@ bootMain('orchestrator', loadOrchestratorConfig, async (config, logger) => {
       await delay(config.SHUTDOWN_DRAIN_MS); // /readyz answers 503 meanwhile: load balancers stop sending
       await closeServer(http.server);
       // Consumers commit what they handled and leave their groups; sagas in hand reach their next commit.
-      await Promise.all([...consumers.map((c) => c.stop()), collector.stop()]);
+      await Promise.all([...consumers.map((c) => c.stop()), collector.stop(), webhookDeliveries.stop()]);
       await runner.stop();
       await Promise.all(relays.map((r) => r.stop()));
       await consumerLag.close();

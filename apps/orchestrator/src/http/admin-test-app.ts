@@ -14,7 +14,7 @@ import type pg from 'pg';
 import pino from 'pino';
 import { AppError, orderTotal, type Order, type OrderItem } from '@orderflow/domain';
 import { createPool, inTransaction } from '@orderflow/db';
-import type { OutboxRecord, RabbitPublisher } from '@orderflow/messaging';
+import { notifyingOutboxWriter, type OutboxRecord, type RabbitPublisher } from '@orderflow/messaging';
 import { createTestDatabase, testInfra, uniqueName, waitFor, type TestDatabase } from '@orderflow/testing';
 import { createAuditLog } from '../audit/audit-log';
 import { createApiKeyStore } from '../partners/api-keys';
@@ -29,6 +29,7 @@ import { createSagaOperations } from '../saga/saga-operations';
 import { createSagaRepository, type SagaRepository } from '../saga/saga-repository';
 import { createSagaRunner } from '../saga/saga-runner';
 import { collectStats } from '../stats';
+import { createWebhookRepository } from '../webhooks/webhook-repository';
 import { createHttpApp } from './app';
 
 const SECRET = 'an-admin-component-test-secret-32ch!';
@@ -185,6 +186,8 @@ export async function startAdminApp(label: string) {
         replay: createReplay({ repo: deadLetters, producer: brokers.producer, rabbit: brokers.rabbit }),
         audit: createAuditLog(pool),
         apiKeys: createApiKeyStore(pool),
+        webhooks: createWebhookRepository(pool, notifyingOutboxWriter),
+        webhooksAllowPrivate: false,
         transaction: (work) => inTransaction(pool, work),
         stats: () => collectStats(pool, () => DEPENDENCIES),
       },

@@ -19,6 +19,8 @@ import { errorHandler, HttpProblem, PROBLEM_PAGES, sendProblem } from './problem
 import { problemPageRoutes } from './problem-pages';
 import { adminApiKeyRoutes } from './routes/api-keys';
 import { adminAuditRoutes, adminDeadLetterRoutes, adminSagaRoutes, adminStatsRoutes } from './routes/admin';
+import { adminWebhookRoutes } from './routes/webhooks';
+import type { WebhookRepository } from '../webhooks/webhook-repository';
 import { orderRoutes } from './routes/orders';
 import { adminProductRoutes, productRoutes } from './routes/products';
 
@@ -44,6 +46,9 @@ export interface HttpAppDeps {
     replay: Replay;
     audit: AuditLog;
     apiKeys: ApiKeyStore;
+    webhooks: WebhookRepository;
+    /** WEBHOOK_ALLOW_PRIVATE: subscriptions may name http URLs and private addresses (local receivers). */
+    webhooksAllowPrivate: boolean;
     /** One orchestrator-database transaction: an admin write commits its change, audit row and stored response in it. */
     transaction: AdminWriteDeps['transaction'];
     stats: () => Promise<unknown>;
@@ -121,6 +126,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   v1.use('/admin/dead-letters', adminDeadLetterRoutes(admin.deadLetters, admin.replay, writes));
   v1.use('/admin/audit', adminAuditRoutes(admin.audit));
   v1.use('/admin/api-keys', adminApiKeyRoutes(admin.apiKeys, writes));
+  v1.use('/admin/webhooks', adminWebhookRoutes({ repo: admin.webhooks, writes, allowPrivate: admin.webhooksAllowPrivate }));
   v1.use('/admin/stats', adminStatsRoutes(admin.stats));
   app.use('/v1', v1);
 
