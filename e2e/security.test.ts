@@ -142,6 +142,16 @@ const endpoints: Endpoint[] = [
         headers: { ...withBearer(b), 'idempotency-key': randomUUID() },
       }),
   },
+  { name: 'GET /v1/admin/api-keys', adminOnly: true, call: (b) => api.request('GET', '/v1/admin/api-keys', { headers: withBearer(b) }) },
+  {
+    name: 'POST /v1/admin/api-keys',
+    adminOnly: true,
+    call: (b) =>
+      api.request('POST', '/v1/admin/api-keys', {
+        body: { name: 'security matrix', scopes: ['products:read'] },
+        headers: { ...withBearer(b), 'idempotency-key': randomUUID() },
+      }),
+  },
   { name: 'GET /v1/admin/audit', adminOnly: true, call: (b) => api.request('GET', '/v1/admin/audit?limit=5', { headers: withBearer(b) }) },
 ];
 const kinds: TokenKind[] = ['none', 'malformed', 'expired', 'wrong-signature', 'alg-none', 'no-exp', 'customer', 'admin'];
@@ -158,7 +168,7 @@ describe('authentication and authorization', () => {
     expect(actual).toEqual(expected);
   });
 
-  it('accepts RS256 tokens with JWT_PUBLIC_KEY and refuses an HS256 token keyed with that public key', async () => {
+  it('accepts RS256 tokens with JWT_PUBLIC_KEY from the configured issuer for the configured audience, and refuses an HS256 token keyed with that public key', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', {
       modulusLength: 2048,
       publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -169,14 +179,19 @@ describe('authentication and authorization', () => {
       HTTP_PORT: '0',
       JWT_SECRET: '',
       JWT_PUBLIC_KEY: publicKey,
+      JWT_ISSUER: 'https://issuer.e2e.test/',
+      JWT_AUDIENCE: 'orderflow',
       ORDER_GRPC_ADDRESS: `127.0.0.1:${system.ports.orderGrpc}`,
       INVENTORY_GRPC_ADDRESS: `127.0.0.1:${system.ports.inventoryGrpc}`,
     });
     try {
       const port = await waitFor(() => /"httpPort":(\d+)/.exec(rs.output().stdout)?.[1], { timeoutMs: 30_000, what: 'the RS256 orchestrator to listen' });
       const get = (bearer: string) => fetch(`http://127.0.0.1:${port}/v1/admin/stats`, { headers: { authorization: `Bearer ${bearer}` } });
-      expect((await get(jwt.sign({ sub: 'ops', role: 'admin' }, privateKey, { algorithm: 'RS256', expiresIn: '1h' }))).status).toBe(200);
-      expect((await get(jwt.sign({ sub: 'mallory', role: 'admin' }, publicKey, { algorithm: 'HS256', expiresIn: '1h' }))).status).toBe(401);
+      const signed = { issuer: 'https://issuer.e2e.test/', audience: 'orderflow', expiresIn: '1h' } as const;
+      expect((await get(jwt.sign({ sub: 'ops', role: 'admin' }, privateKey, { algorithm: 'RS256', ...signed }))).status).toBe(200);
+      expect((await get(jwt.sign({ sub: 'ops', role: 'admin' }, privateKey, { algorithm: 'RS256', ...signed, audience: 'elsewhere' }))).status).toBe(401);
+      expect((await get(jwt.sign({ sub: 'ops', role: 'admin' }, privateKey, { algorithm: 'RS256', expiresIn: '1h' }))).status).toBe(401);
+      expect((await get(jwt.sign({ sub: 'mallory', role: 'admin' }, publicKey, { algorithm: 'HS256', ...signed }))).status).toBe(401);
       expect((await get(token('alg-none', 'mallory')!)).status).toBe(401);
     } finally {
       expect(await rs.stop()).toBe(0);
@@ -190,6 +205,9 @@ describe('rate limiting', () => {
       RESOURCE_PREFIX: system.prefix,
       HTTP_PORT: '0',
       RATE_LIMIT_PER_MINUTE: '10',
+      // The other limits out of the way: this test is about the per-caller budget.
+      RATE_LIMIT_BURST_PER_SECOND: '1000',
+      RATE_LIMIT_PER_IP_PER_MINUTE: '100000',
       ORDER_GRPC_ADDRESS: `127.0.0.1:${system.ports.orderGrpc}`,
       INVENTORY_GRPC_ADDRESS: `127.0.0.1:${system.ports.inventoryGrpc}`,
     };
@@ -205,9 +223,9 @@ describe('rate limiting', () => {
         const res = await fetch(`http://127.0.0.1:${ports[i % 2]}/v1/products/${sku}`, { headers: { authorization: `Bearer ${busy}` } });
         statuses.push(res.status);
         if (res.status === 429) retryAfter = res.headers.get('retry-after');
-        expect(res.headers.get('ratelimit-policy')).toBe('"per-caller";q=10;w=60');
+        expect(res.headers.get('ratelimit-policy')).toBe('"per-ip";q=100000;w=60, "per-caller";q=10;w=60, "burst";q=1000;w=1');
         // Both replicas count down the same budget: 9, 8, … 0 remain, then 0 on each refusal.
-        expect(res.headers.get('ratelimit')).toMatch(new RegExp(`^"per-caller";r=${Math.max(0, 9 - i)};t=\\d+$`));
+        expect(res.headers.get('ratelimit')).toMatch(new RegExp(`, "per-caller";r=${Math.max(0, 9 - i)};t=\\d+, `));
       }
       expect(statuses.filter((s) => s === 200)).toHaveLength(10);
       expect(statuses.filter((s) => s === 429)).toHaveLength(2);
