@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Producer } from 'kafkajs';
-import { AppError, TASK_QUEUES } from '@orderflow/domain';
+import { AppError } from '@orderflow/domain';
 import type { RabbitPublisher } from '@orderflow/messaging';
 import type { Queryable } from '@orderflow/db';
 import { REPLAYABLE_SOURCES, type DeadLetter, type DeadLetterFilter, type DeadLetterRepository } from './dead-letter-repository';
@@ -22,7 +22,6 @@ function isJson(bytes: Buffer): boolean {
 function unreplayable(letter: DeadLetter): string | undefined {
   if (!REPLAYABLE_SOURCES.includes(letter.source)) return 'a saga dead letter records an order that was already compensated; there is nothing to replay';
   if (letter.source === 'rabbitmq' && !isJson(letter.payload)) return 'this dead letter is not JSON; replaying it would fail the same way';
-  if (letter.source === 'rabbitmq' && !(TASK_QUEUES as readonly string[]).includes(letter.origin)) return `no task queue ${letter.origin} to replay it to`;
   return undefined;
 }
 

@@ -89,7 +89,7 @@ describe('dead letters', () => {
 
     expect(admin.kafkaSent.filter((m) => m.topic === topic)).toHaveLength(2);
     expect(admin.rabbitSent.filter((m) => m.payload === task.payload.toString())).toEqual([
-      { topic: 'notification.send', key: task.key!.toString(), payload: task.payload.toString() },
+      { topic, key: task.key!.toString(), payload: task.payload.toString() }, // back to the queue it came from (its origin)
     ]);
     expect((await admin.letterIds(`topic=${topic}&status=replayed`)).sort()).toEqual([k1, k2, t1].sort());
     expect(await admin.letterIds(`topic=${topic}&status=pending`)).toEqual([s1]);
