@@ -400,6 +400,70 @@ describe('partner API keys', () => {
   });
 });
 
+describe('webhooks', () => {
+  it('subscribe, list, read, update, test, deliveries and delete: 200, 201, 202, 204, 400, 401, 403, 404, 409, 413, 415, 422', async () => {
+    // A name that never resolves: accepted at subscribe time (every delivery checks the addresses again).
+    const body = { url: 'https://partner.invalid/orderflow', events: ['order.cancelled'], description: 'contract test' };
+    const create = (options: CallOptions, status: number) => call('POST', '/v1/admin/webhooks', options, status);
+    const createKey = key();
+    const created = await create({ token: admin, body, headers: createKey }, 201);
+    expect(created.body.secret).toMatch(/^whsec_/);
+    const id = created.body.id as string;
+    await create({ token: admin, body: { ...body, description: 'other' }, headers: createKey }, 422);
+    await create({ token: admin, body: { ...body, url: 'http://partner.invalid/orderflow' }, headers: key() }, 400);
+    await create({ token: admin, body: { ...body, url: 'https://127.0.0.1/orderflow' }, headers: key() }, 400);
+    await create({ token: admin, body: { ...body, events: ['order.shipped'] }, headers: key() }, 400);
+    await create({ token: admin, raw: hugeBody, headers: { ...json, ...key() } }, 413);
+    await create({ token: admin, raw: 'x', headers: { ...text, ...key() } }, 415);
+    await create({ token: customer, body, headers: key() }, 403);
+    await create({ body, headers: key() }, 401);
+
+    const list = await call('GET', '/v1/admin/webhooks?limit=1', { token: admin }, 200);
+    expect(JSON.stringify(list.body)).not.toContain(created.body.secret);
+    await call('GET', '/v1/admin/webhooks?limit=0', { token: admin }, 400);
+    await call('GET', '/v1/admin/webhooks', { token: customer }, 403);
+    await call('GET', '/v1/admin/webhooks', {}, 401);
+    expect((await call('GET', `/v1/admin/webhooks/${id}`, { token: admin }, 200)).body).not.toHaveProperty('secret');
+    await call('GET', `/v1/admin/webhooks/${randomUUID()}`, { token: admin }, 404);
+    await call('GET', `/v1/admin/webhooks/${id}`, { token: customer }, 403);
+    await call('GET', `/v1/admin/webhooks/${id}`, {}, 401);
+
+    const test = (options: CallOptions, status: number, target = id) => call('POST', `/v1/admin/webhooks/${target}/test`, options, status);
+    await test({ token: admin, headers: key() }, 202);
+    await test({ token: admin, headers: key() }, 404, randomUUID());
+    await test({ token: admin }, 400);
+    await test({ token: admin, headers: createKey }, 422);
+    await test({ token: customer, headers: key() }, 403);
+    await test({ headers: key() }, 401);
+
+    const update = (options: CallOptions, status: number, target = id) => call('PATCH', `/v1/admin/webhooks/${target}`, options, status);
+    expect((await update({ token: admin, body: { enabled: false }, headers: key() }, 200)).body).toMatchObject({ enabled: false, disabledReason: 'admin' });
+    await test({ token: admin, headers: key() }, 409);
+    await update({ token: admin, body: { enabled: true }, headers: key() }, 404, randomUUID());
+    await update({ token: admin, body: {}, headers: key() }, 400);
+    await update({ token: admin, body: { enabled: true }, headers: createKey }, 422);
+    await update({ token: admin, raw: hugeBody, headers: { ...json, ...key() } }, 413);
+    await update({ token: admin, raw: 'x', headers: { ...text, ...key() } }, 415);
+    await update({ token: customer, body: { enabled: true }, headers: key() }, 403);
+    await update({ body: { enabled: true }, headers: key() }, 401);
+
+    const deliveries = await call('GET', `/v1/admin/webhooks/${id}/deliveries?limit=10`, { token: admin }, 200);
+    expect(deliveries.body.items).toEqual([expect.objectContaining({ eventType: 'webhook.ping' })]);
+    await call('GET', `/v1/admin/webhooks/${id}/deliveries?limit=0`, { token: admin }, 400);
+    await call('GET', `/v1/admin/webhooks/${randomUUID()}/deliveries`, { token: admin }, 404);
+    await call('GET', `/v1/admin/webhooks/${id}/deliveries`, { token: customer }, 403);
+    await call('GET', `/v1/admin/webhooks/${id}/deliveries`, {}, 401);
+
+    const remove = (options: CallOptions, status: number, target = id) => call('DELETE', `/v1/admin/webhooks/${target}`, options, status);
+    await remove({ token: admin }, 400);
+    await remove({ token: admin, headers: createKey }, 422);
+    await remove({ token: customer, headers: key() }, 403);
+    await remove({ headers: key() }, 401);
+    await remove({ token: admin, headers: key() }, 204);
+    await remove({ token: admin, headers: key() }, 404);
+  });
+});
+
 describe('rate limit', () => {
   it('answers 429 with Retry-After and RateLimit headers on every /v1 operation once a caller has spent its minute', async () => {
     const redis = new Redis(testInfra().redisUrl);
