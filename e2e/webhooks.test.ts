@@ -246,4 +246,10 @@ describe('signed webhooks', () => {
     expect(new Set(all.state.ids).size).toBe(all.state.ids.length);
     expect(all.of(firstOrders)).toHaveLength(9);
   });
+
+  it('left an audit row for every webhook write', async () => {
+    const audit = (await api.request('GET', '/v1/admin/audit?limit=200', { token: admin })).body.items as { action: string; outcome: string }[];
+    const actions = new Set(audit.filter((a) => a.outcome === 'succeeded').map((a) => a.action));
+    for (const action of ['webhook.create', 'webhook.update', 'webhook.delete', 'webhook.test']) expect(actions).toContain(action);
+  });
 });
