@@ -16,7 +16,8 @@ let repo: WebhookRepository;
 beforeAll(async () => {
   db = await createTestDatabase('orchestrator', 'webhook_repo');
   pool = createPool(db.url, 4);
-  repo = createWebhookRepository(pool, notifyingOutboxWriter);
+  // The subscribed types read again for every fact: these tests subscribe without the routes' notice.
+  repo = createWebhookRepository(pool, notifyingOutboxWriter, { subscribedTypesTtlMs: 0 });
 });
 
 afterAll(async () => {
@@ -24,13 +25,36 @@ afterAll(async () => {
   await db.drop();
 });
 
-const subscribe = (events: string[]) =>
-  repo.create(pool, { url: 'https://partner.example/hook', events, secret: 'whsec_c2VjcmV0', createdBy: 'ops' });
+const subscribe = (events: string[]) => repo.create(pool, { url: 'https://partner.example/hook', events, secret: 'whsec_c2VjcmV0', createdBy: 'ops' });
 const fact = (type: FactType): CloudEvent => createEvent({ type, source: '/test', subject: randomUUID(), data: { n: 1 } });
 const tasksOf = async (eventId: string) =>
-  (await pool.query(`SELECT payload FROM outbox WHERE destination = 'rabbitmq' AND topic = 'webhook.deliver' AND payload->'event'->>'id' = $1`, [eventId])).rows;
+  (await pool.query(`SELECT payload FROM outbox WHERE destination = 'rabbitmq' AND topic = 'webhook.deliver' AND payload->'event'->>'id' = $1`, [eventId]))
+    .rows;
 
 describe('webhook dispatcher write', () => {
+  it('costs no query for a fact nobody subscribed to, and sees a new subscription at once once told, or after the TTL', async () => {
+    const cached = createWebhookRepository(pool, notifyingOutboxWriter, { subscribedTypesTtlMs: 60_000 });
+    const queries: string[] = [];
+    const query = pool.query.bind(pool);
+    const spy = jest.spyOn(pool, 'query').mockImplementation(((text: unknown, ...rest: unknown[]) => {
+      queries.push(typeof text === 'string' ? text : String((text as { text?: string }).text));
+      return (query as (...args: unknown[]) => unknown)(text, ...rest);
+    }) as typeof pool.query);
+    try {
+      expect(await cached.enqueueFact(fact('stock.adjusted'))).toEqual([]);
+      const reads = queries.length;
+      for (let i = 0; i < 5; i++) expect(await cached.enqueueFact(fact('stock.adjusted'))).toEqual([]);
+      expect(queries).toHaveLength(reads); // nothing read for facts of a type no one wants
+
+      const s = await subscribe(['stock.adjusted']);
+      expect(await cached.enqueueFact(fact('stock.adjusted'))).toEqual([]); // not told yet: the cached types stand
+      cached.subscriptionsChanged();
+      expect((await cached.enqueueFact(fact('stock.adjusted'))).map((t) => t.subscriptionId)).toEqual([s.id]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('creates one delivery and one task per matching subscription, and nothing more when the fact is redelivered', async () => {
     const [a, b, other] = [await subscribe(['order.confirmed']), await subscribe(['order.confirmed', 'order.placed']), await subscribe(['stock.reserved'])];
     const event = fact('order.confirmed');

@@ -102,7 +102,29 @@ const page = (before: PagePosition | undefined, params: unknown[]) =>
   before ? `(created_at, id) < ($${params.push(before.createdAt)}::timestamptz, $${params.push(before.id)}::uuid)` : 'true';
 
 /** Subscriptions and their deliveries, in the orchestrator database. */
-export function createWebhookRepository(pool: Pool, outbox: OutboxWriter) {
+/** How long the set of fact types some subscription wants is trusted before it is read again. */
+export const SUBSCRIBED_TYPES_TTL_MS = 1_000;
+
+export function createWebhookRepository(pool: Pool, outbox: OutboxWriter, options: { subscribedTypesTtlMs?: number } = {}) {
+  const ttlMs = options.subscribedTypesTtlMs ?? SUBSCRIBED_TYPES_TTL_MS;
+  /**
+   * The fact types an enabled subscription wants, read at most once per `ttlMs` (and at once after a
+   * change made here): the dispatcher sees every fact, and most match nothing, so most cost no query.
+   * Another replica's new subscription takes effect here within `ttlMs`.
+   */
+  let subscribed: { types: Promise<Set<string>>; readAt: number } | undefined;
+  const subscribedTypes = (): Promise<Set<string>> => {
+    if (!subscribed || Date.now() - subscribed.readAt >= ttlMs) {
+      const types = pool
+        .query('SELECT DISTINCT unnest(events) AS type FROM webhook_subscriptions WHERE enabled')
+        .then(({ rows }) => new Set(rows.map((r) => r.type as string)));
+      subscribed = { types, readAt: Date.now() };
+      types.catch(() => (subscribed = undefined)); // a failed read is not cached
+    }
+    return subscribed.types;
+  };
+  const forgetSubscribedTypes = () => void (subscribed = undefined);
+
   /** Inserts a delivery row per subscription for `event` (none that exists already) and, for each row inserted, its task in the outbox. */
   async function enqueue(db: Queryable, event: WebhookEvent, subscriptionIds: string[]): Promise<DeliveryTask[]> {
     if (subscriptionIds.length === 0) return [];
@@ -120,6 +142,9 @@ export function createWebhookRepository(pool: Pool, outbox: OutboxWriter) {
   }
 
   return {
+    /** A subscription was created, changed or deleted here (call once committed): the dispatcher reads the subscribed types again. */
+    subscriptionsChanged: forgetSubscribedTypes,
+
     async create(tx: Queryable, s: { url: string; events: string[]; description?: string; secret: string; createdBy: string }): Promise<Subscription> {
       const { rows } = await tx.query(
         `INSERT INTO webhook_subscriptions (id, url, events, description, secret, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
@@ -171,6 +196,7 @@ export function createWebhookRepository(pool: Pool, outbox: OutboxWriter) {
      * tasks, in one statement. A fact seen again adds nothing (UNIQUE (subscription_id, event_id)).
      */
     async enqueueFact(event: CloudEvent): Promise<DeliveryTask[]> {
+      if (!(await subscribedTypes()).has(event.type)) return [];
       const { rows } = await pool.query('SELECT id FROM webhook_subscriptions WHERE enabled AND events @> ARRAY[$1]::text[]', [event.type]);
       return enqueue(
         pool,

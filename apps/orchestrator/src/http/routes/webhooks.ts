@@ -41,7 +41,13 @@ export function adminWebhookRoutes(deps: AdminWebhookDeps): Router {
       const body = parse(createWebhookBody, req.body, 'body');
       const secret = newWebhookSecret();
       const created = await repo.create(tx, { ...body, url: await url(body.url), secret, createdBy: actor });
-      return { status: 201, body: { ...created, secret }, target: created.id, detail: `${created.url} for ${created.events.join(', ')}` };
+      return {
+        status: 201,
+        body: { ...created, secret },
+        target: created.id,
+        detail: `${created.url} for ${created.events.join(', ')}`,
+        afterCommit: deps.repo.subscriptionsChanged,
+      };
     }),
   );
 
@@ -59,7 +65,7 @@ export function adminWebhookRoutes(deps: AdminWebhookDeps): Router {
       const patch = parse(updateWebhookBody, req.body, 'body');
       const updated = await repo.update(tx, id, { ...patch, ...(patch.url !== undefined ? { url: await url(patch.url) } : {}) });
       if (!updated) throw notFound(id);
-      return { status: 200, body: updated, target: id, detail: `changed ${Object.keys(patch).join(', ')}` };
+      return { status: 200, body: updated, target: id, detail: `changed ${Object.keys(patch).join(', ')}`, afterCommit: deps.repo.subscriptionsChanged };
     }),
   );
 
@@ -68,7 +74,7 @@ export function adminWebhookRoutes(deps: AdminWebhookDeps): Router {
     adminWrite(deps.writes, 'webhook.delete', async (req, { tx }) => {
       const id = parse(orderIdParam, req.params.id, 'path');
       if (!(await repo.remove(tx, id))) throw notFound(id);
-      return { status: 204, body: undefined, target: id, detail: 'deleted, with its deliveries' };
+      return { status: 204, body: undefined, target: id, detail: 'deleted, with its deliveries', afterCommit: deps.repo.subscriptionsChanged };
     }),
   );
 
