@@ -129,7 +129,18 @@ export const orchestratorEnv = {
     1_000,
     'Of those, at most this many to one subscription; more wait (deferred 1 s, no attempt spent), so a slow receiver never holds every slot',
   ),
-  DEAD_LETTER_RETENTION_DAYS: env.number(30, 0.001, 3_650, 'How long a dead letter is kept once replayed (days); one nobody has dealt with is never purged'),
+  DEAD_LETTER_RETENTION_DAYS: env.number(
+    30,
+    0.001,
+    3_650,
+    'How long a dead letter is kept once replayed or discarded (days); one nobody has dealt with is never purged',
+  ),
+  WEBHOOK_DELIVERY_RETENTION_DAYS: env.number(
+    30,
+    0.001,
+    3_650,
+    'How long a delivered (or skipped) webhook delivery is kept (days), for GET /v1/admin/webhooks/{id}/deliveries; a failed one stays with its dead letter',
+  ),
 };
 
 export type OrchestratorConfig = ReturnType<typeof loadOrchestratorConfig>;

@@ -75,7 +75,7 @@ const deadLetterIds = async () => (await pool.query('SELECT id FROM dead_letters
 
 describe('orchestrator retention', () => {
   beforeEach(async () => {
-    await pool.query('TRUNCATE sagas, saga_steps, dead_letters');
+    await pool.query('TRUNCATE sagas, saga_steps, dead_letters, webhook_subscriptions CASCADE');
   });
 
   it('keeps 24 h of published outbox rows, 30 days of finished sagas and of replayed or discarded dead letters by default', () => {
@@ -84,6 +84,7 @@ describe('orchestrator retention', () => {
       ['sagas', 30 * DAY_MS],
       ['dead_letters', 30 * DAY_MS],
       ['dead_letters_discarded', 30 * DAY_MS],
+      ['webhook_deliveries', 30 * DAY_MS],
     ]);
   });
 
@@ -127,6 +128,29 @@ describe('orchestrator retention', () => {
     expect(await deadLetterIds()).not.toContain(old);
     expect(await deadLetterIds()).toContain(recent);
     expect(await sagaIds()).not.toContain(failed);
+  });
+
+  it('deletes webhook deliveries settled before the window, and keeps pending, failed and recent ones', async () => {
+    const subscription = randomUUID();
+    await pool.query(
+      `INSERT INTO webhook_subscriptions (id, url, events, secret, created_by) VALUES ($1, 'https://partner.example/hook', '{order.confirmed}', 'whsec_x', 'ops')`,
+      [subscription],
+    );
+    const delivery = async (status: string, agoMs: number) => {
+      const id = randomUUID();
+      await pool.query(
+        `INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, status, created_at) VALUES ($1, $2, $3, 'order.confirmed', $4, $5)`,
+        [id, subscription, randomUUID(), status, ago(agoMs)],
+      );
+      return id;
+    };
+    const old = [await delivery('delivered', 31 * DAY_MS), await delivery('skipped', 40 * DAY_MS)];
+    const kept = [await delivery('delivered', 30 * DAY_MS - 60_000), await delivery('pending', 40 * DAY_MS), await delivery('failed', 40 * DAY_MS)];
+
+    expect((await runRound()).webhook_deliveries).toBe(old.length);
+
+    const left = (await pool.query('SELECT id FROM webhook_deliveries')).rows.map((r) => r.id as string).sort();
+    expect(left).toEqual(kept.sort());
   });
 
   it('refuses a SAGA_RETENTION_DAYS shorter than IDEMPOTENCY_TTL_HOURS: a resumed request would find its saga gone', () => {
