@@ -152,6 +152,16 @@ const endpoints: Endpoint[] = [
         headers: { ...withBearer(b), 'idempotency-key': randomUUID() },
       }),
   },
+  { name: 'GET /v1/admin/webhooks', adminOnly: true, call: (b) => api.request('GET', '/v1/admin/webhooks', { headers: withBearer(b) }) },
+  {
+    name: 'POST /v1/admin/webhooks',
+    adminOnly: true,
+    call: (b) =>
+      api.request('POST', '/v1/admin/webhooks', {
+        body: { url: 'https://partner.example/orderflow-hook', events: ['order.confirmed'] },
+        headers: { ...withBearer(b), 'idempotency-key': randomUUID() },
+      }),
+  },
   { name: 'GET /v1/admin/audit', adminOnly: true, call: (b) => api.request('GET', '/v1/admin/audit?limit=5', { headers: withBearer(b) }) },
 ];
 const kinds: TokenKind[] = ['none', 'malformed', 'expired', 'wrong-signature', 'alg-none', 'no-exp', 'customer', 'admin'];
