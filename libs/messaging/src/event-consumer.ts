@@ -32,6 +32,17 @@ export interface EventConsumerOptions {
    * consumer that need not be prompt (a backstop) takes larger, fewer fetches with a larger value.
    */
   fetchMinBytes?: number;
+  /**
+   * An error that says a dependency is down (the database restarting), not that the message is bad: it
+   * is retried with backoff for as long as it lasts and never spends an attempt, so an outage dead-letters nothing.
+   */
+  isOutage?: (error: unknown) => boolean;
+  /**
+   * What to do with a message that is not a CloudEvent: `dead-letter` it (the default), or `skip` it with
+   * a warning, for a second consumer group of a topic whose first group dead-letters it already (one
+   * poison message, one dead letter).
+   */
+  onUndecodable?: 'dead-letter' | 'skip';
 }
 
 export interface EventConsumer {
@@ -93,6 +104,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
         eachMessage: async ({ topic, partition, message, heartbeat }) => {
           const decoded = decodeCloudEvent(message.value);
+          if (!decoded.ok && options.onUndecodable === 'skip') {
+            logger.warn(
+              { topic, partition, offset: message.offset, error: decoded.error },
+              'undecodable message skipped (another consumer group dead-letters it)',
+            );
+            return;
+          }
           if (!decoded.ok) return deadLetter(topic, partition, message, `undecodable: ${decoded.error}`, 1);
           const event = decoded.event;
           // Continues the producer's trace (the `traceparent` header), so this hop's logs share its trace
@@ -103,7 +121,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
             options.logFields?.(event) ?? {},
             async () => {
               recordingSpan()?.setAttributes(kafkaMessageAttributes(topic, partition, message, event.id));
-              for (let attempt = 1; ; attempt++) {
+              for (let attempt = 1, tries = 1; ; tries++) {
                 try {
                   await handle(event, message);
                   return;
@@ -111,9 +129,11 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
                   const reason = error instanceof Error ? error.message : String(error);
                   // While stopping, leave the offset uncommitted: the next member of the group retries it.
                   if (stopping) throw error;
-                  if (attempt >= maxAttempts) return deadLetter(topic, partition, message, reason, attempt);
-                  logger.warn({ topic, partition, offset: message.offset, attempt, err: error }, 'handler failed; retrying');
-                  await delay(backoffMs(attempt, { baseMs: baseDelayMs, capMs: maxDelayMs }));
+                  const outage = options.isOutage?.(error) ?? false;
+                  if (!outage && attempt >= maxAttempts) return deadLetter(topic, partition, message, reason, attempt);
+                  logger.warn({ topic, partition, offset: message.offset, attempt, outage, err: error }, 'handler failed; retrying');
+                  if (!outage) attempt++;
+                  await delay(backoffMs(Math.min(tries, 30), { baseMs: baseDelayMs, capMs: maxDelayMs }));
                   await heartbeat();
                 }
               }

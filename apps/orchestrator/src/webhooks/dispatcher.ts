@@ -1,6 +1,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createEventConsumer, type EventConsumer } from '@orderflow/messaging';
+import { isTransientInfrastructureError } from '@orderflow/platform';
 import type { WebhookRepository } from './webhook-repository';
 
 export interface DispatcherOptions {
@@ -30,6 +31,10 @@ export function createWebhookDispatcher(options: DispatcherOptions): EventConsum
     // It reads every fact and most match no subscription: 64 KiB per fetch (or whatever a second brings)
     // instead of a fetch per fact; a webhook waits at most a second more for it.
     fetchMinBytes: 64 * 1024,
+    // The saga and catalog consumers own these topics' poison messages (they dead-letter them); a
+    // database outage waits here instead of dead-lettering facts that are fine.
+    onUndecodable: 'skip',
+    isOutage: isTransientInfrastructureError,
     handle: async (event) => {
       const tasks = await options.repo.enqueueFact(event);
       if (tasks.length) options.onEnqueued?.(tasks.length);

@@ -1,0 +1,97 @@
+// The event consumer against the real Kafka: an outage is waited out however long it takes (it spends
+// no attempts and dead-letters nothing), and a second consumer group of a topic can leave its poison
+// messages to the first group's dead-lettering.
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import type { Kafka, Producer } from 'kafkajs';
+import { consumerGroup, createEvent, dlqTopic, topicNames, type CloudEvent } from '@orderflow/domain';
+import { testInfra, uniqueName, waitFor } from '@orderflow/testing';
+import { createEventConsumer, type EventConsumer } from './event-consumer';
+import { createIdempotentProducer, createKafka, ensureTopics } from './kafka';
+import { factMessage } from './outbox';
+import { kafkaMessageOf } from './publishers';
+
+const logger = pino({ level: 'silent' });
+const prefix = `${uniqueName('event_consumer')}_`;
+const topics = topicNames(prefix);
+let kafka: Kafka;
+let producer: Producer;
+const consumers: EventConsumer[] = [];
+
+beforeAll(async () => {
+  kafka = createKafka({ brokers: testInfra().kafkaBrokers, clientId: `${prefix}test`, logger });
+  await ensureTopics(kafka, Object.values(topics), { partitions: 1 });
+  producer = createIdempotentProducer(kafka);
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await Promise.all(consumers.map((c) => c.stop()));
+  await producer?.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: Object.values(topics) });
+  } finally {
+    await admin.disconnect();
+  }
+});
+
+const fact = (): CloudEvent => createEvent({ type: 'order.placed', source: '/test', subject: randomUUID(), data: { n: 1 } });
+const publish = (value: Buffer | CloudEvent) =>
+  producer.send({
+    topic: topics.orderEvents,
+    messages: [Buffer.isBuffer(value) ? { key: 'k', value } : kafkaMessageOf(factMessage(topics.orderEvents, value))],
+  });
+const dlqDepth = async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(dlqTopic(topics.orderEvents))).reduce((n, p) => n + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+};
+
+async function consume(name: string, handle: (event: CloudEvent) => Promise<void>, extra: Partial<Parameters<typeof createEventConsumer>[0]> = {}) {
+  const consumer = createEventConsumer({
+    kafka,
+    groupId: consumerGroup(name, prefix),
+    topics: [topics.orderEvents],
+    producer,
+    logger,
+    maxAttempts: 2,
+    baseDelayMs: 5,
+    maxDelayMs: 20,
+    handle,
+    ...extra,
+  });
+  consumers.push(consumer);
+  await consumer.start();
+}
+
+it('waits out an outage past its attempts without dead-lettering, then handles the fact, and dead-letters a poison message once per group that owns it', async () => {
+  const outage = Object.assign(new Error('the database system is starting up'), { code: '57P03' });
+  const handled: string[] = [];
+  let failures = 0;
+  await consume(
+    'outage-aware',
+    async (event) => {
+      if (failures++ < 6) throw outage; // three times the attempts
+      handled.push(event.id);
+    },
+    { isOutage: (error) => (error as { code?: string }).code === '57P03' },
+  );
+  const skipped: string[] = [];
+  await consume('second-group', async (event) => void skipped.push(event.id), { onUndecodable: 'skip' });
+
+  await publish(Buffer.from('not a cloud event'));
+  const event = fact();
+  await publish(event);
+
+  await waitFor(() => handled.includes(event.id), { timeoutMs: 30_000, what: 'the fact handled once the outage ended' });
+  await waitFor(() => skipped.includes(event.id), { timeoutMs: 30_000, what: 'the second group to pass the poison message and handle the fact' });
+  expect(failures).toBe(7);
+  // The poison message was dead-lettered by the first group only; the outage dead-lettered nothing.
+  expect(await dlqDepth()).toBe(1);
+});
