@@ -6,7 +6,7 @@ import jwt from 'jsonwebtoken';
 import { Kafka, logLevel } from 'kafkajs';
 import { databaseName, repoRoot } from '@orderflow/config';
 import { dropDatabase, migrate, SERVICES } from '@orderflow/db';
-import { taskTopology, topicNames } from '@orderflow/domain';
+import { TASK_QUEUES, taskTopology, topicNames } from '@orderflow/domain';
 import { freePort, testInfra, uniqueName, waitFor } from '@orderflow/testing';
 import amqp from 'amqplib';
 
@@ -239,8 +239,12 @@ export async function cleanup(prefix: string, infra: ReturnType<typeof testInfra
   }
   const connection = await amqp.connect(infra.amqpUrl);
   const channel = await connection.createChannel();
-  const t = taskTopology(prefix);
-  for (const q of [t.queue, ...t.retryQueues.map((r) => r.name), t.dlq.name]) await channel.deleteQueue(q);
-  await channel.deleteExchange(t.exchange);
+  // Every task queue's ladder (e-mails and webhook deliveries): quorum queues left behind pile up in the
+  // broker run after run until it runs out of file handles and stops answering.
+  for (const name of TASK_QUEUES) {
+    const t = taskTopology(prefix, name);
+    for (const q of [t.queue, ...t.retryQueues.map((r) => r.name), t.dlq.name]) await channel.deleteQueue(q);
+  }
+  await channel.deleteExchange(taskTopology(prefix).exchange);
   await connection.close();
 }
