@@ -112,13 +112,21 @@ export function createJwksTokenVerifier(config: AuthConfig): (authorization: str
     jwksRequestsPerMinute: 10,
     timeout: 5_000,
   });
+  // One KeyObject per signing key jwks-rsa hands out (the same object while cached): parsing the PEM on
+  // every request is what createTokenVerifier avoids too.
+  const keyObjects = new WeakMap<object, KeyObject>();
+  const keyObjectOf = (signingKey: { getPublicKey(): string }) => {
+    let key = keyObjects.get(signingKey);
+    if (!key) keyObjects.set(signingKey, (key = createPublicKey(signingKey.getPublicKey())));
+    return key;
+  };
   return async (authorization) => {
     const token = bearerToken(authorization);
     const header = jwt.decode(token, { complete: true })?.header;
     if (!header) throw new HttpProblem('unauthorized', 'token is not valid');
     let key: KeyObject;
     try {
-      key = createPublicKey((await client.getSigningKey(header.kid)).getPublicKey());
+      key = keyObjectOf(await client.getSigningKey(header.kid));
     } catch (error) {
       const name = (error as { name?: string }).name;
       if (name === 'SigningKeyNotFoundError' || name === 'JwksRateLimitError') throw new HttpProblem('unauthorized', 'token is signed with an unknown key');
