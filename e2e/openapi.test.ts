@@ -501,7 +501,7 @@ describe('rate limit', () => {
     const id = await confirmedOrder(customer, s);
     const spent = async (role: 'customer' | 'admin') => {
       const sub = `limited-${randomUUID()}`;
-      // The limiter's own key (rate-limiter-flexible: `<prefix>ratelimit:<sub>`) holds far more than a minute's budget.
+      // The caller's own counter (`<prefix>ratelimit:<sub>`, http/rate-limit.ts) holds far more than a minute's budget.
       await redis.set(`${system.prefix}ratelimit:${sub}`, '1000000000', 'PX', 60_000);
       return system.token(sub, role);
     };

@@ -74,7 +74,7 @@ export const orchestratorEnv = {
     1_000,
     1,
     100_000_000,
-    'Requests per minute per client address, counted before authentication (so floods of bad tokens are limited too)',
+    'Requests per minute per client address, counting requests whose credentials are refused (so floods of bad tokens are limited too)',
   ),
   TRUST_PROXY: env.string(
     'false',

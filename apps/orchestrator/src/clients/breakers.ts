@@ -62,8 +62,7 @@ export function createBreakers(options: Record<Downstream, BreakerOptions> & { r
     // Every gRPC call carries its own deadline.
     order: make('order', false, isRetryableGrpcError),
     inventory: make('inventory', false, isRetryableGrpcError),
-    // Only errors count: rate-limiter-flexible rejects an over-the-limit caller with a plain
-    // RateLimiterRes, an answer from a healthy Redis.
+    // Only errors count (a rejected promise that is not an Error would be an answer, not a failure).
     redis: make('redis', options.redis.timeoutMs, (error) => error instanceof Error),
   };
   // A frozen Redis keeps its connection 'ready', so every command would wait out its timeout; the

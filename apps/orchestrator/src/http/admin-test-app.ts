@@ -191,7 +191,6 @@ export async function startAdminApp(label: string) {
         transaction: (work) => inTransaction(pool, work),
         stats: () => collectStats(pool, () => DEPENDENCIES),
       },
-      rateLimit: (_req, _res, next) => next(),
       requestLog: (_req, _res, next) => next(),
       logger,
     });

@@ -112,7 +112,6 @@ beforeAll(async () => {
     idempotency: createIdempotencyStore(pool, { ttlHours: 24, lockSeconds: 10 }),
     // The admin API has its own component tests (admin-*.test.ts).
     admin: {} as HttpAppDeps['admin'],
-    rateLimit: (_req, _res, next) => next(),
     requestLog: (_req, _res, next) => next(),
     logger,
   });

@@ -23,6 +23,7 @@ import { adminWebhookRoutes } from './routes/webhooks';
 import type { WebhookRepository } from '../webhooks/webhook-repository';
 import { orderRoutes } from './routes/orders';
 import { adminProductRoutes, productRoutes } from './routes/products';
+import type { RateLimits } from './rate-limit';
 
 export interface HttpAppDeps {
   auth: AuthConfig;
@@ -30,8 +31,8 @@ export interface HttpAppDeps {
   apiKeys?: ApiKeyAuthenticator;
   /** Express's `trust proxy` (TRUST_PROXY): whether X-Forwarded-For names the client address. */
   trustProxy?: boolean | number | string[];
-  /** The per-address rate limit, before authentication (createRateLimits `byAddress`). */
-  addressRateLimit?: RequestHandler;
+  /** The layered rate limits (createRateLimits); without them requests are not limited (component tests). */
+  rateLimits?: RateLimits;
   orders: OrderUseCases;
   catalog: Catalog;
   inventory: InventoryPort;
@@ -53,8 +54,6 @@ export interface HttpAppDeps {
     transaction: AdminWriteDeps['transaction'];
     stats: () => Promise<unknown>;
   };
-  /** The per-caller rate limits, after authentication (createRateLimits `byCaller`). */
-  rateLimit: RequestHandler;
   requestLog: RequestHandler;
   /** Request duration histogram (mounted first, so it sees every request). */
   httpMetrics?: RequestHandler;
@@ -105,14 +104,11 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   const v1 = express.Router();
   const tokens = deps.auth.JWT_JWKS_URL ? createJwksTokenVerifier(deps.auth) : createTokenVerifier(deps.auth);
-  if (deps.addressRateLimit) v1.use(deps.addressRateLimit);
-  v1.use(
-    authenticate(tokens, deps.apiKeys),
-    deps.rateLimit,
-    requireScope,
-    requireJsonBody,
-    express.json({ limit: '64kb', strict: true, reviver: rejectPollution }),
-  );
+  const limits = deps.rateLimits;
+  if (limits) v1.use(limits.beforeAuthentication);
+  v1.use(authenticate(tokens, deps.apiKeys));
+  if (limits) v1.use(limits.afterFailedAuthentication, limits.byCaller);
+  v1.use(requireScope, requireJsonBody, express.json({ limit: '64kb', strict: true, reviver: rejectPollution }));
   v1.use('/orders', failFastWhileDatabaseDown(deps.databaseDown ?? (() => false)), orderRoutes(deps.orders, deps.idempotency));
   v1.use('/products', productRoutes(deps.catalog));
   v1.use('/admin', requireRole('admin'));

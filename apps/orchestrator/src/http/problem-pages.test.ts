@@ -9,10 +9,9 @@ let base: string;
 
 beforeAll(async () => {
   // Problem pages need no downstream: every dependency of /v1 is left out.
-  const pass = ((_req: unknown, _res: unknown, next: () => void) => next()) as HttpAppDeps['rateLimit'];
+  const pass = ((_req: unknown, _res: unknown, next: () => void) => next()) as HttpAppDeps['requestLog'];
   const app = createHttpApp({
     auth: { JWT_SECRET: 'a-problem-pages-test-secret-of-32-chars' } as HttpAppDeps['auth'],
-    rateLimit: pass,
     requestLog: pass,
     admin: {} as HttpAppDeps['admin'],
     logger: pino({ level: 'silent' }),

@@ -5,10 +5,11 @@ import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { startFreezableProxy, testInfra, uniqueName, type FreezableProxy } from '@orderflow/testing';
-import { createBreakers } from '../clients/breakers';
+import { createBreakers, type RedisGuard } from '../clients/breakers';
 import { createRedisClient } from '../clients/redis';
 import { downstreamSettings, loadOrchestratorConfig } from '../config';
 import { createOrchestratorMetrics } from '../metrics';
+import { HttpProblem } from './problem';
 import { createRateLimits } from './rate-limit';
 
 const logger = pino({ level: 'silent' });
@@ -53,14 +54,31 @@ const limits = ({ perMinute = 1_000, perKey = 1_000, burst = 1_000, perAddress =
 const limiter = (perMinute: number, burst = 1_000) => limits({ perMinute, burst }).byCaller;
 
 type TestCaller = { id: string; role: 'customer'; scopes?: string[]; ratePerMinute?: number };
+interface TestRequest {
+  caller?: string | TestCaller;
+  ip?: string;
+  headers?: Record<string, string>;
+  /** The answers so far of the same request (its `res.locals`): a later handler sees what an earlier one counted. */
+  locals?: Record<string, unknown>;
+}
 /** Runs the middleware for one request of `caller` from `ip`: what it passed to next(), its headers, how long it took. */
 async function decide(handler: RequestHandler, caller: string | TestCaller = 'alice', ip = '192.0.2.1') {
+  return run((req, res, next) => handler(req, res, next), { caller, ip });
+}
+async function run(
+  handler: (req: Request, res: Response, next: (error?: unknown) => void) => unknown,
+  { caller, ip = '192.0.2.1', headers: sent = {}, locals = {} }: TestRequest,
+) {
   const headers: Record<string, string> = {};
-  const req = { caller: typeof caller === 'string' ? { id: caller, role: 'customer' } : caller, ip } as unknown as Request;
-  const res = { set: (name: string, value: string) => ((headers[name] = value), res), locals: {} } as unknown as Response;
+  const req = {
+    ...(caller === undefined ? {} : { caller: typeof caller === 'string' ? { id: caller, role: 'customer' } : caller }),
+    ip,
+    get: (name: string) => sent[name.toLowerCase()],
+  } as unknown as Request;
+  const res = { set: (name: string, value: string) => ((headers[name] = value), res), locals } as unknown as Response;
   const started = Date.now();
-  const passed = await new Promise<unknown>((resolve) => handler(req, res, (error?: unknown) => resolve(error)));
-  return { passed, headers, ms: Date.now() - started };
+  const passed = await new Promise<unknown>((resolve) => void handler(req, res, (error?: unknown) => resolve(error)));
+  return { passed, headers, locals, ms: Date.now() - started };
 }
 
 const errorsCounted = async () => (await metrics.rateLimiterErrors.get()).values[0]?.value ?? 0;
@@ -75,28 +93,80 @@ describe('the rate limiter', () => {
     const answers = [first, second, refused];
     expect(answers.map((a) => a.passed)).toEqual([undefined, undefined, expect.objectContaining({ problem: 'rate-limited' })]);
     // RateLimit: "<policy>";r=<remaining>;t=<seconds until the quota resets>; the window began with the first request.
-    const reset = (value: string | undefined) => Number(/^"per-caller";r=\d+;t=(\d+)$/.exec(value ?? '')?.[1]);
+    const reset = (value: string | undefined) => Number(/^"[a-z-]+";r=\d+;t=(\d+)$/.exec(value ?? '')?.[1]);
     for (const [i, { headers }] of answers.entries()) {
-      expect(headers['RateLimit-Policy']).toBe('"per-caller";q=2;w=60, "burst";q=1000;w=1');
-      const t = reset(headers['RateLimit']?.split(', ')[0]);
-      expect(t).toBeGreaterThanOrEqual(58);
-      expect(t).toBeLessThanOrEqual(60);
-      expect(headers['RateLimit']).toBe(`"per-caller";r=${[1, 0, 0][i]};t=${t}, "burst";r=${[999, 998, 997][i]};t=1`);
+      expect(headers['RateLimit-Policy']).toBe('"per-ip";q=1000;w=60, "per-caller";q=2;w=60, "burst";q=1000;w=1');
+      const [address, caller] = (headers['RateLimit'] ?? '').split(', ').map(reset);
+      for (const t of [address, caller]) {
+        expect(t).toBeGreaterThanOrEqual(58);
+        expect(t).toBeLessThanOrEqual(60);
+      }
+      expect(headers['RateLimit']).toBe(`"per-ip";r=${999 - i};t=${address}, "per-caller";r=${[1, 0, 0][i]};t=${caller}, "burst";r=${999 - i};t=1`);
       expect(Object.keys(headers).filter((name) => /^RateLimit-(Limit|Remaining|Reset)$/.test(name))).toEqual([]);
     }
     expect(first.headers['Retry-After']).toBeUndefined();
     expect(second.headers['Retry-After']).toBeUndefined();
     // Retry-After on the refusal is no earlier than the end of the effective window.
-    expect(refused.headers['Retry-After']).toBe(String(reset(refused.headers['RateLimit']?.split(', ')[0])));
+    expect(refused.headers['Retry-After']).toBe(String(reset(refused.headers['RateLimit']?.split(', ')[1])));
   });
 
-  it('limits each client address before authentication, whoever (or whatever token) it sends', async () => {
-    const { byAddress } = limits({ perAddress: 2 });
-    const fromOneAddress = [await decide(byAddress, 'x'), await decide(byAddress, 'y'), await decide(byAddress, 'z')];
+  it('counts each client address once per request, whoever it authenticates as', async () => {
+    const { byCaller } = limits({ perAddress: 2 });
+    const fromOneAddress = [await decide(byCaller, 'x'), await decide(byCaller, 'y'), await decide(byCaller, 'z')];
     expect(fromOneAddress.map((a) => a.passed)).toEqual([undefined, undefined, expect.objectContaining({ problem: 'rate-limited' })]);
-    expect(fromOneAddress[2]!.headers['RateLimit-Policy']).toBe('"per-ip";q=2;w=60');
+    expect(fromOneAddress[2]!.headers['RateLimit-Policy']).toMatch(/^"per-ip";q=2;w=60, "per-caller"/);
     expect(fromOneAddress[2]!.headers['Retry-After']).toMatch(/^[0-9]+$/);
-    expect((await decide(byAddress, 'x', '198.51.100.7')).passed).toBeUndefined();
+    expect((await decide(byCaller, 'x', '198.51.100.7')).passed).toBeUndefined();
+  });
+
+  it('limits a flood of refused credentials by address: their 401 becomes a 429 once the address is over', async () => {
+    const { beforeAuthentication, afterFailedAuthentication } = limits({ perAddress: 2 });
+    const unauthorized = new HttpProblem('unauthorized', 'bad token');
+    const badToken = async (ip = '192.0.2.1') => {
+      const locals = {};
+      expect((await run(beforeAuthentication, { ip, locals })).passed).toBeUndefined(); // a bearer token is counted after its check
+      return run((req, res, next) => afterFailedAuthentication(unauthorized, req, res, next), { ip, locals });
+    };
+    const answers = [await badToken(), await badToken(), await badToken()];
+    expect(answers.map((a) => a.passed)).toEqual([unauthorized, unauthorized, expect.objectContaining({ problem: 'rate-limited' })]);
+    expect(answers[2]!.headers['RateLimit-Policy']).toBe('"per-ip";q=2;w=60');
+    expect((await badToken('198.51.100.7')).passed).toBe(unauthorized);
+  });
+
+  it('counts the address of an API-key request before its key is looked up, and only once', async () => {
+    const { beforeAuthentication, afterFailedAuthentication, byCaller } = limits({ perAddress: 1 });
+    const headers = { 'x-api-key': 'ofk_a_b' };
+    const partner: TestCaller = { id: 'apikey:a', role: 'customer', scopes: ['orders:read'] };
+    const first = { locals: {} };
+    expect((await run(beforeAuthentication, { headers, ...first })).passed).toBeUndefined();
+    // The same request after its key authenticated: caller and burst only, the address is counted already.
+    const after = await run(byCaller, { caller: partner, headers, ...first });
+    expect(after.passed).toBeUndefined();
+    expect(after.headers['RateLimit-Policy']).toMatch(/^"per-ip";q=1;w=60, "per-caller";q=1000;w=60, "burst"/);
+    // The next one is refused by address before its key is looked up, and a refused key is not counted twice.
+    const second = { locals: {} };
+    const refused = await run(beforeAuthentication, { headers, ...second });
+    expect(refused.passed).toMatchObject({ problem: 'rate-limited' });
+    const unauthorized = new HttpProblem('unauthorized', 'bad key');
+    expect((await run((req, res, next) => afterFailedAuthentication(refused.passed, req, res, next), { headers, ...second })).passed).toBe(refused.passed);
+    expect((await run((req, res, next) => afterFailedAuthentication(unauthorized, req, res, next), { headers, ...second })).passed).toBe(unauthorized);
+  });
+
+  it('takes every policy of a request from Redis in one call', async () => {
+    let calls = 0;
+    const counting: RedisGuard = (call) => (calls++, breakers.redis(call));
+    const { byCaller } = createRateLimits(redis, {
+      perAddressPerMinute: 10,
+      perCallerPerMinute: 10,
+      perKeyPerMinute: 10,
+      burstPerSecond: 10,
+      keyPrefix: `${uniqueName('rate_limit')}:`,
+      logger,
+      guard: counting,
+    });
+    const { headers } = await decide(byCaller);
+    expect(headers['RateLimit-Policy']).toBe('"per-ip";q=10;w=60, "per-caller";q=10;w=60, "burst";q=10;w=1');
+    expect(calls).toBe(1);
   });
 
   it('caps each caller per second within its per-minute quota', async () => {
@@ -118,7 +188,7 @@ describe('the rate limiter', () => {
     });
     const partner = [await decide(byCaller, key('a')), await decide(byCaller, key('a'))];
     expect(partner.map((a) => a.passed)).toEqual([undefined, expect.objectContaining({ problem: 'rate-limited' })]);
-    expect(partner[0]!.headers['RateLimit-Policy']).toMatch(/^"per-caller";q=1;w=60, /);
+    expect(partner[0]!.headers['RateLimit-Policy']).toMatch(/^"per-ip";q=1000;w=60, "per-caller";q=1;w=60, /);
     const own = [await decide(byCaller, key('b', 2)), await decide(byCaller, key('b', 2)), await decide(byCaller, key('b', 2))];
     expect(own.map((a) => a.passed)).toEqual([undefined, undefined, expect.objectContaining({ problem: 'rate-limited' })]);
     expect((await decide(byCaller, 'a-token-caller')).passed).toBeUndefined();

@@ -1,8 +1,7 @@
-import type { RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RedisGuard } from '../clients/breakers';
 import { callerOf } from './auth';
 import { HttpProblem } from './problem';
@@ -51,8 +50,34 @@ export function rateLimitFields(readings: Reading[]) {
   };
 }
 
-/** Whole seconds until the window resets. */
-const resetSeconds = (state: RateLimiterRes) => Math.ceil(state.msBeforeNext / 1_000);
+/**
+ * Takes one request from each counter in KEYS (ARGV[i]: KEYS[i]'s window in ms) and answers, per key,
+ * its count in the current window and the ms until that window ends. Fixed windows: a counter starts
+ * its window on its first request and expires with it. One script for every policy of a request, so a
+ * request costs one Redis round trip (the keys of one request must then live on one node: no cluster).
+ */
+const CONSUME_SCRIPT = `
+local result = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    ttl = tonumber(ARGV[i])
+    redis.call('PEXPIRE', key, ttl)
+  end
+  result[2 * i - 1] = count
+  result[2 * i] = ttl
+end
+return result
+`;
+
+type ConsumingRedis = Redis & { orderflowRateLimitConsume(keyCount: number, ...keysThenWindows: (string | number)[]): Promise<number[]> };
+
+/** A counter a request takes one from: its policy and its key in Redis. */
+interface Check {
+  policy: Policy;
+  key: string;
+}
 
 /** The readings of this request so far (the address's, then the caller's), kept for the fields. */
 function record(res: Response, readings: Reading[]): void {
@@ -63,58 +88,65 @@ function record(res: Response, readings: Reading[]): void {
   res.set('RateLimit', fields.RateLimit);
 }
 
+const clientAddress = (req: Request) => req.ip ?? req.socket?.remoteAddress ?? 'unknown';
+
 /**
- * Layered rate limits in Redis (rate-limiter-flexible), so every orchestrator replica shares each
- * budget: `byAddress` per client address before authentication (a flood of bad tokens is limited too;
- * TRUST_PROXY decides whether X-Forwarded-For names the address), `byCaller` after it, per caller per
- * minute (a token's `sub`, or an API key with its own quota or the partner default) and per second (the
- * burst cap). A whole minute's quota may be spent at once up to the burst cap. Each answer carries the
- * RateLimit fields of every policy that applied ({@link rateLimitFields}); a refusal is 429 with
- * `Retry-After` (the longest wait of the policies exhausted). If Redis cannot answer, requests are let
- * through (fail open: availability over strictness), logged and counted in
+ * Layered rate limits in Redis, so every orchestrator replica shares each budget: per client address
+ * (a flood of bad tokens is limited too; TRUST_PROXY decides whether X-Forwarded-For names the
+ * address), per caller per minute (a token's `sub`, or an API key with its own quota or the partner
+ * default) and per caller per second (the burst cap). A whole minute's quota may be spent at once up
+ * to the burst cap.
+ *
+ * Every request is counted once against each policy that applies, in one Redis call
+ * ({@link CONSUME_SCRIPT}; three calls per request cost the orchestrator and Redis a measurable share of
+ * their CPU per order). So a bearer-token request is counted after its token is checked (a signature
+ * check, no I/O): `byCaller` takes address, caller and burst together, and `afterFailedAuthentication`
+ * takes the address of a request whose credentials were refused, turning its 401 into a 429 once the
+ * address is over. An API-key request is counted by address in `beforeAuthentication`, since looking
+ * its key up reads the database, and by caller and burst after.
+ *
+ * Each answer carries the RateLimit fields of every policy that applied ({@link rateLimitFields}); a
+ * refusal is 429 with `Retry-After` (the longest wait of the policies exhausted). If Redis cannot
+ * answer, requests are let through (fail open: availability over strictness), logged and counted in
  * `orderflow_rate_limiter_errors_total`; a frozen Redis costs one command timeout, then nothing while
  * the circuit is open.
  */
-export function createRateLimits(redis: Redis, options: RateLimitOptions): { byAddress: RequestHandler; byCaller: RequestHandler } {
-  const limiter = (suffix: string, points: number, duration: number) =>
-    new RateLimiterRedis({ storeClient: redis, keyPrefix: `${options.keyPrefix}${suffix}`, points, duration, rejectIfRedisNotReady: true });
+export function createRateLimits(redis: Redis, options: RateLimitOptions) {
   const address = { name: 'per-ip', quota: options.perAddressPerMinute, windowSeconds: 60 } as const;
   const burst = { name: 'burst', quota: options.burstPerSecond, windowSeconds: 1 } as const;
-  const addressLimiter = limiter('ratelimit-ip', address.quota, 60);
-  const burstLimiter = limiter('ratelimit-burst', burst.quota, 1);
-  // One per quota: keys with quotas of their own share the per-caller counters' prefix, each caller its own counter.
-  const callerLimiters = new Map<number, RateLimiterRedis>();
-  const callerLimiter = (quota: number) => {
-    let found = callerLimiters.get(quota);
-    if (!found) callerLimiters.set(quota, (found = limiter('ratelimit', quota, 60)));
-    return found;
+  const keys = {
+    address: (req: Request) => `${options.keyPrefix}ratelimit-ip:${clientAddress(req)}`,
+    caller: (id: string) => `${options.keyPrefix}ratelimit:${id}`,
+    burst: (id: string) => `${options.keyPrefix}ratelimit-burst:${id}`,
   };
   const guard: RedisGuard = options.guard ?? ((call) => call());
+  const consuming = redis as ConsumingRedis;
+  // EVALSHA, loading the script on NOSCRIPT (ioredis); idempotent, so several limiters may share a client.
+  if (!consuming.orderflowRateLimitConsume) redis.defineCommand('orderflowRateLimitConsume', { lua: CONSUME_SCRIPT });
 
-  /** Consumes one request from each (policy, limiter); records the readings; a refusal is a 429, a Redis failure lets it through. */
-  async function consume(res: Response, key: string, checks: [Policy, RateLimiterRedis][]): Promise<HttpProblem | undefined> {
-    const outcomes = await Promise.allSettled(checks.map(([, l]) => guard(() => l.consume(key))));
-    const readings: Reading[] = [];
-    const refused: Reading[] = [];
-    let undecided = false;
-    for (const [i, outcome] of outcomes.entries()) {
-      const state = outcome.status === 'fulfilled' ? outcome.value : outcome.reason;
-      if (!(state instanceof RateLimiterRes)) {
-        // Counted and logged once per request, however many of its checks failed.
-        if (!undecided) {
-          options.errors?.inc();
-          // The breaker logged the outage when it opened; one line per request on top would flood.
-          const circuitOpen = (state as { code?: string }).code === 'EOPENBREAKER';
-          options.logger[circuitOpen ? 'debug' : 'warn']({ err: state }, 'rate limiter unavailable; letting the request through');
-        }
-        undecided = true;
-        continue;
-      }
-      const reading = { policy: checks[i]![0], remaining: Math.max(0, state.remainingPoints), resetSeconds: resetSeconds(state) };
-      readings.push(reading);
-      if (outcome.status === 'rejected') refused.push(reading);
+  /** Takes one request from every check in one Redis call; records the readings; a refusal is a 429, a Redis failure lets it through. */
+  async function consume(res: Response, checks: Check[]): Promise<HttpProblem | undefined> {
+    let counted: number[];
+    try {
+      const windowsMs = checks.map((c) => c.policy.windowSeconds * 1_000);
+      counted = await guard(() => consuming.orderflowRateLimitConsume(checks.length, ...checks.map((c) => c.key), ...windowsMs));
+    } catch (error) {
+      options.errors?.inc();
+      // The breaker logged the outage when it opened; one line per request on top would flood.
+      const circuitOpen = (error as { code?: string }).code === 'EOPENBREAKER';
+      options.logger[circuitOpen ? 'debug' : 'warn']({ err: error }, 'rate limiter unavailable; letting the request through');
+      return undefined;
     }
-    record(res, readings);
+    const readings = checks.map(({ policy }, i) => ({
+      policy,
+      count: counted[2 * i]!,
+      reading: { policy, remaining: Math.max(0, policy.quota - counted[2 * i]!), resetSeconds: Math.ceil(counted[2 * i + 1]! / 1_000) },
+    }));
+    record(
+      res,
+      readings.map((r) => r.reading),
+    );
+    const refused = readings.filter((r) => r.count > r.policy.quota).map((r) => r.reading);
     if (!refused.length) return undefined;
     // Never earlier than the end of the effective window `t` of every exhausted policy (the draft's SHOULD).
     res.set('Retry-After', String(Math.max(1, ...refused.map((r) => r.resetSeconds))));
@@ -125,18 +157,36 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions): { byA
     return new HttpProblem('rate-limited', `at most ${which.join(' and ')}`);
   }
 
+  /** Counts the request against its address, once: the first of the three handlers that gets to it. */
+  const addressCheck = (req: Request, res: Response): Check[] => {
+    if (res.locals.addressCounted) return [];
+    res.locals.addressCounted = true;
+    return [{ policy: address, key: keys.address(req) }];
+  };
+
+  const beforeAuthentication: RequestHandler = async (req, res, next) =>
+    next(req.get('x-api-key') === undefined ? undefined : await consume(res, addressCheck(req, res)));
+
+  const afterFailedAuthentication: ErrorRequestHandler = async (error, req, res, next) => {
+    const checks = addressCheck(req, res);
+    next((checks.length && (await consume(res, checks))) || error);
+  };
+
+  const byCaller: RequestHandler = async (req, res, next) => {
+    const caller = callerOf(req);
+    const quota = caller.ratePerMinute ?? (caller.scopes ? options.perKeyPerMinute : options.perCallerPerMinute);
+    const perCaller = { name: 'per-caller', quota, windowSeconds: 60 } as const;
+    next(await consume(res, [...addressCheck(req, res), { policy: perCaller, key: keys.caller(caller.id) }, { policy: burst, key: keys.burst(caller.id) }]));
+  };
+
   return {
-    byAddress: async (req, res, next) => next(await consume(res, req.ip ?? req.socket.remoteAddress ?? 'unknown', [[address, addressLimiter]])),
-    byCaller: async (req, res, next) => {
-      const caller = callerOf(req);
-      const quota = caller.ratePerMinute ?? (caller.scopes ? options.perKeyPerMinute : options.perCallerPerMinute);
-      const perCaller = { name: 'per-caller', quota, windowSeconds: 60 } as const;
-      next(
-        await consume(res, caller.id, [
-          [perCaller, callerLimiter(quota)],
-          [burst, burstLimiter],
-        ]),
-      );
-    },
+    /** Before authentication: the address of a request whose authentication reads the database (X-API-Key). */
+    beforeAuthentication,
+    /** After authentication refused the credentials: the address, unless counted; over it, 429 instead of the refusal. */
+    afterFailedAuthentication,
+    /** After authentication: the caller's quota and burst cap, and the address unless counted, in one call. */
+    byCaller,
   };
 }
+
+export type RateLimits = ReturnType<typeof createRateLimits>;
