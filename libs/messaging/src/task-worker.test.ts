@@ -94,6 +94,21 @@ async function startBatchWorker(handleBatch: BatchTaskHandler['handleBatch'], ov
 
 const idOf = (msg: ConsumeMessage) => msg.properties.messageId as string;
 
+const isSlow = (msg: ConsumeMessage) => msg.properties.headers?.slow === true;
+
+/** Whether a basic.ack frame settled `deliveryTag`: its own, or a multiple one up to a higher tag. */
+const ackedBy = (frames: SettleFrame[], deliveryTag: number) =>
+  frames.some((f) => f.method === 'ack' && (f.deliveryTag === deliveryTag || (f.multiple && f.deliveryTag > deliveryTag)));
+
+/**
+ * Waits until the worker sent the acks of `messages`, then makes a round trip on the channel that sent
+ * them (its health check): the broker handles a channel's frames in order, so it has applied those acks.
+ */
+async function acksReachedBroker(proxy: AmqpProxy, messages: ConsumeMessage[]) {
+  await waitFor(() => messages.every((m) => ackedBy(proxy.settleFrames(), m.fields.deliveryTag)), { what: 'the acks sent' });
+  await worker!.check();
+}
+
 const getOne = (queue: string) => waitFor(() => channel.get(queue, { noAck: false }), { what: `a message on ${queue}` }) as Promise<GetMessage>;
 const readyCount = async (queue: string) => (await channel.checkQueue(queue)).messageCount;
 
@@ -222,6 +237,42 @@ describe('task worker', () => {
     await proxy.close();
   });
 
+  it('never covers a task whose handler still runs with the ack of later tasks: a dropped connection brings back exactly that task', async () => {
+    const proxy = await startProxy(new URL(amqpUrl));
+    const seen: ConsumeMessage[] = [];
+    let releaseSlow!: () => void;
+    const slowHeld = new Promise<void>((r) => (releaseSlow = r));
+    let releaseLater!: () => void;
+    const laterHeld = new Promise<void>((r) => (releaseLater = r));
+    await startWorker(
+      async (_body, msg) => {
+        seen.push(msg);
+        if (msg.fields.redelivered) return;
+        await (isSlow(msg) ? slowHeld : laterHeld); // the later tasks succeed together, in one tick
+      },
+      { url: proxy.url, maxReconnectDelayMs: 200 },
+    );
+    const slow = await publish({ 'x-attempt': 1, slow: true });
+    const later = [await publish(), await publish(), await publish()];
+    await waitFor(() => seen.length === 1 + later.length, { what: 'every task in flight' });
+    releaseLater();
+    await acksReachedBroker(
+      proxy,
+      seen.filter((m) => later.includes(idOf(m))),
+    );
+    proxy.drop();
+    releaseSlow(); // its ack now has no channel: the broker must redeliver it
+
+    const again = await waitFor(() => seen.find((m) => m.fields.redelivered), { what: 'a redelivery' });
+    expect(idOf(again)).toBe(slow);
+    await worker!.stop();
+    worker = undefined;
+    await proxy.close();
+    expect(seen.filter((m) => m.fields.redelivered).map(idOf)).toEqual([slow]);
+    for (const id of later) expect(seen.filter((m) => idOf(m) === id)).toHaveLength(1);
+    expect(await readyCount(topology.queue)).toBe(0);
+  });
+
   it('answers its health check over the live connection, fails it while reconnecting, and passes again after', async () => {
     const proxy = await startProxy(new URL(amqpUrl));
     await startWorker(async () => undefined, { url: proxy.url, maxReconnectDelayMs: 200 });
@@ -328,6 +379,7 @@ describe('task worker in batch mode', () => {
   });
 
   it('an outage result puts only that message back, without spending a retry', async () => {
+    const proxy = await startProxy(new URL(amqpUrl));
     const outage = Object.assign(new Error('database down'), { outage: true });
     const deliveries: ConsumeMessage[] = [];
     let ids: string[] = [];
@@ -340,7 +392,7 @@ describe('task worker in batch mode', () => {
         // The last attempt the ladder allows: spending it would dead-letter the task.
         return messages.map((m) => (idOf(m) === ids[0] && !m.fields.redelivered ? outage : undefined));
       },
-      { isOutage: (error) => error === outage },
+      { isOutage: (error) => error === outage, url: proxy.url },
     );
     ids = [await publish({ 'x-attempt': 4 }), await publish({ 'x-attempt': 4 })];
     release();
@@ -349,8 +401,77 @@ describe('task worker in batch mode', () => {
     expect(deliveries.filter((m) => idOf(m) === ids[1])).toHaveLength(1);
     await worker!.stop();
     worker = undefined;
+    await proxy.close();
     expect(retries).toEqual([]);
     expect(deadLetters).toEqual([]);
+    expect(await readyCount(topology.queue)).toBe(0);
+    // Its own nack, and no ack of that tag after it (an unknown tag closes the channel: a second connection).
+    const put = deliveries.find((m) => idOf(m) === ids[0] && !m.fields.redelivered)!;
+    const nacks = proxy.settleFrames().filter((f) => f.method === 'nack');
+    expect(nacks).toEqual([{ method: 'nack', channel: expect.any(Number), deliveryTag: put.fields.deliveryTag, multiple: false }]);
+    expect(proxy.settleFrames().filter((f) => f.method === 'ack' && f.deliveryTag === put.fields.deliveryTag)).toEqual([]);
+    expect(proxy.connections()).toBe(1);
+  });
+
+  it('acks a batch whose tasks all succeed with one basic.ack frame (multiple), not one per task', async () => {
+    const proxy = await startProxy(new URL(amqpUrl)); // counts the basic.ack frames the worker sends
+    const batches: string[][] = [];
+    let release!: () => void;
+    const published = new Promise<void>((r) => (release = r));
+    await startBatchWorker(
+      async (messages) => {
+        await published; // the first batch waits until every task is published: the others form (at most) one more
+        batches.push(messages.map(idOf));
+        return messages.map(() => undefined);
+      },
+      { url: proxy.url },
+    );
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push(await publish());
+    release();
+    await waitFor(() => batches.flat().length === ids.length, { what: 'every task handled' });
+    await worker!.stop();
+    worker = undefined;
+    await proxy.close();
+
+    expect(batches.flat()).toEqual(ids);
+    expect(await readyCount(topology.queue)).toBe(0); // all acked
+    const acks = proxy.settleFrames().filter((f) => f.method === 'ack');
+    expect(batches.length).toBeLessThan(ids.length);
+    // One frame per batch, for its last delivery tag (the tags of a channel count 1, 2, …), multiple if it holds more.
+    let lastTag = 0;
+    expect(acks).toEqual(batches.map((b) => ({ method: 'ack', channel: expect.any(Number), deliveryTag: (lastTag += b.length), multiple: b.length > 1 })));
+  });
+
+  it("never covers an earlier task waiting out the outage pause with a later batch's ack: a dropped connection brings back exactly that task", async () => {
+    const proxy = await startProxy(new URL(amqpUrl));
+    const outage = Object.assign(new Error('database down'), { outage: true });
+    const deliveries: ConsumeMessage[] = [];
+    await startBatchWorker(
+      async (messages) => {
+        deliveries.push(...messages);
+        return messages.map((m) => (isSlow(m) && !m.fields.redelivered ? outage : undefined));
+      },
+      { url: proxy.url, isOutage: (error) => error === outage, maxReconnectDelayMs: 200 },
+    );
+    const slow = await publish({ 'x-attempt': 1, slow: true });
+    await waitFor(() => deliveries.some((m) => idOf(m) === slow), { what: 'the slow task handled' }); // now 1 s before its nack
+    const later = await Promise.all([publish(), publish(), publish(), publish()]);
+    await waitFor(() => later.every((id) => deliveries.some((m) => idOf(m) === id)), { what: 'the later tasks handled' });
+    await acksReachedBroker(
+      proxy,
+      deliveries.filter((m) => later.includes(idOf(m))),
+    );
+    expect(deliveries.filter((m) => m.fields.redelivered)).toEqual([]); // the slow task's nack is still to come
+    proxy.drop();
+
+    const again = await waitFor(() => deliveries.find((m) => m.fields.redelivered), { timeoutMs: 5_000, what: 'a redelivery' });
+    expect(idOf(again)).toBe(slow);
+    await worker!.stop();
+    worker = undefined;
+    await proxy.close();
+    expect(deliveries.filter((m) => m.fields.redelivered).map(idOf)).toEqual([slow]);
+    for (const id of later) expect(deliveries.filter((m) => idOf(m) === id)).toHaveLength(1);
     expect(await readyCount(topology.queue)).toBe(0);
   });
 
@@ -410,9 +531,46 @@ describe('task worker in batch mode', () => {
   });
 });
 
-/** A TCP proxy to the broker whose connections the test can cut, as a broker restart would. */
+/** A basic.ack or basic.nack frame a client sent. */
+interface SettleFrame {
+  method: 'ack' | 'nack';
+  channel: number;
+  deliveryTag: number;
+  multiple: boolean;
+}
+
+/** Reads the AMQP 0-9-1 stream a client sends and reports its basic.ack (class 60, method 80) and basic.nack (120) frames. */
+function settleFrameReader(onFrame: (frame: SettleFrame) => void): (chunk: Buffer) => void {
+  let unread = Buffer.alloc(0);
+  let headerRead = false; // a client opens with the 8-byte protocol header "AMQP\0\0\x09\x01"
+  return (chunk) => {
+    unread = Buffer.concat([unread, chunk]);
+    if (!headerRead) {
+      if (unread.length < 8) return;
+      unread = unread.subarray(8);
+      headerRead = true;
+    }
+    // A frame: type (1 byte; 1 = method), channel (2), payload size (4), payload, frame end (1).
+    while (unread.length >= 7 && unread.length >= 8 + unread.readUInt32BE(3)) {
+      const channel = unread.readUInt16BE(1);
+      const payload = unread.subarray(7, 7 + unread.readUInt32BE(3));
+      // A method payload: class id (2), method id (2), then for both: delivery tag (8), bits (multiple is bit 0).
+      const method = unread[0] === 1 && payload.readUInt16BE(0) === 60 ? { 80: 'ack' as const, 120: 'nack' as const }[payload.readUInt16BE(2)] : undefined;
+      if (method) onFrame({ method, channel, deliveryTag: Number(payload.readBigUInt64BE(4)), multiple: (payload[12]! & 1) === 1 });
+      unread = unread.subarray(8 + payload.length);
+    }
+  };
+}
+
+type AmqpProxy = Awaited<ReturnType<typeof startProxy>>;
+
+/**
+ * A TCP proxy to the broker whose connections the test can cut, as a broker restart would; it also
+ * records the basic.ack and basic.nack frames its clients send.
+ */
 async function startProxy(target: URL) {
   const sockets = new Set<net.Socket>();
+  const settleFrames: SettleFrame[] = [];
   let connections = 0;
   const server = net.createServer((client) => {
     connections++;
@@ -421,6 +579,10 @@ async function startProxy(target: URL) {
       sockets.add(s);
       s.on('error', () => undefined).on('close', () => (client.destroy(), upstream.destroy(), sockets.delete(s)));
     }
+    client.on(
+      'data',
+      settleFrameReader((frame) => settleFrames.push(frame)),
+    );
     client.pipe(upstream).pipe(client);
   });
   server.listen(0, '127.0.0.1');
@@ -431,6 +593,7 @@ async function startProxy(target: URL) {
   return {
     url: url.toString(),
     connections: () => connections,
+    settleFrames: () => settleFrames,
     drop: () => sockets.forEach((s) => s.destroy()),
     close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
   };

@@ -118,6 +118,91 @@ interface Session {
   consumerTag: string;
   queue: string;
   returned: Set<string>;
+  /** Settles the deliveries of `channel`: every ack and nack goes through it. */
+  acks: AckCoalescer;
+}
+
+interface AckCoalescer {
+  /** Records a delivery of the channel, in delivery order, before it is handled. */
+  delivered(message: ConsumeMessage): void;
+  /** Acks a delivery with the others acked in the same tick; resolves once its ack frame is sent. */
+  ack(message: ConsumeMessage): Promise<void>;
+  /** Nacks (requeues) a delivery at once, with a frame of its own. */
+  requeue(message: ConsumeMessage): void;
+}
+
+/**
+ * Coalesces the acks of one channel: the tasks of a batch settle in the same tick, and one basic.ack
+ * with multiple=true (one frame, one socket write, one broker operation) settles them all instead of
+ * one ack per task. A multiple ack settles every delivery of the channel up to its tag, so it may only
+ * cover the contiguous run of acked deliveries counted from the lowest one still unsettled; an ack
+ * above a delivery not settled yet (a slow task, one waiting out the outage pause or being re-published
+ * to a retry queue) is sent alone, in the same flush. So no ack waits for another task, and nothing is
+ * acked before its own handler's work is done. A nacked delivery is settled too: it is never acked.
+ */
+function createAckCoalescer(channel: Pick<Channel, 'ack' | 'nack'>): AckCoalescer {
+  interface PendingAck {
+    message: ConsumeMessage;
+    sent(error?: unknown): void;
+  }
+  // Tags delivered and not yet acked or nacked; ascending, as the broker numbers a channel's deliveries.
+  const unsettled = new Set<number>();
+  // Acks asked for in this tick, by tag.
+  let pending = new Map<number, PendingAck>();
+
+  /** One basic.ack for the last of `acks` (multiple: for all of them). */
+  function send(acks: PendingAck[], multiple: boolean): void {
+    try {
+      channel.ack(acks[acks.length - 1]!.message, multiple); // throws once the channel is closed (a dropped session)
+    } catch (error) {
+      for (const ack of acks) ack.sent(error);
+      return;
+    }
+    for (const ack of acks) {
+      unsettled.delete(ack.message.fields.deliveryTag);
+      ack.sent();
+    }
+  }
+
+  function flush(): void {
+    const acking = pending;
+    pending = new Map();
+    const run: PendingAck[] = []; // acked tags from the lowest unsettled one up, without a gap
+    for (const tag of unsettled) {
+      const ack = acking.get(tag);
+      if (!ack) break;
+      run.push(ack);
+      acking.delete(tag);
+    }
+    if (run.length > 0) send(run, run.length > 1);
+    for (const ack of acking.values()) send([ack], false); // above an unsettled delivery: alone
+  }
+
+  /** The tag of a delivery that may still be settled; acking or nacking a tag twice closes the channel. */
+  function unsettledTag(message: ConsumeMessage): number {
+    const tag = message.fields.deliveryTag;
+    if (!unsettled.has(tag) || pending.has(tag)) throw new Error(`delivery ${tag} is already settled`);
+    return tag;
+  }
+
+  return {
+    delivered(message) {
+      unsettled.add(message.fields.deliveryTag);
+    },
+    ack(message) {
+      return new Promise<void>((resolve, reject) => {
+        const tag = unsettledTag(message);
+        // Flushed once this tick's promise jobs have run: the other tasks of a batch settle in them.
+        if (pending.size === 0) process.nextTick(flush);
+        pending.set(tag, { message, sent: (error) => (error === undefined ? resolve() : reject(error)) });
+      });
+    },
+    requeue(message) {
+      const tag = unsettledTag(message);
+      channel.nack(message, false, true);
+      unsettled.delete(tag);
+    },
+  };
 }
 
 type TaskOutcome = { ok: true } | { ok: false; error: unknown };
@@ -227,11 +312,11 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
         if (options.onFailure === 'requeue' || options.isOutage?.(error)) {
           logger.warn({ err: error, messageId: msg.properties.messageId }, 'handler failed; requeueing without spending a retry');
           await delay(1_000);
-          return s.channel.nack(msg, false, true);
+          return s.acks.requeue(msg);
         }
         await fail(s, topology, msg, error);
       }
-      s.channel.ack(msg);
+      await s.acks.ack(msg);
     } catch (error) {
       // No ack: the broker redelivers once the channel is gone. Reconnect rather than spin.
       logger.error({ err: error, messageId: msg.properties.messageId }, 'could not settle task; reconnecting');
@@ -253,7 +338,7 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
     try {
       const channel = await connection.createChannel();
       const confirm = await connection.createConfirmChannel();
-      const s: Session = { connection, channel, confirm, consumerTag: '', queue: '', returned: new Set() };
+      const s: Session = { connection, channel, confirm, consumerTag: '', queue: '', returned: new Set(), acks: createAckCoalescer(channel) };
       // Any channel dying (a protocol error) restarts the whole session; the broker requeues unacked tasks.
       for (const ch of [channel, confirm]) {
         ch.on('error', (error: Error) => logger.warn({ err: error }, 'amqp channel error')); // never an unhandled 'error' event
@@ -269,6 +354,7 @@ export function createTaskWorker(options: TaskWorkerOptions): TaskWorker {
         queue,
         (msg) => {
           if (!msg) return void connection.close().catch(() => undefined); // consumer cancelled by the broker
+          s.acks.delivered(msg);
           // Continues the publisher's trace (the `traceparent` header) while the task is handled and settled:
           // a `process <queue>` span (OpenTelemetry messaging conventions), detailed only when recorded.
           const fields = options.logFields?.(msg) ?? {};
