@@ -1,6 +1,6 @@
 // The event consumer against the real Kafka: an outage is waited out however long it takes (it spends
-// no attempts and dead-letters nothing), and a second consumer group of a topic can leave its poison
-// messages to the first group's dead-lettering.
+// no attempts and dead-letters nothing), a second consumer group of a topic can leave its poison
+// messages to the first group's dead-lettering, and what a member handled is committed when it stops.
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import type { Kafka, Producer } from 'kafkajs';
@@ -68,6 +68,7 @@ async function consume(name: string, handle: (event: CloudEvent) => Promise<void
   });
   consumers.push(consumer);
   await consumer.start();
+  return consumer;
 }
 
 it('waits out an outage past its attempts without dead-lettering, then handles the fact, and dead-letters a poison message once per group that owns it', async () => {
@@ -94,4 +95,22 @@ it('waits out an outage past its attempts without dead-lettering, then handles t
   expect(failures).toBe(7);
   // The poison message was dead-lettered by the first group only; the outage dead-lettered nothing.
   expect(await dlqDepth()).toBe(1);
+});
+
+it('commits what it handled when it stops, so the next member of its group goes on after it instead of handling it again', async () => {
+  // Commits only on stop here: an hour between the periodic commits.
+  const options = { onUndecodable: 'skip' as const, commitIntervalMs: 3_600_000 };
+  const first: string[] = [];
+  const leaving = await consume('handover', async (event) => void first.push(event.id), options);
+  const early = [fact(), fact(), fact()];
+  for (const event of early) await publish(event);
+  await waitFor(() => early.every((e) => first.includes(e.id)), { timeoutMs: 30_000, what: 'the first member to handle three facts' });
+  await leaving.stop();
+
+  const second: string[] = [];
+  await consume('handover', async (event) => void second.push(event.id), options);
+  const late = fact();
+  await publish(late);
+  await waitFor(() => second.includes(late.id), { timeoutMs: 30_000, what: 'the next member to handle a new fact' });
+  expect(second.filter((id) => early.some((e) => e.id === id))).toEqual([]);
 });

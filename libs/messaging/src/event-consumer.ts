@@ -10,6 +10,14 @@ import { dlqTopic } from '@orderflow/domain';
 /** Longest a consumer's fetch waits for new messages; also the longest its stop() waits for one. */
 export const FETCH_WAIT_MS = 1_000;
 
+/**
+ * How often the offsets of handled messages are committed (and at once on stop). kafkajs would commit
+ * after every batch: with prompt fetches (minBytes 1) that is an OffsetCommit request for every few
+ * facts of each partition, and as many broker round trips as fetches. Handlers are idempotent on the
+ * event id, so a crash re-delivering up to this much costs only the repeat.
+ */
+export const COMMIT_INTERVAL_MS = 1_000;
+
 export interface EventConsumerOptions {
   kafka: Kafka;
   groupId: string;
@@ -43,6 +51,8 @@ export interface EventConsumerOptions {
    * poison message, one dead letter).
    */
   onUndecodable?: 'dead-letter' | 'skip';
+  /** How often handled offsets are committed; default COMMIT_INTERVAL_MS. */
+  commitIntervalMs?: number;
 }
 
 export interface EventConsumer {
@@ -72,6 +82,27 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   let stopping = false;
   const processAttributes = kafkaProcessAttributes(groupId);
 
+  // The next offset to commit per partition, for messages handled (or dead-lettered, or skipped) since the last commit.
+  const handled = new Map<string, { topic: string; partition: number; offset: string }>();
+  let commitTimer: NodeJS.Timeout | undefined;
+  async function commitHandled(): Promise<void> {
+    if (handled.size === 0) return;
+    const offsets = [...handled.values()];
+    handled.clear();
+    try {
+      await consumer.commitOffsets(offsets);
+    } catch (error) {
+      // A rebalance took the partitions (or the group is gone): their next owner starts from the last
+      // commit and handles those messages again, which handlers take.
+      logger.debug({ err: error, groupId }, 'committing handled offsets failed; they will be handled again');
+    }
+  }
+  function markHandled(topic: string, partition: number, offset: string): Promise<void> | undefined {
+    handled.set(`${topic}/${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+    // Once stopping, every message is committed as it is done: the group is left right after.
+    return stopping ? commitHandled() : undefined;
+  }
+
   async function deadLetter(topic: string, partition: number, message: KafkaMessage, error: string, attempts: number) {
     await producer.send({
       topic: dlqTopic(topic),
@@ -100,52 +131,60 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     async start() {
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: true });
+      commitTimer = setInterval(() => void commitHandled(), options.commitIntervalMs ?? COMMIT_INTERVAL_MS).unref();
       await consumer.run({
+        autoCommit: false,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
         eachMessage: async ({ topic, partition, message, heartbeat }) => {
-          const decoded = decodeCloudEvent(message.value);
-          if (!decoded.ok && options.onUndecodable === 'skip') {
-            logger.warn(
-              { topic, partition, offset: message.offset, error: decoded.error },
-              'undecodable message skipped (another consumer group dead-letters it)',
-            );
-            return;
-          }
-          if (!decoded.ok) return deadLetter(topic, partition, message, `undecodable: ${decoded.error}`, 1);
-          const event = decoded.event;
-          // Continues the producer's trace (the `traceparent` header), so this hop's logs share its trace
-          // id: a `process <topic>` span (OpenTelemetry messaging conventions), detailed only when recorded.
-          await inRemoteTrace(
-            message.headers,
-            `process ${topic}`,
-            options.logFields?.(event) ?? {},
-            async () => {
-              recordingSpan()?.setAttributes(kafkaMessageAttributes(topic, partition, message, event.id));
-              for (let attempt = 1, tries = 1; ; tries++) {
-                try {
-                  await handle(event, message);
-                  return;
-                } catch (error) {
-                  const reason = error instanceof Error ? error.message : String(error);
-                  // While stopping, leave the offset uncommitted: the next member of the group retries it.
-                  if (stopping) throw error;
-                  const outage = options.isOutage?.(error) ?? false;
-                  if (!outage && attempt >= maxAttempts) return deadLetter(topic, partition, message, reason, attempt);
-                  logger.warn({ topic, partition, offset: message.offset, attempt, outage, err: error }, 'handler failed; retrying');
-                  if (!outage) attempt++;
-                  await delay(backoffMs(Math.min(tries, 30), { baseMs: baseDelayMs, capMs: maxDelayMs }));
-                  await heartbeat();
-                }
-              }
-            },
-            processAttributes,
-          );
+          await handleMessage(topic, partition, message, heartbeat);
+          await markHandled(topic, partition, message.offset);
         },
       });
     },
     async stop() {
       stopping = true;
+      clearInterval(commitTimer);
+      // Committed while still a member of the group; the message in hand is committed as it ends (markHandled).
+      await commitHandled();
       await consumer.disconnect();
     },
   };
+
+  /** Decodes and applies one message, retrying in place; resolves once it is handled, dead-lettered or skipped. */
+  async function handleMessage(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<void> {
+    const decoded = decodeCloudEvent(message.value);
+    if (!decoded.ok && options.onUndecodable === 'skip') {
+      logger.warn({ topic, partition, offset: message.offset, error: decoded.error }, 'undecodable message skipped (another consumer group dead-letters it)');
+      return;
+    }
+    if (!decoded.ok) return deadLetter(topic, partition, message, `undecodable: ${decoded.error}`, 1);
+    const event = decoded.event;
+    // Continues the producer's trace (the `traceparent` header), so this hop's logs share its trace
+    // id: a `process <topic>` span (OpenTelemetry messaging conventions), detailed only when recorded.
+    await inRemoteTrace(
+      message.headers,
+      `process ${topic}`,
+      options.logFields?.(event) ?? {},
+      async () => {
+        recordingSpan()?.setAttributes(kafkaMessageAttributes(topic, partition, message, event.id));
+        for (let attempt = 1, tries = 1; ; tries++) {
+          try {
+            await handle(event, message);
+            return;
+          } catch (error) {
+            const reason = error instanceof Error ? error.message : String(error);
+            // While stopping, leave the offset uncommitted: the next member of the group retries it.
+            if (stopping) throw error;
+            const outage = options.isOutage?.(error) ?? false;
+            if (!outage && attempt >= maxAttempts) return deadLetter(topic, partition, message, reason, attempt);
+            logger.warn({ topic, partition, offset: message.offset, attempt, outage, err: error }, 'handler failed; retrying');
+            if (!outage) attempt++;
+            await delay(backoffMs(Math.min(tries, 30), { baseMs: baseDelayMs, capMs: maxDelayMs }));
+            await heartbeat();
+          }
+        }
+      },
+      processAttributes,
+    );
+  }
 }
