@@ -19,7 +19,7 @@ function isJson(bytes: Buffer): boolean {
 }
 
 /** Why a dead letter cannot be replayed, if it cannot: a saga's records an order already compensated; a task that is not JSON would fail the same way. */
-function unreplayable(letter: DeadLetter): string | undefined {
+export function whyNotReplayable(letter: DeadLetter): string | undefined {
   if (!REPLAYABLE_SOURCES.includes(letter.source)) return 'a saga dead letter records an order that was already compensated; there is nothing to replay';
   if (letter.source === 'rabbitmq' && !isJson(letter.payload)) return 'this dead letter is not JSON; replaying it would fail the same way';
   return undefined;
@@ -61,7 +61,7 @@ export function createReplay(deps: { repo: DeadLetterRepository; producer: Produ
     /** Replays one letter in `tx` (the caller commits): NOT_FOUND when there is none, CONFLICT when it cannot be replayed. */
     async one(tx: Queryable, id: string) {
       const result = await deps.repo.replayOnce(tx, id, async (letter) => {
-        const why = unreplayable(letter);
+        const why = whyNotReplayable(letter);
         if (why) throw new AppError('CONFLICT', why);
         await publish([letter]);
       });
@@ -72,7 +72,7 @@ export function createReplay(deps: { repo: DeadLetterRepository; producer: Produ
 
     /** Replays every pending letter matching `filter` (at most `limit`) in `tx`; those that cannot be replayed are counted as skipped. */
     async matching(tx: Queryable, filter: Omit<DeadLetterFilter, 'status'>, limit: number) {
-      const { replayed, skipped } = await deps.repo.replayMatching(tx, filter, limit, (l) => !unreplayable(l), publish);
+      const { replayed, skipped } = await deps.repo.replayMatching(tx, filter, limit, (l) => !whyNotReplayable(l), publish);
       return { matched: replayed.length + skipped, replayed: replayed.length, skipped };
     },
   };

@@ -104,4 +104,25 @@ describe('dead letters', () => {
       }),
     ]);
   });
+  it('marks a letter replayable only when its replay can succeed: not a saga letter, not a task that is not JSON', async () => {
+    const topic = uniqueName('replayable');
+    const task = (payload: Buffer) => letter({ source: 'rabbitmq', origin: topic, payload });
+    const [fact, jsonTask, binaryTask, saga] = await admin.record(
+      letter({ origin: topic }),
+      task(Buffer.from(JSON.stringify({ template: 'order-confirmed' }))),
+      task(Buffer.from([0xff, 0x00, 0x01])),
+      letter({ source: 'saga', origin: topic }),
+    );
+    const shown = new Map<string, boolean>(
+      (await admin.get(`/v1/admin/dead-letters?topic=${topic}`)).body.items.map((l: { id: string; replayable: boolean }) => [l.id, l.replayable]),
+    );
+    expect(Object.fromEntries([fact, jsonTask, binaryTask, saga].map((id) => [id, shown.get(id!)]))).toEqual({
+      [fact!]: true,
+      [jsonTask!]: true,
+      [binaryTask!]: false,
+      [saga!]: false,
+    });
+    // What the flag says is what the replay does.
+    for (const id of [binaryTask, saga]) expect((await admin.write(`/v1/admin/dead-letters/${id}/replay`)).status).toBe(409);
+  });
 });

@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { AppError, decodePageCursor, encodePageCursor } from '@orderflow/domain';
 import type { AuditLog } from '../../audit/audit-log';
-import { REPLAYABLE_SOURCES, statusOfLetter, type DeadLetter, type DeadLetterRepository } from '../../dead-letters/dead-letter-repository';
+import { statusOfLetter, type DeadLetter, type DeadLetterRepository } from '../../dead-letters/dead-letter-repository';
 import { encodeBytes } from '../../dead-letters/encoding';
-import type { Replay } from '../../dead-letters/replay';
+import { whyNotReplayable, type Replay } from '../../dead-letters/replay';
 import type { Saga } from '../../saga/order-saga';
 import { statusOf, type SagaOperations } from '../../saga/saga-operations';
 import type { SagaRepository } from '../../saga/saga-repository';
@@ -131,7 +131,8 @@ function deadLetterView(d: DeadLetter) {
     headers: Object.fromEntries(Object.entries(headers).map(([name, v]) => [name, Buffer.isBuffer(v) ? v.toString('base64') : v])),
     base64Headers: Object.keys(headers).filter((name) => Buffer.isBuffer(headers[name])),
     status: statusOfLetter(d),
-    replayable: REPLAYABLE_SOURCES.includes(d.source),
+    // As the replay decides (a saga's letter, a task that is not JSON: 409), so the console offers no replay that must fail.
+    replayable: !whyNotReplayable(d),
   };
 }
 
