@@ -6,11 +6,13 @@ import addFormats from 'ajv-formats';
 import type { Consumer, EachMessagePayload, Kafka, Message, Producer, ProducerRecord } from 'kafkajs';
 import pino from 'pino';
 import { repoRoot } from '@orderflow/config';
-import { FACT_TYPES, topicNames, type OrderItem } from '@orderflow/domain';
+import { FACT_TYPES, TASK_QUEUES, WEBHOOK_DELIVER, taskTopology, topicNames, type CloudEvent, type OrderItem } from '@orderflow/domain';
 import { createEventConsumer, kafkaMessageOf, type OutboxMessage } from '@orderflow/messaging';
 import type { StockRepository } from '../../apps/inventory/src/db/stock-repository';
 import { createStockUseCases } from '../../apps/inventory/src/stock';
 import { outcomeMessages, placedMessage, type Saga } from '../../apps/orchestrator/src/saga/order-saga';
+import { pingEvent } from '../../apps/orchestrator/src/webhooks/delivery-task';
+import { createWebhookRepository } from '../../apps/orchestrator/src/webhooks/webhook-repository';
 import { ASYNCAPI_PATH, KAFKA_DEAD_LETTER_HEADERS, asyncApiYaml } from './document';
 
 const committed = readFileSync(join(repoRoot(), ASYNCAPI_PATH), 'utf8');
@@ -74,6 +76,36 @@ describe(`${ASYNCAPI_PATH}`, () => {
       expect(
         (messageOn(channel, type).payload()!.json() as { allOf: { properties?: { type?: { const?: string } } }[] }).allOf[1]?.properties?.type?.const,
       ).toBe(type);
+    }
+  });
+
+  it("documents every task queue's whole ladder: routing keys, work queue, retry queues and DLQ, and who sends and receives on them", () => {
+    const channels = document.allChannels().all();
+    const channelsAt = (address: string, is: 'routingKey' | 'queue') =>
+      channels.filter((c) => c.address() === address && (c.bindings().get('amqp')?.value() as { is?: string } | undefined)?.is === is);
+    const actionsOn = (address: string, is: 'routingKey' | 'queue') =>
+      document
+        .allOperations()
+        .all()
+        .filter((o) =>
+          o
+            .channels()
+            .all()
+            .some((c) => channelsAt(address, is).some((d) => d.id() === c.id())),
+        )
+        .map((o) => o.action())
+        .sort();
+    for (const queue of TASK_QUEUES) {
+      const t = taskTopology('', queue);
+      const hops = [{ routingKey: t.routingKey, name: t.queue }, ...t.retryQueues, t.dlq];
+      for (const { routingKey, name } of hops) {
+        expect({ queue, routingKey, channels: channelsAt(routingKey, 'routingKey').length }).toEqual({ queue, routingKey, channels: 1 });
+        expect({ queue, name, channels: channelsAt(name, 'queue').length }).toEqual({ queue, name, channels: 1 });
+        // Every hop is published to; only the work queue and the DLQ are consumed (retry queues expire back).
+        expect({ routingKey, actions: [...new Set(actionsOn(routingKey, 'routingKey'))] }).toEqual({ routingKey, actions: ['send'] });
+        const consumed = name === t.queue || name === t.dlq.name;
+        expect({ name, actions: actionsOn(name, 'queue') }).toEqual({ name, actions: consumed ? ['receive'] : [] });
+      }
     }
   });
 });
@@ -161,6 +193,45 @@ describe('what the code emits conforms to the document', () => {
       // The publisher adds the attempt header to the row's own headers (publishers.ts).
       expect(problems(message.headers()!.json(), { 'x-attempt': 1, ...task.headers })).toEqual([]);
     }
+  });
+
+  it('every webhook delivery task the orchestrator enqueues (body and headers) matches the webhook.deliver message', async () => {
+    const subscriptionId = '5d0c8a52-2b7e-4c1d-8f3a-9e6b7a4c2d10';
+    const tasks: OutboxMessage[] = [];
+    // A pool and outbox writer that only hand the repository what real ones would: one subscription to
+    // every fact type, and every delivery row inserted. The repository builds the tasks (deliveryMessage).
+    const pool = {
+      query: async (sql: string) => ({ rows: sql.includes('unnest(events)') ? FACT_TYPES.map((type) => ({ type })) : [{ id: subscriptionId }] }),
+    };
+    const outbox = {
+      statement: async (_db: unknown, messages: OutboxMessage[], params: unknown[]) => {
+        tasks.push(...messages);
+        return { rows: (params[0] as string[]).map((id) => ({ id })) };
+      },
+    };
+    const webhooks = createWebhookRepository(pool as never, outbox as never);
+    const facts = (await emitted()).filter((m) => m.destination === 'kafka');
+    for (const fact of facts) await webhooks.enqueueFact(fact.payload as CloudEvent);
+    await webhooks.enqueuePing(pool as never, subscriptionId, pingEvent(subscriptionId, '/orderflow/orchestrator'));
+    expect(tasks).toHaveLength(facts.length + 1);
+    expect(tasks.some((t) => t.headers?.traceparent)).toBe(true);
+
+    const channel = document.channels().get('tasksWebhookDeliver');
+    const message = channel
+      ?.messages()
+      .all()
+      .find((m) => m.name() === WEBHOOK_DELIVER);
+    if (!channel || !message) throw new Error(`no ${WEBHOOK_DELIVER} message on channel tasksWebhookDeliver in ${ASYNCAPI_PATH}`);
+    for (const task of tasks) {
+      expect(task.destination).toBe('rabbitmq');
+      expect(task.topic).toBe(channel.address());
+      // As published: the relay sends the row's payload as JSON.
+      const body = JSON.parse(JSON.stringify(task.payload)) as { event: { type: string } };
+      expect({ type: body.event.type, body: problems(message.payload()!.json(), body) }).toEqual({ type: body.event.type, body: [] });
+      expect(problems(message.headers()!.json(), { 'x-attempt': 1, ...task.headers })).toEqual([]);
+    }
+    // The schema is the worker's own: a body it would dead-letter at once does not match either.
+    expect(problems(message.payload()!.json(), { deliveryId: subscriptionId, subscriptionId, event: { type: 'order.placed' } })).not.toEqual([]);
   });
 
   it('a Kafka dead letter carries the headers the document lists', async () => {

@@ -1,6 +1,7 @@
 // Builds docs/asyncapi.yaml (AsyncAPI 3.0) from the code: the Kafka topics and their facts (envelope
-// and `data` schemas converted from zod), the dead-letter topics, and the RabbitMQ task topology as
-// declareTaskTopology declares it (captured from a recording channel), with the task schema.
+// and `data` schemas converted from zod), the dead-letter topics, and each RabbitMQ task ladder
+// (`notification.send`, `webhook.deliver`) as declareTaskTopology declares it (captured from a
+// recording channel), with its task schema.
 import type { Channel } from 'amqplib';
 import { stringify } from 'yaml';
 import { z } from 'zod';
@@ -9,14 +10,18 @@ import {
   INVENTORY_EVENTS,
   NOTIFICATION_SEND,
   ORDER_EVENTS,
+  WEBHOOK_DELIVER,
   cloudEventSchema,
   dlqTopic,
   notificationTaskSchema,
   taskTopology,
   traceparentSchema,
   type FactType,
+  type TaskQueue,
+  type TaskTopology,
 } from '@orderflow/domain';
 import { ATTEMPT_HEADER, CLOUDEVENTS_CONTENT_TYPE, declareTaskTopology } from '@orderflow/messaging';
+import { deliveryTaskSchema } from '../../apps/orchestrator/src/webhooks/delivery-task';
 import { FACT_DATA } from './fact-data';
 
 type Json = Record<string, unknown>;
@@ -105,21 +110,135 @@ interface Declared {
   bindings: { queue: string; exchange: string; routingKey: string }[];
 }
 
-/** What declareTaskTopology declares, recorded from a channel that only takes notes. */
-export async function declaredTaskTopology(): Promise<Declared> {
+/** What declareTaskTopology declares for `topology` (default `notification.send`'s), recorded from a channel that only takes notes. */
+export async function declaredTaskTopology(topology: TaskTopology = taskTopology()): Promise<Declared> {
   const declared: Declared = { exchanges: [], queues: [], bindings: [] };
   const channel = {
     assertExchange: async (name: string, type: string, options: Json) => void declared.exchanges.push({ name, type, options }),
     assertQueue: async (name: string, options: Declared['queues'][number]['options']) => void declared.queues.push({ name, options }),
     bindQueue: async (queue: string, exchange: string, routingKey: string) => void declared.bindings.push({ queue, exchange, routingKey }),
   };
-  await declareTaskTopology(channel as unknown as Channel, taskTopology());
+  await declareTaskTopology(channel as unknown as Channel, topology);
   return declared;
 }
 
-/** The AsyncAPI 3.0 document as a plain object. */
-export async function asyncApiDocument(): Promise<Json> {
-  const topology = await declaredTaskTopology();
+/** An operation on `channel`, with the messages of that channel it sends or receives. */
+const op = (action: 'send' | 'receive', channel: string, title: string, description: string, messageIds?: string[], bindings?: Json) => ({
+  action,
+  channel: { $ref: `#/channels/${channel}` },
+  title,
+  description,
+  ...(messageIds ? { messages: messageIds.map((m) => ({ $ref: `#/channels/${channel}/messages/${m}` })) } : {}),
+  ...(bindings ? { bindings } : {}),
+});
+
+/** What the document says about one task ladder beyond what its topology and body schema show. */
+interface TaskLadder {
+  /** The task queue: its routing key, and its queue's name (unprefixed). */
+  name: TaskQueue;
+  /** Id of its task message (`NotificationTask`); `<id>Retry` and `<id>DeadLetter` are the others, and its operations are named after it. */
+  messageId: string;
+  /** The task body, as the code validates it. */
+  schema: z.ZodType;
+  schemaDescription: string;
+  /** Descriptions of the body's top-level fields. */
+  fieldDescriptions?: Record<string, string>;
+  /** The task message's title (`E-mail task`) and summary. */
+  title: string;
+  summary: string;
+  /** What the AMQP message_id and correlation_id properties carry. */
+  messageIdProperty: string;
+  correlationIdProperty: string;
+  /** The failures dead-lettered at once, without retries. */
+  permanentFailures: string;
+  /** Who consumes the work queue. */
+  worker: string;
+  /** What a task is called in operation titles. */
+  noun: string;
+  send: { title: string; description: string };
+  consume: { title: string; description: string };
+  /**
+   * When the worker also defers tasks (libs/messaging `deferredTaskError`: through the first retry
+   * queue, attempt count and failure headers unchanged): which ones, e.g. `over …`.
+   */
+  deferral?: string;
+}
+
+const NOTIFICATION_LADDER: TaskLadder = {
+  name: NOTIFICATION_SEND,
+  messageId: 'NotificationTask',
+  schema: notificationTaskSchema,
+  schemaDescription: 'Everything the e-mail needs, so the worker never calls back (libs/domain `notificationTaskSchema`).',
+  title: 'E-mail task',
+  summary: 'Send the e-mail about an order that ended (confirmed, rejected or cancelled).',
+  messageIdProperty: 'The task id (UUID); the worker de-duplicates on it.',
+  correlationIdProperty: 'The order id.',
+  permanentFailures: 'invalid body, SMTP 5xx',
+  worker: 'the notification worker',
+  noun: 'task',
+  send: {
+    title: 'orchestrator hands an e-mail to the notification worker',
+    description: "The outbox relay publishes one task per ended saga, persistent and `mandatory`, and waits for the broker's confirms.",
+  },
+  consume: {
+    title: 'notification worker sends the e-mail',
+    description:
+      'Manual acks; a failed task is re-published (confirmed) to the next retry queue or the DLQ before the original is acked. A task whose e-mail-log database is down is requeued without spending a retry.',
+  },
+};
+
+const WEBHOOK_LADDER: TaskLadder = {
+  name: WEBHOOK_DELIVER,
+  messageId: 'WebhookDeliveryTask',
+  schema: deliveryTaskSchema,
+  schemaDescription:
+    'One delivery of one event to one subscription. It carries the event, so a delivery (or a replayed dead letter) needs nothing else (apps/orchestrator/src/webhooks `deliveryTaskSchema`).',
+  fieldDescriptions: {
+    deliveryId: 'The delivery: its `webhook_deliveries` row, where each attempt is recorded.',
+    subscriptionId: 'The subscription it goes to; its URL and secret are read at each attempt, not carried.',
+    event:
+      "The CloudEvent to POST: a fact from order-events or inventory-events, or a subscription's `webhook.ping` test event. The receiver gets it in structured mode (`application/cloudevents+json`), signed (Standard Webhooks), without `traceparent`.",
+  },
+  title: 'Webhook delivery task',
+  summary: "POST one event, signed, to one subscription's URL.",
+  messageIdProperty: 'The delivery id (UUID), as in the body; a task whose delivery is already delivered is acked without a POST.',
+  correlationIdProperty: 'The delivery id too (the worker logs it as `deliveryId`).',
+  permanentFailures: 'a body that is not JSON or not a delivery task',
+  worker: "the orchestrator's webhook delivery worker",
+  noun: 'delivery task',
+  send: {
+    title: 'orchestrator enqueues a webhook delivery',
+    description:
+      "The outbox relay publishes one task per delivery, persistent and `mandatory`, and waits for the broker's confirms. Deliveries and their tasks are written by the `orchestrator.webhooks` consumer group, one per enabled subscription to a fact's type (once per subscription and event), and by `POST /v1/admin/webhooks/{id}/test` (a `webhook.ping`).",
+  },
+  consume: {
+    title: 'webhook delivery worker POSTs the event',
+    description:
+      'Manual acks, `WEBHOOK_CONCURRENCY` tasks in flight per process. One signed POST per task, its outcome recorded on the delivery row: a 2xx is delivered, a 410 disables the subscription (the delivery is skipped); the task of a deleted subscription or of a delivery already delivered is acked without a POST, that of a disabled subscription skipped. Any other answer, a redirect, a refused address or no answer within `WEBHOOK_TIMEOUT_MS` is re-published (confirmed) to the next retry queue or the DLQ before the original is acked. A task whose orchestrator database is down is requeued without spending a retry.',
+  },
+  deferral: "over its subscription's in-flight cap (`WEBHOOK_MAX_IN_FLIGHT_PER_SUBSCRIPTION` per process)",
+};
+
+/** The task ladders the document describes, in its order. */
+const TASK_LADDERS = [NOTIFICATION_LADDER, WEBHOOK_LADDER];
+
+interface LadderDescription {
+  exchange: string;
+  dlq: string;
+  schemas: Json;
+  messages: Json;
+  channels: Json;
+  operations: Json;
+}
+
+/**
+ * One task ladder: the routing key and work queue, each retry queue, the DLQ (channels from what
+ * declareTaskTopology declares for it), its body schema and messages (first delivery, retried,
+ * dead-lettered), and the operations that send, consume, retry, dead-letter and collect them.
+ */
+async function describeTaskLadder(ladder: TaskLadder): Promise<LadderDescription> {
+  const { name, messageId: task } = ladder;
+  const topology = await declaredTaskTopology(taskTopology('', name));
   const [exchange] = topology.exchanges;
   if (!exchange || topology.exchanges.length !== 1) throw new Error('expected declareTaskTopology to declare exactly one exchange');
   const bindingOf = (queue: string) => {
@@ -127,15 +246,188 @@ export async function asyncApiDocument(): Promise<Json> {
     if (!binding) throw new Error(`queue ${queue} is not bound`);
     return binding;
   };
-  const workQueue = NOTIFICATION_SEND;
+  const workQueue = name;
   const retryQueues = topology.queues.filter((q) => q.options.arguments?.['x-message-ttl'] !== undefined);
-  const dlqQueue = `${NOTIFICATION_SEND}.dlq`;
+  const dlqQueue = `${name}.dlq`;
   if (!topology.queues.some((q) => q.name === workQueue) || !topology.queues.some((q) => q.name === dlqQueue))
-    throw new Error('the task topology changed: update tools/asyncapi');
-
-  const kafkaServer = [{ $ref: '#/servers/kafka' }];
+    throw new Error(`the ${name} task topology changed: update tools/asyncapi`);
+  if (ladder.deferral && !retryQueues.length) throw new Error(`${name} defers tasks through its first retry queue, and has none`);
   const amqpServer = [{ $ref: '#/servers/rabbitmq' }];
   const amqpExchange = { name: exchange.name, type: exchange.type, durable: exchange.options.durable === true, autoDelete: false, vhost: '/' };
+  const ttlOf = (queue: Declared['queues'][number]) => Number(queue.options.arguments?.['x-message-ttl']) / 1000;
+
+  // --- Body schema and messages
+  const schema = jsonSchemaOf(ladder.schema);
+  const fields = schema.properties as Record<string, Json>;
+  for (const [field, description] of Object.entries(ladder.fieldDescriptions ?? {})) {
+    if (!fields[field]) throw new Error(`the ${name} task has no field "${field}"`);
+    fields[field] = { ...fields[field], description };
+  }
+  const schemas: Json = { [name]: { ...schema, description: ladder.schemaDescription } };
+  const taskHeaders = (extra: Record<string, string>, required: string[]) => ({
+    type: 'object',
+    required: [ATTEMPT_HEADER, ...required],
+    properties: {
+      [ATTEMPT_HEADER]: { type: 'integer', minimum: 1, description: 'Which delivery this is: 1 when first published, +1 on each re-publish after a failure.' },
+      traceparent: traceparentHeader(),
+      ...Object.fromEntries(Object.entries(extra).map(([header, description]) => [header, stringHeader(description)])),
+    },
+  });
+  const amqpProperties = {
+    message_id: ladder.messageIdProperty,
+    correlation_id: ladder.correlationIdProperty,
+    content_type: 'application/json',
+    delivery_mode: '2 (persistent)',
+  };
+  const taskMessage = (id: string, title: string, summary: string, headers: Json) => ({
+    name: id,
+    title,
+    summary,
+    contentType: 'application/json',
+    headers,
+    payload: ref('schemas', name),
+    'x-amqp-properties': amqpProperties,
+    bindings: { amqp: { messageType: name, bindingVersion: '0.3.0' } },
+  });
+  const retriedTo = (n: number) => `${name}.retry.${n}`;
+  const messages: Json = {
+    [task]: taskMessage(name, ladder.title, ladder.summary, taskHeaders({}, [])),
+    [`${task}Retry`]: taskMessage(
+      `${name}.retry`,
+      `${ladder.title}, retried`,
+      'The task re-published after a failed delivery: same body and properties, attempt + 1.' +
+        (ladder.deferral ? ` Or a task deferred ${ladder.deferral}: through ${retriedTo(1)} with its attempt and failure headers unchanged.` : ''),
+      // A deferred task that never failed has no failure headers.
+      taskHeaders(TASK_RETRY_HEADERS, ladder.deferral ? [] : Object.keys(TASK_RETRY_HEADERS)),
+    ),
+    [`${task}DeadLetter`]: {
+      ...taskMessage(
+        `${name}.dead-letter`,
+        `${ladder.title}, dead-lettered`,
+        `A task given up on: after its last retry, or at once when it can never succeed (${ladder.permanentFailures}).`,
+        // Not required: the broker dead-letters a task past the work queue's `x-delivery-limit` (a crash loop) without them.
+        taskHeaders({ ...TASK_RETRY_HEADERS, ...TASK_DEAD_LETTER_HEADERS }, []),
+      ),
+      description: `The worker sets the \`x-error\`/\`x-last-error\` headers when it gives up on a task; a task the broker dead-letters past the work queue's \`x-delivery-limit\` (a consumer crash loop) carries the broker's \`x-death\` header instead. The body is the original bytes, which need not match the schema when that is why it was dead-lettered. The orchestrator indexes every letter and can replay it to \`${name}\` once.`,
+    },
+  };
+
+  // --- Channels: `tasks<Name>…` publish to the exchange with a routing key, `queue<Name>…` are the queues
+  const channels: Json = {};
+  const routingKeyChannel = (queue: string, description: string, messageIds: string[]) => ({
+    address: bindingOf(queue).routingKey,
+    title: `${exchange.name} → ${bindingOf(queue).routingKey}`,
+    description,
+    servers: amqpServer,
+    messages: Object.fromEntries(messageIds.map((m) => [m, ref('messages', m)])),
+    bindings: { amqp: { is: 'routingKey', exchange: amqpExchange, bindingVersion: '0.3.0' } },
+  });
+  const queueChannel = (queue: string, description: string, messageIds: string[]) => {
+    const declared = topology.queues.find((q) => q.name === queue)!;
+    return {
+      address: queue,
+      title: `queue ${queue}`,
+      description,
+      servers: amqpServer,
+      messages: Object.fromEntries(messageIds.map((m) => [m, ref('messages', m)])),
+      bindings: {
+        amqp: {
+          is: 'queue',
+          queue: { name: queue, durable: declared.options.durable === true, exclusive: false, autoDelete: false, vhost: '/' },
+          bindingVersion: '0.3.0',
+        },
+      },
+      'x-queue-arguments': declared.options.arguments ?? {},
+      'x-bound-to': { exchange: exchange.name, routingKey: bindingOf(queue).routingKey },
+    };
+  };
+  const id = camel(name).replace(/^./, (c) => c.toUpperCase());
+  const retryId = (n: number) => camel(`retry.${n}`).replace(/^r/, 'R');
+  channels[`tasks${id}`] = routingKeyChannel(
+    workQueue,
+    `Publishing with routing key ${name} on the ${exchange.name} exchange puts a task in the ${workQueue} queue; expired retries come back this way too.`,
+    [task, `${task}Retry`],
+  );
+  channels[`queue${id}`] = queueChannel(
+    workQueue,
+    `The work queue ${ladder.worker} consumes (manual acks). Rejected messages and crash loops (past \`x-delivery-limit\`) dead-letter to ${dlqQueue}.`,
+    [task, `${task}Retry`],
+  );
+  retryQueues.forEach((queue, i) => {
+    const deferred = i === 0 && ladder.deferral;
+    channels[`tasks${id}${retryId(i + 1)}`] = routingKeyChannel(
+      queue.name,
+      `Where the worker re-publishes a task whose delivery ${i + 1} failed.` + (deferred ? ` Also where it defers a task ${ladder.deferral}.` : ''),
+      [`${task}Retry`],
+    );
+    channels[`queue${id}${retryId(i + 1)}`] = queueChannel(
+      queue.name,
+      `Holds a task for ${ttlOf(queue)} s (message TTL), then dead-letters it back to ${exchange.name} with routing key ${name} for delivery ${i + 2}${deferred ? ' (a deferred task: the same delivery again)' : ''}. Nobody consumes it.`,
+      [`${task}Retry`],
+    );
+  });
+  channels[`tasks${id}Dlq`] = routingKeyChannel(
+    dlqQueue,
+    `Where the worker re-publishes a task after delivery ${retryQueues.length + 1} failed, or at once on a permanent failure.`,
+    [`${task}DeadLetter`],
+  );
+  channels[`queue${id}Dlq`] = queueChannel(dlqQueue, "Dead-lettered tasks, read by the orchestrator's dead-letter collector.", [`${task}DeadLetter`]);
+
+  // --- Operations
+  const persistent = { amqp: { deliveryMode: 2, mandatory: true, bindingVersion: '0.3.0' } };
+  const operations: Json = {};
+  operations[`send${task}`] = op('send', `tasks${id}`, ladder.send.title, ladder.send.description, [task], persistent);
+  operations[`consume${task}`] = op('receive', `queue${id}`, ladder.consume.title, ladder.consume.description, [task, `${task}Retry`], {
+    amqp: { ack: true, bindingVersion: '0.3.0' },
+  });
+  retryQueues.forEach((queue, i) => {
+    operations[`schedule${task}${retryId(i + 1)}`] = op(
+      'send',
+      `tasks${id}${retryId(i + 1)}`,
+      `retry ${i + 1} of a failed ${ladder.noun}`,
+      `After delivery ${i + 1} failed: ${retriedTo(i + 1)} (${ttlOf(queue)} s).`,
+      [`${task}Retry`],
+      persistent,
+    );
+  });
+  if (ladder.deferral) {
+    operations[`defer${task}`] = op(
+      'send',
+      `tasks${id}${retryId(1)}`,
+      `defer a ${ladder.noun}`,
+      `A task ${ladder.deferral}: ${retriedTo(1)} (${ttlOf(retryQueues[0]!)} s), its attempt count and failure headers unchanged; its prefetch slot is free meanwhile.`,
+      [`${task}Retry`],
+      persistent,
+    );
+  }
+  operations[`deadLetter${task}`] = op(
+    'send',
+    `tasks${id}Dlq`,
+    `give up on a ${ladder.noun}`,
+    'After the last retry, or at once when the failure is permanent.',
+    [`${task}DeadLetter`],
+    persistent,
+  );
+  operations[`collect${task.replace(/Task$/, '')}DeadLetters`] = op(
+    'receive',
+    `queue${id}Dlq`,
+    'orchestrator dead-letter collector',
+    "Records each dead-lettered task in the orchestrator's `dead_letters` table; requeues on failure.",
+    [`${task}DeadLetter`],
+    { amqp: { ack: true, bindingVersion: '0.3.0' } },
+  );
+
+  return { exchange: exchange.name, dlq: dlqQueue, schemas, messages, channels, operations };
+}
+
+/** The AsyncAPI 3.0 document as a plain object. */
+export async function asyncApiDocument(): Promise<Json> {
+  const ladders: LadderDescription[] = [];
+  for (const ladder of TASK_LADDERS) ladders.push(await describeTaskLadder(ladder));
+  const exchanges = new Set(ladders.map((l) => l.exchange));
+  if (exchanges.size !== 1) throw new Error(`expected every task ladder on one exchange, got ${[...exchanges].join(', ')}`);
+  const [exchange] = exchanges;
+  const kafkaServer = [{ $ref: '#/servers/kafka' }];
 
   // --- Kafka: facts
   const schemas: Json = { CloudEvent: envelopeSchema() };
@@ -190,58 +482,10 @@ export async function asyncApiDocument(): Promise<Json> {
   };
 
   // --- RabbitMQ: tasks
-  schemas[NOTIFICATION_SEND] = {
-    ...jsonSchemaOf(notificationTaskSchema),
-    description: 'Everything the e-mail needs, so the worker never calls back (libs/domain `notificationTaskSchema`).',
-  };
-  const taskHeaders = (extra: Record<string, string>, required: string[]) => ({
-    type: 'object',
-    required: [ATTEMPT_HEADER, ...required],
-    properties: {
-      [ATTEMPT_HEADER]: { type: 'integer', minimum: 1, description: 'Which delivery this is: 1 when first published, +1 on each re-publish after a failure.' },
-      traceparent: traceparentHeader(),
-      ...Object.fromEntries(Object.entries(extra).map(([name, description]) => [name, stringHeader(description)])),
-    },
-  });
-  const amqpProperties = {
-    message_id: 'The task id (UUID); the worker de-duplicates on it.',
-    correlation_id: 'The order id.',
-    content_type: 'application/json',
-    delivery_mode: '2 (persistent)',
-  };
-  const taskMessage = (name: string, title: string, summary: string, headers: Json) => ({
-    name,
-    title,
-    summary,
-    contentType: 'application/json',
-    headers,
-    payload: ref('schemas', NOTIFICATION_SEND),
-    'x-amqp-properties': amqpProperties,
-    bindings: { amqp: { messageType: NOTIFICATION_SEND, bindingVersion: '0.3.0' } },
-  });
-  messages.NotificationTask = taskMessage(
-    NOTIFICATION_SEND,
-    'E-mail task',
-    'Send the e-mail about an order that ended (confirmed, rejected or cancelled).',
-    taskHeaders({}, []),
-  );
-  messages.NotificationTaskRetry = taskMessage(
-    `${NOTIFICATION_SEND}.retry`,
-    'E-mail task, retried',
-    'The task re-published after a failed delivery: same body and properties, attempt + 1.',
-    taskHeaders(TASK_RETRY_HEADERS, Object.keys(TASK_RETRY_HEADERS)),
-  );
-  messages.NotificationTaskDeadLetter = {
-    ...taskMessage(
-      `${NOTIFICATION_SEND}.dead-letter`,
-      'E-mail task, dead-lettered',
-      'A task given up on: after its last retry, or at once when it can never succeed (invalid body, SMTP 5xx).',
-      // Not required: the broker dead-letters a task past the work queue's `x-delivery-limit` (a crash loop) without them.
-      taskHeaders({ ...TASK_RETRY_HEADERS, ...TASK_DEAD_LETTER_HEADERS }, []),
-    ),
-    description:
-      "The worker sets the `x-error`/`x-last-error` headers when it gives up on a task; a task the broker dead-letters past the work queue's `x-delivery-limit` (a consumer crash loop) carries the broker's `x-death` header instead. The body is the original bytes, which need not match the schema when that is why it was dead-lettered. The orchestrator indexes every letter and can replay it to `notification.send` once.",
-  };
+  for (const ladder of ladders) {
+    Object.assign(schemas, ladder.schemas);
+    Object.assign(messages, ladder.messages);
+  }
 
   // --- Channels
   const channels: Json = {};
@@ -272,74 +516,9 @@ export async function asyncApiDocument(): Promise<Json> {
       bindings: { kafka: { topic: dlqTopic(topic), bindingVersion: '0.5.0' } },
     };
   }
-  const routingKeyChannel = (queue: string, description: string, messageIds: string[]) => ({
-    address: bindingOf(queue).routingKey,
-    title: `${exchange.name} → ${bindingOf(queue).routingKey}`,
-    description,
-    servers: amqpServer,
-    messages: Object.fromEntries(messageIds.map((m) => [m, ref('messages', m)])),
-    bindings: { amqp: { is: 'routingKey', exchange: amqpExchange, bindingVersion: '0.3.0' } },
-  });
-  const queueChannel = (queue: string, description: string, messageIds: string[]) => {
-    const declared = topology.queues.find((q) => q.name === queue)!;
-    return {
-      address: queue,
-      title: `queue ${queue}`,
-      description,
-      servers: amqpServer,
-      messages: Object.fromEntries(messageIds.map((m) => [m, ref('messages', m)])),
-      bindings: {
-        amqp: {
-          is: 'queue',
-          queue: { name: queue, durable: declared.options.durable === true, exclusive: false, autoDelete: false, vhost: '/' },
-          bindingVersion: '0.3.0',
-        },
-      },
-      'x-queue-arguments': declared.options.arguments ?? {},
-      'x-bound-to': { exchange: exchange.name, routingKey: bindingOf(queue).routingKey },
-    };
-  };
-  const retriedTo = (n: number) => `${NOTIFICATION_SEND}.retry.${n}`;
-  channels.tasksNotificationSend = routingKeyChannel(
-    workQueue,
-    `Publishing with routing key ${NOTIFICATION_SEND} on the ${exchange.name} exchange puts a task in the ${workQueue} queue; expired retries come back this way too.`,
-    ['NotificationTask', 'NotificationTaskRetry'],
-  );
-  channels.queueNotificationSend = queueChannel(
-    workQueue,
-    `The work queue the notification worker consumes (manual acks). Rejected messages and crash loops (past \`x-delivery-limit\`) dead-letter to ${dlqQueue}.`,
-    ['NotificationTask', 'NotificationTaskRetry'],
-  );
-  retryQueues.forEach((queue, i) => {
-    const ttl = Number(queue.options.arguments?.['x-message-ttl']);
-    const id = camel(`retry.${i + 1}`).replace(/^r/, 'R');
-    channels[`tasksNotificationSend${id}`] = routingKeyChannel(queue.name, `Where the worker re-publishes a task whose delivery ${i + 1} failed.`, [
-      'NotificationTaskRetry',
-    ]);
-    channels[`queueNotificationSend${id}`] = queueChannel(
-      queue.name,
-      `Holds a task for ${ttl / 1000} s (message TTL), then dead-letters it back to ${exchange.name} with routing key ${NOTIFICATION_SEND} for delivery ${i + 2}. Nobody consumes it.`,
-      ['NotificationTaskRetry'],
-    );
-  });
-  channels.tasksNotificationSendDlq = routingKeyChannel(
-    dlqQueue,
-    `Where the worker re-publishes a task after delivery ${retryQueues.length + 1} failed, or at once on a permanent failure.`,
-    ['NotificationTaskDeadLetter'],
-  );
-  channels.queueNotificationSendDlq = queueChannel(dlqQueue, "Dead-lettered tasks, read by the orchestrator's dead-letter collector.", [
-    'NotificationTaskDeadLetter',
-  ]);
+  for (const ladder of ladders) Object.assign(channels, ladder.channels);
 
   // --- Operations
-  const op = (action: 'send' | 'receive', channel: string, title: string, description: string, messageIds?: string[], bindings?: Json) => ({
-    action,
-    channel: { $ref: `#/channels/${channel}` },
-    title,
-    description,
-    ...(messageIds ? { messages: messageIds.map((m) => ({ $ref: `#/channels/${channel}/messages/${m}` })) } : {}),
-    ...(bindings ? { bindings } : {}),
-  });
   const orderFacts = factsOn(ORDER_EVENTS);
   const stockFacts = factsOn(INVENTORY_EVENTS);
   operations.publishOrderFacts = op(
@@ -390,50 +569,7 @@ export async function asyncApiDocument(): Promise<Json> {
       ['KafkaDeadLetter'],
     );
   }
-  const persistent = { amqp: { deliveryMode: 2, mandatory: true, bindingVersion: '0.3.0' } };
-  operations.sendNotificationTask = op(
-    'send',
-    'tasksNotificationSend',
-    'orchestrator hands an e-mail to the notification worker',
-    "The outbox relay publishes one task per ended saga, persistent and `mandatory`, and waits for the broker's confirms.",
-    ['NotificationTask'],
-    persistent,
-  );
-  operations.consumeNotificationTask = op(
-    'receive',
-    'queueNotificationSend',
-    'notification worker sends the e-mail',
-    'Manual acks; a failed task is re-published (confirmed) to the next retry queue or the DLQ before the original is acked. A task whose e-mail-log database is down is requeued without spending a retry.',
-    ['NotificationTask', 'NotificationTaskRetry'],
-    { amqp: { ack: true, bindingVersion: '0.3.0' } },
-  );
-  retryQueues.forEach((queue, i) => {
-    const id = camel(`retry.${i + 1}`).replace(/^r/, 'R');
-    operations[`scheduleNotificationTask${id}`] = op(
-      'send',
-      `tasksNotificationSend${id}`,
-      `retry ${i + 1} of a failed task`,
-      `After delivery ${i + 1} failed: ${retriedTo(i + 1)} (${Number(queue.options.arguments?.['x-message-ttl']) / 1000} s).`,
-      ['NotificationTaskRetry'],
-      persistent,
-    );
-  });
-  operations.deadLetterNotificationTask = op(
-    'send',
-    'tasksNotificationSendDlq',
-    'give up on a task',
-    'After the last retry, or at once when the failure is permanent.',
-    ['NotificationTaskDeadLetter'],
-    persistent,
-  );
-  operations.collectNotificationDeadLetters = op(
-    'receive',
-    'queueNotificationSendDlq',
-    'orchestrator dead-letter collector',
-    "Records each dead-lettered task in the orchestrator's `dead_letters` table; requeues on failure.",
-    ['NotificationTaskDeadLetter'],
-    { amqp: { ack: true, bindingVersion: '0.3.0' } },
-  );
+  for (const ladder of ladders) Object.assign(operations, ladder.operations);
 
   return {
     asyncapi: '3.0.0',
@@ -441,12 +577,12 @@ export async function asyncApiDocument(): Promise<Json> {
       title: 'orderflow events and tasks',
       version: '1.0.0',
       description: [
-        'The asynchronous contracts of orderflow: business facts on Kafka and e-mail tasks on RabbitMQ.',
+        'The asynchronous contracts of orderflow: business facts on Kafka, and e-mail and webhook delivery tasks on RabbitMQ.',
         '',
         '* Every Kafka message is a CloudEvents 1.0 event in structured mode (`content-type: ' +
           CLOUDEVENTS_CONTENT_TYPE +
           '`), keyed by its subject, with the W3C `traceparent` header when traced. Delivery is at least once: consumers de-duplicate on the event `id`.',
-        `* RabbitMQ tasks go through the durable direct exchange \`${exchange.name}\`; a failed delivery climbs a retry ladder of TTL queues and ends in \`${dlqQueue}\`.`,
+        `* RabbitMQ tasks go through the durable direct exchange \`${exchange}\`; a failed delivery climbs its queue's retry ladder of TTL queues and ends in its dead-letter queue (${ladders.map((l) => `\`${l.dlq}\``).join(', ')}).`,
         '* Deployments may set `RESOURCE_PREFIX`, which is prepended (plain concatenation) to every topic, consumer group, exchange and queue name; routing keys are not prefixed. The names here are unprefixed.',
         '',
         'Generated from the code by `make asyncapi` (tools/asyncapi); do not edit by hand.',
@@ -481,6 +617,7 @@ export async function asyncApiDocument(): Promise<Json> {
 
 /** The document as committed: a header comment, then YAML. */
 export async function asyncApiYaml(): Promise<string> {
-  const header = '# Generated by tools/asyncapi from libs/domain and libs/messaging: run `make asyncapi` after changing them. Do not edit.\n';
+  const header =
+    '# Generated by tools/asyncapi from libs/domain, libs/messaging and apps/orchestrator/src/webhooks: run `make asyncapi` after changing them. Do not edit.\n';
   return header + stringify(await asyncApiDocument(), { lineWidth: 0, aliasDuplicateObjects: false });
 }
