@@ -270,7 +270,13 @@ async function describeTaskLadder(ladder: TaskLadder): Promise<LadderDescription
     properties: {
       [ATTEMPT_HEADER]: { type: 'integer', minimum: 1, description: 'Which delivery this is: 1 when first published, +1 on each re-publish after a failure.' },
       traceparent: traceparentHeader(),
-      ...Object.fromEntries(Object.entries(extra).map(([header, description]) => [header, stringHeader(description)])),
+      // The worker sets `x-attempts` as a number (an AMQP integer field); the rest are text.
+      ...Object.fromEntries(
+        Object.entries(extra).map(([header, description]) => [
+          header,
+          header === 'x-attempts' ? { type: 'integer', minimum: 1, description } : stringHeader(description),
+        ]),
+      ),
     },
   });
   const amqpProperties = {
