@@ -1,6 +1,7 @@
 // The event consumer against the real Kafka: an outage is waited out however long it takes (it spends
 // no attempts and dead-letters nothing), a second consumer group of a topic can leave its poison
-// messages to the first group's dead-lettering, and what a member handled is committed when it stops.
+// messages to the first group's dead-lettering, and what a member handled is committed when it stops,
+// or once the broker takes the commit again.
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import type { Kafka, Producer } from 'kafkajs';
@@ -113,4 +114,42 @@ it('commits what it handled when it stops, so the next member of its group goes 
   await publish(late);
   await waitFor(() => second.includes(late.id), { timeoutMs: 30_000, what: 'the next member to handle a new fact' });
   expect(second.filter((id) => early.some((e) => e.id === id))).toEqual([]);
+});
+
+it('commits handled offsets again after a commit failed, so a partition that gets no new message is not left uncommitted', async () => {
+  // The broker refuses the first two commits (as while it restarts); the consumer is otherwise the real one.
+  let refused = 0;
+  const refusing = Object.create(kafka) as Kafka;
+  refusing.consumer = (config) => {
+    const consumer = kafka.consumer(config);
+    const commit = consumer.commitOffsets.bind(consumer);
+    consumer.commitOffsets = async (offsets) => {
+      if (refused < 2) {
+        refused++;
+        throw new Error('The coordinator is not available');
+      }
+      return commit(offsets);
+    };
+    return consumer;
+  };
+  const handled: string[] = [];
+  const name = 'refused-commits';
+  await consume(name, async (event) => void handled.push(event.id), { kafka: refusing, onUndecodable: 'skip', commitIntervalMs: 100 });
+  const events = [fact(), fact()];
+  for (const event of events) await publish(event);
+  await waitFor(() => events.every((e) => handled.includes(e.id)), { timeoutMs: 30_000, what: 'both facts handled' });
+
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const high = (await admin.fetchTopicOffsets(topics.orderEvents)).reduce((n, p) => n + Number(p.high), 0);
+    const committed = async () => {
+      const [topic] = await admin.fetchOffsets({ groupId: consumerGroup(name, prefix), topics: [topics.orderEvents] });
+      return topic!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    };
+    await waitFor(async () => (await committed()) === high, { timeoutMs: 10_000, what: 'the handled offsets committed once the broker takes commits' });
+  } finally {
+    await admin.disconnect();
+  }
+  expect(refused).toBe(2);
 });

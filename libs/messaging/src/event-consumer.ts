@@ -85,22 +85,40 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   // The next offset to commit per partition, for messages handled (or dead-lettered, or skipped) since the last commit.
   const handled = new Map<string, { topic: string; partition: number; offset: string }>();
   let commitTimer: NodeJS.Timeout | undefined;
-  async function commitHandled(): Promise<void> {
+  // One commit at a time: a slow one failing after a later one succeeded must not put older offsets back.
+  let committing: Promise<void> | undefined;
+  function commitHandled(): Promise<void> {
+    return (committing ??= commitOnce().finally(() => (committing = undefined)));
+  }
+  /** Commits every offset marked so far: after the commit under way, which took only those marked before it. */
+  async function commitAllHandled(): Promise<void> {
+    await committing;
+    await commitHandled();
+  }
+  async function commitOnce(): Promise<void> {
     if (handled.size === 0) return;
-    const offsets = [...handled.values()];
+    const offsets = [...handled.entries()];
     handled.clear();
     try {
-      await consumer.commitOffsets(offsets);
+      await consumer.commitOffsets(offsets.map(([, offset]) => offset));
     } catch (error) {
-      // A rebalance took the partitions (or the group is gone): their next owner starts from the last
-      // commit and handles those messages again, which handlers take.
-      logger.debug({ err: error, groupId }, 'committing handled offsets failed; they will be handled again');
+      // Kept for the next round (unless newer ones of the same partition came meanwhile): with Kafka
+      // away, dropping them would leave a partition that gets no new message uncommitted for good.
+      // A partition a rebalance took is dropped then (GROUP_JOIN below); its next owner starts from
+      // the last commit and handles those messages again, which handlers take.
+      for (const [key, offset] of offsets) if (!handled.has(key)) handled.set(key, offset);
+      logger.debug({ err: error, groupId }, 'committing handled offsets failed; trying again');
     }
   }
+  // After a rebalance, only the partitions this member still owns are its to commit.
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    const owned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${topic}/${p}`)));
+    for (const key of handled.keys()) if (!owned.has(key)) handled.delete(key);
+  });
   function markHandled(topic: string, partition: number, offset: string): Promise<void> | undefined {
     handled.set(`${topic}/${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
     // Once stopping, every message is committed as it is done: the group is left right after.
-    return stopping ? commitHandled() : undefined;
+    return stopping ? commitAllHandled() : undefined;
   }
 
   async function deadLetter(topic: string, partition: number, message: KafkaMessage, error: string, attempts: number) {
@@ -145,7 +163,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       stopping = true;
       clearInterval(commitTimer);
       // Committed while still a member of the group; the message in hand is committed as it ends (markHandled).
-      await commitHandled();
+      await commitAllHandled();
       await consumer.disconnect();
     },
   };
