@@ -241,6 +241,9 @@ describe('what the code emits conforms to the document', () => {
       connect: async () => undefined,
       subscribe: async () => undefined,
       disconnect: async () => undefined,
+      commitOffsets: async () => undefined,
+      events: { GROUP_JOIN: 'consumer.group_join' },
+      on: () => () => undefined,
       run: async ({ eachMessage }: { eachMessage: (p: EachMessagePayload) => Promise<void> }) =>
         eachMessage({ topic: topics.orderEvents, partition: 2, message: original, heartbeat: async () => undefined } as unknown as EachMessagePayload),
     };
@@ -253,6 +256,7 @@ describe('what the code emits conforms to the document', () => {
       logger: pino({ level: 'silent' }),
     });
     await events.start();
+    await events.stop();
     expect(sent.map((r) => r.topic)).toEqual([topics.orderEventsDlq]);
     const headers = Object.fromEntries(Object.entries(sent[0]!.messages[0]!.headers ?? {}).map(([k, v]) => [k, String(v)]));
     const message = messageOn(topics.orderEventsDlq, 'dead-letter');
