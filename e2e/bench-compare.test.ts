@@ -61,15 +61,16 @@ it('runs orderflow, the floor and DBOS on the same load, each keeping every inva
   // The brokers orderflow uses count in its CPU; beside the peers they idle and are reported apart.
   expect(Object.keys(floor.idleInfrastructureCores).sort()).toEqual(['kafka', 'rabbitmq', 'redis']);
   expect(orderflow.idleInfrastructureCores).toEqual({});
-  expect(report.ratios).toEqual({
-    floor: { sagasPerSec: expect.any(Number), cpuMsPerSaga: expect.any(Number) },
-    dbos: { sagasPerSec: expect.any(Number), cpuMsPerSaga: expect.any(Number) },
-  });
+  const ratio = { sagasPerSec: expect.any(Number), cpuMsPerSaga: expect.any(Number), paired: { sagasPerSec: spread, cpuMsPerSaga: spread } };
+  expect(report.ratios).toEqual({ floor: ratio, dbos: ratio });
   expect(report.ratios.floor.sagasPerSec).toBeCloseTo(orderflow.completedPerSec.median / floor.completedPerSec.median, 2);
+  // One measured round each here: its pair's ratio is the medians' ratio.
+  expect(report.ratios.floor.paired.sagasPerSec.median).toBeCloseTo(report.ratios.floor.sagasPerSec, 2);
 
   const md = readFileSync(join(out, 'compare.md'), 'utf8');
   for (const system of report.systems)
     expect(md).toMatch(new RegExp(`^\\| ${system.system} \\| ${Math.round(system.completedPerSec.median * 10) / 10} \\(`, 'm'));
-  expect(md).toContain('## orderflow ÷ peer (medians)');
+  expect(md).toContain('## orderflow ÷ peer');
+  expect(md).toContain('sagas/s ratio by pair');
   expect(readFileSync(join(out, 'compare.svg'), 'utf8')).toMatch(/^<svg/);
 }, 600_000);

@@ -97,6 +97,7 @@ async function main(): Promise<void> {
       ? ratios(
           subject,
           summaries.filter((s) => s !== subject),
+          results,
         )
       : {};
     const report = { ...setup, systems: summaries, ratios: versus, rounds: results };

@@ -83,10 +83,28 @@ describe('bench-compare summary', () => {
     expect(a).toMatchObject({ invariantsHeld: false, failedInvariants: ['stockConserved'] });
   });
 
-  it('divides orderflow by each peer on medians', () => {
-    const subject = summarize('orderflow', '', [roundOf('orderflow', 1, { completedPerSec: 100, cpuMsPerSaga: 16 })]);
-    const floor = summarize('floor', '', [roundOf('floor', 1, { completedPerSec: 400, cpuMsPerSaga: 2 })]);
-    expect(ratios(subject, [floor])).toEqual({ floor: { sagasPerSec: 0.25, cpuMsPerSaga: 8 } });
+  it('divides orderflow by each peer on medians, and round by round within each interleaved pair', () => {
+    // The machine slowed down for both in round 2: each pair's ratio is its own, the kill round is left out.
+    const ours = [
+      roundOf('orderflow', 1, { completedPerSec: 100, cpuMsPerSaga: 16 }),
+      roundOf('orderflow', 2, { completedPerSec: 80, cpuMsPerSaga: 30 }),
+      roundOf('orderflow', 3, { completedPerSec: 90, cpuMsPerSaga: 20 }),
+    ];
+    const theirs = [
+      roundOf('floor', 1, { completedPerSec: 400, cpuMsPerSaga: 2 }),
+      roundOf('floor', 2, { completedPerSec: 200, cpuMsPerSaga: 4 }),
+      roundOf('floor', 3, { completedPerSec: 300, cpuMsPerSaga: 2.5 }),
+    ];
+    const rounds = [...ours, ...theirs, roundOf('floor', 4, { killRound: true, completedPerSec: 1, cpuMsPerSaga: 100 })];
+    const subject = summarize('orderflow', '', rounds);
+    const floor = summarize('floor', '', rounds);
+    expect(ratios(subject, [floor], rounds)).toEqual({
+      floor: {
+        sagasPerSec: 0.3,
+        cpuMsPerSaga: 8,
+        paired: { sagasPerSec: { median: 0.3, min: 0.25, max: 0.4 }, cpuMsPerSaga: { median: 8, min: 7.5, max: 8 } },
+      },
+    });
   });
 
   it('draws a bar per system for sagas/s and a stacked bar per system for CPU', () => {

@@ -104,17 +104,34 @@ export function summarize(system: string, description: string, rounds: ComparedR
   };
 }
 
-/** orderflow ÷ each peer, on medians: above 1 means orderflow completes more (sagas/s) or spends more (CPU). */
-export function ratios(subject: SystemSummary, peers: SystemSummary[]): Record<string, { sagasPerSec: number; cpuMsPerSaga: number }> {
+/** orderflow ÷ one peer: of the medians, and round by round (each pair of interleaved rounds ran minutes apart, so a VM's drift mostly cancels). */
+export interface PeerRatio {
+  sagasPerSec: number;
+  cpuMsPerSaga: number;
+  /** The ratio of each pair of measured rounds with the same number: their median, min and max. */
+  paired: { sagasPerSec: Spread; cpuMsPerSaga: Spread };
+}
+
+/** orderflow ÷ each peer: above 1 means orderflow completes more (sagas/s) or spends more (CPU). */
+export function ratios(subject: SystemSummary, peers: SystemSummary[], rounds: ComparedRound[] = []): Record<string, PeerRatio> {
   const ratio = (a: number, b: number) => (b ? round(a / b, 3) : 0);
+  const measured = (system: string) => new Map(rounds.filter((r) => r.system === system && !r.killRound).map((r) => [r.round, r]));
+  const ours = measured(subject.system);
   return Object.fromEntries(
-    peers.map((peer) => [
-      peer.system,
-      {
-        sagasPerSec: ratio(subject.completedPerSec.median, peer.completedPerSec.median),
-        cpuMsPerSaga: ratio(subject.cpuMsPerSaga.median, peer.cpuMsPerSaga.median),
-      },
-    ]),
+    peers.map((peer) => {
+      const pairs = [...measured(peer.system)].flatMap(([n, theirs]) => (ours.has(n) ? [[ours.get(n)!, theirs] as const] : []));
+      return [
+        peer.system,
+        {
+          sagasPerSec: ratio(subject.completedPerSec.median, peer.completedPerSec.median),
+          cpuMsPerSaga: ratio(subject.cpuMsPerSaga.median, peer.cpuMsPerSaga.median),
+          paired: {
+            sagasPerSec: spread(pairs.map(([a, b]) => ratio(a.completedPerSec, b.completedPerSec))),
+            cpuMsPerSaga: spread(pairs.map(([a, b]) => ratio(a.cpuMsPerSaga, b.cpuMsPerSaga))),
+          },
+        },
+      ];
+    }),
   );
 }
 
@@ -171,11 +188,15 @@ export function compareMarkdown(setup: CompareSetup, summaries: SystemSummary[],
         } |`,
     ),
     '',
-    '## orderflow ÷ peer (medians)',
+    '## orderflow ÷ peer',
     '',
-    '| peer | sagas/s ratio | CPU per saga ratio |',
-    '|---|---|---|',
-    ...Object.entries(versus).map(([peer, r]) => `| ${peer} | ${r.sagasPerSec} | ${r.cpuMsPerSaga} |`),
+    'Of the medians, and of each pair of interleaved rounds (median, min–max): the pairs ran minutes apart, so drift in the machine cancels more in them.',
+    '',
+    '| peer | sagas/s ratio | CPU per saga ratio | sagas/s ratio by pair | CPU per saga ratio by pair |',
+    '|---|---|---|---|---|',
+    ...Object.entries(versus).map(
+      ([peer, r]) => `| ${peer} | ${r.sagasPerSec} | ${r.cpuMsPerSaga} | ${fmt(r.paired.sagasPerSec, 3)} | ${fmt(r.paired.cpuMsPerSaga, 3)} |`,
+    ),
     '',
     '## Rounds',
     '',
