@@ -112,6 +112,21 @@ async function acksReachedBroker(proxy: AmqpProxy, messages: ConsumeMessage[]) {
 const getOne = (queue: string) => waitFor(() => channel.get(queue, { noAck: false }), { what: `a message on ${queue}` }) as Promise<GetMessage>;
 const readyCount = async (queue: string) => (await channel.checkQueue(queue)).messageCount;
 
+/**
+ * After the connection dropped while `slow` was unsettled: the broker redelivers exactly `slow`, each
+ * of `later` (acked before the drop) was delivered once, and nothing is left on the queue.
+ */
+async function expectOnlyRedelivered(proxy: AmqpProxy, seen: ConsumeMessage[], slow: string, later: string[], timeoutMs?: number) {
+  const again = await waitFor(() => seen.find((m) => m.fields.redelivered), { timeoutMs, what: 'a redelivery' });
+  expect(idOf(again)).toBe(slow);
+  await worker!.stop();
+  worker = undefined;
+  await proxy.close();
+  expect(seen.filter((m) => m.fields.redelivered).map(idOf)).toEqual([slow]);
+  for (const id of later) expect(seen.filter((m) => idOf(m) === id)).toHaveLength(1);
+  expect(await readyCount(topology.queue)).toBe(0);
+}
+
 describe('task worker', () => {
   it('acks a task once its handler resolved', async () => {
     const seen: string[] = [];
@@ -262,15 +277,7 @@ describe('task worker', () => {
     );
     proxy.drop();
     releaseSlow(); // its ack now has no channel: the broker must redeliver it
-
-    const again = await waitFor(() => seen.find((m) => m.fields.redelivered), { what: 'a redelivery' });
-    expect(idOf(again)).toBe(slow);
-    await worker!.stop();
-    worker = undefined;
-    await proxy.close();
-    expect(seen.filter((m) => m.fields.redelivered).map(idOf)).toEqual([slow]);
-    for (const id of later) expect(seen.filter((m) => idOf(m) === id)).toHaveLength(1);
-    expect(await readyCount(topology.queue)).toBe(0);
+    await expectOnlyRedelivered(proxy, seen, slow, later);
   });
 
   it('answers its health check over the live connection, fails it while reconnecting, and passes again after', async () => {
@@ -464,15 +471,7 @@ describe('task worker in batch mode', () => {
     );
     expect(deliveries.filter((m) => m.fields.redelivered)).toEqual([]); // the slow task's nack is still to come
     proxy.drop();
-
-    const again = await waitFor(() => deliveries.find((m) => m.fields.redelivered), { timeoutMs: 5_000, what: 'a redelivery' });
-    expect(idOf(again)).toBe(slow);
-    await worker!.stop();
-    worker = undefined;
-    await proxy.close();
-    expect(deliveries.filter((m) => m.fields.redelivered).map(idOf)).toEqual([slow]);
-    for (const id of later) expect(deliveries.filter((m) => idOf(m) === id)).toHaveLength(1);
-    expect(await readyCount(topology.queue)).toBe(0);
+    await expectOnlyRedelivered(proxy, deliveries, slow, later, 5_000);
   });
 
   it('rejects options with both or neither of handle and handleBatch', () => {
