@@ -27,6 +27,15 @@ describe('orchestrator config', () => {
     expect(() => loadOrchestratorConfig({ JWT_SECRET: secret, TRUST_PROXY: 'yes please' })).toThrow(/TRUST_PROXY: must be true, false/);
   });
 
+  it('defaults the partner limits to 1,000 a minute per address, 100 a minute per API key, a burst of 10 a second, and webhooks to public addresses only', () => {
+    expect(loadOrchestratorConfig({ JWT_SECRET: secret })).toMatchObject({
+      RATE_LIMIT_PER_IP_PER_MINUTE: 1_000,
+      API_KEY_RATE_PER_MINUTE: 100,
+      RATE_LIMIT_BURST_PER_SECOND: 10,
+      WEBHOOK_ALLOW_PRIVATE: false,
+    });
+  });
+
   it('refuses a short secret', () => {
     expect(() => loadOrchestratorConfig({ JWT_SECRET: 'short' })).toThrow(/at least 32 characters/);
   });
