@@ -1,17 +1,29 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { postWebhook } from './http-post';
+import { postWebhook, type Resolver } from './http-post';
 
-/** A receiver on loopback that answers as `respond` says and counts what it got. */
+/** A receiver on loopback that answers as `respond` says and counts what it got, and every TCP connection made to it. */
 async function receiver(respond: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
   const hits: string[] = [];
+  let connections = 0;
   const server = http.createServer((req, res) => {
     hits.push(`${req.method} ${req.url}`);
     respond(req, res);
   });
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { hits, port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { hits, port, connections: () => connections, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** A DNS server that answers `addresses` for every name, as one that rebinds a partner's name would at delivery; records what it was asked. */
+function dnsAnswering(...addresses: string[]) {
+  const asked: string[] = [];
+  const resolve: Resolver = async (hostname) => {
+    asked.push(hostname);
+    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  };
+  return { asked, resolve };
 }
 
 const open = { allowPrivate: true, timeoutMs: 2_000 };
@@ -27,6 +39,56 @@ describe('postWebhook', () => {
       expect(r.hits).toEqual([]);
       await expect(postWebhook(`http://localhost:${r.port}/hook`, '{}', {}, open)).resolves.toEqual({ status: 200 });
       expect(r.hits).toEqual(['POST /hook']);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('connects to the addresses its resolver answered at delivery, and to nothing else', async () => {
+    const r = await receiver((_req, res) => res.end());
+    const dns = dnsAnswering('127.0.0.1');
+    try {
+      // The name does not exist in real DNS: the socket can only have gone where the resolver said.
+      await expect(postWebhook(`http://partner.invalid:${r.port}/hook`, '{}', {}, { ...open, resolve: dns.resolve })).resolves.toEqual({ status: 200 });
+      expect(dns.asked).toContain('partner.invalid');
+      expect(r.hits).toEqual(['POST /hook']);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('refuses a name that resolves to a private address at delivery, without connecting', async () => {
+    const r = await receiver((_req, res) => res.end());
+    try {
+      for (const address of ['127.0.0.1', '10.0.0.7', '169.254.169.254', '::1', '::ffff:127.0.0.1']) {
+        const dns = dnsAnswering(address);
+        await expect(postWebhook(`https://partner.example:${r.port}/`, '{}', {}, { ...strict, resolve: dns.resolve })).rejects.toThrow(
+          `partner.example resolves to ${address}, which is not a public address`,
+        );
+        expect(dns.asked).toEqual(['partner.example']);
+      }
+      expect(r.connections()).toBe(0);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('refuses a name whose answer mixes public and private addresses, whichever comes first, without connecting', async () => {
+    const r = await receiver((_req, res) => res.end());
+    try {
+      // One private address refuses the name (address-guard.ts checkAddresses): connecting to the public
+      // ones only would still let a rebinding server choose which answer a later connection uses.
+      for (const answer of [
+        ['127.0.0.1', '93.184.215.14'],
+        ['93.184.215.14', '127.0.0.1'],
+        ['2606:2800:21f:cb07:6820:80da:af6b:8b2c', '127.0.0.1'],
+      ]) {
+        const dns = dnsAnswering(...answer);
+        await expect(postWebhook(`https://partner.example:${r.port}/`, '{}', {}, { ...strict, resolve: dns.resolve })).rejects.toThrow(
+          'partner.example resolves to 127.0.0.1, which is not a public address',
+        );
+      }
+      expect(r.connections()).toBe(0);
     } finally {
       await r.close();
     }

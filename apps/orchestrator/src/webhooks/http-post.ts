@@ -2,16 +2,24 @@
 // resolves to is checked, and the socket connects to those checked addresses (the resolver is the
 // connection's own `lookup`), so a name that re-resolves elsewhere between check and connect (DNS
 // rebinding) cannot slip through. Redirects are not followed; the whole exchange has one deadline.
-import { lookup as dnsLookup } from 'node:dns';
+import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
+import type { LookupAddress } from 'node:dns';
 import { checkAddresses, hostOf, type GuardOptions } from './address-guard';
 
 export interface PostOptions extends GuardOptions {
   /** Longest the whole exchange may take: resolving, connecting, TLS, sending, and the status line. */
   timeoutMs: number;
+  /** Every address of a name, as the connection will use them (default dns.lookup with `all`); tests stand in for a DNS server. */
+  resolve?: Resolver;
 }
+
+/** Answers every address `hostname` has now (of `family` only, when given). */
+export type Resolver = (hostname: string, family: 4 | 6 | undefined) => Promise<LookupAddress[]>;
+
+const systemResolver: Resolver = (hostname, family) => dnsLookup(hostname, { all: true, verbatim: true, ...(family ? { family } : {}) });
 
 /** What the receiver answered: its status (a redirect included: never followed). */
 export interface PostResult {
@@ -20,23 +28,27 @@ export interface PostResult {
 }
 
 /** A `lookup` for net.connect that resolves, refuses a non-public address and answers only checked ones. */
-function guardedLookup(options: GuardOptions): LookupFunction {
+function guardedLookup(options: GuardOptions, resolve: Resolver): LookupFunction {
   return (hostname, lookupOptions, callback) => {
-    dnsLookup(hostname, { all: true, verbatim: true, family: lookupOptions.family }, (error, addresses) => {
-      if (error) return callback(error, '', 0);
-      try {
-        checkAddresses(
-          hostname,
-          addresses.map((a) => a.address),
-          options,
-        );
-      } catch (blocked) {
-        return callback(blocked as NodeJS.ErrnoException, '', 0);
-      }
-      // net.connect asks for every address (happy eyeballs) or for one; either way only these.
-      if (lookupOptions.all) return (callback as unknown as (e: null, a: typeof addresses) => void)(null, addresses);
-      callback(null, addresses[0]!.address, addresses[0]!.family);
-    });
+    const { family } = lookupOptions;
+    resolve(hostname, family === 4 || family === 'IPv4' ? 4 : family === 6 || family === 'IPv6' ? 6 : undefined).then(
+      (addresses) => {
+        try {
+          checkAddresses(
+            hostname,
+            addresses.map((a) => a.address),
+            options,
+          );
+          if (addresses.length === 0) throw Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' });
+        } catch (refused) {
+          return callback(refused as NodeJS.ErrnoException, '', 0);
+        }
+        // net.connect asks for every address (happy eyeballs) or for one; either way only these.
+        if (lookupOptions.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+        callback(null, addresses[0]!.address, addresses[0]!.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+    );
   };
 }
 
@@ -56,7 +68,7 @@ export function postWebhook(url: string, body: string, headers: Record<string, s
     const request = (target.protocol === 'https:' ? https : http).request(target, {
       method: 'POST',
       headers: { ...headers, 'content-length': Buffer.byteLength(body) },
-      lookup: guardedLookup(options),
+      lookup: guardedLookup(options, options.resolve ?? systemResolver),
       agent: false, // a fresh connection (and a fresh check) per delivery
       timeout: options.timeoutMs,
     });
