@@ -129,14 +129,29 @@ describe('the rate limits', () => {
     const refused = await flood('GET', '/v1/products', { token: system.token('honest-but-unlucky') });
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toMatch(/^[0-9]+$/);
-    // Counted with its caller in one call once its token checked out: the address is the policy exhausted.
-    expect(refused.headers.get('ratelimit-policy')).toMatch(new RegExp(`^"per-ip";q=${PER_ADDRESS_PER_MINUTE};w=60, "per-caller";`));
+    // Refused before its token is checked: this replica knows the address is over (the only policy applied).
+    expect(refused.headers.get('ratelimit-policy')).toBe(`"per-ip";q=${PER_ADDRESS_PER_MINUTE};w=60`);
     expect(refused.headers.get('ratelimit')).toMatch(/^"per-ip";r=0;/);
     expect(refused.body).toMatchObject({ type: '/problems/rate-limited', status: 429 });
     // The other replica shares the address's budget (it lives in Redis); another address has its own.
     const sameAddress = client(floodAddress, 1);
     expect(statusOf(await sameAddress('GET', '/v1/products', { token: 'not.a.token' }))).toBe(429);
     expect(statusOf(await client(newAddress(), 1)('GET', '/v1/products', { token: 'not.a.token' }))).toBe(401);
+  });
+
+  it('hold a key to the per-minute quota it was created with, on every replica, apart from other keys', async () => {
+    const QUOTA = 5;
+    const own = await createKey(['products:read'], { ratePerMinute: QUOTA });
+    const other = await createKey(['products:read']);
+    // One address per request, so only the key's own budget can run out; alternating replicas share it.
+    const asKey = (key: string, i: number) => client(newAddress(), i % 2)('GET', '/v1/products', { apiKey: key });
+    const answers: ApiResponse[] = [];
+    for (let i = 0; i < QUOTA + 2; i++) answers.push(await asKey(own.key, i));
+    expect(answers.map(statusOf)).toEqual([...Array(QUOTA).fill(200), 429, 429]);
+    expect(answers[0]!.headers.get('ratelimit-policy')).toContain(`"per-caller";q=${QUOTA};w=60`);
+    expect(answers[QUOTA]!.body).toMatchObject({ type: '/problems/rate-limited', detail: expect.stringContaining(`${QUOTA} requests per minute per caller`) });
+    // Another key (the partner default, 1000 here) is untouched.
+    expect(statusOf(await asKey(other.key, 0))).toBe(200);
   });
 
   it('cap each caller per second, token or key, whatever its per-minute quota', async () => {

@@ -133,6 +133,49 @@ describe('the rate limiter', () => {
     expect((await badToken('198.51.100.7')).passed).toBe(unauthorized);
   });
 
+  it('refuses an address known to be over before its credentials are checked, without a Redis call, until its window ends', async () => {
+    let calls = 0;
+    let now = Date.now();
+    const { beforeAuthentication, afterFailedAuthentication } = createRateLimits(redis, {
+      perAddressPerMinute: 1,
+      perCallerPerMinute: 1_000,
+      perKeyPerMinute: 1_000,
+      burstPerSecond: 1_000,
+      keyPrefix: `${uniqueName('rate_limit')}:`,
+      logger,
+      guard: (call) => (calls++, breakers.redis(call)),
+      now: () => now,
+    });
+    const unauthorized = new HttpProblem('unauthorized', 'bad token');
+    /** A request with a bad token: passed before authentication, then refused by it (if it got that far). */
+    const badToken = async (ip = '192.0.2.1') => {
+      const locals = {};
+      const before = await run(beforeAuthentication, { ip, locals });
+      if (before.passed !== undefined) return { ...before, checked: false };
+      return { ...(await run((req, res, next) => afterFailedAuthentication(unauthorized, req, res, next), { ip, locals })), checked: true };
+    };
+    expect((await badToken()).passed).toBe(unauthorized);
+    const over = await badToken();
+    expect(over).toMatchObject({ checked: true, passed: { problem: 'rate-limited' } });
+    expect(calls).toBe(2);
+
+    // From now on this process refuses the address before authentication, with no Redis call.
+    const known = await badToken();
+    expect(known).toMatchObject({ checked: false, passed: { problem: 'rate-limited' } });
+    expect(calls).toBe(2);
+    expect(known.headers['RateLimit-Policy']).toBe('"per-ip";q=1;w=60');
+    expect(known.headers['RateLimit']).toMatch(/^"per-ip";r=0;t=(59|60)$/);
+    expect(known.headers['Retry-After']).toMatch(/^(59|60)$/);
+    // Another address is counted as usual.
+    expect((await badToken('198.51.100.7')).passed).toBe(unauthorized);
+    expect(calls).toBe(3);
+
+    // Once the window has ended the address is counted in Redis again (whose own counter decides).
+    now += 61_000;
+    expect((await badToken()).checked).toBe(true);
+    expect(calls).toBe(4);
+  });
+
   it('counts the address of an API-key request before its key is looked up, and only once', async () => {
     const { beforeAuthentication, afterFailedAuthentication, byCaller } = limits({ perAddress: 1 });
     const headers = { 'x-api-key': 'ofk_a_b' };

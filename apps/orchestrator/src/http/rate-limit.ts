@@ -21,6 +21,8 @@ export interface RateLimitOptions {
   errors?: Counter<string>;
   /** Runs each Redis call: the Redis circuit breaker bounds it and fails it at once while open. */
   guard?: RedisGuard;
+  /** The clock of the addresses remembered as over their quota (tests move it). */
+  now?: () => number;
 }
 
 /** The quota policies, by the names the RateLimit fields give them. */
@@ -90,6 +92,38 @@ function record(res: Response, readings: Reading[]): void {
 
 const clientAddress = (req: Request) => req.ip ?? req.socket?.remoteAddress ?? 'unknown';
 
+/** Addresses remembered as over their quota, at most: a flood from many addresses cannot grow the map without bound. */
+const MAX_ADDRESSES_OVER = 10_000;
+
+/**
+ * The addresses this process has seen refused, until their window ends. An address over its quota is
+ * refused from here before its credentials are checked (no signature check, no JWKS lookup, no Redis
+ * call), so a flood of bad tokens costs this process almost nothing once Redis has said it is over; the
+ * first request of the flood to reach another replica teaches that one the same.
+ */
+function createAddressesOver(now: () => number) {
+  const until = new Map<string, number>();
+  return {
+    remember(addressKey: string, resetSeconds: number) {
+      if (until.size >= MAX_ADDRESSES_OVER) {
+        for (const [known, end] of until) if (end <= now()) until.delete(known);
+        // Still full of live entries: forget the oldest (the map keeps insertion order).
+        if (until.size >= MAX_ADDRESSES_OVER) until.delete(until.keys().next().value!);
+      }
+      until.delete(addressKey);
+      until.set(addressKey, now() + resetSeconds * 1_000);
+    },
+    /** Seconds until the address may be counted again, or undefined if it is not known to be over. */
+    secondsLeft(addressKey: string): number | undefined {
+      const end = until.get(addressKey);
+      if (end === undefined) return undefined;
+      if (end > now()) return Math.ceil((end - now()) / 1_000);
+      until.delete(addressKey);
+      return undefined;
+    },
+  };
+}
+
 /**
  * Layered rate limits in Redis, so every orchestrator replica shares each budget: per client address
  * (a flood of bad tokens is limited too; TRUST_PROXY decides whether X-Forwarded-For names the
@@ -103,7 +137,9 @@ const clientAddress = (req: Request) => req.ip ?? req.socket?.remoteAddress ?? '
  * check, no I/O): `byCaller` takes address, caller and burst together, and `afterFailedAuthentication`
  * takes the address of a request whose credentials were refused, turning its 401 into a 429 once the
  * address is over. An API-key request is counted by address in `beforeAuthentication`, since looking
- * its key up reads the database, and by caller and burst after.
+ * its key up reads the database, and by caller and burst after. Once Redis has refused an address, this
+ * process refuses it in `beforeAuthentication` until its window ends, before any credential is looked at
+ * and without a Redis call (createAddressesOver): a flood of bad tokens then costs no signature checks.
  *
  * Each answer carries the RateLimit fields of every policy that applied ({@link rateLimitFields}); a
  * refusal is 429 with `Retry-After` (the longest wait of the policies exhausted). If Redis cannot
@@ -120,6 +156,7 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
     burst: (id: string) => `${options.keyPrefix}ratelimit-burst:${id}`,
   };
   const guard: RedisGuard = options.guard ?? ((call) => call());
+  const addressesOver = createAddressesOver(options.now ?? Date.now);
   const consuming = redis as ConsumingRedis;
   // EVALSHA, loading the script on NOSCRIPT (ioredis); idempotent, so several limiters may share a client.
   if (!consuming.orderflowRateLimitConsume) redis.defineCommand('orderflowRateLimitConsume', { lua: CONSUME_SCRIPT });
@@ -148,6 +185,13 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
     );
     const refused = readings.filter((r) => r.count > r.policy.quota).map((r) => r.reading);
     if (!refused.length) return undefined;
+    const addressOver = readings.find((r) => r.policy === address && r.count > address.quota);
+    if (addressOver) addressesOver.remember(checks.find((c) => c.policy === address)!.key, addressOver.reading.resetSeconds);
+    return refusal(res, refused);
+  }
+
+  /** The 429 for the exhausted policies; Retry-After is the longest of their waits. */
+  function refusal(res: Response, refused: Reading[]): HttpProblem {
     // Never earlier than the end of the effective window `t` of every exhausted policy (the draft's SHOULD).
     res.set('Retry-After', String(Math.max(1, ...refused.map((r) => r.resetSeconds))));
     const which = refused.map(
@@ -164,8 +208,17 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
     return [{ policy: address, key: keys.address(req) }];
   };
 
-  const beforeAuthentication: RequestHandler = async (req, res, next) =>
+  const beforeAuthentication: RequestHandler = async (req, res, next) => {
+    const secondsLeft = addressesOver.secondsLeft(keys.address(req));
+    if (secondsLeft !== undefined) {
+      // Known to be over: refused without a look at its credentials or a Redis call.
+      res.locals.addressCounted = true;
+      const reading = { policy: address, remaining: 0, resetSeconds: secondsLeft };
+      record(res, [reading]);
+      return next(refusal(res, [reading]));
+    }
     next(req.get('x-api-key') === undefined ? undefined : await consume(res, addressCheck(req, res)));
+  };
 
   const afterFailedAuthentication: ErrorRequestHandler = async (error, req, res, next) => {
     const checks = addressCheck(req, res);
@@ -180,7 +233,7 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
   };
 
   return {
-    /** Before authentication: the address of a request whose authentication reads the database (X-API-Key). */
+    /** Before authentication: an address known to be over is refused; the address of an X-API-Key request (its authentication reads the database) is counted. */
     beforeAuthentication,
     /** After authentication refused the credentials: the address, unless counted; over it, 429 instead of the refusal. */
     afterFailedAuthentication,
