@@ -463,6 +463,8 @@ describe('webhooks', () => {
     await test({ token: admin, headers: key() }, 409);
     await update({ token: admin, body: { enabled: true }, headers: key() }, 404, randomUUID());
     await update({ token: admin, body: {}, headers: key() }, 400);
+    // A new URL meets the same rule as a subscription's first: a private address is refused.
+    expect((await update({ token: admin, body: { url: 'https://10.0.0.7/hook' }, headers: key() }, 400)).body.detail).toMatch(/private|public|address/i);
     await update({ token: admin, body: { enabled: true }, headers: createKey }, 422);
     await update({ token: admin, raw: hugeBody, headers: { ...json, ...key() } }, 413);
     await update({ token: admin, raw: 'x', headers: { ...text, ...key() } }, 415);
