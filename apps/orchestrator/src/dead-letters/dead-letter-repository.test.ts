@@ -174,6 +174,31 @@ describe('operators’ filters and actions', () => {
     expect(published).toEqual([replayable!.id]);
     expect(result.skipped).toBe(2);
   });
+
+  it('passes over a letter a concurrent replay holds and takes the next one in its place', async () => {
+    const origin = `held-${randomUUID()}`;
+    const [held, next] = await recordAll(letter({ origin }), letter({ origin }));
+    await pool.query(`UPDATE dead_letters SET created_at = created_at - interval '1 minute' WHERE id = $1`, [held!.id]);
+    const other = await pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT 1 FROM dead_letters WHERE id = $1 FOR UPDATE', [held!.id]);
+      const published: string[] = [];
+      const result = await inTransaction(pool, (tx) =>
+        repo.replayMatching(
+          tx,
+          { origin },
+          1,
+          () => true,
+          async (ls) => void published.push(...ls.map((l) => l.id)),
+        ),
+      );
+      expect([published, result.more]).toEqual([[next!.id], false]);
+    } finally {
+      await other.query('ROLLBACK');
+      other.release();
+    }
+  });
 });
 
 it('migration 0006 keeps the rows recorded with text payloads, and its down migration keeps the binary ones as base64', async () => {

@@ -171,6 +171,26 @@ function placeholder(d: NewDeadLetter, refusal: unknown): NewDeadLetter {
   };
 }
 
+/** A page of the pending letters of REPLAYABLE_SOURCES matching `filter`, oldest first, after `after` (unlocked). */
+async function pendingPage(tx: Queryable, filter: DeadLetterFilter, after: DeadLetter | undefined, size: number): Promise<DeadLetter[]> {
+  const params: unknown[] = [];
+  const where = filterSql({ ...filter, status: 'pending' }, params);
+  where.push(`source = ANY($${params.push(REPLAYABLE_SOURCES)}::text[])`);
+  if (after) where.push(`(created_at, id) > ($${params.push(after.createdAt)}::timestamptz, $${params.push(after.id)}::uuid)`);
+  const { rows } = await tx.query(`SELECT * FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${params.push(size)}`, params);
+  return rows.map(toDeadLetter);
+}
+
+/** Locks those of `letters` still pending, skipping any a concurrent replay holds; the ones locked. */
+async function lockPending(tx: Queryable, letters: DeadLetter[]): Promise<DeadLetter[]> {
+  if (!letters.length) return [];
+  const { rows } = await tx.query(`SELECT id FROM dead_letters WHERE id = ANY($1::uuid[]) AND ${STATUS_SQL.pending} FOR UPDATE SKIP LOCKED`, [
+    letters.map((d) => d.id),
+  ]);
+  const locked = new Set(rows.map((r: { id: string }) => r.id));
+  return letters.filter((d) => locked.has(d.id));
+}
+
 /** Dead letters from every source, in the orchestrator database. */
 export function createDeadLetterRepository(pool: Pool) {
   return {
@@ -229,11 +249,15 @@ export function createDeadLetterRepository(pool: Pool) {
     },
 
     /**
-     * Replays the pending letters of REPLAYABLE_SOURCES that match `filter` and `replayable`, up to `limit`
-     * of them, in the caller's transaction: locks them (skipping any a concurrent replay holds), hands
-     * them to `publish` at once, marks those it published. Answers the letters published, and how many
-     * matching letters were left pending because they cannot be replayed (other sources' letters, which
-     * never count towards `limit`, and those `replayable` refused).
+     * Replays the pending letters of REPLAYABLE_SOURCES that match `filter` and `replayable`, oldest first,
+     * up to `limit` of them, in the caller's transaction: locks those it takes (skipping any a concurrent
+     * replay holds), hands them to `publish` at once, marks them replayed. The letters `replayable` refuses
+     * stay pending and are passed over, never counted towards `limit`: taken first, they would fill every
+     * call and hold back the letters behind them for good (the rule, whyNotReplayable in replay.ts, parses
+     * the payload as JSON, which Postgres 15 cannot do without failing the statement). Answers the letters
+     * published; `skipped`, the matching letters left pending because they cannot be replayed (every
+     * other source's, and those `replayable` refused before the call stopped); and `more`, whether a
+     * letter it could have replayed is still pending because of `limit`.
      */
     async replayMatching(
       tx: Queryable,
@@ -241,24 +265,43 @@ export function createDeadLetterRepository(pool: Pool) {
       limit: number,
       replayable: (d: DeadLetter) => boolean,
       publish: (letters: DeadLetter[]) => Promise<void>,
-    ): Promise<{ replayed: DeadLetter[]; skipped: number }> {
+    ): Promise<{ replayed: DeadLetter[]; skipped: number; more: boolean }> {
       const params: unknown[] = [];
       const where = filterSql({ ...filter, status: 'pending' }, params).join(' AND ');
-      const sources = params.push(REPLAYABLE_SOURCES);
-      const [candidates, others] = [
-        await tx.query(
-          `SELECT * FROM dead_letters WHERE ${where} AND source = ANY($${sources}::text[]) ORDER BY created_at, id LIMIT $${params.push(limit)} FOR UPDATE SKIP LOCKED`,
-          params,
-        ),
-        await tx.query(`SELECT count(*)::int AS n FROM dead_letters WHERE ${where} AND source <> ALL($${sources}::text[])`, params.slice(0, sources)),
-      ];
-      const letters = candidates.rows.map(toDeadLetter);
-      const replayed = letters.filter(replayable);
+      const others = await tx.query(
+        `SELECT count(*)::int AS n FROM dead_letters WHERE ${where} AND source <> ALL($${params.push(REPLAYABLE_SOURCES)}::text[])`,
+        params,
+      );
+      const replayed: DeadLetter[] = [];
+      let refused = 0;
+      let more = false;
+      let after: DeadLetter | undefined;
+      // A page one longer than the limit: when it holds `limit` letters to replay and one more, that one
+      // answers `more` without another query. Pages are read without locks; only the letters taken are locked.
+      const pageSize = limit + 1;
+      while (!more) {
+        const page = await pendingPage(tx, filter, after, pageSize);
+        let fits: DeadLetter[] = [];
+        for (const letter of page) {
+          if (!replayable(letter)) refused++;
+          else if (replayed.length + fits.length < limit) fits.push(letter);
+          else {
+            // Full: lock what fits; a letter a concurrent replay holds leaves its place to this one.
+            replayed.push(...(await lockPending(tx, fits)));
+            fits = replayed.length < limit ? [letter] : [];
+            more = !fits.length;
+            if (more) break;
+          }
+        }
+        replayed.push(...(await lockPending(tx, fits)));
+        if (page.length < pageSize) break;
+        after = page.at(-1);
+      }
       if (replayed.length) {
         await publish(replayed);
         await tx.query('UPDATE dead_letters SET replayed_at = now() WHERE id = ANY($1::uuid[])', [replayed.map((d) => d.id)]);
       }
-      return { replayed, skipped: letters.length - replayed.length + (others.rows[0].n as number) };
+      return { replayed, skipped: refused + (others.rows[0].n as number), more };
     },
 
     /** Marks a pending dead letter discarded with the operator's reason, in the caller's transaction; the letter as it then stands. */

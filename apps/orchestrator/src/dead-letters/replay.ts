@@ -25,8 +25,15 @@ export function whyNotReplayable(letter: DeadLetter): string | undefined {
   return undefined;
 }
 
-/** Puts dead letters back on their original topic or queue, once each, with their original bytes. */
-export function createReplay(deps: { repo: DeadLetterRepository; producer: Producer; rabbit: RabbitPublisher }) {
+/** Letters a bulk replay takes at most; its answer says when more remain, and the operator repeats it (with a new key). */
+export const MAX_BULK_REPLAY = 1_000;
+
+/**
+ * Puts dead letters back on their original topic or queue, once each, with their original bytes.
+ * `bulkLimit` (MAX_BULK_REPLAY unless given) caps one bulk replay.
+ */
+export function createReplay(deps: { repo: DeadLetterRepository; producer: Producer; rabbit: RabbitPublisher; bulkLimit?: number }) {
+  const bulkLimit = deps.bulkLimit ?? MAX_BULK_REPLAY;
   /** Publishes the letters (all replayable) and resolves once the brokers have every one. */
   async function publish(letters: DeadLetter[]): Promise<void> {
     const kafka = letters.filter((l) => l.source === 'kafka');
@@ -70,10 +77,13 @@ export function createReplay(deps: { repo: DeadLetterRepository; producer: Produ
       return { id, replayed: result.replayed, alreadyReplayed: !result.replayed };
     },
 
-    /** Replays every pending letter matching `filter` (at most `limit`) in `tx`; those that cannot be replayed are counted as skipped. */
-    async matching(tx: Queryable, filter: Omit<DeadLetterFilter, 'status'>, limit: number) {
-      const { replayed, skipped } = await deps.repo.replayMatching(tx, filter, limit, (l) => !whyNotReplayable(l), publish);
-      return { matched: replayed.length + skipped, replayed: replayed.length, skipped };
+    /**
+     * Replays the pending letters matching `filter` (at most `bulkLimit`) in `tx`; those that cannot be
+     * replayed are passed over and counted as skipped; `more` says the limit left some to replay.
+     */
+    async matching(tx: Queryable, filter: Omit<DeadLetterFilter, 'status'>) {
+      const { replayed, skipped, more } = await deps.repo.replayMatching(tx, filter, bulkLimit, (l) => !whyNotReplayable(l), publish);
+      return { matched: replayed.length + skipped, replayed: replayed.length, skipped, more };
     },
   };
 }

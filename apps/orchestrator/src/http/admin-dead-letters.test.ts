@@ -3,10 +3,21 @@ import { randomUUID } from 'node:crypto';
 import { uniqueName } from '@orderflow/testing';
 import { letter, startAdminApp, type AdminApp } from './admin-test-app';
 
+// A bulk replay takes at most BULK_LIMIT letters here (MAX_BULK_REPLAY in production), so a few letters reach the cap.
+const BULK_LIMIT = 3;
 let admin: AdminApp;
 beforeAll(async () => {
-  admin = await startAdminApp('http_admin_dead_letters');
+  admin = await startAdminApp('http_admin_dead_letters', { bulkReplayLimit: BULK_LIMIT });
 });
+
+/** Records the letters with creation times one minute apart, in the order given (a bulk replay takes the oldest first). */
+async function recordInOrder(...letters: Parameters<AdminApp['record']>): Promise<string[]> {
+  const ids = await admin.record(...letters);
+  for (const [i, id] of ids.entries())
+    await admin.pool.query(`UPDATE dead_letters SET created_at = '2026-11-02T00:00:00Z'::timestamptz + $2 * interval '1 minute' WHERE id = $1`, [id, i]);
+  return ids;
+}
+const notJsonTask = (origin: string) => letter({ source: 'rabbitmq', origin, payload: Buffer.from([0xff, 0x00, 0x01]) });
 afterAll(() => admin?.stop());
 
 describe('dead letters', () => {
@@ -83,9 +94,9 @@ describe('dead letters', () => {
     const key = randomUUID();
 
     const first = await admin.write('/v1/admin/dead-letters/replay', { topic }, key);
-    expect([first.status, first.body]).toEqual([202, { matched: 4, replayed: 3, skipped: 1 }]);
+    expect([first.status, first.body]).toEqual([202, { matched: 4, replayed: 3, skipped: 1, more: false }]);
     const second = await admin.write('/v1/admin/dead-letters/replay', { topic });
-    expect([second.status, second.body]).toEqual([202, { matched: 1, replayed: 0, skipped: 1 }]);
+    expect([second.status, second.body]).toEqual([202, { matched: 1, replayed: 0, skipped: 1, more: false }]);
 
     expect(admin.kafkaSent.filter((m) => m.topic === topic)).toHaveLength(2);
     expect(admin.rabbitSent.filter((m) => m.payload === task.payload.toString())).toEqual([
@@ -104,6 +115,38 @@ describe('dead letters', () => {
       }),
     ]);
   });
+  it('replays the letters queued behind more unreplayable tasks than a bulk replay takes, and leaves those tasks pending', async () => {
+    const topic = uniqueName('replay-clogged');
+    const tasks = Array.from({ length: BULK_LIMIT + 1 }, () => notJsonTask(topic));
+    const ids = await recordInOrder(...tasks, letter({ origin: topic }), letter({ origin: topic }));
+    const [replayable, blocked] = [ids.slice(-2), ids.slice(0, -2)];
+
+    const first = await admin.write('/v1/admin/dead-letters/replay', { topic });
+    expect([first.status, first.body]).toEqual([202, { matched: BULK_LIMIT + 3, replayed: 2, skipped: BULK_LIMIT + 1, more: false }]);
+    expect(admin.kafkaSent.filter((m) => m.topic === topic)).toHaveLength(2);
+    expect((await admin.letterIds(`topic=${topic}&status=replayed`)).sort()).toEqual(replayable.sort());
+    expect((await admin.letterIds(`topic=${topic}&status=pending`)).sort()).toEqual(blocked.sort());
+    expect(admin.rabbitSent.filter((m) => m.topic === topic)).toEqual([]);
+  });
+
+  it('says when the limit left replayable letters pending (more: true), and the next call replays them', async () => {
+    const topic = uniqueName('replay-more');
+    // BULK_LIMIT letters, two it cannot replay, then one more letter: the first call stops at the limit.
+    const head = Array.from({ length: BULK_LIMIT }, () => letter({ origin: topic }));
+    const ids = await recordInOrder(...head, notJsonTask(topic), notJsonTask(topic), letter({ origin: topic }));
+    const key = randomUUID();
+
+    const first = await admin.write('/v1/admin/dead-letters/replay', { topic }, key);
+    expect([first.status, first.body.replayed, first.body.more]).toEqual([202, BULK_LIMIT, true]);
+    expect((await admin.letterIds(`topic=${topic}&status=replayed`)).sort()).toEqual(ids.slice(0, BULK_LIMIT).sort());
+    expect(await admin.auditOf(key)).toEqual([expect.objectContaining({ detail: '3 replayed, 2 not replayable, of 5 matching; more remain' })]);
+
+    const second = await admin.write('/v1/admin/dead-letters/replay', { topic });
+    expect([second.status, second.body]).toEqual([202, { matched: 3, replayed: 1, skipped: 2, more: false }]);
+    expect(await admin.letterIds(`topic=${topic}&status=replayed`)).toContain(ids.at(-1));
+    expect(admin.kafkaSent.filter((m) => m.topic === topic)).toHaveLength(BULK_LIMIT + 1);
+  });
+
   it('marks a letter replayable only when its replay can succeed: not a saga letter, not a task that is not JSON', async () => {
     const topic = uniqueName('replayable');
     const task = (payload: Buffer) => letter({ source: 'rabbitmq', origin: topic, payload });

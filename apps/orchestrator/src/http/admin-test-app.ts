@@ -137,8 +137,11 @@ function recordingBrokers() {
 
 export type AdminApp = Awaited<ReturnType<typeof startAdminApp>>;
 
-/** The orchestrator's HTTP app on port 0 over a fresh test database named after `label`; `stop()` undoes it. */
-export async function startAdminApp(label: string) {
+/**
+ * The orchestrator's HTTP app on port 0 over a fresh test database named after `label`; `stop()` undoes it.
+ * `bulkReplayLimit` caps a bulk replay (MAX_BULK_REPLAY unless given), so a test can reach the cap with a few letters.
+ */
+export async function startAdminApp(label: string, options: { bulkReplayLimit?: number } = {}) {
   const downstream = inMemoryDownstream();
   const brokers = recordingBrokers();
   const started: { db?: TestDatabase; pool?: pg.Pool; redis?: Redis; server?: Server; stopRunner?: () => Promise<void> } = {};
@@ -183,7 +186,12 @@ export async function startAdminApp(label: string) {
         sagaOperations: createSagaOperations(pool),
         resume: runner.resume,
         deadLetters,
-        replay: createReplay({ repo: deadLetters, producer: brokers.producer, rabbit: brokers.rabbit }),
+        replay: createReplay({
+          repo: deadLetters,
+          producer: brokers.producer,
+          rabbit: brokers.rabbit,
+          ...(options.bulkReplayLimit ? { bulkLimit: options.bulkReplayLimit } : {}),
+        }),
         audit: createAuditLog(pool),
         apiKeys: createApiKeyStore(pool),
         webhooks: createWebhookRepository(pool, notifyingOutboxWriter),

@@ -160,7 +160,13 @@ const named: Record<string, z.ZodType> = {
   Reason: reasonBody,
   ReplayFilter: replayMatchingBody,
   Discard: responses.discardResponse,
-  ReplayMatching: responses.replayMatchingResponse,
+  ReplayMatching: responses.replayMatchingResponse.extend({
+    skipped: z
+      .number()
+      .int()
+      .describe("Matched but not replayable (a saga's letter, a task that is not JSON): passed over, never counted towards the 1,000; they stay pending"),
+    more: z.boolean().describe('The 1,000-letter limit of one request left matching letters to replay: repeat the request (with a new Idempotency-Key)'),
+  }),
   AuditRecord: responses.auditResponse,
   CreateApiKey: createApiKeyBody,
   ApiKey: responses.apiKeyResponse,
@@ -398,7 +404,7 @@ export const openApiDocument = {
         parameters: [adminIdempotencyKey],
         requestBody: { required: true, content: json(ref('ReplayFilter')) },
         responses: {
-          '202': ok('How many matched, were replayed and were skipped', ref('ReplayMatching')),
+          '202': ok('How many matched, were replayed and were skipped, and whether more remain', ref('ReplayMatching')),
           ...adminWriteResponses,
           ...adminOnly,
           ...common,

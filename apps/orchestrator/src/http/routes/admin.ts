@@ -11,9 +11,6 @@ import { adminWrite, type AdminWriteDeps } from '../admin-write';
 import { HttpProblem } from '../problem';
 import { auditQuery, deadLetterQuery, orderIdParam, parse, reasonBody, replayMatchingBody, sagaSearchQuery } from '../schemas';
 
-/** Letters a bulk replay takes at most; the operator repeats it (with a new key) for more. */
-const MAX_BULK_REPLAY = 1_000;
-
 /** A saga as the search lists it. */
 function sagaSummary(s: Saga) {
   return {
@@ -150,8 +147,9 @@ export function adminDeadLetterRoutes(repo: DeadLetterRepository, replay: Replay
     adminWrite(writes, 'dead-letter.replay-matching', async (req, { tx, beginEffect }) => {
       const { topic, ...filter } = parse(replayMatchingBody, req.body ?? {}, 'body');
       beginEffect();
-      const result = await replay.matching(tx, { ...filter, ...(topic ? { origin: topic } : {}) }, MAX_BULK_REPLAY);
-      return { status: 202, body: result, detail: `${result.replayed} replayed, ${result.skipped} not replayable, of ${result.matched} matching` };
+      const result = await replay.matching(tx, { ...filter, ...(topic ? { origin: topic } : {}) });
+      const more = result.more ? '; more remain' : '';
+      return { status: 202, body: result, detail: `${result.replayed} replayed, ${result.skipped} not replayable, of ${result.matched} matching${more}` };
     }),
   );
 
