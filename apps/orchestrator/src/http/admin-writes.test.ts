@@ -105,6 +105,57 @@ describe('the audit log', () => {
     expect([bad.status, bad.body.type]).toEqual([400, '/problems/validation-failed']);
   });
 
+  it('records who created and who revoked an API key, on which key, how it ended, and never the secret', async () => {
+    const actor = uniqueName('key-admin');
+    const as = token(actor, 'admin');
+    const [createKey, revokeKey, againKey, unknownKey, invalidKey] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const body = { name: 'Acme ERP', scopes: ['orders:read'] };
+    const created = await admin.write('/v1/admin/api-keys', body, createKey, as);
+    expect(created.status).toBe(201);
+    const { id, prefix, key: secret } = created.body;
+    const revoke = (key: string, keyId: string = id) => admin.call('DELETE', `/v1/admin/api-keys/${keyId}`, { as, key });
+    expect((await revoke(revokeKey)).status).toBe(204);
+    expect((await revoke(againKey)).status).toBe(204);
+    const unknown = randomUUID();
+    expect((await revoke(unknownKey, unknown)).status).toBe(404);
+    expect((await admin.write('/v1/admin/api-keys', { name: 'no scopes', scopes: [] }, invalidKey, as)).status).toBe(400);
+
+    const rows = await Promise.all([createKey, revokeKey, againKey, unknownKey, invalidKey].map((key) => admin.auditOf(key)));
+    expect(rows).toEqual([
+      [
+        {
+          actor,
+          action: 'api-key.create',
+          target: id,
+          outcome: 'succeeded',
+          status: 201,
+          detail: `created ${prefix} "Acme ERP" with orders:read`,
+          request: body,
+          idempotency_key: createKey,
+        },
+      ],
+      [
+        {
+          actor,
+          action: 'api-key.revoke',
+          target: id,
+          outcome: 'succeeded',
+          status: 204,
+          detail: `revoked ${prefix}`,
+          request: null,
+          idempotency_key: revokeKey,
+        },
+      ],
+      [expect.objectContaining({ actor, action: 'api-key.revoke', target: id, outcome: 'succeeded', status: 204, detail: 'already revoked' })],
+      [expect.objectContaining({ actor, action: 'api-key.revoke', target: unknown, outcome: 'refused', status: 404, detail: `no API key ${unknown}` })],
+      [expect.objectContaining({ actor, action: 'api-key.create', target: null, outcome: 'refused', status: 400 })],
+    ]);
+    const { rows: withSecret } = await admin.pool.query('SELECT id FROM admin_audit WHERE row_to_json(admin_audit)::text LIKE $1', [
+      `%${secret.slice(prefix.length + 1)}%`,
+    ]);
+    expect(withSecret).toEqual([]);
+  });
+
   it('records an action in its own transaction: when that transaction fails, neither the change nor a succeeded row remains', async () => {
     const [id] = await admin.record(letter({ origin: uniqueName('rolled-back') }));
     const key = `fail-${randomUUID()}`;
