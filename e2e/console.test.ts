@@ -4,7 +4,10 @@
 // refused by the SMTP server (550), is replayed from the Dead letters page and then sent exactly once;
 // a product's price and stock edited on the Products page are what the API answers (a save whose answer
 // was lost is retried with the same Idempotency-Key); an operator cancels the order from its saga page;
-// the Audit page lists those actions; every other write the console sent carried a fresh key.
+// another refused e-mail is discarded there with a reason and never sent; the Audit page lists those
+// actions; every other write the console sent carried a fresh key. The console is then driven by keyboard
+// alone (skip link, menu, a search, a result), and every page is checked in light and dark: every control
+// labelled, no sideways scrolling at 1280x800, every visible text at WCAG AA contrast.
 // A full-page screenshot of each page is saved under var/test-output/console/ (<page>.png; the overview
 // also in the dark scheme).
 import { randomUUID } from 'node:crypto';
@@ -32,6 +35,7 @@ const orderSku = `CON-${randomUUID().slice(0, 8)}`.toUpperCase();
 const editSku = `CON-${randomUUID().slice(0, 8)}`.toUpperCase();
 let orderId: string;
 let letterId: string;
+let discardedId: string;
 /** Every write the console sent: method, path and its Idempotency-Key. */
 const writes: { method: string; path: string; key: string | undefined }[] = [];
 const pageErrors: string[] = [];
@@ -173,6 +177,37 @@ it('replays the refused e-mail from the Dead letters page, and it is sent exactl
   expect(mailsFor(letter.messageId)).toHaveLength(1);
 });
 
+it('discards a dead letter from the Dead letters page, with a reason, and its e-mail is never sent', async () => {
+  smtp.failNext('550 5.1.1 mailbox unavailable');
+  const placed = await api.placeOrder(system.token(customerId), [{ sku: orderSku, quantity: 1 }]);
+  expect(placed.status).toBe(202);
+  await api.settled(system.token(customerId), placed.body.id, 'CONFIRMED', 30_000);
+  const letter = await waitFor(
+    async () => {
+      const res = await api.request('GET', '/v1/admin/dead-letters?source=rabbitmq&status=pending&limit=200', { token: admin });
+      return res.body.items.find((d: any) => d.key === placed.body.id);
+    },
+    { timeoutMs: 30_000, intervalMs: 250, what: `the dead letter of order ${placed.body.id}'s e-mail` },
+  );
+  discardedId = letter.id;
+
+  // The list as searched before (rabbitmq, any status), loaded again: the discarded letter stays in it.
+  await testId('dead-letter-search-submit').click();
+  const row = page.locator(`[data-testid="dead-letter-row"][data-id="${letter.id}"]`);
+  await row.getByTestId('dead-letter-toggle').click();
+  await row.getByTestId('dead-letter-discard').click();
+  await row.getByTestId('dead-letter-discard-form-reason').fill('customer unsubscribed');
+  await row.getByTestId('dead-letter-discard-form-submit').click();
+  await waitText(row.getByTestId('dead-letter-status'), /discarded/);
+  expect(await row.getByTestId('dead-letter-replay').isDisabled()).toBe(true);
+  expect(await row.getByTestId('dead-letter-discard').isDisabled()).toBe(true);
+  await shot('dead-letters-discarded');
+
+  const saga = await api.request('GET', `/v1/admin/sagas/${placed.body.id}`, { token: admin });
+  expect(saga.body.deadLetters).toEqual([expect.objectContaining({ id: letter.id, status: 'discarded' })]);
+  expect(mailsFor(letter.messageId)).toHaveLength(0);
+});
+
 it('edits a product’s name, price and stock on the Products page; a save whose answer was lost is retried with the same key', async () => {
   await testId('nav-products').focus();
   await page.keyboard.press('Enter');
@@ -230,12 +265,14 @@ it('lists those actions on the Audit page; every write the console sent had its 
   await page.locator('[data-testid="audit-row"][data-action="saga.cancel"]').filter({ hasText: 'customer called' }).waitFor();
   await page.locator('[data-testid="audit-row"][data-action="dead-letter.replay-matching"]').first().waitFor();
   await page.locator('[data-testid="audit-row"][data-action="dead-letter.replay"]').filter({ hasText: letterId }).waitFor();
+  await page.locator('[data-testid="audit-row"][data-action="dead-letter.discard"]').filter({ hasText: discardedId }).waitFor();
   await shot('audit');
 
   const consoleWrites = writes.filter((w) => w.path.startsWith('/v1/'));
   expect(consoleWrites.map((w) => `${w.method} ${w.path.replace(/[0-9a-f-]{36}|CON-[0-9A-F]{8}/g, ':id')}`)).toEqual([
     'POST /v1/admin/dead-letters/:id/replay',
     'POST /v1/admin/dead-letters/replay',
+    'POST /v1/admin/dead-letters/:id/discard',
     'PUT /v1/admin/products/:id',
     'PUT /v1/admin/products/:id',
     'POST /v1/admin/sagas/:id/retry',
@@ -243,8 +280,58 @@ it('lists those actions on the Audit page; every write the console sent had its 
   ]);
   for (const w of consoleWrites) expect(w.key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   const keys = consoleWrites.map((w) => w.key);
-  expect(keys[3]).toBe(keys[2]);
+  expect(keys[4]).toBe(keys[3]);
   expect(new Set(keys).size).toBe(consoleWrites.length - 1);
+});
+
+it('is usable by keyboard alone: the skip link comes first, the menu, a search and a result are reached with Tab and Enter', async () => {
+  await page.goto(`${system.url}/console`);
+  await testId('orders-CONFIRMED').waitFor();
+  const tabOrder = (await page.evaluate(TABBABLE_TESTIDS_OR_TEXT)) as string[];
+  expect(tabOrder.slice(0, 3)).toEqual(['Skip to content', 'nav-overview', 'nav-sagas']);
+  await page.locator('a.skip').focus();
+  const skip = await page.locator('a.skip').boundingBox();
+  expect(skip && skip.x >= 0 && skip.y >= 0 && skip.x + skip.width <= 1280).toBe(true); // shown once focused
+
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  expect(await focusedTestId()).toBe('nav-sagas');
+  await page.keyboard.press('Enter');
+  await page.waitForURL('**/console/sagas');
+  expect(await page.evaluate('document.activeElement.tagName + " " + document.activeElement.textContent')).toBe('H1 Sagas');
+  await tabTo('saga-filter-customer');
+  await page.keyboard.type(customerId);
+  await page.keyboard.press('Enter');
+  await testId('saga-row').filter({ hasText: orderId }).waitFor();
+  await tabTo('saga-link', orderId);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(`**/console/sagas/${orderId}`);
+  await waitText(testId('saga-outcome'), /CANCELLED/);
+});
+
+it('labels every control, fits a 1280×800 screen without sideways scrolling, and keeps its text readable (WCAG AA contrast) in light and dark', async () => {
+  const pages: [string, string][] = [
+    ['/console', 'orders-CONFIRMED'],
+    ['/console/sagas', 'saga-table'],
+    [`/console/sagas/${orderId}`, 'saga-timeline'],
+    ['/console/dead-letters', 'dead-letter-table'],
+    ['/console/products', 'product-table'],
+    ['/console/audit', 'audit-table'],
+  ];
+  const findings: Record<string, unknown> = {};
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const [path, ready] of pages) {
+      await page.goto(`${system.url}${path}`);
+      await testId(ready).waitFor();
+      if (path.endsWith('dead-letters')) await page.locator(`[data-testid="dead-letter-row"][data-id="${letterId}"]`).getByTestId('dead-letter-toggle').click();
+      const found = (await page.evaluate(A11Y_AUDIT)) as { unlabelled: string[]; overflowPx: number; lowContrast: string[]; texts: number };
+      expect(found.texts).toBeGreaterThan(5); // the audit saw the page's text
+      if (found.unlabelled.length || found.overflowPx > 0 || found.lowContrast.length) findings[`${scheme} ${path}`] = { ...found, texts: undefined };
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  expect(findings).toEqual({});
 });
 
 it('signs out, and nothing the browser ran broke a rule of the CSP or threw', async () => {
@@ -256,3 +343,82 @@ it('signs out, and nothing the browser ran broke a rule of the CSP or threw', as
 
 /** Waits (Playwright polls, up to the page's default timeout) until the element's text matches. */
 const waitText = (locator: Locator, pattern: RegExp) => locator.filter({ hasText: pattern }).waitFor();
+
+/** The element that has the keyboard focus, by its data-testid. */
+const focusedTestId = () => page.evaluate('document.activeElement?.getAttribute("data-testid") ?? null');
+
+/** Presses Tab until the focus is on `testid` (the one holding `text`, if given); fails after 40 presses. */
+async function tabTo(testid: string, text = ''): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    const focused = (await page.evaluate('[document.activeElement?.getAttribute("data-testid"), document.activeElement?.textContent ?? ""]')) as [
+      string | null,
+      string,
+    ];
+    if (focused[0] === testid && focused[1].includes(text)) return;
+  }
+  throw new Error(`Tab never reached ${testid} ${text}`);
+}
+
+/** What Tab visits, in order (data-testid, else the text): links, buttons and fields that are shown and enabled. */
+const TABBABLE_TESTIDS_OR_TEXT = `[...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')]
+  .filter((el) => !el.disabled && el.tabIndex >= 0 && getComputedStyle(el).visibility !== 'hidden' && el.getClientRects().length > 0)
+  .map((el) => el.getAttribute('data-testid') ?? el.textContent.trim())`;
+
+/**
+ * Runs in the page: controls without an accessible name, how far the page is wider than the window, and
+ * every visible text whose colour against its background is below WCAG AA (4.5:1, 3:1 for large text;
+ * disabled controls are exempt, as WCAG says). Backgrounds are composed up the ancestors.
+ */
+const A11Y_AUDIT = `(() => {
+  const shown = (el) => {
+    const r = el.getBoundingClientRect();
+    const s = getComputedStyle(el);
+    return r.width > 1 && r.height > 1 && r.right > 0 && r.bottom > 0 && s.visibility !== 'hidden' && s.display !== 'none';
+  };
+  const nameOf = (el) =>
+    (el.getAttribute('aria-label') ||
+      (el.getAttribute('aria-labelledby') || '').split(' ').map((id) => document.getElementById(id)?.textContent ?? '').join(' ') ||
+      [...(el.labels ?? [])].map((l) => l.textContent).join(' ') ||
+      (el.tagName === 'BUTTON' || el.tagName === 'A' ? el.textContent : '') ||
+      el.getAttribute('title') ||
+      '').trim();
+  const unlabelled = [...document.querySelectorAll('input, select, textarea, button, a[href]')]
+    .filter((el) => el.type !== 'hidden' && shown(el) && !nameOf(el))
+    .map((el) => el.outerHTML.slice(0, 120));
+  const rgba = (css) => {
+    const p = css.startsWith('rgb') ? css.slice(css.indexOf('(') + 1, css.lastIndexOf(')')).replace(/[,/]/g, ' ').split(' ').filter(Boolean).map(Number) : [0, 0, 0, 0];
+    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+  };
+  const over = (top, under) => ({ r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a), b: top.b * top.a + under.b * (1 - top.a), a: 1 });
+  const backgroundOf = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c.a > 0) layers.push(c);
+      if (c.a >= 1) break;
+    }
+    return layers.reduceRight((under, top) => over(top, under), { r: 255, g: 255, b: 255, a: 1 });
+  };
+  const luminance = ({ r, g, b }) => {
+    const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const contrast = (x, y) => {
+    const [hi, lo] = [luminance(x), luminance(y)].sort((p, q) => q - p);
+    return (hi + 0.05) / (lo + 0.05);
+  };
+  const texts = [...document.querySelectorAll('body *')].filter(
+    (el) => !el.closest('svg') && !el.closest(':disabled') && shown(el) && [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()),
+  );
+  const lowContrast = texts.flatMap((el) => {
+    const s = getComputedStyle(el);
+    const size = parseFloat(s.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(s.fontWeight) >= 700);
+    const bg = backgroundOf(el);
+    const ratio = contrast(over(rgba(s.color), bg), bg);
+    return ratio < (large ? 3 : 4.5) ? [el.tagName.toLowerCase() + '.' + el.className + ' "' + el.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2) + ':1'] : [];
+  });
+  const overflowPx = document.documentElement.scrollWidth - document.documentElement.clientWidth;
+  return { unlabelled, overflowPx, lowContrast, texts: texts.length };
+})()`;
