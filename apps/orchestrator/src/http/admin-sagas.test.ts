@@ -116,14 +116,47 @@ describe("a saga's timeline", () => {
     expect(res.body.deadLetters).toEqual([expect.objectContaining({ id: kafkaLetter, source: 'kafka', origin: 'order-events', status: 'pending' })]);
   });
 
-  it("lists a failed saga's own dead letter with its timeline", async () => {
+  it("lists a failed saga's own dead letter with its timeline, the step's error on both", async () => {
     const customer = uniqueName('failing');
     admin.refused.add(customer);
     const orderId = await admin.place(customer);
     const saga = await admin.sagaWhen(orderId, (s) => s.state === 'FAILED');
     admin.refused.delete(customer);
-    expect(saga.deadLetters).toEqual([expect.objectContaining({ source: 'saga', origin: 'saga:RESERVE_STOCK', status: 'pending' })]);
-    expect(saga.steps.map((s: { step: string; outcome: string }) => `${s.step} ${s.outcome}`)).toContain('RESERVE_STOCK FAILED');
+    expect(saga.deadLetters).toEqual([
+      expect.objectContaining({
+        source: 'saga',
+        origin: 'saga:RESERVE_STOCK',
+        status: 'pending',
+        error: 'step RESERVE_STOCK failed after 1 attempt(s): inventory refuses this order',
+        attempts: 1,
+      }),
+    ]);
+    expect(saga.steps).toContainEqual({ step: 'RESERVE_STOCK', outcome: 'FAILED', attempt: 1, detail: 'inventory refuses this order', at: expect.any(String) });
+    expect(saga).toMatchObject({ lastError: 'inventory refuses this order', outcome: 'REJECTED', nextAttemptAt: null });
+  });
+
+  it('shows a failed attempt with its error, the wait until its next attempt, and when each step happened', async () => {
+    const customer = uniqueName('waits');
+    admin.unreachable.add(customer);
+    const placed = Date.now();
+    const orderId = await admin.place(customer);
+    const saga = await admin.sagaWhen(orderId, (s) => s.state === 'WAITING');
+    const seen = Date.now();
+    admin.unreachable.delete(customer);
+
+    expect(saga).toMatchObject({ currentStep: 'RESERVE_STOCK', attempts: 1, lastError: 'inventory service unreachable', finishedAt: null });
+    expect(saga.steps).toEqual([
+      { step: 'PLACED', outcome: 'STARTED', attempt: 0, at: expect.any(String) },
+      { step: 'RESERVE_STOCK', outcome: 'RETRY', attempt: 1, detail: 'inventory service unreachable', at: expect.any(String) },
+    ]);
+    // Each step at the time it happened, in order; the wait ends within one backoff (up to 60 s here) of the attempt that failed.
+    const times = saga.steps.map((s: { at: string }) => Date.parse(s.at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(times[0]).toBeGreaterThanOrEqual(placed - 1);
+    expect(times.at(-1)).toBeLessThanOrEqual(seen);
+    const until = Date.parse(saga.nextAttemptAt);
+    expect(until).toBeGreaterThanOrEqual(times.at(-1));
+    expect(until).toBeLessThan(times.at(-1) + 60_000);
   });
 
   it('answers 404 for an order that has no saga', async () => {
@@ -163,6 +196,34 @@ describe('running a saga now (retry)', () => {
         request: null,
         idempotency_key: key,
       },
+    ]);
+  });
+
+  it('runs an abandoned saga at once: RUNNING, not waiting, its runner gone before the watchdog expires', async () => {
+    const customer = uniqueName('abandoned');
+    admin.unreachable.add(customer);
+    const orderId = await admin.place(customer);
+    await admin.sagaWhen(orderId, (s) => s.state === 'WAITING');
+    admin.unreachable.delete(customer);
+    // As a runner leaves it when it claims the saga (claimDue) and dies: under way, the watchdog a minute off.
+    await admin.pool.query(`UPDATE sagas SET waiting = false, next_attempt_at = now() + interval '1 minute' WHERE order_id = $1`, [orderId]);
+    expect(await admin.search(`customerId=${customer}&state=RUNNING`)).toEqual([orderId]);
+    const key = randomUUID();
+
+    const res = await admin.write(`/v1/admin/sagas/${orderId}/retry`, undefined, key);
+    expect([res.status, res.body.state, res.body.currentStep]).toEqual([202, 'RUNNING', 'RESERVE_STOCK']);
+    // No poller runs in this app: only the retry can have run it, well before the watchdog.
+    const saga = await admin.sagaWhen(orderId, (s) => s.state === 'COMPLETED');
+    expect(saga.outcome).toBe('CONFIRMED');
+    expect(saga.steps.map((s: { step: string; outcome: string }) => `${s.step} ${s.outcome}`)).toEqual([
+      'PLACED STARTED',
+      'RESERVE_STOCK RETRY',
+      'RESERVE_STOCK RETRY_REQUESTED',
+      'RESERVE_STOCK DONE',
+      'CONFIRM_ORDER CONFIRMED',
+    ]);
+    expect(await admin.auditOf(key)).toEqual([
+      expect.objectContaining({ action: 'saga.retry', outcome: 'succeeded', detail: 'runs RESERVE_STOCK now (attempt 2)' }),
     ]);
   });
 
