@@ -202,7 +202,10 @@ export const openApiDocument = {
     description:
       'Order processing for a shop. Every write needs an `Idempotency-Key`; errors are RFC 9457 problem+json. ' +
       `Problem \`type\` values are URI references, \`${PROBLEM_PAGES}<type>\`, relative to this API: each resolves to the page describing it. ` +
-      'Requests are limited per caller (`RATE_LIMIT_PER_MINUTE`, default 600, a whole minute may be spent at once); each answer carries the `RateLimit-Policy` and `RateLimit` headers.',
+      'Requests are limited in three layers, shared by every replica: per client address (`per-ip`, `RATE_LIMIT_PER_IP_PER_MINUTE`, default 1,000 a minute; ' +
+      "a flood of bad credentials is refused by address), per caller (`per-caller`: a token's `sub`, `RATE_LIMIT_PER_MINUTE`, default 600 a minute; " +
+      'an API key, its own `ratePerMinute` or `API_KEY_RATE_PER_MINUTE`, default 100) and a per-caller burst cap (`burst`, `RATE_LIMIT_BURST_PER_SECOND`, default 10 a second). ' +
+      'Each answer carries the `RateLimit-Policy` and `RateLimit` fields of every policy that applied; a refusal is 429 with `Retry-After`.',
   },
   servers: [{ url: '/' }],
   security: [{ bearer: [] }, { apiKey: [] }],
