@@ -31,8 +31,9 @@ export function DeadLettersPage() {
     setConfirming(false);
     const { source, topic, from, to } = apiFilters(filters);
     const body = Object.fromEntries(Object.entries({ source, topic, from, to }).filter(([, v]) => v));
-    const done = await call(() => api.post<{ matched: number; replayed: number; skipped: number }>('/v1/admin/dead-letters/replay', body));
-    if (done) setBulk(`Replayed ${done.replayed} of ${done.matched} matching (${done.skipped} skipped).`);
+    const done = await call(() => api.post<{ matched: number; replayed: number; skipped: number; more?: boolean }>('/v1/admin/dead-letters/replay', body));
+    // `more`: the server replays a bounded number of letters per call; the rest wait for the next one.
+    if (done) setBulk(`Replayed ${done.replayed} of ${done.matched} matching (${done.skipped} skipped).${done.more ? ' More remain: replay all again.' : ''}`);
     reload();
   };
   return (
