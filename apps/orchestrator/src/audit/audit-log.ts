@@ -30,6 +30,13 @@ export interface AuditRecord extends Required<Pick<AuditEntry, 'actor' | 'action
   idempotencyKey: string | null;
 }
 
+/** Which audit records a page lists; every given field must match exactly. */
+export interface AuditFilter {
+  action?: string;
+  /** The token's `sub`. */
+  actor?: string;
+}
+
 /** The admin audit log: appended in the transaction of the action it records, read newest first. */
 export function createAuditLog(pool: Pool) {
   return {
@@ -50,12 +57,14 @@ export function createAuditLog(pool: Pool) {
       );
     },
 
-    /** Newest first; `beforeId` is the id of the last record of the previous page. */
-    async list(limit: number, beforeId?: string): Promise<AuditRecord[]> {
-      const { rows } = await pool.query(
-        `SELECT * FROM admin_audit ${beforeId ? 'WHERE id < $2' : ''} ORDER BY id DESC LIMIT $1`,
-        beforeId ? [limit, beforeId] : [limit],
-      );
+    /** Newest first, those matching every given field of `filter`; `beforeId` is the id of the last record of the previous page. */
+    async list(limit: number, beforeId?: string, filter: AuditFilter = {}): Promise<AuditRecord[]> {
+      const params: unknown[] = [limit];
+      const where: string[] = [];
+      if (beforeId) where.push(`id < $${params.push(beforeId)}`);
+      if (filter.action) where.push(`action = $${params.push(filter.action)}`);
+      if (filter.actor) where.push(`actor = $${params.push(filter.actor)}`);
+      const { rows } = await pool.query(`SELECT * FROM admin_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $1`, params);
       return rows.map((r) => ({
         id: String(r.id),
         at: r.at.toISOString(),

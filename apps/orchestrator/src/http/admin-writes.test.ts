@@ -105,6 +105,35 @@ describe('the audit log', () => {
     expect([bad.status, bad.body.type]).toEqual([400, '/problems/validation-failed']);
   });
 
+  it('narrows the audit log to one action, one admin, or both, paging within the filter', async () => {
+    const [alice, bob] = [uniqueName('alice'), uniqueName('bob')];
+    const discard = async (actor: string) => {
+      const [id] = await admin.record(letter({ origin: uniqueName('filtered') }));
+      expect((await admin.write(`/v1/admin/dead-letters/${id}/discard`, { reason: actor }, randomUUID(), token(actor, 'admin'))).status).toBe(200);
+      return id;
+    };
+    const [a1, b1, a2] = [await discard(alice), await discard(bob), await discard(alice)];
+    const [replayed] = await admin.record(letter({ origin: uniqueName('filtered') }));
+    expect((await admin.write(`/v1/admin/dead-letters/${replayed}/replay`, undefined, randomUUID(), token(alice, 'admin'))).status).toBe(202);
+    const listed = async (query: string) => {
+      const res = await admin.get(`/v1/admin/audit?${query}`);
+      expect(res.status).toBe(200);
+      return res.body.items.map((r: { action: string; target: string }) => `${r.action} ${r.target}`);
+    };
+
+    expect(await listed(`actor=${alice}`)).toEqual([`dead-letter.replay ${replayed}`, `dead-letter.discard ${a2}`, `dead-letter.discard ${a1}`]);
+    expect(await listed(`actor=${bob}`)).toEqual([`dead-letter.discard ${b1}`]);
+    expect(await listed(`actor=${alice}&action=dead-letter.discard`)).toEqual([`dead-letter.discard ${a2}`, `dead-letter.discard ${a1}`]);
+    const discards = await listed('action=dead-letter.discard&limit=200');
+    expect(discards.every((r: string) => r.startsWith('dead-letter.discard '))).toBe(true);
+    expect(discards).toEqual(expect.arrayContaining([a1, b1, a2].map((id) => `dead-letter.discard ${id}`)));
+    expect(await listed(`actor=${alice}&action=saga.cancel`)).toEqual([]);
+    const { ids, pages } = await admin.allPages(`/v1/admin/audit?actor=${alice}&action=dead-letter.discard`, 1);
+    expect([ids.length, pages]).toEqual([2, 3]);
+    const tooLong = await admin.get(`/v1/admin/audit?action=${'x'.repeat(101)}`);
+    expect([tooLong.status, tooLong.body.errors]).toEqual([400, [expect.objectContaining({ parameter: 'action' })]]);
+  });
+
   it('records who created and who revoked an API key, on which key, how it ended, and never the secret', async () => {
     const actor = uniqueName('key-admin');
     const as = token(actor, 'admin');

@@ -60,6 +60,8 @@ export const createApiKeyBody = z.strictObject({
 });
 export const reasonBody = z.strictObject({ reason: z.string().trim().min(1).max(500).describe('Why, for the audit log') });
 export const auditQuery = z.strictObject({
+  action: z.string().min(1).max(100).optional().describe('Only this action, e.g. `saga.retry`, `dead-letter.replay-matching`, `api-key.create`'),
+  actor: z.string().min(1).max(200).optional().describe("Only this admin's actions (the token's `sub`)"),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().min(1).max(200).optional().describe(CURSOR),
 });

@@ -184,14 +184,14 @@ export function adminDeadLetterRoutes(repo: DeadLetterRepository, replay: Replay
 
 const AUDIT_CURSOR = /^[1-9][0-9]{0,18}$/;
 
-/** /v1/admin/audit: every admin action, newest first. */
+/** /v1/admin/audit: every admin action (or one action's, one admin's), newest first. */
 export function adminAuditRoutes(audit: AuditLog): Router {
   const router = Router();
   router.get('/', async (req, res) => {
-    const { limit, cursor } = parse(auditQuery, req.query, 'query');
+    const { limit, cursor, ...filter } = parse(auditQuery, req.query, 'query');
     const before = cursor && Buffer.from(cursor, 'base64url').toString();
     if (before !== undefined && !AUDIT_CURSOR.test(before)) throw new AppError('VALIDATION_FAILED', 'cursor is not valid');
-    const items = await audit.list(limit, before);
+    const items = await audit.list(limit, before, filter);
     res.json({ items, nextCursor: items.length === limit ? Buffer.from(items.at(-1)!.id).toString('base64url') : null });
   });
   return router;
