@@ -235,8 +235,11 @@ it('edits a product’s name, price and stock on the Products page; a save whose
   expect(product.body).toMatchObject({ sku: editSku, name: 'Console roast', priceCents: 1234, available: 77 });
 });
 
-it('cancels the order from its saga page (opened by its address), with a reason', async () => {
-  await page.goto(`${system.url}/console/sagas/${orderId}`);
+it('cancels the order from its saga page (opened by its id on the Sagas page), with a reason', async () => {
+  await testId('nav-sagas').click();
+  await testId('saga-open-id').fill(` ${orderId} `); // as pasted, spaces and all
+  await testId('saga-open-submit').click();
+  await page.waitForURL(`**/console/sagas/${orderId}`);
   // Its saga has ended: Retry is refused (409), and the problem stays shown after the page reloads the saga.
   await testId('saga-state').waitFor(); // its first load is done: the next GET of the saga is the reload after Retry
   const reloaded = page.waitForResponse((res) => res.request().method() === 'GET' && res.url().endsWith(`/v1/admin/sagas/${orderId}`));

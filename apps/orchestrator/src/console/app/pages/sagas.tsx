@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, query } from '../api';
-import { BASE } from '../router';
+import { BASE, navigate } from '../router';
 import { SAGA_STATES, type Page, type SagaSummary } from '../types';
 import { Badge, Field, Heading, isoFromLocal, Pager, time, useLoad, usePager } from '../ui';
 
@@ -24,9 +24,32 @@ export function SagasPage() {
     pager.reset();
     setFilters({ ...form });
   };
+  // An alert or a customer names one order: open its saga straight away (ids are trimmed of pasted spaces).
+  const [orderId, setOrderId] = useState('');
+  const open = (event: Event) => {
+    event.preventDefault();
+    if (orderId.trim()) navigate(`/sagas/${encodeURIComponent(orderId.trim())}`);
+  };
   return (
     <section>
       <Heading>Sagas</Heading>
+      <form class="filters" onSubmit={open} data-testid="saga-open">
+        <Field label="Order id">
+          {(id) => (
+            <input
+              id={id}
+              value={orderId}
+              onInput={(e) => setOrderId(e.currentTarget.value)}
+              placeholder="paste an order id"
+              class="mono"
+              data-testid="saga-open-id"
+            />
+          )}
+        </Field>
+        <button type="submit" class="secondary" data-testid="saga-open-submit">
+          Open
+        </button>
+      </form>
       <form class="filters" onSubmit={search} data-testid="saga-search">
         <Field label="State">
           {(id) => (
