@@ -270,6 +270,15 @@ it('lists those actions on the Audit page; every write the console sent had its 
   await page.locator('[data-testid="audit-row"][data-action="dead-letter.replay"]').filter({ hasText: letterId }).waitFor();
   await page.locator('[data-testid="audit-row"][data-action="dead-letter.discard"]').filter({ hasText: discardedId }).waitFor();
   await shot('audit');
+  // Narrowed to one action of one operator: only that action's rows stay.
+  await testId('audit-filter-action').fill('saga.cancel');
+  await testId('audit-filter-actor').fill('ops');
+  await testId('audit-search-submit').click();
+  await page.locator('[data-testid="audit-row"][data-action="product.upsert"]').first().waitFor({ state: 'detached' });
+  expect(new Set(await testId('audit-action').allInnerTexts())).toEqual(new Set(['saga.cancel']));
+  await testId('audit-filter-actor').fill('someone-else');
+  await testId('audit-search-submit').click();
+  await waitText(testId('audit-empty'), /Nothing recorded that matches/);
 
   const consoleWrites = writes.filter((w) => w.path.startsWith('/v1/'));
   expect(consoleWrites.map((w) => `${w.method} ${w.path.replace(/[0-9a-f-]{36}|CON-[0-9A-F]{8}/g, ':id')}`)).toEqual([

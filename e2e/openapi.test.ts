@@ -320,6 +320,7 @@ describe('admin', () => {
       matched: 0,
       replayed: 0,
       skipped: 0,
+      more: false,
     });
     await bulk({ token: admin, body: { source: 'rabbitmq' }, headers: bulkKey }, 422);
     await bulk({ token: admin, body: { source: 'elsewhere' }, headers: key() }, 400);

@@ -1,19 +1,40 @@
+import { useState } from 'preact/hooks';
 import { api, query } from '../api';
 import type { AuditEntry, Page } from '../types';
-import { Badge, Heading, Pager, time, useLoad, usePager } from '../ui';
+import { Badge, Field, Heading, Pager, time, useLoad, usePager } from '../ui';
 
-/** Who did what through the admin API, newest first, a page at a time. */
+const EMPTY = { action: '', actor: '' };
+
+/** Who did what through the admin API, newest first, a page at a time; narrowed to one action or one operator. */
 export function AuditPage() {
+  const [form, setForm] = useState(EMPTY);
+  const [filters, setFilters] = useState(EMPTY);
   const pager = usePager();
-  const [page, reload] = useLoad(() => api.get<Page<AuditEntry>>(`/v1/admin/audit${query({ limit: 50, cursor: pager.cursor })}`), [pager.cursor]);
+  const [page, reload] = useLoad(
+    () => api.get<Page<AuditEntry>>(`/v1/admin/audit${query({ action: filters.action.trim(), actor: filters.actor.trim(), limit: 50, cursor: pager.cursor })}`),
+    [filters, pager.cursor],
+  );
+  const set = (name: keyof typeof EMPTY) => (e: Event) => setForm({ ...form, [name]: (e.currentTarget as HTMLInputElement).value });
+  const search = (event: Event) => {
+    event.preventDefault();
+    pager.reset();
+    setFilters({ ...form });
+  };
   return (
     <section>
       <Heading>Audit</Heading>
-      <div class="actions">
+      <form class="filters" onSubmit={search} data-testid="audit-search">
+        <Field label="Action">
+          {(id) => <input id={id} value={form.action} onInput={set('action')} placeholder="saga.cancel" class="mono" data-testid="audit-filter-action" />}
+        </Field>
+        <Field label="Operator (token sub)">{(id) => <input id={id} value={form.actor} onInput={set('actor')} data-testid="audit-filter-actor" />}</Field>
+        <button type="submit" data-testid="audit-search-submit">
+          Search
+        </button>
         <button type="button" class="secondary" onClick={reload} data-testid="audit-refresh">
           Refresh
         </button>
-      </div>
+      </form>
       {page && (
         <>
           <table data-testid="audit-table">
@@ -47,7 +68,7 @@ export function AuditPage() {
               ))}
             </tbody>
           </table>
-          {page.items.length === 0 && <p>Nothing recorded yet.</p>}
+          {page.items.length === 0 && <p data-testid="audit-empty">Nothing recorded{filters.action || filters.actor ? ' that matches' : ' yet'}.</p>}
           <Pager pager={pager} nextCursor={page.nextCursor} testid="audit-page" />
         </>
       )}
