@@ -212,6 +212,36 @@ describe('the rate limiter', () => {
     expect(calls).toBe(1);
   });
 
+  it('counts requests that arrive together in a shared Redis call, each against its own counters', async () => {
+    let calls = 0;
+    const { byCaller } = createRateLimits(redis, {
+      perAddressPerMinute: 1_000,
+      perCallerPerMinute: 15,
+      perKeyPerMinute: 1_000,
+      burstPerSecond: 1_000,
+      keyPrefix: `${uniqueName('rate_limit')}:`,
+      logger,
+      guard: (call) => (calls++, breakers.redis(call)),
+    });
+    // 20 requests of one caller at once (from 20 addresses), and one of another caller.
+    const answers = await Promise.all([...Array.from({ length: 20 }, (_, i) => decide(byCaller, 'alice', `192.0.2.${i + 1}`)), decide(byCaller, 'bob')]);
+    expect(calls).toBeLessThan(5);
+    const remaining = (a: (typeof answers)[number]) => Number(/"per-caller";r=(\d+)/.exec(a.headers['RateLimit'] ?? '')?.[1]);
+    // Every one of alice's requests was counted once: 15 passed with 14..0 left, 5 refused.
+    const alice = answers.slice(0, 20);
+    expect(
+      alice
+        .filter((a) => a.passed === undefined)
+        .map(remaining)
+        .sort((x, y) => y - x),
+    ).toEqual(Array.from({ length: 15 }, (_, i) => 14 - i));
+    expect(alice.filter((a) => a.passed !== undefined)).toHaveLength(5);
+    expect(answers[20]!.passed).toBeUndefined();
+    expect(remaining(answers[20]!)).toBe(14);
+    // Each address was counted once.
+    expect(alice.every((a) => /^"per-ip";r=999;/.test(a.headers['RateLimit'] ?? ''))).toBe(true);
+  });
+
   it('caps each caller per second within its per-minute quota', async () => {
     const handler = limiter(100, 3);
     const answers = [];

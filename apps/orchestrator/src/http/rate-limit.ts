@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'exp
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
+import { createGroupCommit } from '@orderflow/platform';
 import type { RedisGuard } from '../clients/breakers';
 import { callerOf } from './auth';
 import { HttpProblem } from './problem';
@@ -133,7 +134,7 @@ function createAddressesOver(now: () => number) {
  *
  * Every request is counted once against each policy that applies, in one Redis call
  * ({@link CONSUME_SCRIPT}; three calls per request cost the orchestrator and Redis a measurable share of
- * their CPU per order). So a bearer-token request is counted after its token is checked (a signature
+ * their CPU per order), which it shares with the requests that arrive while another is under way. So a bearer-token request is counted after its token is checked (a signature
  * check, no I/O): `byCaller` takes address, caller and burst together, and `afterFailedAuthentication`
  * takes the address of a request whose credentials were refused, turning its 401 into a 429 once the
  * address is over. An API-key request is counted by address in `beforeAuthentication`, since looking
@@ -161,12 +162,30 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
   // EVALSHA, loading the script on NOSCRIPT (ioredis); idempotent, so several limiters may share a client.
   if (!consuming.orderflowRateLimitConsume) redis.defineCommand('orderflowRateLimitConsume', { lua: CONSUME_SCRIPT });
 
+  // The checks of the requests that arrive while a call is under way share the next call (the script
+  // takes any number of counters; a key twice in one call is counted twice): under load one Redis
+  // call serves many requests, while a lone request waits for nothing but the current turn of the loop.
+  const counting = createGroupCommit<Check[], number[]>({
+    maxBatch: 128,
+    maxConcurrent: 2,
+    async run(requests) {
+      const checks = requests.flat();
+      const windowsMs = checks.map((c) => c.policy.windowSeconds * 1_000);
+      const counted = await guard(() => consuming.orderflowRateLimitConsume(checks.length, ...checks.map((c) => c.key), ...windowsMs));
+      let taken = 0;
+      return requests.map((mine) => {
+        const from = 2 * taken;
+        taken += mine.length;
+        return counted.slice(from, 2 * taken);
+      });
+    },
+  });
+
   /** Takes one request from every check in one Redis call; records the readings; a refusal is a 429, a Redis failure lets it through. */
   async function consume(res: Response, checks: Check[]): Promise<HttpProblem | undefined> {
     let counted: number[];
     try {
-      const windowsMs = checks.map((c) => c.policy.windowSeconds * 1_000);
-      counted = await guard(() => consuming.orderflowRateLimitConsume(checks.length, ...checks.map((c) => c.key), ...windowsMs));
+      counted = await counting.add(checks);
     } catch (error) {
       options.errors?.inc();
       // The breaker logged the outage when it opened; one line per request on top would flood.
