@@ -73,7 +73,7 @@ export async function checkInvariants(system: System, api: ReturnType<typeof api
 
   // 3. Outboxes drained everywhere; outcome facts once per order.
   for (const service of ['orchestrator', 'inventory'] as const) {
-    await waitFor(async () => (await queryDb(system, service, 'SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).length === 0, {
+    await waitFor(async () => (await queryDb(system, service, 'SELECT 1 FROM outbox_pending LIMIT 1')).length === 0, {
       timeoutMs,
       what: `the ${service} outbox to drain`,
     });

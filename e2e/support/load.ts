@@ -47,7 +47,7 @@ export async function createProducts(api: Api, adminToken: string, label: string
  * inventory is down. Placing orders afterwards drops entries again (stock.reserved facts).
  */
 export async function warmCatalog(system: System, api: Api, skus: string[]): Promise<void> {
-  await waitFor(async () => (await queryDb(system, 'inventory', 'SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).length === 0, {
+  await waitFor(async () => (await queryDb(system, 'inventory', 'SELECT 1 FROM outbox_pending LIMIT 1')).length === 0, {
     what: 'the inventory outbox to drain',
   });
   await waitFor(() => consumerCaughtUp(`${system.prefix}orchestrator.catalog`, system.topics.inventoryEvents), { what: 'the catalog consumer to catch up' });

@@ -88,7 +88,7 @@ export const outboxRetentionEnv = {
     24,
     0.01,
     24 * 365,
-    'How long a published outbox row is kept (hours; fractions allowed); unpublished rows are never purged',
+    'How long a published outbox row is kept after it was written (hours; fractions allowed); unpublished rows are never purged',
   ),
 };
 /** The database a service uses on the DATABASE_URL server: `orderflow_<service>`, after the prefix. */

@@ -23,6 +23,7 @@ export { declareTaskTopology, connectAmqp, amqpHealthCheck, type ConnectAmqpOpti
 export {
   factMessage,
   purgePublishedOutbox,
+  outboxPendingCondition,
   outboxBacklog,
   outboxStatus,
   OUTBOX_CHANNEL,

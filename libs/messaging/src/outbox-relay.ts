@@ -41,8 +41,8 @@ export interface OutboxRelay {
 const LOCK_KEYS: Record<OutboxDestination, number> = { kafka: 0x0b0c1, rabbitmq: 0x0b0c2 };
 
 /**
- * Moves committed outbox rows to their broker: reads a batch in id order, publishes it, marks it
- * published, in one transaction of two round trips (outbox.ts beginOutboxBatch). A failed publish rolls back and is retried with capped exponential
+ * Moves committed outbox rows to their broker: reads a batch of pending rows in id order, publishes
+ * it, strikes it from the pending list, in one transaction of two round trips (outbox.ts beginOutboxBatch). A failed publish rolls back and is retried with capped exponential
  * backoff, so nothing is lost while a broker is down; a crash after publishing re-sends the batch,
  * which consumers absorb by message id.
  */
@@ -104,6 +104,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         await withDeadline(publish(batch), publishTimeoutMs, `${destination} did not take ${batch.length} row(s) within ${publishTimeoutMs} ms`);
       await commitOutboxBatch(
         client,
+        destination,
         batch.map((r) => r.id),
       );
       return batch.length;

@@ -1,5 +1,4 @@
 import type { Pool, PoolClient } from 'pg';
-import { purgeByAge } from '@orderflow/db';
 import type { CloudEvent } from '@orderflow/domain';
 
 /** Where an outbox row goes: a Kafka topic (facts) or a RabbitMQ routing key on `tasks` (work). */
@@ -85,7 +84,7 @@ export function outboxInsertSql(messages: OutboxMessage[], params: unknown[], gu
 }
 
 const DESTINATIONS: readonly OutboxDestination[] = ['kafka', 'rabbitmq'];
-const OUTBOX_COLUMNS = 'id, destination, topic, message_key, message_id, payload::text AS payload, headers';
+const OUTBOX_COLUMNS = 'o.id, o.destination, o.topic, o.message_key, o.message_id, o.payload::text AS payload, o.headers';
 
 const toRecord = (r: Record<string, unknown>): OutboxRecord => ({
   id: Number(r.id),
@@ -100,18 +99,20 @@ const toRecord = (r: Record<string, unknown>): OutboxRecord => ({
 /**
  * A relay's batch in two round trips instead of five. This one opens the transaction, takes the
  * destination's lock (transaction-scoped: it goes with a dead relay's connection) and, if it got it,
- * reads the next rows in id order. The lock is taken by a statement of its own, before the read: under
- * READ COMMITTED each statement reads from a snapshot taken when it starts, so a read in the same
- * statement as the lock could start before the previous holder committed its marks, get the lock once
- * it has, and send its rows again. The read repeats the (re-entrant) lock call and counts only if the
- * first got it. Every value is the relay's own constant, checked here, so the statements travel as one
- * simple query. The transaction commits asynchronously: all it does is mark rows published, and a mark
- * lost in a crash only sends them again, which consumers absorb by message id.
+ * reads the next pending rows in id order: `outbox_pending` lists the rows still owed to a broker (a
+ * trigger adds every inserted row: the outbox-pending migration of each database), so an outbox row is written once and
+ * never updated. The lock is taken by a statement of its own, before the read: under READ COMMITTED
+ * each statement reads from a snapshot taken when it starts, so a read in the same statement as the
+ * lock could start before the previous holder committed its marks, get the lock once it has, and send
+ * its rows again. The read repeats the (re-entrant) lock call and counts only if the first got it.
+ * Every value is the relay's own constant, checked here, so the statements travel as one simple query.
+ * The transaction commits asynchronously: all it does is delete pending entries, and one lost in a
+ * crash only sends its row again, which consumers absorb by message id.
  *
- * Bitmap scans are off for the read. Without fresh statistics (a busy outbox between two autovacuum
- * runs) the planner picks one once the table has grown, and a bitmap scan visits the heap row of every
- * index entry a mark left dead, where an ordered index scan flags them dead in the index and skips them
- * from then on: the read grew with every row published (458 pages a read under `make bench`, 12 after).
+ * Bitmap scans are off for the read. Without fresh statistics (a busy table between two autovacuum
+ * runs) the planner may pick one, and a bitmap scan visits the heap row of every index entry a
+ * published row's deleted entry left dead, where an ordered index scan flags them dead in the index and
+ * skips them from then on (the read of the old published-mark design grew to 458 pages a read that way).
  */
 export async function beginOutboxBatch(
   tx: Queryable,
@@ -125,33 +126,48 @@ export async function beginOutboxBatch(
   const results = (await tx.query(
     `BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL enable_bitmapscan = off;
      SELECT pg_try_advisory_xact_lock(${lockKey}) AS locked;
-     WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(${lockKey}) AS held)
-     SELECT o.* FROM lock, LATERAL (
-       SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE lock.held AND destination = '${destination}' AND published_at IS NULL ORDER BY id LIMIT ${limit}
-     ) o`,
+     WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(${lockKey}) AS held),
+     pending AS MATERIALIZED (
+       SELECT p.id FROM lock, outbox_pending p WHERE lock.held AND p.destination = '${destination}' ORDER BY p.id LIMIT ${limit}
+     )
+     SELECT ${OUTBOX_COLUMNS} FROM pending JOIN outbox o USING (id) ORDER BY o.id`,
   )) as unknown as { rows: Record<string, unknown>[] }[];
   const [lock, read] = results.slice(-2);
   const locked = lock!.rows[0]?.locked === true;
   return { locked, batch: locked ? read!.rows.map(toRecord) : [] };
 }
 
-/** The second round trip: marks the published rows and commits (see beginOutboxBatch). */
-export async function commitOutboxBatch(tx: Queryable, ids: number[]): Promise<void> {
-  if (!ids.every(Number.isSafeInteger)) throw new Error('commitOutboxBatch: ids must be integers');
-  await tx.query(ids.length ? `UPDATE outbox SET published_at = now() WHERE id = ANY('{${ids.join(',')}}'::bigint[]); COMMIT` : 'COMMIT');
+/** The second round trip: the published rows are no longer pending; commits (see beginOutboxBatch). */
+export async function commitOutboxBatch(tx: Queryable, destination: OutboxDestination, ids: number[]): Promise<void> {
+  if (!DESTINATIONS.includes(destination) || !ids.every(Number.isSafeInteger)) throw new Error('commitOutboxBatch: invalid destination or ids');
+  await tx.query(
+    ids.length ? `DELETE FROM outbox_pending WHERE destination = '${destination}' AND id = ANY('{${ids.join(',')}}'::bigint[]); COMMIT` : 'COMMIT',
+  );
 }
 
+/** The SQL condition that the outbox row aliased `alias` is still owed to its broker (for views of the outbox). */
+export const outboxPendingCondition = (alias: string) =>
+  `EXISTS (SELECT 1 FROM outbox_pending p WHERE p.destination = ${alias}.destination AND p.id = ${alias}.id)`;
+
 /**
- * Deletes up to `limit` rows published more than `olderThanMs` ago, oldest first (retention job).
- * An unpublished row is never touched, whatever its age: it is a message still owed to a broker.
+ * Deletes up to `limit` rows written more than `olderThanMs` ago and published, oldest first (retention
+ * job). A pending row is never touched, whatever its age: it is a message still owed to a broker.
  */
-export const purgePublishedOutbox = purgeByAge('outbox', 'id', 'published_at');
+export async function purgePublishedOutbox(db: Queryable, olderThanMs: number, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM outbox WHERE id = ANY(ARRAY(
+       SELECT o.id FROM outbox o WHERE o.created_at < now() - $1 * interval '1 millisecond' AND NOT ${outboxPendingCondition('o')}
+       ORDER BY o.created_at LIMIT $2 FOR UPDATE SKIP LOCKED))`,
+    [olderThanMs, limit],
+  );
+  return rowCount ?? 0;
+}
 
 /** Unpublished rows and the age of the oldest, for metrics and the admin stats. */
 export async function outboxBacklog(pool: Pool): Promise<{ count: number; oldestAgeSeconds: number }> {
   const { rows } = await pool.query(
-    `SELECT count(*)::int AS count, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float AS age
-       FROM outbox WHERE published_at IS NULL`,
+    `SELECT count(*)::int AS count, COALESCE(EXTRACT(EPOCH FROM now() - min(o.created_at)), 0)::float AS age
+       FROM outbox_pending p JOIN outbox o USING (id)`,
   );
   return { count: rows[0].count, oldestAgeSeconds: rows[0].age };
 }

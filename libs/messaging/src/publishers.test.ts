@@ -59,7 +59,8 @@ const task = (): OutboxMessage => ({
 });
 /** When the row was marked published; undefined while it is not (what waitFor polls for). */
 const publishedAt = async (messageId: string) =>
-  ((await pool.query('SELECT published_at FROM outbox WHERE message_id = $1', [messageId])).rows[0].published_at as Date | null) ?? undefined;
+  (await pool.query('SELECT NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.id = o.id) AS published FROM outbox o WHERE message_id = $1', [messageId]))
+    .rows[0].published === true || undefined;
 /** Message ids on the work queue (taken off it). */
 async function delivered(): Promise<string[]> {
   const channel = await admin.createChannel();

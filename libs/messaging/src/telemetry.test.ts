@@ -78,7 +78,12 @@ async function relayed(publish: (records: OutboxRecord[]) => Promise<void>, mess
     const ids = messages.map((m) => m.messageId);
     await waitFor(
       async () =>
-        (await pool.query('SELECT count(*)::int AS n FROM outbox WHERE message_id = ANY($1) AND published_at IS NOT NULL', [ids])).rows[0].n === ids.length,
+        (
+          await pool.query(
+            'SELECT count(*)::int AS n FROM outbox o WHERE message_id = ANY($1) AND NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.id = o.id)',
+            [ids],
+          )
+        ).rows[0].n === ids.length,
       { what: 'the rows published' },
     );
   } finally {

@@ -68,9 +68,14 @@ describe('stats', () => {
     // Three rows waiting, the oldest written an hour ago (before anything else in this database); one published.
     const seeded = Date.now();
     await admin.pool.query(
-      `INSERT INTO outbox (destination, topic, message_key, message_id, payload, created_at, published_at)
-       SELECT 'kafka', 'order-events', $1, gen_random_uuid(), '{}', now() - age, published
-         FROM (VALUES (interval '1 hour', NULL::timestamptz), (interval '1 minute', NULL), (interval '0', NULL), (interval '2 hours', now())) AS r(age, published)`,
+      `INSERT INTO outbox (destination, topic, message_key, message_id, payload, created_at)
+       SELECT 'kafka', 'order-events', $1, gen_random_uuid(), '{}', now() - age
+         FROM (VALUES (interval '1 hour'), (interval '1 minute'), (interval '0'), (interval '2 hours')) AS r(age)`,
+      [customer],
+    );
+    // The two-hour-old one was published: no longer pending.
+    await admin.pool.query(
+      `DELETE FROM outbox_pending p USING outbox o WHERE p.id = o.id AND o.message_key = $1 AND o.created_at < now() - interval '90 minutes'`,
       [customer],
     );
 

@@ -57,7 +57,7 @@ export const sagaResponse = sagaSummaryResponse.extend({
         type: z.string().describe("The fact's CloudEvents type, or the e-mail task's template"),
         messageId: z.string(),
         createdAt: timestamp,
-        publishedAt: timestamp.nullable(),
+        published: z.boolean().describe('Handed to its broker (Kafka or RabbitMQ), or still waiting in the outbox'),
       }),
     )
     .describe('Its facts and e-mail tasks from the outbox (until retention purges published ones)'),

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Queryable } from '@orderflow/db';
+import { outboxPendingCondition } from '@orderflow/messaging';
 import type { Saga } from './order-saga';
 import { toSaga, type SagaRow } from './saga-repository';
 
@@ -40,7 +41,8 @@ export interface SagaMessage {
   type: string;
   messageId: string;
   createdAt: string;
-  publishedAt: string | null;
+  /** Handed to its broker (no longer pending in the outbox). */
+  published: boolean;
 }
 
 /** What operators do with sagas beyond running them: search them, read what they emitted, run one now. */
@@ -71,9 +73,9 @@ export function createSagaOperations(pool: Pool) {
     /** The facts and e-mail tasks of an order, in the order they were written (until retention purges them). */
     async messages(orderId: string): Promise<SagaMessage[]> {
       const { rows } = await pool.query(
-        `SELECT id, destination, topic, message_id, created_at, published_at,
-                CASE WHEN destination = 'kafka' THEN payload->>'type' ELSE payload->>'template' END AS type
-           FROM outbox WHERE message_key = $1 ORDER BY id`,
+        `SELECT o.id, o.destination, o.topic, o.message_id, o.created_at, NOT ${outboxPendingCondition('o')} AS published,
+                CASE WHEN o.destination = 'kafka' THEN o.payload->>'type' ELSE o.payload->>'template' END AS type
+           FROM outbox o WHERE o.message_key = $1 ORDER BY o.id`,
         [orderId],
       );
       return rows.map((r) => ({
@@ -83,7 +85,7 @@ export function createSagaOperations(pool: Pool) {
         type: r.type ?? 'unknown',
         messageId: r.message_id,
         createdAt: r.created_at.toISOString(),
-        publishedAt: r.published_at?.toISOString() ?? null,
+        published: r.published as boolean,
       }));
     },
 

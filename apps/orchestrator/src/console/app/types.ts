@@ -35,7 +35,7 @@ export interface SagaDetail extends SagaSummary {
   compensations: string[];
   items?: { sku: string; quantity: number; unitPriceCents: number }[];
   steps: { step: string; outcome: string; attempt: number; detail?: string | null; at: string }[];
-  messages?: { id: string | number; destination: string; topic: string; type: string; messageId: string; createdAt: string; publishedAt: string | null }[];
+  messages?: { id: string | number; destination: string; topic: string; type: string; messageId: string; createdAt: string; published: boolean }[];
   deadLetters?: { id: string; origin: string; error: string; attempts: number; status: string; createdAt: string }[];
 }
 

@@ -135,7 +135,7 @@ function SagaMessages({ saga }: { saga: SagaDetail }) {
                 </td>
                 <td class="mono">{m.messageId}</td>
                 <td>{time(m.createdAt)}</td>
-                <td>{m.publishedAt ? time(m.publishedAt) : 'not yet'}</td>
+                <td>{m.published ? 'yes' : 'not yet'}</td>
               </tr>
             ))}
           </tbody>
