@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
@@ -36,7 +36,10 @@ export interface SystemOptions {
    * consumer groups, queues); the orchestrators reach the order and inventory replicas round-robin.
    */
   replicas?: number;
-  /** Where the built apps are (default `dist/` of this checkout): the bench compares a baseline build this way. */
+  /**
+   * Where the built apps are (default `dist/` of this checkout): the bench compares a baseline build this
+   * way. Its checkout's `db/` beside it, if there is one, holds the schema its databases are migrated to.
+   */
   distDir?: string;
 }
 
@@ -66,7 +69,10 @@ export async function startSystem(label: string, options: SystemOptions = {}) {
   // grpc-js's ipv4 resolver takes a comma-separated list, which the round_robin policy (libs/proto) spreads calls over.
   const grpcTarget = (port: 'orderGrpc' | 'inventoryGrpc') =>
     replicas === 1 ? `127.0.0.1:${ports[port]}` : `ipv4:${replicaPorts.map((p) => `127.0.0.1:${p[port]}`).join(',')}`;
-  for (const service of SERVICES) await migrate({ serverUrl: infra.databaseUrl, service, databaseName: databaseName(service, prefix) });
+  const ownSchema = options.distDir && join(options.distDir, '..', 'db');
+  const migrationsRoot = ownSchema && existsSync(ownSchema) ? ownSchema : undefined;
+  for (const service of SERVICES)
+    await migrate({ serverUrl: infra.databaseUrl, service, databaseName: databaseName(service, prefix), ...(migrationsRoot ? { migrationsRoot } : {}) });
 
   const baseEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '',
