@@ -111,6 +111,23 @@ export function usePager() {
   };
 }
 
+/**
+ * A page's filter form: its fields edit `form`; submitting it puts `form` in force as `filters`, from
+ * the first page again (`onApply` clears whatever was shown for the previous filters).
+ */
+export function useFilterForm<F extends Record<string, string>>(empty: F, pager: ReturnType<typeof usePager>, onApply?: () => void) {
+  const [form, setForm] = useState(empty);
+  const [filters, setFilters] = useState(empty);
+  const set = (name: keyof F) => (e: Event) => setForm({ ...form, [name]: (e.currentTarget as HTMLInputElement).value });
+  const apply = (event: Event) => {
+    event.preventDefault();
+    pager.reset();
+    onApply?.();
+    setFilters({ ...form });
+  };
+  return { form, filters, set, apply };
+}
+
 export function Pager({ pager, nextCursor, testid }: { pager: ReturnType<typeof usePager>; nextCursor: string | null | undefined; testid: string }) {
   return (
     <nav class="pager" aria-label="Pages">

@@ -1,25 +1,17 @@
-import { useState } from 'preact/hooks';
 import { api, query } from '../api';
 import type { AuditEntry, Page } from '../types';
-import { Badge, Field, Heading, Pager, time, useLoad, usePager } from '../ui';
+import { Badge, Field, Heading, Pager, time, useFilterForm, useLoad, usePager } from '../ui';
 
 const EMPTY = { action: '', actor: '' };
 
 /** Who did what through the admin API, newest first, a page at a time; narrowed to one action or one operator. */
 export function AuditPage() {
-  const [form, setForm] = useState(EMPTY);
-  const [filters, setFilters] = useState(EMPTY);
   const pager = usePager();
+  const { form, filters, set, apply: search } = useFilterForm(EMPTY, pager);
   const [page, reload] = useLoad(
     () => api.get<Page<AuditEntry>>(`/v1/admin/audit${query({ action: filters.action.trim(), actor: filters.actor.trim(), limit: 50, cursor: pager.cursor })}`),
     [filters, pager.cursor],
   );
-  const set = (name: keyof typeof EMPTY) => (e: Event) => setForm({ ...form, [name]: (e.currentTarget as HTMLInputElement).value });
-  const search = (event: Event) => {
-    event.preventDefault();
-    pager.reset();
-    setFilters({ ...form });
-  };
   return (
     <section>
       <Heading>Audit</Heading>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, query } from '../api';
 import type { DeadLetter, Page } from '../types';
-import { Field, Heading, isoFromLocal, Pager, useApiCall, useLoad, usePager } from '../ui';
+import { Field, Heading, isoFromLocal, Pager, useApiCall, useFilterForm, useLoad, usePager } from '../ui';
 import { DeadLetterRow } from './dead-letter-row';
 
 const EMPTY = { source: '', topic: '', status: '', from: '', to: '' };
@@ -11,22 +11,14 @@ const apiFilters = (f: Filters) => ({ ...f, from: isoFromLocal(f.from), to: isoF
 /** Dead letters by source, topic, status and time; inspect, replay or discard one, or replay every match. */
 export function DeadLettersPage() {
   const call = useApiCall();
-  const [form, setForm] = useState(EMPTY);
-  const [filters, setFilters] = useState(EMPTY);
   const [confirming, setConfirming] = useState(false);
   const [bulk, setBulk] = useState('');
   const pager = usePager();
+  const { form, filters, set, apply: search } = useFilterForm(EMPTY, pager, () => setBulk(''));
   const [page, reload] = useLoad(
     () => api.get<Page<DeadLetter>>(`/v1/admin/dead-letters${query({ ...apiFilters(filters), limit: 25, cursor: pager.cursor })}`),
     [filters, pager.cursor],
   );
-  const set = (name: keyof Filters) => (e: Event) => setForm({ ...form, [name]: (e.currentTarget as HTMLInputElement).value });
-  const search = (event: Event) => {
-    event.preventDefault();
-    pager.reset();
-    setBulk('');
-    setFilters({ ...form });
-  };
   const replayAll = async () => {
     setConfirming(false);
     const { source, topic, from, to } = apiFilters(filters);

@@ -2,15 +2,14 @@ import { useState } from 'preact/hooks';
 import { api, query } from '../api';
 import { BASE, navigate } from '../router';
 import { SAGA_STATES, type Page, type SagaSummary } from '../types';
-import { Badge, Field, Heading, isoFromLocal, Pager, time, useLoad, usePager } from '../ui';
+import { Badge, Field, Heading, isoFromLocal, Pager, time, useFilterForm, useLoad, usePager } from '../ui';
 
 const EMPTY = { state: '', step: '', customerId: '', from: '', to: '' };
 
 /** Search sagas by state, step, customer and creation time; a page at a time. */
 export function SagasPage() {
-  const [form, setForm] = useState(EMPTY);
-  const [filters, setFilters] = useState(EMPTY);
   const pager = usePager();
+  const { form, filters, set, apply: search } = useFilterForm(EMPTY, pager);
   const [page] = useLoad(
     () =>
       api.get<Page<SagaSummary>>(
@@ -18,12 +17,6 @@ export function SagasPage() {
       ),
     [filters, pager.cursor],
   );
-  const set = (name: keyof typeof EMPTY) => (e: Event) => setForm({ ...form, [name]: (e.currentTarget as HTMLInputElement).value });
-  const search = (event: Event) => {
-    event.preventDefault();
-    pager.reset();
-    setFilters({ ...form });
-  };
   // An alert or a customer names one order: open its saga straight away (ids are trimmed of pasted spaces).
   const [orderId, setOrderId] = useState('');
   const open = (event: Event) => {
