@@ -1,7 +1,7 @@
 // Bearer tokens from an identity provider, end to end: the test serves a JWKS and rotates its keys, and
 // the system (JWT_JWKS_URL, keys trusted for 2 s) accepts and refuses tokens as the rotation says. Also:
 // `iss` and `aud` are required, the claims the system relies on are checked at the edge, and a token
-// cannot pick an algorithm its key was not made for.
+// cannot pick an algorithm its key was not made for; a provider that cannot hand out a key is a 503.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
@@ -26,6 +26,8 @@ function signingKey(kid: string, alg: SigningKey['alg']): SigningKey {
 
 let published: SigningKey[] = [];
 let jwksFetches = 0;
+/** While set, the provider answers 500 instead of its keys. */
+let providerDown = false;
 let idp: Server;
 let system: System;
 let api: ReturnType<typeof apiClient>;
@@ -33,6 +35,10 @@ let api: ReturnType<typeof apiClient>;
 beforeAll(async () => {
   idp = createServer((req, res) => {
     jwksFetches++;
+    if (providerDown) {
+      res.statusCode = 500;
+      return void res.end();
+    }
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ keys: published.map((k) => k.jwk) }));
   });
@@ -115,5 +121,28 @@ describe('tokens from an identity provider (JWT_JWKS_URL)', () => {
     expect(await statusWith(token(rsa, { sub: '' }))).toBe(401);
     expect(await statusWith(token(rsa, { sub: 'apikey:00000000-0000-0000-0000-000000000000' }))).toBe(401);
     expect(await statusWith(token(rsa, { role: 'admin' }))).toBe(200);
+  });
+
+  it('answers 503 (retry), not 401, while the provider cannot hand out a key it has not cached, and accepts it once the provider is back', async () => {
+    const fresh = signingKey(`rsa-${randomUUID()}`, 'RS256');
+    providerDown = true;
+    try {
+      // Polled: the system fetches the key set at most 10 times a minute, and the tests above spent some
+      // of those; a request while none is left is refused as an unknown key (401) without a fetch.
+      const fetchesBefore = jwksFetches;
+      await waitFor(
+        async () => {
+          const res = await api.request('GET', '/v1/products', { token: token(fresh) });
+          if (res.status === 503) expect(res.body).toMatchObject({ type: '/problems/unavailable', status: 503 });
+          return res.status === 503;
+        },
+        { timeoutMs: 30_000, intervalMs: 1_000, what: 'a 503 while the provider is down' },
+      );
+      expect(jwksFetches).toBeGreaterThan(fetchesBefore); // it did ask the provider
+    } finally {
+      providerDown = false;
+    }
+    published = [rsa, fresh];
+    await waitFor(async () => (await statusWith(token(fresh))) === 200, { timeoutMs: 30_000, intervalMs: 1_000, what: 'the key once the provider is back' });
   });
 });
