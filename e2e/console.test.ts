@@ -310,7 +310,8 @@ it('is usable by keyboard alone: the skip link comes first, the menu, a search a
   expect(await focusedTestId()).toBe('nav-sagas');
   await page.keyboard.press('Enter');
   await page.waitForURL('**/console/sagas');
-  expect(await page.evaluate('document.activeElement.tagName + " " + document.activeElement.textContent')).toBe('H1 Sagas');
+  // The page's heading takes the focus once the page has rendered (a moment after the address changed).
+  await page.waitForFunction(`document.activeElement?.tagName === 'H1' && document.activeElement.textContent === 'Sagas'`);
   await tabTo('saga-filter-customer');
   await page.keyboard.type(customerId);
   await page.keyboard.press('Enter');
