@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '@orderflow/config';
 import { waitFor } from '@orderflow/testing';
+import { putCatalog } from './catalog';
 import type { LoadPlan, LoadResult } from './loadgen';
 import type { RunningTarget } from './peers/target';
 import { cpuSecondsByGroup, rssMiB } from './processes';
@@ -83,33 +84,17 @@ export interface RoundPlan {
   onLoadStart?: () => Promise<void>;
 }
 
-/**
- * PUT, sent again (same body, same Idempotency-Key) after the `Retry-After` of a 429, for up to a
- * minute: a system run with its default limits (`make up`) caps one admin at 10 requests a second,
- * and the catalog is created by one admin.
- */
-async function putHonouringRetryAfter(url: string, init: { headers: Record<string, string>; body: string }): Promise<Response> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const res = await fetch(url, { method: 'PUT', ...init });
-    if (res.status !== 429 || Date.now() > deadline) return res;
-    await res.arrayBuffer();
-    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Number(res.headers.get('retry-after')) || 1) * 1_000));
-  }
-}
-
 /** Runs the load against `target` (its catalog created here), waits for every order to end and checks the invariants. */
 export async function measureRound(target: RunningTarget, plan: RoundPlan): Promise<RoundResult> {
   const run = randomUUID().slice(0, 6).toUpperCase();
   const products = benchCatalog(run);
   const admin = target.sign('bench-admin', 'admin');
-  for (const p of products) {
-    const res = await putHonouringRetryAfter(`${target.url}/v1/admin/products/${p.sku}`, {
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-      body: JSON.stringify({ name: `Bench ${p.sku}`, priceCents: 500, stock: p.stock }),
-    });
-    if (!res.ok) throw new Error(`bench: could not create ${p.sku}: ${res.status} ${await res.text()}`);
-  }
+  await putCatalog(
+    target.url,
+    admin,
+    products.map((p) => ({ sku: p.sku, name: `Bench ${p.sku}`, stock: p.stock })),
+    'bench',
+  );
   const callerPrefix = `bench-${run}-`;
   const tokens = Array.from({ length: 500 }, (_, i) => target.sign(`${callerPrefix}${i}`, 'customer'));
 

@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { databaseName, repoRoot } from '@orderflow/config';
 import { createPool, databaseUrl } from '@orderflow/db';
 import { startSystem } from '../../e2e/support/system';
+import { putCatalog } from './catalog';
 import { findAppPids, rssMiB } from './processes';
 import { lineChart, round } from './report';
 import { flatAfterWarmup, type Series } from './soak-report';
@@ -56,14 +57,12 @@ async function main(): Promise<void> {
   try {
     const admin = system.token('soak-admin', 'admin');
     const skus = Array.from({ length: 10 }, (_, i) => `SOAK-${randomUUID().slice(0, 6).toUpperCase()}-${i}`);
-    for (const sku of skus) {
-      const res = await fetch(`${system.url}/v1/admin/products/${sku}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-        body: JSON.stringify({ name: `Soak ${sku}`, priceCents: 500, stock: 100_000_000 }),
-      });
-      if (!res.ok) throw new Error(`soak: could not create ${sku}: ${res.status}`);
-    }
+    await putCatalog(
+      system.url,
+      admin,
+      skus.map((sku) => ({ sku, name: `Soak ${sku}`, stock: 100_000_000 })),
+      'soak',
+    );
     const tokens = Array.from({ length: 200 }, (_, i) => system.token(`soak-${i}`));
     const pids = findAppPids(system.prefix);
     const samples: { at: number; rows: Record<string, number>; rssMiB: Record<string, number> }[] = [];
