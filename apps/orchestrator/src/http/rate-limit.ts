@@ -106,12 +106,9 @@ function createAddressesOver(now: () => number) {
   const until = new Map<string, number>();
   return {
     remember(addressKey: string, resetSeconds: number) {
-      if (until.size >= MAX_ADDRESSES_OVER) {
-        for (const [known, end] of until) if (end <= now()) until.delete(known);
-        // Still full of live entries: forget the oldest (the map keeps insertion order).
-        if (until.size >= MAX_ADDRESSES_OVER) until.delete(until.keys().next().value!);
-      }
       until.delete(addressKey);
+      // Full: forget the one remembered longest ago (the map keeps insertion order), the first to expire.
+      if (until.size >= MAX_ADDRESSES_OVER) until.delete(until.keys().next().value!);
       until.set(addressKey, now() + resetSeconds * 1_000);
     },
     /** Seconds until the address may be counted again, or undefined if it is not known to be over. */
@@ -134,8 +131,8 @@ function createAddressesOver(now: () => number) {
  *
  * Every request is counted once against each policy that applies, in one Redis call
  * ({@link CONSUME_SCRIPT}; three calls per request cost the orchestrator and Redis a measurable share of
- * their CPU per order), which it shares with the requests that arrive while another is under way. So a bearer-token request is counted after its token is checked (a signature
- * check, no I/O): `byCaller` takes address, caller and burst together, and `afterFailedAuthentication`
+ * their CPU per order), a call it shares with the requests that arrive while another is under way. So a
+ * bearer-token request is counted after its token is checked (a signature check, no I/O): `byCaller` takes address, caller and burst together, and `afterFailedAuthentication`
  * takes the address of a request whose credentials were refused, turning its 401 into a 429 once the
  * address is over. An API-key request is counted by address in `beforeAuthentication`, since looking
  * its key up reads the database, and by caller and burst after. Once Redis has refused an address, this
@@ -181,7 +178,7 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
     },
   });
 
-  /** Takes one request from every check in one Redis call; records the readings; a refusal is a 429, a Redis failure lets it through. */
+  /** Takes one request from every check (in a Redis call it may share); records the readings; a refusal is a 429, a Redis failure lets it through. */
   async function consume(res: Response, checks: Check[]): Promise<HttpProblem | undefined> {
     let counted: number[];
     try {
@@ -193,8 +190,9 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
       options.logger[circuitOpen ? 'debug' : 'warn']({ err: error }, 'rate limiter unavailable; letting the request through');
       return undefined;
     }
-    const readings = checks.map(({ policy }, i) => ({
+    const readings = checks.map(({ policy, key }, i) => ({
       policy,
+      key,
       count: counted[2 * i]!,
       reading: { policy, remaining: Math.max(0, policy.quota - counted[2 * i]!), resetSeconds: Math.ceil(counted[2 * i + 1]! / 1_000) },
     }));
@@ -205,7 +203,7 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
     const refused = readings.filter((r) => r.count > r.policy.quota).map((r) => r.reading);
     if (!refused.length) return undefined;
     const addressOver = readings.find((r) => r.policy === address && r.count > address.quota);
-    if (addressOver) addressesOver.remember(checks.find((c) => c.policy === address)!.key, addressOver.reading.resetSeconds);
+    if (addressOver) addressesOver.remember(addressOver.key, addressOver.reading.resetSeconds);
     return refusal(res, refused);
   }
 
