@@ -100,11 +100,11 @@ const toRecord = (r: Record<string, unknown>): OutboxRecord => ({
  * A relay's batch in two round trips instead of five. This one opens the transaction, takes the
  * destination's lock (transaction-scoped: it goes with a dead relay's connection) and, if it got it,
  * reads the next pending rows in id order: `outbox_pending` lists the rows still owed to a broker (a
- * trigger adds every inserted row: the outbox-pending migration of each database), so an outbox row is written once and
- * never updated. The lock is taken by a statement of its own, before the read: under READ COMMITTED
- * each statement reads from a snapshot taken when it starts, so a read in the same statement as the
- * lock could start before the previous holder committed its marks, get the lock once it has, and send
- * its rows again. The read repeats the (re-entrant) lock call and counts only if the first got it.
+ * trigger adds every inserted row: the outbox-pending migration of each database), so an outbox row is
+ * written once and never updated. The lock is taken by a statement of its own, before the read: under
+ * READ COMMITTED each statement reads from a snapshot taken when it starts, so a read in the same
+ * statement as the lock could start before the previous holder committed its deletes, get the lock
+ * once it has, and send its rows again. The read repeats the (re-entrant) lock call and counts only if the first got it.
  * Every value is the relay's own constant, checked here, so the statements travel as one simple query.
  * The transaction commits asynchronously: all it does is delete pending entries, and one lost in a
  * crash only sends its row again, which consumers absorb by message id.

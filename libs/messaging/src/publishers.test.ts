@@ -7,7 +7,7 @@ import type pg from 'pg';
 import pino from 'pino';
 import { createPool } from '@orderflow/db';
 import { createTestDatabase, startFreezableProxy, testInfra, uniqueName, waitFor, type FreezableProxy, type TestDatabase } from '@orderflow/testing';
-import { enqueueOutbox, type OutboxMessage } from './outbox';
+import { enqueueOutbox, outboxPendingCondition, type OutboxMessage } from './outbox';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import { createRabbitPublisher, type RabbitPublisher } from './publishers';
 import { taskTopology } from '@orderflow/domain';
@@ -59,8 +59,8 @@ const task = (): OutboxMessage => ({
 });
 /** When the row was marked published; undefined while it is not (what waitFor polls for). */
 const publishedAt = async (messageId: string) =>
-  (await pool.query('SELECT NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.id = o.id) AS published FROM outbox o WHERE message_id = $1', [messageId]))
-    .rows[0].published === true || undefined;
+  (await pool.query(`SELECT NOT ${outboxPendingCondition('o')} AS published FROM outbox o WHERE message_id = $1`, [messageId])).rows[0].published === true ||
+  undefined;
 /** Message ids on the work queue (taken off it). */
 async function delivered(): Promise<string[]> {
   const channel = await admin.createChannel();

@@ -12,7 +12,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { createPool } from '@orderflow/db';
 import { inRemoteTrace, recordingSpan } from '@orderflow/platform';
 import { createTestDatabase, testInfra, uniqueName, waitFor, type TestDatabase } from '@orderflow/testing';
-import { enqueueOutbox, type OutboxMessage, type OutboxRecord } from './outbox';
+import { enqueueOutbox, outboxPendingCondition, type OutboxMessage, type OutboxRecord } from './outbox';
 import { createOutboxRelay } from './outbox-relay';
 import { createRabbitPublisher, kafkaOutboxPublisher } from './publishers';
 import { taskTopology } from '@orderflow/domain';
@@ -78,12 +78,8 @@ async function relayed(publish: (records: OutboxRecord[]) => Promise<void>, mess
     const ids = messages.map((m) => m.messageId);
     await waitFor(
       async () =>
-        (
-          await pool.query(
-            'SELECT count(*)::int AS n FROM outbox o WHERE message_id = ANY($1) AND NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.id = o.id)',
-            [ids],
-          )
-        ).rows[0].n === ids.length,
+        (await pool.query(`SELECT count(*)::int AS n FROM outbox o WHERE message_id = ANY($1) AND NOT ${outboxPendingCondition('o')}`, [ids])).rows[0].n ===
+        ids.length,
       { what: 'the rows published' },
     );
   } finally {
