@@ -161,16 +161,7 @@ describe('operators’ filters and actions', () => {
     const origin = `clogged-${randomUUID()}`;
     await recordAll(letter({ origin, source: 'saga' }), letter({ origin, source: 'saga' }));
     const [replayable] = await recordAll(letter({ origin }));
-    const published: string[] = [];
-    const result = await inTransaction(pool, (tx) =>
-      repo.replayMatching(
-        tx,
-        { origin },
-        1,
-        () => true,
-        async (ls) => void published.push(...ls.map((l) => l.id)),
-      ),
-    );
+    const { published, result } = await replayOne(origin);
     expect(published).toEqual([replayable!.id]);
     expect(result.skipped).toBe(2);
   });
@@ -183,16 +174,7 @@ describe('operators’ filters and actions', () => {
     try {
       await other.query('BEGIN');
       await other.query('SELECT 1 FROM dead_letters WHERE id = $1 FOR UPDATE', [held!.id]);
-      const published: string[] = [];
-      const result = await inTransaction(pool, (tx) =>
-        repo.replayMatching(
-          tx,
-          { origin },
-          1,
-          () => true,
-          async (ls) => void published.push(...ls.map((l) => l.id)),
-        ),
-      );
+      const { published, result } = await replayOne(origin);
       expect([published, result.more]).toEqual([[next!.id], false]);
     } finally {
       await other.query('ROLLBACK');
@@ -232,3 +214,18 @@ it('migration 0006 keeps the rows recorded with text payloads, and its down migr
     await dropDatabase(serverUrl, name);
   }
 });
+
+/** A bulk replay of at most one letter of `origin` (every letter replayable): what it published, and its answer. */
+async function replayOne(origin: string) {
+  const published: string[] = [];
+  const result = await inTransaction(pool, (tx) =>
+    repo.replayMatching(
+      tx,
+      { origin },
+      1,
+      () => true,
+      async (ls) => void published.push(...ls.map((l) => l.id)),
+    ),
+  );
+  return { published, result };
+}
